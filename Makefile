@@ -1,0 +1,49 @@
+# rv-batch-cfn: `make help` lists the targets. Settings come from settings.mk when present
+# (copy settings.mk.template).
+-include settings.mk
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CLI := $(BIN)/rv-batch-cfn
+TEMPLATE := cloudformation/template.yml
+SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
+
+.DEFAULT_GOAL := help
+.PHONY: help template lint test update-golden bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.test-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(TEMPLATE): $(BIN)/.installed $(SOURCES)
+	$(CLI) template -o $@
+
+template: $(TEMPLATE) ## generate and lint cloudformation/template.yml (creates .venv on first use)
+
+lint: $(BIN)/.installed ## cfn-lint the committed template, informational checks included
+	$(CLI) lint $(TEMPLATE)
+
+test: $(BIN)/.test-installed ## install what the tests need and run them
+	scripts/install-test-tools
+	$(BIN)/python -m pytest
+
+update-golden: $(BIN)/.installed ## regenerate the golden templates under tests/golden after a deliberate change
+	$(BIN)/python -m tests.golden_configs
+
+bench: $(BIN)/.installed ## median time of import, build, render and lint
+	$(BIN)/python scripts/bench.py
+
+clean: ## remove the virtual environment and caches (not the committed templates)
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

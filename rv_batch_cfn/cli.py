@@ -1,0 +1,130 @@
+"""`rv-batch-cfn`: a thin face over the library. Library errors become one message and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from . import config as config_module
+from .config import StackConfig
+from .errors import ConfigError, Problem, RvBatchError
+
+DEFAULT_TEMPLATE = Path("cloudformation/template.yml")
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # the command worked and found problems (lint findings, doctor failures)
+EXIT_ERROR = 2  # bad input or an error the user can fix
+
+
+def load_config(path: Optional[str]) -> StackConfig:
+    """StackConfig from a YAML or JSON file whose keys mirror StackConfig; defaults when None."""
+    if path is None:
+        return StackConfig()
+    import yaml  # YAML is a superset of JSON, so one parser reads both
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError([Problem("--config", path,
+                                                 f"cannot read the file: {e.strerror or e}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([Problem(
+            "--config", path, f"allowed: valid YAML or JSON; parse error{where}: "
+                              f"{getattr(e, 'problem', None) or e}")]) from None
+    return config_module.from_dict({} if data is None else data)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .lint import check_template
+    from .render import render_yaml, write_atomic
+    from .template import build_template
+
+    text = render_yaml(build_template(load_config(args.config)))
+    if not args.no_lint:
+        check_template(text)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(args.output, text)
+        print(f"wrote {args.output}" + ("" if args.no_lint else " (cfn-lint: clean)"),
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from .lint import lint_template
+
+    try:
+        text = Path(args.path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise RvBatchError(f"cannot read {args.path}: {e.strerror or e}") from None
+    findings = lint_template(text, regions=args.region or ["us-east-1"])
+    if args.json:
+        print(json.dumps([f.__dict__ for f in findings], indent=2))
+    for f in findings if not args.json else []:
+        print(f"{args.path}:{f}")
+    failing = [f for f in findings if f.severity in ("error", "warning")]
+    if not args.json:
+        print(f"{len(findings)} finding(s), {len(failing)} error(s) or warning(s)", file=sys.stderr)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _add_template(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "template", help="generate (and lint) the CloudFormation template",
+        description="Generate the CloudFormation template for Raster Vision on AWS Batch, check "
+                    "it with cfn-lint, and write it atomically (the old file stays whole if "
+                    "anything fails).")
+    p.add_argument("-o", "--output", default=str(DEFAULT_TEMPLATE),
+                   help=f"where to write the template ('-' for standard output; default "
+                        f"{DEFAULT_TEMPLATE})")
+    p.add_argument("--config", metavar="FILE",
+                   help="YAML or JSON file whose keys mirror StackConfig (prefix, gpu, cpu, "
+                        "max_vcpus, ...); missing keys keep the console defaults")
+    p.add_argument("--no-lint", action="store_true", help="skip cfn-lint (faster; for scripts)")
+    p.set_defaults(func=cmd_template)
+
+
+def _add_lint(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lint", help="run cfn-lint on a template file",
+                       description="Run cfn-lint (informational checks included) on a template. "
+                                   "Exit 0 when clean of errors and warnings, 1 otherwise.")
+    p.add_argument("path", help="template file (YAML or JSON)")
+    p.add_argument("--region", action="append", help="region to check against (repeatable)")
+    p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.set_defaults(func=cmd_lint)
+
+
+# Each part of the tool registers its subcommands here; later parts append to this list.
+REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_add_template, _add_lint]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rv-batch-cfn",
+        description="Set up AWS Batch for Raster Vision: generate the CloudFormation template "
+                    "and work with the deployed stack.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in REGISTRARS:
+        register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RvBatchError as e:
+        print(f"rv-batch-cfn {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"rv-batch-cfn {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,313 @@
+"""The whole stack described as data.
+
+`StackConfig()` with no arguments describes the template that `make template` writes for the
+console; every value here becomes the *default* of a console parameter, so a platform engineer
+can ship a template whose defaults suit their team without touching the generator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping, get_origin, get_type_hints
+
+from . import instance_types
+from .errors import ConfigError, Problem
+
+SPOT = "SPOT"
+ON_DEMAND = "ON_DEMAND"
+CAPACITIES = (SPOT, ON_DEMAND)
+
+HOSTED_IMAGE = "quay.io/azavea/raster-vision:pytorch-0.31"
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+
+PREFIX_PATTERN = r"^[a-z0-9]{0,12}$"
+AMI_PATTERN = r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$"
+INSTANCE_TYPE_PATTERN = r"^([a-z][a-z0-9-]*(\.[a-z0-9]+)?|optimal)$"
+REPOSITORY_PATTERN = r"^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)?$"
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+BUCKET_PATTERN = r"^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$"
+IMAGE_PATTERN = r"^[^\s]+$"
+KEY_NAME_PATTERN = r"^[ -~]{0,255}$"
+ROLE_ARN_PATTERN = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$"
+
+# Limits of the services, not preferences: gp3 volumes, Batch retry attempts, job timeouts.
+ROOT_VOLUME_GIB = (30, 16384)  # the ECS-optimized AL2023 AMI's snapshot is 30 GiB
+ATTEMPTS = (1, 10)
+MIN_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """One kind of compute (GPU or CPU): its instances and the size of its default job."""
+
+    instance_types: tuple[str, ...]
+    job_vcpus: int
+    job_memory_mib: int
+    root_volume_gib: int
+    capacity: str = SPOT
+    ami: str = ""
+    hosted_image: str = HOSTED_IMAGE
+    repository_name: str = ""
+
+
+def _gpu_default() -> ComputeConfig:
+    # Three current-generation single-GPU types with 8 vCPUs and 32 GiB, so spot capacity can come
+    # from whichever pool is free, and the default job fits all three.
+    return ComputeConfig(
+        instance_types=("g5.2xlarge", "g6.2xlarge", "g4dn.2xlarge"),
+        job_vcpus=8,
+        job_memory_mib=28000,
+        root_volume_gib=200,
+    )
+
+
+def _cpu_default() -> ComputeConfig:
+    return ComputeConfig(
+        instance_types=("m6i.xlarge", "m6a.xlarge", "m7i.xlarge"),
+        job_vcpus=4,
+        job_memory_mib=14000,
+        root_volume_gib=100,
+    )
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the generated template offers, with the console template's defaults."""
+
+    prefix: str = ""
+    gpu: ComputeConfig = field(default_factory=_gpu_default)
+    cpu: ComputeConfig = field(default_factory=_cpu_default)
+    min_vcpus: int = 0
+    max_vcpus: int = 80
+    spot_bid_percentage: int = 100
+    image_tag: str = "latest"
+    shared_memory_mib: int = 8192
+    job_attempts: int = 3
+    job_timeout_seconds: int = 0
+    s3_buckets: tuple[str, ...] = ("*",)
+    log_retention_days: int = 30
+    cidr_range: str = ""
+    key_name: str = ""
+    batch_service_role_arn: str = ""
+
+    def validate(self) -> "StackConfig":
+        """Return self when valid; otherwise raise a ConfigError listing every problem."""
+        problems = list(_problems(self))
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    def kinds(self) -> tuple[tuple[str, ComputeConfig], ...]:
+        """The two kinds of compute, GPU first, as (name, config) pairs."""
+        return (("gpu", self.gpu), ("cpu", self.cpu))
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation: every rule appends a Problem; nothing stops at the first one.
+
+
+def _pattern(problems: list, path: str, value: str, pattern: str, allowed: str) -> None:
+    if not re.match(pattern, value):
+        problems.append(Problem(path, value, allowed))
+
+
+def _between(problems: list, path: str, value: int, low: int, high: int, unit: str = "") -> bool:
+    if not low <= value <= high:
+        problems.append(Problem(path, value, f"allowed: {low} to {high}{unit}"))
+        return False
+    return True
+
+
+def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
+    p: list[Problem] = []
+    if not c.instance_types:
+        p.append(Problem(f"{kind}.instance_types", c.instance_types,
+                         "allowed: at least one instance type, e.g. ['g5.2xlarge']"))
+    for i, name in enumerate(c.instance_types):
+        _pattern(p, f"{kind}.instance_types[{i}]", name, INSTANCE_TYPE_PATTERN,
+                 "allowed: an EC2 instance type (g5.2xlarge), a family (g5) or 'optimal'")
+    if c.capacity not in CAPACITIES:
+        p.append(Problem(f"{kind}.capacity", c.capacity, f"allowed: one of {', '.join(CAPACITIES)}"))
+    _pattern(p, f"{kind}.ami", c.ami, AMI_PATTERN,
+             "allowed: empty (Batch's current ECS-optimized AMI) or an AMI id like ami-0123456789abcdef0")
+    fits_cpu = _between(p, f"{kind}.job_vcpus", c.job_vcpus, 1, 192)
+    fits_mem = _between(p, f"{kind}.job_memory_mib", c.job_memory_mib, 512, 3_000_000, " MiB")
+    _between(p, f"{kind}.root_volume_gib", c.root_volume_gib, *ROOT_VOLUME_GIB, " GiB")
+    _pattern(p, f"{kind}.hosted_image", c.hosted_image, IMAGE_PATTERN,
+             "allowed: a container image reference without spaces, e.g. " + HOSTED_IMAGE)
+    _pattern(p, f"{kind}.repository_name", c.repository_name, REPOSITORY_PATTERN,
+             "allowed: empty (use the hosted image) or an ECR repository name: lower-case "
+             "letters, digits, and . _ - / between them")
+    if fits_cpu and fits_mem:
+        p.extend(_fit_problems(kind, c))
+    return p
+
+
+def _fit_problems(kind: str, c: ComputeConfig) -> list[Problem]:
+    """A job that fits no instance type never leaves RUNNABLE; one that fits only some wastes
+    the spot pools of the others, so every known type must fit the default job."""
+    p = []
+    for name in c.instance_types:
+        it = instance_types.lookup(name)
+        if it is None:
+            continue
+        if c.job_vcpus > it.vcpus:
+            p.append(Problem(f"{kind}.job_vcpus", c.job_vcpus,
+                             f"allowed: at most {it.vcpus}, the vCPUs of {name}"))
+        if c.job_memory_mib > it.job_memory_mib:
+            p.append(Problem(f"{kind}.job_memory_mib", c.job_memory_mib,
+                             f"allowed: at most {it.job_memory_mib} MiB, what {name} offers a "
+                             f"job after the ECS agent's reserve"))
+        if kind == "gpu" and it.gpus < 1:
+            p.append(Problem(f"{kind}.instance_types", name, "allowed: instance types with a GPU"))
+    return p
+
+
+def _problems(cfg: StackConfig):
+    p: list[Problem] = []
+    _pattern(p, "prefix", cfg.prefix, PREFIX_PATTERN,
+             "allowed: lower-case letters and digits, at most 12 characters")
+    for kind, compute in cfg.kinds():
+        p.extend(_compute_problems(kind, compute))
+    if cfg.gpu.ami and cfg.gpu.ami == cfg.cpu.ami:
+        p.append(Problem("cpu.ami", cfg.cpu.ami,
+                         "allowed: an AMI other than gpu.ami; a GPU AMI makes CPU jobs fail with "
+                         "CannotStartContainerError (leave cpu.ami empty for the ECS-optimized AMI)"))
+    if _between(p, "min_vcpus", cfg.min_vcpus, 0, 100_000):
+        if cfg.max_vcpus < max(cfg.min_vcpus, 1):
+            p.append(Problem("max_vcpus", cfg.max_vcpus,
+                             f"allowed: at least min_vcpus ({cfg.min_vcpus}) and at least 1"))
+        for kind, compute in cfg.kinds():
+            if cfg.max_vcpus < compute.job_vcpus:
+                p.append(Problem("max_vcpus", cfg.max_vcpus,
+                                 f"allowed: at least {kind}.job_vcpus ({compute.job_vcpus}), "
+                                 f"or no {kind} job can ever start"))
+    _between(p, "spot_bid_percentage", cfg.spot_bid_percentage, 1, 100, " (% of on-demand price)")
+    _pattern(p, "image_tag", cfg.image_tag, IMAGE_TAG_PATTERN,
+             "allowed: a Docker tag: letters, digits, _ . - (not first), at most 128 characters")
+    if _between(p, "shared_memory_mib", cfg.shared_memory_mib, 64, 3_000_000, " MiB"):
+        for kind, compute in cfg.kinds():
+            if cfg.shared_memory_mib >= compute.job_memory_mib:
+                p.append(Problem("shared_memory_mib", cfg.shared_memory_mib,
+                                 f"allowed: less than {kind}.job_memory_mib "
+                                 f"({compute.job_memory_mib}); /dev/shm counts against it"))
+    _between(p, "job_attempts", cfg.job_attempts, *ATTEMPTS)
+    if cfg.job_timeout_seconds != 0 and cfg.job_timeout_seconds < MIN_TIMEOUT_SECONDS:
+        p.append(Problem("job_timeout_seconds", cfg.job_timeout_seconds,
+                         f"allowed: 0 (no timeout) or at least {MIN_TIMEOUT_SECONDS} seconds"))
+    if not cfg.s3_buckets:
+        p.append(Problem("s3_buckets", cfg.s3_buckets,
+                         "allowed: at least one bucket name, or ['*'] for every bucket"))
+    for i, bucket in enumerate(cfg.s3_buckets):
+        _pattern(p, f"s3_buckets[{i}]", bucket, BUCKET_PATTERN,
+                 "allowed: an S3 bucket name (3-63 lower-case letters, digits, . -) or '*'")
+    if cfg.log_retention_days not in LOG_RETENTION_DAYS:
+        p.append(Problem("log_retention_days", cfg.log_retention_days,
+                         "allowed: one of " + ", ".join(map(str, LOG_RETENTION_DAYS))))
+    p.extend(_cidr_problems(cfg.cidr_range))
+    _pattern(p, "key_name", cfg.key_name, KEY_NAME_PATTERN,
+             "allowed: empty (no key pair) or an EC2 key pair name of printable ASCII")
+    _pattern(p, "batch_service_role_arn", cfg.batch_service_role_arn, ROLE_ARN_PATTERN,
+             "allowed: empty (the AWSServiceRoleForBatch service-linked role) or an IAM role ARN")
+    return p
+
+
+def _cidr_problems(cidr: str) -> list[Problem]:
+    if not cidr:
+        return []
+    allowed = ("allowed: empty (no inbound traffic at all) or an IPv4 CIDR range such as "
+               "203.0.113.0/24, narrower than 0.0.0.0/0")
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError:
+        return [Problem("cidr_range", cidr, allowed)]
+    if "/" not in cidr or network.prefixlen == 0:
+        return [Problem("cidr_range", cidr, allowed)]
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Building a config from plain data (a YAML or JSON file): keys mirror the dataclass fields.
+
+
+def from_dict(data: Mapping[str, Any]) -> StackConfig:
+    """Build and validate a StackConfig from nested plain data whose keys mirror its fields.
+
+    Missing keys keep their defaults; a `gpu`/`cpu` mapping is merged over the default for that
+    kind. Unknown keys, wrong types and invalid values are all reported together.
+    """
+    problems: list[Problem] = []
+    config = _build(StackConfig, StackConfig(), data, "", problems)
+    if problems:
+        raise ConfigError(problems)
+    return config.validate()
+
+
+def _build(cls: type, default: Any, data: Any, path: str, problems: list[Problem]) -> Any:
+    if not isinstance(data, Mapping):
+        problems.append(Problem(path or "(top level)", data, "allowed: a mapping of keys to values"))
+        return default
+    hints = get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    changes = {}
+    for key, value in data.items():
+        where = f"{path}{key}"
+        if key not in names:
+            problems.append(Problem(where, value, "unknown key; allowed keys: " + ", ".join(names)))
+            continue
+        current = getattr(default, key)
+        if dataclasses.is_dataclass(hints[key]):
+            changes[key] = _build(hints[key], current, value, where + ".", problems)
+            continue
+        converted = _convert(hints[key], value)
+        if converted is _INVALID:
+            problems.append(Problem(where, value, f"allowed: {_describe(hints[key])}"))
+        else:
+            changes[key] = converted
+    return dataclasses.replace(default, **changes)
+
+
+_INVALID = object()
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if hint is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _INVALID
+    if hint is str:
+        return value if isinstance(value, str) else _INVALID
+    if get_origin(hint) is tuple:
+        if isinstance(value, str):  # "a,b" as in the console's comma-delimited fields
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            return _INVALID
+        return tuple(value)
+    return _INVALID  # pragma: no cover - every field type is handled above
+
+
+def _describe(hint: Any) -> str:
+    if hint is int:
+        return "a whole number"
+    if hint is str:
+        return "a string"
+    return "a list of strings"
+
+
+def as_dict(config: StackConfig) -> dict[str, Any]:
+    """The config as plain data (lists instead of tuples), the inverse of from_dict."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return list(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+    return plain(dataclasses.asdict(config))
+
+
+__all__ = ["StackConfig", "ComputeConfig", "from_dict", "as_dict", "SPOT", "ON_DEMAND",
+           "HOSTED_IMAGE"]

@@ -1,0 +1,68 @@
+"""Deterministic rendering and atomic file writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Union
+
+import cfn_flip
+from troposphere import Template
+
+from .errors import OutputError
+
+# The order a person reads a template in, rather than troposphere's alphabetical one.
+SECTION_ORDER = ("AWSTemplateFormatVersion", "Description", "Transform", "Metadata", "Parameters",
+                 "Rules", "Mappings", "Conditions", "Resources", "Outputs")
+RESOURCE_KEY_ORDER = ("Type", "Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy",
+                      "UpdatePolicy", "CreationPolicy", "Metadata", "Properties")
+
+
+def template_dict(template: Template) -> dict[str, Any]:
+    """The template as plain data, sections and resource keys in reading order."""
+    body = template.to_dict()
+    ordered = {key: body[key] for key in SECTION_ORDER if key in body}
+    ordered.update({k: v for k, v in body.items() if k not in ordered})
+    if "Resources" in ordered:
+        ordered["Resources"] = {
+            name: {k: r[k] for k in (*RESOURCE_KEY_ORDER, *sorted(r)) if k in r}
+            for name, r in ordered["Resources"].items()
+        }
+    return ordered
+
+
+def render_yaml(template: Template) -> str:
+    """YAML in the short intrinsic style (!Ref, !Sub, ...) a person would write."""
+    # json.dumps round trip: cfn_flip keeps key order only for data it parsed itself.
+    return cfn_flip.to_yaml(json.dumps(template_dict(template)), clean_up=False, long_form=False)
+
+
+def render_json(data: Union[Template, dict]) -> str:
+    """Indented JSON with a trailing newline (for the Packer template and --format json)."""
+    body = template_dict(data) if isinstance(data, Template) else data
+    return json.dumps(body, indent=2) + "\n"
+
+
+def write_atomic(path: Union[str, Path], text: str) -> Path:
+    """Write `text` to `path` through a temporary file and a rename: readers see the old file or
+    the new one, never half of one. Raises OutputError with the reason when it cannot."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    return path

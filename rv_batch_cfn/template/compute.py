@@ -1,0 +1,85 @@
+"""Launch templates and compute environments: one function serves both kinds."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, If, Ref, Sub, Template, batch, ec2
+
+from . import iam, network
+from . import parameters as p
+from .parameters import KindParameters, if_set
+
+# The ECS-optimized Amazon Linux 2023 AMIs (and the Deep Learning base AMI) boot from /dev/xvda.
+ROOT_DEVICE = "/dev/xvda"
+# Containers in bridge mode are one network hop further from the instance metadata service.
+METADATA_HOP_LIMIT = 2
+IMAGE_TYPES = {"gpu": "ECS_AL2023_NVIDIA", "cpu": "ECS_AL2023"}
+
+
+def launch_template_id(kind: str) -> str:
+    return f"{kind.capitalize()}LaunchTemplate"
+
+
+def compute_environment_id(kind: str) -> str:
+    return f"{kind.capitalize()}ComputeEnvironment"
+
+
+def add_launch_template(t: Template, k: KindParameters) -> ec2.LaunchTemplate:
+    """Encrypted gp3 root volume of the configured size, and IMDSv2 only."""
+    return t.add_resource(ec2.LaunchTemplate(
+        launch_template_id(k.kind),
+        LaunchTemplateData=ec2.LaunchTemplateData(
+            BlockDeviceMappings=[ec2.LaunchTemplateBlockDeviceMapping(
+                DeviceName=ROOT_DEVICE,
+                Ebs=ec2.EBSBlockDevice(VolumeSize=Ref(k.storage), VolumeType="gp3",
+                                       Encrypted=True, DeleteOnTermination=True),
+            )],
+            MetadataOptions=ec2.MetadataOptions(HttpEndpoint="enabled", HttpTokens="required",
+                                                HttpPutResponseHopLimit=METADATA_HOP_LIMIT),
+        ),
+    ))
+
+
+def add_compute_environment(t: Template, k: KindParameters) -> batch.ComputeEnvironment:
+    """A managed environment scaling between MinimumVCPUs and MaximumVCPUs.
+
+    No ComputeEnvironmentName, so an update that needs a replacement can create the new
+    environment before deleting the old one; ReplaceComputeEnvironment false with
+    UpdateToLatestImageVersion lets instance types, AMI and launch template change in place.
+    """
+    template = add_launch_template(t, k)
+    environment = t.add_resource(batch.ComputeEnvironment(
+        compute_environment_id(k.kind),
+        Type="MANAGED",
+        State="ENABLED",
+        ServiceRole=if_set(p.HAS_SERVICE_ROLE, Ref(p.BATCH_SERVICE_ROLE_ARN)),
+        ReplaceComputeEnvironment=False,
+        ComputeResources=batch.ComputeResources(
+            Type=If(k.on_spot, "SPOT", "EC2"),
+            AllocationStrategy=If(k.on_spot, "SPOT_PRICE_CAPACITY_OPTIMIZED", "BEST_FIT_PROGRESSIVE"),
+            BidPercentage=if_set(k.on_spot, Ref(p.SPOT_BID_PERCENTAGE)),
+            MinvCpus=Ref(p.MINIMUM_VCPUS),
+            MaxvCpus=Ref(p.MAXIMUM_VCPUS),
+            InstanceTypes=Ref(k.instance_types),
+            InstanceRole=iam.instance_profile_arn(),
+            SecurityGroupIds=[GetAtt(network.SECURITY_GROUP, "GroupId")],
+            Subnets=Ref(p.SUBNET_IDS),
+            Ec2KeyPair=if_set(p.HAS_KEY_NAME, Ref(p.KEY_NAME)),
+            Ec2Configuration=[batch.Ec2ConfigurationObject(
+                ImageType=IMAGE_TYPES[k.kind],
+                ImageIdOverride=if_set(k.has_ami, Ref(k.ami)),
+            )],
+            LaunchTemplate=batch.LaunchTemplateSpecification(
+                LaunchTemplateId=Ref(template),
+                Version=GetAtt(template, "LatestVersionNumber"),
+            ),
+            UpdateToLatestImageVersion=True,
+            Tags={"Name": Sub(f"${{Prefix}}RasterVision{k.title}"),
+                  "rv-batch-cfn:prefix": Ref(p.PREFIX),
+                  "rv-batch-cfn:kind": k.kind},
+        ),
+    ))
+    # A property named like the UpdatePolicy resource attribute, which troposphere would hoist
+    # out of Properties: running jobs get 30 minutes to finish before instances are replaced.
+    environment.properties["UpdatePolicy"] = batch.UpdatePolicy(
+        TerminateJobsOnUpdate=False, JobExecutionTimeoutMinutes=30)
+    return environment

@@ -1,0 +1,50 @@
+"""Outputs: each names the Raster Vision configuration key it feeds."""
+
+from __future__ import annotations
+
+from troposphere import Export, Output, Sub, Template
+
+from . import iam, jobs
+from . import parameters as p
+
+# Output names -> the [BATCH] key of current Raster Vision that takes its value.
+GPU_JOB_QUEUE = "GpuJobQueueName"
+GPU_JOB_DEFINITION = "GpuJobDefinitionName"
+CPU_JOB_QUEUE = "CpuJobQueueName"
+CPU_JOB_DEFINITION = "CpuJobDefinitionName"
+RV_CONFIG = "RasterVisionConfig"
+JOB_ROLE_ARN = "JobRoleArn"
+BATCH_KEYS = {
+    GPU_JOB_QUEUE: "gpu_job_queue",
+    GPU_JOB_DEFINITION: "gpu_job_def",
+    CPU_JOB_QUEUE: "cpu_job_queue",
+    CPU_JOB_DEFINITION: "cpu_job_def",
+}
+
+
+def rv_config_section() -> Sub:
+    """A ready-to-paste [BATCH] section for ~/.rastervision/default."""
+    lines = ["[BATCH]"]
+    for kind in ("gpu", "cpu"):
+        title = kind.capitalize()
+        lines.append(f"{kind}_job_queue = ${{Prefix}}RasterVision{title}JobQueue")
+        lines.append(f"{kind}_job_def = ${{Prefix}}RasterVision{title}JobDefinition")
+    lines.append(f"attempts = ${{{p.JOB_ATTEMPTS}}}")
+    return Sub("\n".join(lines) + "\n")
+
+
+def add_outputs(t: Template) -> None:
+    """Queue and job definition names, the whole [BATCH] section, and the exported job role."""
+    for kind in ("gpu", "cpu"):
+        title = kind.capitalize()
+        queue, definition = f"{title}JobQueueName", f"{title}JobDefinitionName"
+        t.add_output(Output(queue, Value=jobs.queue_name(kind),
+                            Description=f"Raster Vision [BATCH] {BATCH_KEYS[queue]}"))
+        t.add_output(Output(definition, Value=jobs.job_definition_name(kind),
+                            Description=f"Raster Vision [BATCH] {BATCH_KEYS[definition]}"))
+    t.add_output(Output(RV_CONFIG, Value=rv_config_section(),
+                        Description="Paste into ~/.rastervision/default (or run rv-batch-cfn "
+                                    "rv-config --write)"))
+    t.add_output(Output(JOB_ROLE_ARN, Value=iam.job_role_arn(),
+                        Description="Role of Raster Vision jobs, for per-project job definitions",
+                        Export=Export(Sub("${AWS::StackName}-JobRoleArn"))))

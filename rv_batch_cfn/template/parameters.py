@@ -1,0 +1,294 @@
+"""Parameters, Conditions, Rules and the console's Metadata.
+
+Parameter names keep those of the original raster-vision-aws template wherever the concept is
+unchanged, so an existing stack can be updated with the new template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import And, Equals, If, Not, NoValue, Parameter, Ref, Template
+
+from .. import config as c
+from ..config import StackConfig
+
+# Parameter names (shared with the original template where the concept is the same).
+PREFIX = "Prefix"
+VPC = "VPC"
+SUBNET_IDS = "SubnetIds"
+KEY_NAME = "KeyName"
+CIDR_RANGE = "CidrRange"
+MINIMUM_VCPUS = "MinimumVCPUs"
+MAXIMUM_VCPUS = "MaximumVCPUs"
+SPOT_BID_PERCENTAGE = "SpotFleetBidPercentage"
+IMAGE_TAG = "ImageTag"
+SHARED_MEMORY_SIZE = "SharedMemorySize"
+JOB_ATTEMPTS = "JobAttempts"
+JOB_TIMEOUT = "JobTimeout"
+S3_BUCKETS = "S3Buckets"
+LOG_RETENTION_DAYS = "LogRetentionDays"
+BATCH_SERVICE_ROLE_ARN = "BatchServiceRoleArn"
+
+
+class KindParameters:
+    """The names of the parameters that exist once per kind of compute (GPU, CPU)."""
+
+    def __init__(self, kind: str):
+        title, upper = kind.capitalize(), kind.upper()
+        self.kind = kind
+        self.title = title
+        self.ami = f"{title}AMI"
+        self.instance_types = f"{title}InstanceTypes"
+        self.capacity = f"{title}Capacity"
+        self.hosted_image = f"{title}Image"
+        self.repository_name = f"{title}RepositoryName"
+        self.vcpus = f"{upper}InstanceVCPUs"
+        self.memory = f"{upper}InstanceMemory"
+        self.storage = f"{upper}InstanceStorage"
+        # Condition names
+        self.on_spot = f"{title}OnSpot"
+        self.has_ami = f"Has{title}AMI"
+        self.uses_ecr = f"{title}UsesEcr"
+        self.creates_repository = f"Create{title}Repository"
+
+
+GPU = KindParameters("gpu")
+CPU = KindParameters("cpu")
+KINDS = {"gpu": GPU, "cpu": CPU}
+
+# Condition names
+HAS_KEY_NAME = "HasKeyName"
+HAS_CIDR_RANGE = "HasCidrRange"
+ALLOWS_SSH = "AllowsSsh"
+HAS_JOB_TIMEOUT = "HasJobTimeout"
+HAS_SERVICE_ROLE = "HasBatchServiceRole"
+
+
+def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
+    what = "GPU" if kind == "gpu" else "CPU"
+    ami_default = ("Batch's current ECS-optimized Amazon Linux 2023 AMI with NVIDIA drivers"
+                   if kind == "gpu" else "Batch's current ECS-optimized Amazon Linux 2023 AMI")
+    return [
+        Parameter(k.instance_types, Type="CommaDelimitedList",
+                  Default=",".join(cc.instance_types),
+                  Description=f"Comma-separated EC2 instance types (or families) for {what} jobs. "
+                              "Several types give spot capacity more pools to come from; every "
+                              f"one must offer the {what} job's vCPUs and memory."),
+        Parameter(k.capacity, Type="String", Default=cc.capacity, AllowedValues=list(c.CAPACITIES),
+                  Description=f"SPOT (cheaper, may be interrupted and retried) or ON_DEMAND "
+                              f"instances for {what} jobs."),
+        Parameter(k.ami, Type="String", Default=cc.ami, AllowedPattern=c.AMI_PATTERN,
+                  ConstraintDescription="must be empty or an AMI id such as ami-0123456789abcdef0",
+                  Description=f"Optional custom AMI for {what} instances (for example one made "
+                              f"by make create-ami). Empty: {ami_default}."),
+        Parameter(k.storage, Type="Number", Default=cc.root_volume_gib,
+                  MinValue=c.ROOT_VOLUME_GIB[0], MaxValue=c.ROOT_VOLUME_GIB[1],
+                  ConstraintDescription=f"must be {c.ROOT_VOLUME_GIB[0]} to "
+                                        f"{c.ROOT_VOLUME_GIB[1]} GiB",
+                  Description=f"Size in GiB of the encrypted root volume of {what} instances; it "
+                              "holds the container images and the jobs' /opt/data."),
+        Parameter(k.hosted_image, Type="String", Default=cc.hosted_image,
+                  AllowedPattern=c.IMAGE_PATTERN, ConstraintDescription="must not contain spaces",
+                  Description=f"Container image for {what} jobs when {k.repository_name} is "
+                              "empty."),
+        Parameter(k.repository_name, Type="String", Default=cc.repository_name,
+                  AllowedPattern=c.REPOSITORY_PATTERN, MaxLength=256,
+                  ConstraintDescription="must be empty or an ECR repository name (lower-case "
+                                        "letters, digits, and . _ - / between them)",
+                  Description=f"Optional ECR repository to create for {what} images (pushed by "
+                              f"make publish-container); {what} jobs then run "
+                              f"<repository>:{IMAGE_TAG}. It must not exist yet."),
+        Parameter(k.vcpus, Type="Number", Default=cc.job_vcpus, MinValue=1, MaxValue=192,
+                  ConstraintDescription="must be 1 to 192",
+                  Description=f"vCPUs reserved for each {what} job; at most the vCPUs of the "
+                              f"smallest {what} instance type."),
+        Parameter(k.memory, Type="Number", Default=cc.job_memory_mib, MinValue=512,
+                  ConstraintDescription="must be at least 512 MiB",
+                  Description=f"Memory (MiB) reserved for each {what} job; leave about 6% of "
+                              "the instance's memory to the ECS agent and the OS."),
+    ]
+
+
+def add_parameters(t: Template, cfg: StackConfig) -> None:
+    """Add every parameter, with console-friendly descriptions and constraints."""
+    t.add_parameter(Parameter(
+        PREFIX, Type="String", Default=cfg.prefix, AllowedPattern=c.PREFIX_PATTERN, MaxLength=12,
+        ConstraintDescription="must be at most 12 lower-case letters and digits",
+        Description="Optional lower-case identifier for namespacing the queues and job "
+                    "definitions of several stacks in one account (yournameRasterVisionGpuJobQueue)."))
+    t.add_parameter(Parameter(
+        VPC, Type="AWS::EC2::VPC::Id",
+        Description="Virtual Private Cloud in which to launch Batch instances."))
+    t.add_parameter(Parameter(
+        SUBNET_IDS, Type="List<AWS::EC2::Subnet::Id>",
+        Description="Subnets of that VPC for Batch instances, ideally one per availability zone "
+                    "that offers the instance types (rv-batch-cfn choose-subnets finds them). "
+                    "Instances need a route to the internet or VPC endpoints."))
+    t.add_parameter(Parameter(
+        KEY_NAME, Type="String", Default=cfg.key_name, AllowedPattern=c.KEY_NAME_PATTERN,
+        ConstraintDescription="must be empty or an EC2 key pair name",
+        Description="Optional EC2 key pair for SSH. Empty: no key pair; use Session Manager "
+                    "for shell access."))
+    t.add_parameter(Parameter(
+        CIDR_RANGE, Type="String", Default=cfg.cidr_range,
+        AllowedPattern=r"^$|^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}"
+                       r"([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])/([1-9]|[1-2][0-9]|3[0-2])$",
+        ConstraintDescription="must be empty or an IPv4 CIDR range such as 203.0.113.0/24 "
+                              "(not 0.0.0.0/0)",
+        Description="Optional IPv4 range allowed to reach TensorBoard (6006) and, with a key "
+                    "pair, SSH (22). Empty: no inbound traffic at all."))
+    for kind, cc in cfg.kinds():
+        for p in _kind_parameters(kind, KINDS[kind], cc):
+            t.add_parameter(p)
+    t.add_parameter(Parameter(
+        MINIMUM_VCPUS, Type="Number", Default=cfg.min_vcpus, MinValue=0,
+        ConstraintDescription="must be 0 or more",
+        Description="vCPUs each compute environment keeps running when idle; 0 scales to zero "
+                    "and costs nothing between jobs."))
+    t.add_parameter(Parameter(
+        MAXIMUM_VCPUS, Type="Number", Default=cfg.max_vcpus, MinValue=1,
+        ConstraintDescription="must be at least 1",
+        Description="vCPUs each compute environment may reach; bounds the cost of a burst of "
+                    "jobs."))
+    t.add_parameter(Parameter(
+        SPOT_BID_PERCENTAGE, Type="Number", Default=cfg.spot_bid_percentage, MinValue=1,
+        MaxValue=100, ConstraintDescription="must be 1 to 100",
+        Description="Highest spot price, as a percentage of the on-demand price, that spot "
+                    "environments pay; lower values can leave jobs waiting for capacity."))
+    t.add_parameter(Parameter(
+        IMAGE_TAG, Type="String", Default=cfg.image_tag, AllowedPattern=c.IMAGE_TAG_PATTERN,
+        ConstraintDescription="must be a Docker tag (letters, digits, _ . -)",
+        Description="Tag of the images in the ECR repositories (used only with a repository "
+                    "name)."))
+    t.add_parameter(Parameter(
+        SHARED_MEMORY_SIZE, Type="Number", Default=cfg.shared_memory_mib, MinValue=64,
+        ConstraintDescription="must be at least 64 MiB",
+        Description="Size (MiB) of /dev/shm in job containers; PyTorch DataLoader workers need "
+                    "a large one. Counts against the job's memory."))
+    t.add_parameter(Parameter(
+        JOB_ATTEMPTS, Type="Number", Default=cfg.job_attempts, MinValue=c.ATTEMPTS[0],
+        MaxValue=c.ATTEMPTS[1], ConstraintDescription="must be 1 to 10",
+        Description="Attempts per job; only spot reclaims (Host EC2 ...) are retried, other "
+                    "failures end the job at once."))
+    t.add_parameter(Parameter(
+        JOB_TIMEOUT, Type="Number", Default=cfg.job_timeout_seconds, MinValue=0,
+        ConstraintDescription="must be 0 or at least 60 seconds",
+        Description="Seconds after which an attempt is stopped; 0 for no timeout."))
+    t.add_parameter(Parameter(
+        S3_BUCKETS, Type="CommaDelimitedList", Default=",".join(cfg.s3_buckets),
+        Description="Comma-separated S3 bucket names jobs may read and write; * for every "
+                    "bucket, as the original template granted."))
+    t.add_parameter(Parameter(
+        LOG_RETENTION_DAYS, Type="Number", Default=cfg.log_retention_days,
+        AllowedValues=list(c.LOG_RETENTION_DAYS),
+        Description="Days to keep job logs in CloudWatch Logs."))
+    t.add_parameter(Parameter(
+        BATCH_SERVICE_ROLE_ARN, Type="String", Default=cfg.batch_service_role_arn,
+        AllowedPattern=c.ROLE_ARN_PATTERN,
+        ConstraintDescription="must be empty or an IAM role ARN",
+        Description="Optional service role for AWS Batch. Empty: the AWSServiceRoleForBatch "
+                    "service-linked role, which Batch creates when needed."))
+
+
+def _not_empty(name: str) -> Not:
+    return Not(Equals(Ref(name), ""))
+
+
+def add_conditions(t: Template) -> None:
+    """Conditions derived from the optional parameters."""
+    t.add_condition(HAS_KEY_NAME, _not_empty(KEY_NAME))
+    t.add_condition(HAS_CIDR_RANGE, _not_empty(CIDR_RANGE))
+    t.add_condition(ALLOWS_SSH, And(_not_empty(KEY_NAME), _not_empty(CIDR_RANGE)))
+    t.add_condition(HAS_JOB_TIMEOUT, Not(Equals(Ref(JOB_TIMEOUT), "0")))
+    t.add_condition(HAS_SERVICE_ROLE, _not_empty(BATCH_SERVICE_ROLE_ARN))
+    for k in KINDS.values():
+        t.add_condition(k.on_spot, Equals(Ref(k.capacity), c.SPOT))
+        t.add_condition(k.has_ami, _not_empty(k.ami))
+        t.add_condition(k.uses_ecr, _not_empty(k.repository_name))
+    t.add_condition(GPU.creates_repository, _not_empty(GPU.repository_name))
+    # One repository can serve both kinds (current Raster Vision has one image for CPU and GPU):
+    # create the CPU one only when it is a different repository.
+    t.add_condition(CPU.creates_repository, And(
+        _not_empty(CPU.repository_name),
+        Not(Equals(Ref(CPU.repository_name), Ref(GPU.repository_name)))))
+
+
+def add_rules(t: Template) -> None:
+    """Rules CloudFormation checks before creating anything (the console shows the message)."""
+    t.add_rule("DistinctAmis", {
+        "RuleCondition": Not(Equals(Ref(GPU.ami), "")),
+        "Assertions": [{
+            "Assert": Not(Equals(Ref(GPU.ami), Ref(CPU.ami))),
+            "AssertDescription": "GpuAMI and CpuAMI must differ: CPU jobs on a GPU AMI fail with "
+                                 "CannotStartContainerError. Leave CpuAMI empty for the "
+                                 "ECS-optimized AMI.",
+        }],
+    })
+
+
+def if_set(condition: str, value: Any) -> If:
+    """`value` when `condition` holds, else the property is left out."""
+    return If(condition, value, NoValue)
+
+
+def checkov_skip(check_id: str, reason: str) -> dict:
+    """Resource metadata suppressing one checkov check, with the reason written down."""
+    return {"checkov": {"skip": [{"id": check_id, "comment": reason}]}}
+
+
+GROUPS = [
+    ("Project metadata", [PREFIX]),
+    ("Required parameters", [VPC, SUBNET_IDS]),
+    ("Instance types", [GPU.instance_types, GPU.capacity, CPU.instance_types, CPU.capacity,
+                        GPU.ami, CPU.ami, GPU.storage, CPU.storage]),
+    ("Batch compute", [MINIMUM_VCPUS, MAXIMUM_VCPUS, SPOT_BID_PERCENTAGE, KEY_NAME, CIDR_RANGE,
+                       BATCH_SERVICE_ROLE_ARN]),
+    ("Container images and jobs", [GPU.hosted_image, CPU.hosted_image, GPU.repository_name,
+                                   CPU.repository_name, IMAGE_TAG, GPU.vcpus, GPU.memory,
+                                   CPU.vcpus, CPU.memory, SHARED_MEMORY_SIZE, JOB_ATTEMPTS,
+                                   JOB_TIMEOUT, S3_BUCKETS, LOG_RETENTION_DAYS]),
+]
+
+LABELS = {
+    PREFIX: "Prefix",
+    VPC: "VPC",
+    SUBNET_IDS: "Subnets",
+    KEY_NAME: "SSH key name (optional)",
+    CIDR_RANGE: "Inbound CIDR range (optional)",
+    GPU.instance_types: "GPU instance types",
+    GPU.capacity: "GPU capacity",
+    CPU.instance_types: "CPU instance types",
+    CPU.capacity: "CPU capacity",
+    GPU.ami: "GPU AMI (optional)",
+    CPU.ami: "CPU AMI (optional)",
+    GPU.storage: "GPU root volume (GiB)",
+    CPU.storage: "CPU root volume (GiB)",
+    MINIMUM_VCPUS: "Minimum vCPU count",
+    MAXIMUM_VCPUS: "Maximum vCPU count",
+    SPOT_BID_PERCENTAGE: "Spot bid percentage",
+    BATCH_SERVICE_ROLE_ARN: "Batch service role ARN (optional)",
+    GPU.hosted_image: "GPU hosted image",
+    CPU.hosted_image: "CPU hosted image",
+    GPU.repository_name: "GPU ECR repository name (optional)",
+    CPU.repository_name: "CPU ECR repository name (optional)",
+    IMAGE_TAG: "ECR image tag",
+    GPU.vcpus: "GPU job vCPUs",
+    GPU.memory: "GPU job memory (MiB)",
+    CPU.vcpus: "CPU job vCPUs",
+    CPU.memory: "CPU job memory (MiB)",
+    SHARED_MEMORY_SIZE: "Shared memory (MiB)",
+    JOB_ATTEMPTS: "Job attempts",
+    JOB_TIMEOUT: "Job timeout (seconds)",
+    S3_BUCKETS: "S3 buckets for jobs",
+    LOG_RETENTION_DAYS: "Log retention (days)",
+}
+
+
+def add_console_metadata(t: Template) -> None:
+    """Parameter groups and labels for the CloudFormation console."""
+    t.set_metadata({"AWS::CloudFormation::Interface": {
+        "ParameterGroups": [{"Label": {"default": label}, "Parameters": names}
+                            for label, names in GROUPS],
+        "ParameterLabels": {name: {"default": label} for name, label in LABELS.items()},
+    }})

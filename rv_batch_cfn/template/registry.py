@@ -1,0 +1,41 @@
+"""ECR repositories, created only when a repository name is given."""
+
+from __future__ import annotations
+
+import json
+
+from troposphere import Ref, Template, ecr
+
+from .parameters import KindParameters, checkov_skip
+
+# Untagged images are left behind by every re-push of a tag; keep them two weeks for rollbacks.
+UNTAGGED_DAYS = 14
+LIFECYCLE_POLICY = json.dumps({"rules": [{
+    "rulePriority": 1,
+    "description": f"Expire untagged images after {UNTAGGED_DAYS} days",
+    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                  "countUnit": "days", "countNumber": UNTAGGED_DAYS},
+    "action": {"type": "expire"},
+}]}, sort_keys=True)
+
+
+def repository_id(kind: str) -> str:
+    return f"{kind.capitalize()}Repository"
+
+
+def add_repository(t: Template, k: KindParameters) -> ecr.Repository:
+    """A scanned, KMS-encrypted repository that outlives the stack (images are never deleted)."""
+    return t.add_resource(ecr.Repository(
+        repository_id(k.kind),
+        Condition=k.creates_repository,
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+        RepositoryName=Ref(k.repository_name),
+        ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
+        EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS"),
+        ImageTagMutability="MUTABLE",
+        LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=LIFECYCLE_POLICY),
+        Metadata=checkov_skip("CKV_AWS_51", "Tags stay mutable: make publish-container "
+                              "re-pushes the tag the job definitions name (ImageTag, latest by "
+                              "default)."),
+    ))
