@@ -1,0 +1,58 @@
+"""One boto3 session factory, so every command reaches AWS the way the AWS CLI does.
+
+AWS_PROFILE, AWS_REGION / AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (and the per-service
+AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; --profile and --region override them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..errors import AwsError
+
+
+def make_session(profile: Optional[str] = None, region: Optional[str] = None) -> Any:
+    """A boto3 Session for `profile` and `region` (None: the standard environment and files).
+
+    Raises AwsError for an unknown profile or when no region is configured anywhere.
+    """
+    import boto3
+    import botocore.exceptions
+
+    try:
+        session = boto3.Session(profile_name=profile or None, region_name=region or None)
+    except botocore.exceptions.ProfileNotFound as e:
+        raise AwsError(f"{e}; known profiles: {', '.join(_profiles()) or 'none'} "
+                       "(create one with: aws configure --profile NAME)") from None
+    if not session.region_name:
+        raise AwsError("no AWS region configured: pass --region, set AWS_REGION, or set a "
+                       "region in the profile (aws configure)")
+    return session
+
+
+def client(session: Any, service: str) -> Any:
+    """A client of `service`; credentials problems surface as AwsError on the first call."""
+    return session.client(service)
+
+
+def check_credentials(session: Any) -> dict:
+    """The caller's identity (sts:GetCallerIdentity), or AwsError saying how to fix credentials."""
+    import botocore.exceptions
+
+    try:
+        return session.client("sts").get_caller_identity()
+    except botocore.exceptions.NoCredentialsError:
+        raise AwsError("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a "
+                       "profile made with `aws configure`, or set AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY") from None
+    except botocore.exceptions.ClientError as e:
+        raise AwsError(f"the AWS credentials were refused: {e.response['Error'].get('Message', e)}"
+                       ) from None
+    except botocore.exceptions.BotoCoreError as e:
+        raise AwsError(f"cannot reach AWS: {e}") from None
+
+
+def _profiles() -> list[str]:
+    import boto3
+
+    return sorted(boto3.Session().available_profiles)

@@ -1,0 +1,52 @@
+"""Reading a deployed stack: its status, outputs and resources, with errors a user can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AwsError
+
+COMPLETE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
+                   "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE")
+
+
+def describe_stack(cfn: Any, name: str) -> dict:
+    """The stack's description; AwsError when it does not exist."""
+    import botocore.exceptions
+
+    try:
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]
+    except botocore.exceptions.ClientError as e:
+        message = e.response["Error"].get("Message", "")
+        if "does not exist" in message:
+            raise AwsError(f"stack {name!r} not found in region {cfn.meta.region_name} "
+                           "(check --region / AWS_REGION and the stack name)") from None
+        raise AwsError(f"cannot describe stack {name!r}: {message or e}") from None
+    except botocore.exceptions.NoCredentialsError:
+        raise AwsError("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a "
+                       "profile made with `aws configure`") from None
+
+
+def complete_stack(cfn: Any, name: str) -> dict:
+    """The stack's description, requiring a settled, usable state."""
+    stack = describe_stack(cfn, name)
+    status = stack["StackStatus"]
+    if status not in COMPLETE_STATES:
+        raise AwsError(f"stack {name!r} is {status}; wait until it is CREATE_COMPLETE or "
+                       "UPDATE_COMPLETE (or fix the failure shown in the CloudFormation console)")
+    return stack
+
+
+def stack_outputs(stack: dict) -> dict[str, str]:
+    """The stack's outputs as a name -> value mapping."""
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def require_outputs(stack: dict, names: list[str]) -> dict[str, str]:
+    """The named outputs; AwsError when the stack was made from some other template."""
+    outputs = stack_outputs(stack)
+    missing = [n for n in names if n not in outputs]
+    if missing:
+        raise AwsError(f"stack {stack['StackName']!r} has no output {', '.join(missing)}: was it "
+                       "created from this project's cloudformation/template.yml?")
+    return {n: outputs[n] for n in names}

@@ -1,0 +1,50 @@
+"""Shared fixtures: the AWS emulator, and tools that CI must have."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.emulator import Emulator
+
+
+def require_tool(name: str) -> str:
+    """The path of command `name`. Missing: skip on a developer's machine, fail in CI."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed (scripts/install-test-tools installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI must have it", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto in server mode on 127.0.0.1 and a free port, for the whole test session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def emulator(moto_server, monkeypatch) -> Emulator:
+    """A clean emulator account for one test; boto3 in this process is pointed at it too."""
+    emu = Emulator(moto_server)
+    emu.reset()
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emu.endpoint)
+    monkeypatch.setenv("AWS_REGION", emu.region)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    return emu

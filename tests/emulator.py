@@ -1,0 +1,158 @@
+"""The AWS emulator the integration tests use: moto in server mode on 127.0.0.1.
+
+Also the console's part of a deployment: a VPC, subnets in three zones and a key pair to fill the
+required parameters with, and every parameter value sent explicitly (the console always does,
+and moto does not split the default of a list parameter).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import boto3
+import yaml
+
+REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "cloudformation" / "template.yml"
+
+
+@dataclass
+class Emulator:
+    """A running moto server and helpers to talk to it as a user of this account would."""
+
+    endpoint: str
+    region: str = REGION
+    env: dict = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def reset(self) -> None:
+        """Forget every resource (between tests that must not see each other's stacks)."""
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(
+            f"{self.endpoint}/moto-api/reset", method="POST")).read()
+
+
+@dataclass
+class Network:
+    """What the console's required fields are filled with."""
+
+    vpc_id: str
+    subnet_ids: list[str]
+    zones: list[str]
+    key_name: str
+    service_role_arn: str
+
+
+def make_network(emu: Emulator, key_name: str = "rv-key") -> Network:
+    ec2 = emu.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    zones = [f"{emu.region}{z}" for z in "abc"]
+    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.42.{i}.0/24",
+                                 AvailabilityZone=zone)["Subnet"]["SubnetId"]
+               for i, zone in enumerate(zones)]
+    try:
+        ec2.create_key_pair(KeyName=key_name)
+    except ec2.exceptions.ClientError as e:  # the same emulator may already have it
+        if "Duplicate" not in str(e):
+            raise
+    return Network(vpc_id, subnets, zones, key_name, batch_service_role(emu))
+
+
+def batch_service_role(emu: Emulator) -> str:
+    """moto's compute environment handler insists on a ServiceRole it can find by ARN, where AWS
+    falls back to the AWSServiceRoleForBatch service-linked role. Compensate here, in the test
+    fixture, by creating that role at its real path and passing its ARN as BatchServiceRoleArn."""
+    iam = emu.client("iam")
+    name, path = "AWSServiceRoleForBatch", "/aws-service-role/batch.amazonaws.com/"
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+            '{"Service":"batch.amazonaws.com"},"Action":"sts:AssumeRole"}]}'))["Role"]["Arn"]
+
+
+def template_defaults(template_text: str) -> dict[str, str]:
+    """Every parameter's default, as the console would show it."""
+    data = yaml.load(template_text, Loader=_CfnLoader)
+    return {name: str(p["Default"]) for name, p in data["Parameters"].items() if "Default" in p}
+
+
+def console_parameters(template_text: str, network: Network, **overrides: Any) -> list[dict]:
+    """Every parameter value, as the console sends them: defaults, the required fields, and
+    `overrides` (values converted to strings; lists joined with commas)."""
+    values = template_defaults(template_text)
+    values.update({"VPC": network.vpc_id, "SubnetIds": ",".join(network.subnet_ids),
+                   "BatchServiceRoleArn": network.service_role_arn})
+    for key, value in overrides.items():
+        values[key] = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def wait_stack(cfn: Any, name: str, timeout: float = 60) -> dict:
+    """Wait until the stack leaves its *_IN_PROGRESS state; return its description."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+        if not stacks[0]["StackStatus"].endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+            return stacks[0]
+        time.sleep(0.05)
+
+
+def deploy(emu: Emulator, name: str, network: Network, template_text: Optional[str] = None,
+           **overrides: Any) -> dict:
+    """Create a stack from the template (the committed one by default); return its description."""
+    text = template_text if template_text is not None else TEMPLATE.read_text()
+    cfn = emu.client("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=text,
+                     Parameters=console_parameters(text, network, **overrides),
+                     Capabilities=["CAPABILITY_IAM"])
+    return wait_stack(cfn, name)
+
+
+def outputs(stack: dict) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads the short intrinsic tags (!Ref, !Sub, ...) as plain data."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(text: str) -> dict:
+    """The template as plain data, intrinsic functions in their long form."""
+    return yaml.load(text, Loader=_CfnLoader)
+
+
+def aws_env(emu: Emulator, **extra: str) -> dict[str, str]:
+    """Environment for a subprocess that should reach the emulator the way a user's CLI would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ENDPOINT_URL": emu.endpoint, "AWS_REGION": emu.region,
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    env.update(extra)
+    return env
