@@ -69,7 +69,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([f.__dict__ for f in findings], indent=2))
     for f in findings if not args.json else []:
-        print(f"{args.path}:{f}")
+        print(f"{args.path}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
     failing = [f for f in findings if f.severity in ("error", "warning")]
     if not args.json:
         print(f"{len(findings)} finding(s), {len(failing)} error(s) or warning(s)", file=sys.stderr)

@@ -8,6 +8,7 @@ can ship a template whose defaults suit their team without touching the generato
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import re
 from dataclasses import dataclass, field, fields
@@ -152,20 +153,24 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
 def _fit_problems(kind: str, c: ComputeConfig) -> list[Problem]:
     """A job that fits no instance type never leaves RUNNABLE; one that fits only some wastes
     the spot pools of the others, so every known type must fit the default job."""
+    known = [t for t in map(instance_types.lookup, c.instance_types) if t is not None]
     p = []
-    for name in c.instance_types:
-        it = instance_types.lookup(name)
-        if it is None:
-            continue
-        if c.job_vcpus > it.vcpus:
-            p.append(Problem(f"{kind}.job_vcpus", c.job_vcpus,
-                             f"allowed: at most {it.vcpus}, the vCPUs of {name}"))
-        if c.job_memory_mib > it.job_memory_mib:
-            p.append(Problem(f"{kind}.job_memory_mib", c.job_memory_mib,
-                             f"allowed: at most {it.job_memory_mib} MiB, what {name} offers a "
-                             f"job after the ECS agent's reserve"))
-        if kind == "gpu" and it.gpus < 1:
-            p.append(Problem(f"{kind}.instance_types", name, "allowed: instance types with a GPU"))
+    too_few_cpus = [t for t in known if c.job_vcpus > t.vcpus]
+    if too_few_cpus:
+        smallest = min(too_few_cpus, key=lambda t: t.vcpus)
+        p.append(Problem(f"{kind}.job_vcpus", c.job_vcpus,
+                         f"allowed: at most {smallest.vcpus}, the vCPUs of {smallest.name} "
+                         f"(too few for: {', '.join(t.name for t in too_few_cpus)})"))
+    too_little_memory = [t for t in known if c.job_memory_mib > t.job_memory_mib]
+    if too_little_memory:
+        smallest = min(too_little_memory, key=lambda t: t.job_memory_mib)
+        p.append(Problem(f"{kind}.job_memory_mib", c.job_memory_mib,
+                         f"allowed: at most {smallest.job_memory_mib} MiB, what {smallest.name} "
+                         f"offers a job after the ECS agent's reserve (too little for: "
+                         f"{', '.join(t.name for t in too_little_memory)})"))
+    if kind == "gpu":
+        p.extend(Problem(f"{kind}.instance_types", t.name, "allowed: instance types with a GPU")
+                 for t in known if t.gpus < 1)
     return p
 
 
@@ -243,27 +248,32 @@ def from_dict(data: Mapping[str, Any]) -> StackConfig:
     kind. Unknown keys, wrong types and invalid values are all reported together.
     """
     problems: list[Problem] = []
-    config = _build(StackConfig, StackConfig(), data, "", problems)
+    config = _build(StackConfig, StackConfig(), data, None, problems)
     if problems:
         raise ConfigError(problems)
     return config.validate()
 
 
-def _build(cls: type, default: Any, data: Any, path: str, problems: list[Problem]) -> Any:
+def _build(cls: type, default: Any, data: Any, path: str | None,
+           problems: list[Problem]) -> Any:
     if not isinstance(data, Mapping):
-        problems.append(Problem(path or "(top level)", data, "allowed: a mapping of keys to values"))
+        problems.append(Problem(path or "(top level)", data,
+                                "allowed: a mapping of keys to values"))
         return default
     hints = get_type_hints(cls)
     names = [f.name for f in fields(cls)]
     changes = {}
     for key, value in data.items():
-        where = f"{path}{key}"
+        where = f"{path}.{key}" if path else str(key)
         if key not in names:
-            problems.append(Problem(where, value, "unknown key; allowed keys: " + ", ".join(names)))
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(Problem(where, value,
+                                    f"unknown key; {hint}allowed keys: {', '.join(names)}"))
             continue
         current = getattr(default, key)
         if dataclasses.is_dataclass(hints[key]):
-            changes[key] = _build(hints[key], current, value, where + ".", problems)
+            changes[key] = _build(hints[key], current, value, where, problems)
             continue
         converted = _convert(hints[key], value)
         if converted is _INVALID:

@@ -1,0 +1,65 @@
+"""The named configurations whose templates are kept as golden files in tests/golden/.
+
+`make update-golden` (python -m tests.golden_configs) rewrites them after a deliberate change;
+the diff then shows exactly what the change does to each template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from rv_batch_cfn import ComputeConfig, StackConfig, build_template, render_yaml, write_atomic
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+DEFAULT = StackConfig()
+
+# The "advanced user" of the original README: own images in ECR, GPU instances on demand.
+ON_DEMAND_GPU_WITH_ECR = dataclasses.replace(
+    StackConfig(),
+    gpu=dataclasses.replace(StackConfig().gpu, capacity="ON_DEMAND",
+                            repository_name="raster-vision-gpu"),
+    cpu=dataclasses.replace(StackConfig().cpu, repository_name="raster-vision-cpu"),
+    image_tag="v1",
+)
+
+# A platform engineer's template: other instance families, bigger jobs, restricted buckets.
+CUSTOM_FAMILIES = StackConfig(
+    prefix="geo",
+    gpu=ComputeConfig(instance_types=("g6e.2xlarge", "g5.4xlarge"), job_vcpus=8,
+                      job_memory_mib=56000, root_volume_gib=300),
+    cpu=ComputeConfig(instance_types=("c7i.2xlarge", "c6i.2xlarge"), job_vcpus=8,
+                      job_memory_mib=14000, root_volume_gib=60, capacity="ON_DEMAND"),
+    max_vcpus=256,
+    shared_memory_mib=4096,
+    job_attempts=5,
+    job_timeout_seconds=86400,
+    s3_buckets=("geo-training-data", "geo-experiments"),
+    log_retention_days=90,
+    cidr_range="203.0.113.0/24",
+)
+
+CONFIGS = {
+    "default": DEFAULT,
+    "on-demand-gpu-ecr": ON_DEMAND_GPU_WITH_ECR,
+    "custom-families": CUSTOM_FAMILIES,
+}
+
+
+def golden_path(name: str) -> Path:
+    return GOLDEN_DIR / f"{name}.yml"
+
+
+def render(name: str) -> str:
+    return render_yaml(build_template(CONFIGS[name]))
+
+
+def main() -> None:
+    for name in CONFIGS:
+        write_atomic(golden_path(name), render(name))
+        print(f"wrote {golden_path(name)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Golden templates for named configs, each clean under cfn-lint; the committed template is fresh."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rv_batch_cfn import build_template, lint_template, render_yaml
+from tests.emulator import ROOT, TEMPLATE
+from tests.golden_configs import CONFIGS, golden_path, render
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_golden_template(name):
+    assert render(name) == golden_path(name).read_text(), (
+        f"tests/golden/{name}.yml is stale: run `make update-golden` and review the diff")
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_golden_template_is_clean_under_cfn_lint(name):
+    findings = lint_template(golden_path(name).read_text())
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_committed_template_is_what_make_template_writes():
+    assert TEMPLATE.read_text() == render_yaml(build_template()), (
+        "cloudformation/template.yml is stale: run `make template` and commit it")
+
+
+def test_output_is_byte_identical_whatever_the_hash_seed():
+    code = ("import sys; from rv_batch_cfn import build_template, render_yaml; "
+            "from tests.golden_configs import CONFIGS; "
+            "sys.stdout.write(''.join(render_yaml(build_template(c)) for c in CONFIGS.values()))")
+    outputs = []
+    for seed in ("1", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        outputs.append(subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                                      capture_output=True, check=True).stdout)
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) > 50_000  # three whole templates, not an empty string twice
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_within_cloudformation_limits(name):
+    text = golden_path(name).read_text()
+    template = build_template(CONFIGS[name]).to_dict()
+    # TemplateBody (not only an S3 upload) must be possible: 51,200 bytes.
+    assert len(text.encode()) < 51_200
+    assert len(template["Resources"]) <= 500
+    assert len(template["Parameters"]) <= 200
+    assert len(template["Outputs"]) <= 200
+    assert len(template.get("Conditions", {})) <= 200

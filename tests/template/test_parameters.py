@@ -1,0 +1,142 @@
+"""Parameters, console metadata and Rules, read from the generated template."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rv_batch_cfn import StackConfig, build_template, render_yaml
+from tests.emulator import load_template
+from tests.golden_configs import CUSTOM_FAMILIES
+
+TEMPLATE = load_template(render_yaml(build_template()))
+PARAMETERS = TEMPLATE["Parameters"]
+INTERFACE = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]
+
+# Names of the original raster-vision-aws template that keep their meaning, so an existing stack
+# can be updated with the new template.
+ORIGINAL_NAMES = ["Prefix", "VPC", "SubnetIds", "KeyName", "GpuAMI", "CpuAMI", "GpuInstanceTypes",
+                  "CpuInstanceTypes", "MinimumVCPUs", "MaximumVCPUs", "CidrRange",
+                  "SpotFleetBidPercentage", "GpuRepositoryName", "CpuRepositoryName", "ImageTag",
+                  "GPUInstanceVCPUs", "GPUInstanceMemory", "GPUInstanceStorage", "CPUInstanceVCPUs",
+                  "CPUInstanceMemory", "CPUInstanceStorage"]
+NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemorySize",
+             "JobAttempts", "JobTimeout", "S3Buckets", "LogRetentionDays", "BatchServiceRoleArn"]
+
+
+def test_parameter_names_are_the_original_ones_plus_the_new_ones():
+    assert sorted(PARAMETERS) == sorted(ORIGINAL_NAMES + NEW_NAMES)
+    assert "DesiredVCPUs" not in PARAMETERS  # lowering it in an update fails
+
+
+def test_only_vpc_and_subnets_are_required():
+    assert sorted(n for n, p in PARAMETERS.items() if "Default" not in p) == ["SubnetIds", "VPC"]
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_every_parameter_has_description_label_and_constraint(name):
+    p = PARAMETERS[name]
+    assert len(p["Description"]) > 20
+    assert INTERFACE["ParameterLabels"][name]["default"]
+    typed = p["Type"].startswith(("AWS::", "List<AWS::"))
+    constrained = {"AllowedPattern", "AllowedValues", "MinValue"} & set(p)
+    # Lists are checked by their element type or by the config / Rules instead.
+    assert typed or constrained or p["Type"] == "CommaDelimitedList", name
+    if {"AllowedPattern", "MinValue", "MaxValue"} & set(p):
+        assert p.get("ConstraintDescription"), name
+
+
+def test_groups_keep_the_original_order_and_cover_every_parameter():
+    labels = [g["Label"]["default"] for g in INTERFACE["ParameterGroups"]]
+    assert labels == ["Project metadata", "Required parameters", "Instance types",
+                      "Batch compute", "Container images and jobs"]
+    grouped = [n for g in INTERFACE["ParameterGroups"] for n in g["Parameters"]]
+    assert sorted(grouped) == sorted(PARAMETERS)
+    assert len(grouped) == len(set(grouped))
+
+
+@pytest.mark.parametrize("name", [n for n, p in PARAMETERS.items() if "Default" in p])
+def test_defaults_satisfy_their_own_constraints(name):
+    p = PARAMETERS[name]
+    default = str(p["Default"])
+    if "AllowedPattern" in p:
+        assert re.fullmatch(p["AllowedPattern"], default), (name, default)
+    if "AllowedValues" in p:
+        assert default in [str(v) for v in p["AllowedValues"]]
+    if "MinValue" in p:
+        assert float(default) >= float(p["MinValue"])
+    if "MaxValue" in p:
+        assert float(default) <= float(p["MaxValue"])
+
+
+@pytest.mark.parametrize("name,good,bad", [
+    ("Prefix", ["", "team1", "abcdefghijkl"], ["Team", "my-team", "abcdefghijklm"]),
+    ("GpuAMI", ["", "ami-12345678", "ami-0123456789abcdef0"], ["ami-123", "AMI-12345678", "x"]),
+    ("CidrRange", ["", "203.0.113.0/24", "10.0.0.1/32"],
+     ["0.0.0.0/0", "10.0.0.1", "300.1.1.1/8", "10.0.0.0/33"]),
+    ("GpuRepositoryName", ["", "raster-vision", "team/rv.gpu"], ["Raster", "-rv", "rv-"]),
+    ("ImageTag", ["latest", "v1.2_3"], ["", ".hidden", "a b"]),
+])
+def test_console_refuses_bad_input(name, good, bad):
+    pattern = PARAMETERS[name]["AllowedPattern"]
+    assert all(re.fullmatch(pattern, v) for v in good)
+    assert not any(re.fullmatch(pattern, v) for v in bad)
+
+
+def test_defaults_come_from_the_config():
+    custom = load_template(render_yaml(build_template(CUSTOM_FAMILIES)))["Parameters"]
+    assert custom["Prefix"]["Default"] == "geo"
+    assert custom["GpuInstanceTypes"]["Default"] == "g6e.2xlarge,g5.4xlarge"
+    assert custom["CpuCapacity"]["Default"] == "ON_DEMAND"
+    assert custom["S3Buckets"]["Default"] == "geo-training-data,geo-experiments"
+    assert str(custom["JobTimeout"]["Default"]) == "86400"
+    assert PARAMETERS["GpuImage"]["Default"] == StackConfig().gpu.hosted_image
+
+
+# -- Rules: moto ignores them, so each assertion is evaluated here for the defaults, a good
+# combination and the bad one it exists to refuse.
+
+def evaluate(expr, params):
+    """A small evaluator of the functions CloudFormation allows in Rules."""
+    if isinstance(expr, dict):
+        (fn, arg), = expr.items()
+        if fn == "Ref":
+            return params[arg]
+        if fn == "Fn::Equals":
+            a, b = (evaluate(x, params) for x in arg)
+            return a == b
+        if fn == "Fn::Not":
+            return not evaluate(arg[0], params)
+        if fn == "Fn::And":
+            return all(evaluate(x, params) for x in arg)
+        if fn == "Fn::Or":
+            return any(evaluate(x, params) for x in arg)
+        raise AssertionError(f"unexpected function {fn} in a rule")
+    return expr
+
+
+def rule_failures(params):
+    values = {n: str(p.get("Default", "")) for n, p in PARAMETERS.items()}
+    values.update(params)
+    failures = []
+    for name, rule in TEMPLATE["Rules"].items():
+        if "RuleCondition" in rule and not evaluate(rule["RuleCondition"], values):
+            continue
+        failures += [a["AssertDescription"] for a in rule["Assertions"]
+                     if not evaluate(a["Assert"], values)]
+    return failures
+
+
+@pytest.mark.parametrize("params,refused", [
+    ({}, False),
+    ({"GpuAMI": "ami-0123456789abcdef0"}, False),
+    ({"GpuAMI": "ami-0123456789abcdef0", "CpuAMI": "ami-0fedcba9876543210"}, False),
+    ({"CpuAMI": "ami-0fedcba9876543210"}, False),
+    ({"GpuAMI": "ami-0123456789abcdef0", "CpuAMI": "ami-0123456789abcdef0"}, True),
+], ids=["defaults", "gpu-ami-only", "two-amis", "cpu-ami-only", "same-ami"])
+def test_distinct_amis_rule(params, refused):
+    failures = rule_failures(params)
+    assert bool(failures) == refused
+    if refused:
+        assert "CannotStartContainerError" in failures[0]

@@ -1,0 +1,59 @@
+"""ECR repositories and Outputs."""
+
+from __future__ import annotations
+
+import configparser
+import json
+
+import pytest
+
+from tests.template.helpers import resources, template
+
+
+@pytest.mark.parametrize("kind", ["Gpu", "Cpu"])
+def test_repository_is_optional_scanned_encrypted_and_retained(kind):
+    repo = resources()[f"{kind}Repository"]
+    assert repo["Condition"] == f"Create{kind}Repository"
+    assert repo["DeletionPolicy"] == repo["UpdateReplacePolicy"] == "Retain"
+    p = repo["Properties"]
+    assert p["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert p["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
+    rules = json.loads(p["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    assert rules[0]["selection"]["tagStatus"] == "untagged"
+    assert rules[0]["action"] == {"type": "expire"}
+    skip = repo["Metadata"]["checkov"]["skip"][0]
+    assert skip["id"] == "CKV_AWS_51" and "publish-container" in skip["comment"]
+
+
+def test_one_repository_serves_both_kinds_when_the_names_are_equal():
+    create_cpu = template()["Conditions"]["CreateCpuRepository"]["Fn::And"]
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "CpuRepositoryName"},
+                                        {"Ref": "GpuRepositoryName"}]}]} in create_cpu
+
+
+def test_outputs_name_the_raster_vision_keys_they_feed():
+    outputs = template()["Outputs"]
+    keys = {name: o["Description"] for name, o in outputs.items()}
+    assert keys["GpuJobQueueName"] == "Raster Vision [BATCH] gpu_job_queue"
+    assert keys["GpuJobDefinitionName"] == "Raster Vision [BATCH] gpu_job_def"
+    assert keys["CpuJobQueueName"] == "Raster Vision [BATCH] cpu_job_queue"
+    assert keys["CpuJobDefinitionName"] == "Raster Vision [BATCH] cpu_job_def"
+
+
+def test_rv_config_output_is_a_section_raster_vision_reads():
+    section = template()["Outputs"]["RasterVisionConfig"]["Value"]["Fn::Sub"]
+    filled = section.replace("${Prefix}", "team").replace("${JobAttempts}", "3")
+    parser = configparser.ConfigParser()
+    parser.read_string(filled)
+    assert dict(parser["BATCH"]) == {
+        "gpu_job_queue": "teamRasterVisionGpuJobQueue",
+        "gpu_job_def": "teamRasterVisionGpuJobDefinition",
+        "cpu_job_queue": "teamRasterVisionCpuJobQueue",
+        "cpu_job_def": "teamRasterVisionCpuJobDefinition",
+        "attempts": "3"}
+
+
+def test_no_hard_coded_partition_or_dns_suffix():
+    text = json.dumps(template())
+    assert "arn:aws:" not in text
+    assert "amazonaws.com" not in text

@@ -1,0 +1,122 @@
+"""The CLI as a user runs it: a subprocess, exit codes, one clear message, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from rv_batch_cfn import build_template, render_yaml
+from rv_batch_cfn.render import write_atomic
+from rv_batch_cfn.errors import OutputError
+from tests.emulator import ROOT, TEMPLATE
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "rv_batch_cfn", *args], capture_output=True,
+                          text=True, cwd=cwd, stdin=subprocess.DEVNULL)
+
+
+def assert_clean_error(result, *fragments):
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_template_writes_the_linted_template(tmp_path):
+    out = tmp_path / "nested" / "template.yml"
+    result = cli("template", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == TEMPLATE.read_text()
+    assert "cfn-lint: clean" in result.stderr
+    assert [p.name for p in out.parent.iterdir()] == ["template.yml"]  # no temp files left
+
+
+def test_template_from_a_config_file(tmp_path):
+    config = tmp_path / "team.yml"
+    config.write_text("prefix: team\ngpu:\n  capacity: ON_DEMAND\n  repository_name: rv-gpu\n")
+    result = cli("template", "--config", str(config), "-o", "-", "--no-lint")
+    assert result.returncode == 0, result.stderr
+    assert "Default: team\n" in result.stdout
+    assert "Default: ON_DEMAND\n" in result.stdout
+    assert "Default: rv-gpu\n" in result.stdout
+
+
+def test_json_config_file_works_too(tmp_path):
+    config = tmp_path / "team.json"
+    config.write_text('{"max_vcpus": 256, "cpu": {"instance_types": ["c7i.2xlarge"]}}')
+    result = cli("template", "--config", str(config), "-o", "-", "--no-lint")
+    assert result.returncode == 0, result.stderr
+    assert "Default: c7i.2xlarge\n" in result.stdout
+
+
+@pytest.mark.parametrize("content,fragments", [
+    ("prefix: [unclosed\n", ["--config: got", "allowed: valid YAML or JSON; parse error at line 2"]),
+    ("prefx: team\n", ["prefx: got 'team'; unknown key; did you mean 'prefix'?"]),
+    ("prefix: My-Team\n",
+     ["prefix: got 'My-Team'; allowed: lower-case letters and digits, at most 12 characters"]),
+    ("gpu:\n  job_memory_mib: 64000\n",
+     ["gpu.job_memory_mib: got 64000; allowed: at most 30802 MiB, what g5.2xlarge offers"]),
+    ("- just\n- a list\n", ["(top level): got ['just', 'a list']"]),
+], ids=["bad-yaml", "unknown-key", "invalid-prefix", "job-fits-no-instance", "not-a-mapping"])
+def test_bad_config_file(tmp_path, content, fragments):
+    config = tmp_path / "bad.yml"
+    config.write_text(content)
+    out = tmp_path / "template.yml"
+    out.write_text("previous template\n")
+    result = cli("template", "--config", str(config), "-o", str(out))
+    assert_clean_error(result, "rv-batch-cfn template: error:", *fragments)
+    assert out.read_text() == "previous template\n"  # nothing lost or half-written
+
+
+def test_missing_config_file(tmp_path):
+    result = cli("template", "--config", str(tmp_path / "nope.yml"))
+    assert_clean_error(result, "cannot read the file: No such file or directory")
+
+
+def test_unwritable_output_path(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    # Its parent is a regular file: unwritable even for root, unlike a chmod.
+    result = cli("template", "-o", str(blocker / "template.yml"))
+    assert_clean_error(result, f"cannot write {blocker / 'template.yml'}")
+
+
+def test_write_atomic_keeps_the_old_file_when_the_rename_fails(tmp_path):
+    target = tmp_path / "template.yml"
+    target.mkdir()  # a directory where the file should go: os.replace fails
+    with pytest.raises(OutputError, match="cannot write"):
+        write_atomic(target, "new")
+    assert [p.name for p in tmp_path.iterdir()] == ["template.yml"]  # temp file removed
+
+
+def test_lint_clean_and_failing(tmp_path):
+    assert cli("lint", str(TEMPLATE)).returncode == 0
+    broken = tmp_path / "broken.yml"
+    text = render_yaml(build_template()).replace("Type: MANAGED", "Type: MANAGD", 1)
+    broken.write_text(text)
+    line = [i for i, s in enumerate(text.splitlines(), 1) if s.strip() == "Type: MANAGD"][0]
+    result = cli("lint", str(broken))
+    assert result.returncode == 1
+    assert f"{broken}:{line}:7: E3030 (error) 'managd' is not one of" in result.stdout
+    assert "1 finding(s), 1 error(s) or warning(s)" in result.stderr
+
+
+def test_lint_missing_file(tmp_path):
+    assert_clean_error(cli("lint", str(tmp_path / "none.yml")), "cannot read")
+
+
+def test_help_explains_the_commands():
+    result = cli("--help")
+    assert result.returncode == 0
+    assert "template" in result.stdout and "lint" in result.stdout
+    result = cli("template", "--help")
+    assert "--config FILE" in result.stdout and "atomically" in result.stdout
+
+
+def test_no_command_is_a_usage_error():
+    result = cli()
+    assert result.returncode == 2 and "usage:" in result.stderr
