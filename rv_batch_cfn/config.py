@@ -249,9 +249,11 @@ def from_dict(data: Mapping[str, Any]) -> StackConfig:
     """
     problems: list[Problem] = []
     config = _build(StackConfig, StackConfig(), data, None, problems)
+    # The well-formed values are validated too, so one run reports every problem.
+    problems.extend(_problems(config))
     if problems:
         raise ConfigError(problems)
-    return config.validate()
+    return config
 
 
 def _build(cls: type, default: Any, data: Any, path: str | None,

@@ -186,3 +186,11 @@ def test_from_dict_merges_over_the_defaults_and_round_trips():
     assert config.gpu.instance_types == DEFAULT.gpu.instance_types  # kept from the defaults
     assert config.s3_buckets == ("a-bucket", "b-bucket")  # the console's comma-separated form
     assert from_dict(as_dict(config)) == config
+
+
+def test_from_dict_reports_shape_and_value_problems_together():
+    with pytest.raises(ConfigError) as raised:
+        from_dict({"prefx": "geo", "gpu": {"instance_types": ["g6e.2xlarge", "g5.4xlarge"],
+                                           "job_memory_mib": 64000}})
+    assert [p.field for p in raised.value.problems] == ["prefx", "gpu.job_memory_mib"]
+    assert "at most 61604 MiB, what g6e.2xlarge offers" in str(raised.value.problems[1])
