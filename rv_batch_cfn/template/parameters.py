@@ -72,6 +72,10 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
     return [
         Parameter(k.instance_types, Type="CommaDelimitedList",
                   Default=",".join(cc.instance_types),
+                  # On a list, CloudFormation matches the pattern against each element.
+                  AllowedPattern=c.INSTANCE_TYPE_PATTERN,
+                  ConstraintDescription="each must be an instance type (g5.2xlarge), a family "
+                                        "(g5) or optimal",
                   Description=f"Comma-separated EC2 instance types (or families) for {what} jobs. "
                               "Several types give spot capacity more pools to come from; every "
                               f"one must offer the {what} job's vCPUs and memory."),
@@ -177,6 +181,8 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         Description="Seconds after which an attempt is stopped; 0 for no timeout."))
     t.add_parameter(Parameter(
         S3_BUCKETS, Type="CommaDelimitedList", Default=",".join(cfg.s3_buckets),
+        AllowedPattern=c.BUCKET_PATTERN,
+        ConstraintDescription="each must be an S3 bucket name, or * for every bucket",
         Description="Comma-separated S3 bucket names jobs may read and write; * for every "
                     "bucket, as the original template granted."))
     t.add_parameter(Parameter(

@@ -41,8 +41,7 @@ def test_every_parameter_has_description_label_and_constraint(name):
     assert INTERFACE["ParameterLabels"][name]["default"]
     typed = p["Type"].startswith(("AWS::", "List<AWS::"))
     constrained = {"AllowedPattern", "AllowedValues", "MinValue"} & set(p)
-    # Lists are checked by their element type or by the config / Rules instead.
-    assert typed or constrained or p["Type"] == "CommaDelimitedList", name
+    assert typed or constrained, name
     if {"AllowedPattern", "MinValue", "MaxValue"} & set(p):
         assert p.get("ConstraintDescription"), name
 
@@ -61,7 +60,8 @@ def test_defaults_satisfy_their_own_constraints(name):
     p = PARAMETERS[name]
     default = str(p["Default"])
     if "AllowedPattern" in p:
-        assert re.fullmatch(p["AllowedPattern"], default), (name, default)
+        values = default.split(",") if p["Type"] == "CommaDelimitedList" else [default]
+        assert all(re.fullmatch(p["AllowedPattern"], v) for v in values), (name, default)
     if "AllowedValues" in p:
         assert default in [str(v) for v in p["AllowedValues"]]
     if "MinValue" in p:
@@ -77,6 +77,9 @@ def test_defaults_satisfy_their_own_constraints(name):
      ["0.0.0.0/0", "10.0.0.1", "300.1.1.1/8", "10.0.0.0/33"]),
     ("GpuRepositoryName", ["", "raster-vision", "team/rv.gpu"], ["Raster", "-rv", "rv-"]),
     ("ImageTag", ["latest", "v1.2_3"], ["", ".hidden", "a b"]),
+    # On lists the pattern applies to each element.
+    ("GpuInstanceTypes", ["g5.2xlarge", "g6", "optimal"], ["G5.2XLARGE", "g5 .2xlarge", ""]),
+    ("S3Buckets", ["*", "my-bucket", "data.example.org"], ["My_Bucket", "ab", "s3://x"]),
 ])
 def test_console_refuses_bad_input(name, good, bad):
     pattern = PARAMETERS[name]["AllowedPattern"]
