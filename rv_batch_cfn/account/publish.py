@@ -106,7 +106,9 @@ class Published:
 
 def plan(settings: PublishSettings, kinds: Sequence[str]) -> list[Push]:
     """The pushes for `kinds`, one per repository; ConfigError listing every problem."""
-    problems: list[Problem] = []
+    problems: list[Problem] = [Problem("--kind", kind, f"allowed: {', '.join(KINDS)}")
+                               for kind in kinds if kind not in KINDS]
+    kinds = [kind for kind in kinds if kind in KINDS]
     for kind in kinds:
         images = settings.kind(kind)
         if not images.local_image:
@@ -272,7 +274,8 @@ def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region:
 
 
 def login_password(ecr: Any) -> str:
-    """The registry password from ecr:GetAuthorizationToken (the token is base64 'AWS:<password>')."""
+    """The registry password from ecr:GetAuthorizationToken (its token is base64 of
+    'AWS:<password>')."""
     import botocore.exceptions
 
     try:
