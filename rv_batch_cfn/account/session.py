@@ -32,9 +32,10 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
         # The profile named by AWS_PROFILE is only looked up here, not by Session().
         region_name = session.region_name
     except botocore.exceptions.ProfileNotFound as e:
-        raise AwsError(f"{e}; known profiles: {', '.join(_profiles()) or 'none'} "
-                       "(create one with: aws configure --profile NAME, or unset AWS_PROFILE)"
-                       ) from None
+        name = profile or os.environ.get("AWS_PROFILE", "NAME")
+        raise AwsError(f"{e}; known profiles: {', '.join(_profiles()) or 'none'} (create it "
+                       f"with `aws configure --profile {name}`, or leave AWS_PROFILE empty to "
+                       "use the default credentials)") from None
     if not region_name:
         raise AwsError("no AWS region configured: pass --region, set AWS_REGION, or set a "
                        "region in the profile (aws configure)")

@@ -307,7 +307,8 @@ def test_unknown_profile_lists_the_known_ones(emulator, docker):
                    env=docker.env())
 
     assert_one_clean_error(done, "The config profile (raster-vision) could not be found",
-                           "known profiles: none", "aws configure --profile NAME")
+                           "known profiles: none",
+                           "create it with `aws configure --profile raster-vision`")
 
 
 def test_unknown_profile_from_the_environment_is_explained_too(emulator, docker, tmp_path):
@@ -318,7 +319,8 @@ def test_unknown_profile_from_the_environment_is_explained_too(emulator, docker,
                    env=docker.env(AWS_PROFILE="raster-vision", AWS_CONFIG_FILE=str(config)))
 
     assert_one_clean_error(done, "The config profile (raster-vision) could not be found; "
-                                 "known profiles: default, team", "or unset AWS_PROFILE")
+                                 "known profiles: default, team",
+                           "or leave AWS_PROFILE empty to use the default credentials")
 
 
 @contextlib.contextmanager
@@ -367,6 +369,8 @@ def test_make_publish_container_passes_the_settings_mk_variables(emulator, docke
         pytest.skip("the virtual environment make uses is not set up (make template does it)")
 
     # -o: take the installed virtual environment as it is (no reinstall during a test).
+    # AWS_PROFILE= on make's command line reaches the CLI as an empty AWS_PROFILE in its
+    # environment, which must mean "no profile" (the emulator's keys), not a profile named "".
     done = subprocess.run(
         [make, "-s", "-o", ".venv/bin/.installed", "publish-container", "DRY_RUN=1",
          f"RASTER_VISION_CPU_IMAGE={CPU_LOCAL}", f"RASTER_VISION_GPU_IMAGE={GPU_LOCAL}",
