@@ -29,7 +29,7 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
     try:
         session = boto3.Session(profile_name=profile or None,
                                 region_name=region or os.environ.get("AWS_REGION") or None)
-        # The profile named by AWS_PROFILE is only looked up here, not by Session().
+        # Reading the config looks the profile up too, so a missing one fails inside this try.
         region_name = session.region_name
     except botocore.exceptions.ProfileNotFound as e:
         name = profile or os.environ.get("AWS_PROFILE", "NAME")
