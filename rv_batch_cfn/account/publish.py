@@ -248,8 +248,7 @@ def login_args(host: str) -> list[str]:
     return ["login", "--username", "AWS", "--password-stdin", host]
 
 
-def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region: str,
-                         settings: PublishSettings) -> None:
+def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region: str) -> None:
     """AwsError naming every missing repository and the stack parameter that creates it."""
     import botocore.exceptions
 
@@ -267,7 +266,7 @@ def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region:
     lines = [f"ECR repository not found in account {account}, region {region}:"]
     for push in missing:
         lines.append(f"  - {push.repository!r} ({_setting_for(push)}): "
-                     f"{_creating_parameter_advice(push, settings)}")
+                     f"{_creating_parameter_advice(push)}")
     lines.append("Create or update the stack with cloudformation/template.yml and those "
                  "parameters (in this region), or point the setting at a repository it created.")
     raise AwsError("\n".join(lines))
@@ -308,7 +307,9 @@ def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *
     """Check everything, then log in, tag and push the images of `kinds`; return what was pushed
     (nothing for a dry run, which prints the docker commands instead of running them).
 
-    Raises ConfigError, DockerError or AwsError with what to fix; nothing is pushed then.
+    Raises ConfigError, DockerError or AwsError with what to fix. Every check runs before the
+    first push, so a failed check leaves ECR untouched; a failing docker push stops the run.
+    Docker's own output goes to the process's standard output, whatever `out` is.
     """
     out = out or sys.stdout
     pushes = plan(settings, kinds)
@@ -324,7 +325,7 @@ def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *
     region = session.region_name
     host = registry_host(account, region)
     ecr = client(session, "ecr")
-    require_repositories(ecr, pushes, account, region, settings)
+    require_repositories(ecr, pushes, account, region)
 
     steps = [(push, f"{host}/{push.repository}:{settings.tag}") for push in pushes]
     if dry_run:
@@ -364,7 +365,7 @@ def _setting_for(push: Push) -> str:
     return " and ".join(SETTING_NAMES[(k, "repository")][0] for k in push.serves)
 
 
-def _creating_parameter_advice(push: Push, settings: PublishSettings) -> str:
+def _creating_parameter_advice(push: Push) -> str:
     if len(push.serves) > 1:
         # The template's CreateCpuRepository condition is false when both names are equal.
         return (f"the stack creates one repository for both kinds from {_stack_parameter('gpu')}"
