@@ -1,11 +1,14 @@
 """One boto3 session factory, so every command reaches AWS the way the AWS CLI does.
 
-AWS_PROFILE, AWS_REGION / AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (and the per-service
-AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; --profile and --region override them.
+AWS_PROFILE, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (and the per-service
+AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; AWS_REGION, which AWS CLI v2 reads
+before AWS_DEFAULT_REGION but botocore 1.35 ignores, is honoured here. --profile and --region
+override them all.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 from ..errors import AwsError
@@ -19,12 +22,21 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
     import boto3
     import botocore.exceptions
 
+    if not profile and os.environ.get("AWS_PROFILE") == "":
+        # An empty AWS_PROFILE (`make ... AWS_PROFILE=` exports one) means "no profile", as an
+        # empty --profile does; botocore would look for a profile named "".
+        del os.environ["AWS_PROFILE"]
     try:
-        session = boto3.Session(profile_name=profile or None, region_name=region or None)
+        session = boto3.Session(profile_name=profile or None,
+                                region_name=region or os.environ.get("AWS_REGION") or None)
+        # Reading the config looks the profile up too, so a missing one fails inside this try.
+        region_name = session.region_name
     except botocore.exceptions.ProfileNotFound as e:
-        raise AwsError(f"{e}; known profiles: {', '.join(_profiles()) or 'none'} "
-                       "(create one with: aws configure --profile NAME)") from None
-    if not session.region_name:
+        name = profile or os.environ.get("AWS_PROFILE", "NAME")
+        raise AwsError(f"{e}; known profiles: {', '.join(_profiles()) or 'none'} (create it "
+                       f"with `aws configure --profile {name}`, or leave AWS_PROFILE empty to "
+                       "use the default credentials)") from None
+    if not region_name:
         raise AwsError("no AWS region configured: pass --region, set AWS_REGION, or set a "
                        "region in the profile (aws configure)")
     return session
@@ -46,13 +58,25 @@ def check_credentials(session: Any) -> dict:
                        "profile made with `aws configure`, or set AWS_ACCESS_KEY_ID and "
                        "AWS_SECRET_ACCESS_KEY") from None
     except botocore.exceptions.ClientError as e:
-        raise AwsError(f"the AWS credentials were refused: {e.response['Error'].get('Message', e)}"
-                       ) from None
+        raise AwsError(f"the AWS credentials {_credentials_source(session)} were refused: "
+                       f"{e.response['Error'].get('Message', e)} (check AWS_PROFILE or "
+                       "--profile; renew the keys with `aws configure --profile NAME`, or the "
+                       "login with `aws sso login --profile NAME`)") from None
     except botocore.exceptions.BotoCoreError as e:
         raise AwsError(f"cannot reach AWS: {e}") from None
 
 
 def _profiles() -> list[str]:
-    import boto3
+    import botocore.session
 
-    return sorted(boto3.Session().available_profiles)
+    # botocore's session, not boto3's: boto3.Session() itself fails when AWS_PROFILE names a
+    # profile that does not exist, which is when this list is wanted.
+    return sorted(botocore.session.Session().available_profiles)
+
+
+def _credentials_source(session: Any) -> str:
+    """Where the session's credentials came from, for messages: environment or a profile."""
+    credentials = session.get_credentials()
+    if credentials is not None and getattr(credentials, "method", "") == "env":
+        return "from the environment (AWS_ACCESS_KEY_ID)"
+    return f"of profile {session.profile_name!r}"

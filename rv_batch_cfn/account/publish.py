@@ -1,0 +1,460 @@
+"""`publish-container`: push local Raster Vision images to the stack's ECR repositories.
+
+Everything that can be checked is checked before anything is pushed: the settings, docker and its
+daemon, the local images, the AWS credentials and the repositories. Then docker logs in with a
+token from ecr:GetAuthorizationToken, passed on standard input (never on a command line, where
+`ps` would show it), tags and pushes with its own progress output, and the pushed image's digest
+is read back from ECR.
+
+    from rv_batch_cfn.account.publish import PublishSettings, KindImages, publish_container
+    settings = PublishSettings(cpu=KindImages("raster-vision-pytorch", "raster-vision"),
+                               gpu=KindImages("raster-vision-pytorch", "raster-vision"))
+    publish_container(settings, kinds=("cpu", "gpu"), profile="raster-vision")
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence, TextIO
+
+from .. import config as c
+from ..errors import AwsError, ConfigError, DockerError, Problem
+from .session import check_credentials, client, make_session
+
+KINDS = ("cpu", "gpu")
+DEFAULT_TAG = "latest"
+DOCKER_BUILD_HINT = "build it with ./docker/build in your Raster Vision checkout"
+# The settings.mk variable and the CLI flag behind each setting, so messages name what to change.
+SETTING_NAMES = {
+    ("cpu", "local_image"): ("RASTER_VISION_CPU_IMAGE", "--cpu-image"),
+    ("gpu", "local_image"): ("RASTER_VISION_GPU_IMAGE", "--gpu-image"),
+    ("cpu", "repository"): ("ECR_CPU_IMAGE", "--cpu-repository"),
+    ("gpu", "repository"): ("ECR_GPU_IMAGE", "--gpu-repository"),
+    ("", "tag"): ("ECR_IMAGE_TAG", "--tag"),
+}
+# `docker version` can hang on an unreachable remote DOCKER_HOST; a local daemon answers at once.
+DAEMON_TIMEOUT_SECONDS = 30
+
+
+def setting_name(kind: str, attribute: str) -> str:
+    """How a user names a setting: its settings.mk variable and its flag."""
+    variable, flag = SETTING_NAMES[(kind, attribute)]
+    return f"{variable} ({flag})"
+
+
+@dataclass(frozen=True)
+class KindImages:
+    """One kind's images: the local image ./docker/build made, and the ECR repository to push to."""
+
+    local_image: str = ""
+    repository: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.local_image and self.repository)
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """What `make publish-container` reads from settings.mk: local images, repositories, tag."""
+
+    cpu: KindImages = field(default_factory=KindImages)
+    gpu: KindImages = field(default_factory=KindImages)
+    tag: str = DEFAULT_TAG
+
+    def kind(self, kind: str) -> KindImages:
+        return self.cpu if kind == "cpu" else self.gpu
+
+    def shares_repository(self) -> bool:
+        """True when both kinds are configured with one repository (the template then creates
+        a single repository, from GpuRepositoryName)."""
+        return (self.cpu.configured and self.gpu.configured
+                and self.cpu.repository == self.gpu.repository)
+
+
+@dataclass(frozen=True)
+class Push:
+    """One image to push: a local image, the repository it goes to, and the kinds of job that
+    run it (both when the repository is shared)."""
+
+    local_image: str
+    repository: str
+    serves: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Published:
+    """An image in ECR after a push: where it is and the digest ECR recorded."""
+
+    uri: str
+    digest: str
+    serves: tuple[str, ...]
+
+    @property
+    def pinned_uri(self) -> str:
+        """The URI naming this exact image, whatever the tag points at later."""
+        return f"{self.uri.rsplit(':', 1)[0]}@{self.digest}"
+
+
+def plan(settings: PublishSettings, kinds: Sequence[str]) -> list[Push]:
+    """The pushes for `kinds`, one per repository; ConfigError listing every problem."""
+    problems: list[Problem] = [Problem("--kind", kind, f"allowed: {', '.join(KINDS)}")
+                               for kind in kinds if kind not in KINDS]
+    kinds = [kind for kind in kinds if kind in KINDS]
+    for kind in kinds:
+        images = settings.kind(kind)
+        if not images.local_image:
+            problems.append(Problem(setting_name(kind, "local_image"), "",
+                                    f"required: the local {kind.upper()} image, as `docker "
+                                    f"images` lists it ({DOCKER_BUILD_HINT})"))
+        elif not re.match(c.IMAGE_PATTERN, images.local_image):
+            problems.append(Problem(setting_name(kind, "local_image"), images.local_image,
+                                    "allowed: a docker image name without spaces"))
+        if not images.repository:
+            problems.append(Problem(setting_name(kind, "repository"), "",
+                                    f"required: the name of the ECR repository the stack "
+                                    f"created (its {_stack_parameter(kind)} parameter)"))
+        elif not re.match(c.REPOSITORY_PATTERN, images.repository):
+            problems.append(Problem(setting_name(kind, "repository"), images.repository,
+                                    "allowed: an ECR repository name (lower-case letters, digits, "
+                                    "and . _ - / between them), without registry or tag"))
+    if not re.match(c.IMAGE_TAG_PATTERN, settings.tag):
+        problems.append(Problem(setting_name("", "tag"), settings.tag,
+                                "allowed: a docker tag (letters, digits, _ . -; at most 128), "
+                                "the same as the stack's ImageTag"))
+    if settings.shares_repository() and settings.cpu.local_image != settings.gpu.local_image:
+        # One repository:tag holds one image, and both kinds' job definitions run it.
+        problems.append(Problem(
+            "ECR_CPU_IMAGE and ECR_GPU_IMAGE", settings.cpu.repository,
+            f"allowed: one repository for both kinds only with one local image, but "
+            f"RASTER_VISION_CPU_IMAGE is {settings.cpu.local_image!r} and RASTER_VISION_GPU_IMAGE "
+            f"is {settings.gpu.local_image!r}; the second push would replace the first. Use "
+            "two repositories (CpuRepositoryName and GpuRepositoryName) or one image"))
+    if problems:
+        raise ConfigError(problems)
+
+    pushes: list[Push] = []
+    for kind in kinds:
+        images = settings.kind(kind)
+        if any(p.repository == images.repository for p in pushes):
+            continue  # a shared repository: the same image is already planned
+        serves = tuple(k for k in KINDS if settings.kind(k).configured
+                       and settings.kind(k).repository == images.repository)
+        pushes.append(Push(images.local_image, images.repository, serves or (kind,)))
+    return pushes
+
+
+def registry_host(account: str, region: str) -> str:
+    """The ECR registry of `account` in `region`: <account>.dkr.ecr.<region>.<dns suffix>, the DNS
+    suffix of the region's partition as botocore knows it (amazonaws.com.cn in China)."""
+    import botocore.exceptions
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
+
+    resolver = EndpointResolver(create_loader().load_data("endpoints"))
+    try:
+        partition = resolver.get_partition_for_region(region)
+    except botocore.exceptions.UnknownRegionError:
+        raise AwsError(f"unknown AWS region {region!r}: check AWS_REGION (--region), for "
+                       "example us-east-1") from None
+    return f"{account}.dkr.ecr.{region}.{resolver.get_partition_dns_suffix(partition)}"
+
+
+class Docker:
+    """The docker command line. Checks return what they found or raise DockerError."""
+
+    def __init__(self, executable: str):
+        self.executable = executable
+
+    @classmethod
+    def find(cls) -> "Docker":
+        """docker on PATH, or DockerError saying how to get it."""
+        path = shutil.which("docker")
+        if path is None:
+            raise DockerError("docker is not installed (not found on PATH): install Docker Engine "
+                              "or Docker Desktop (https://docs.docker.com/get-docker/), then "
+                              "build the Raster Vision images with ./docker/build")
+        return cls(path)
+
+    def _capture(self, *args: str, timeout: Optional[float] = None) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run([self.executable, *args], capture_output=True, text=True,
+                                  stdin=subprocess.DEVNULL, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise DockerError(f"`docker {' '.join(args)}` did not answer within {timeout:.0f} "
+                              "seconds: is DOCKER_HOST (or the docker context) reachable?"
+                              ) from None
+        except OSError as e:
+            raise DockerError(f"cannot run {self.executable}: {e.strerror or e}") from None
+
+    def check_daemon(self) -> str:
+        """The daemon's version; DockerError when it is not running or not ours to use."""
+        done = self._capture("version", "--format", "{{.Server.Version}}",
+                             timeout=DAEMON_TIMEOUT_SECONDS)
+        said = _last_line(done.stderr) or _last_line(done.stdout)
+        if done.returncode == 0:
+            return done.stdout.strip()
+        if "permission denied" in said.lower():
+            raise DockerError(f"you may not use the Docker daemon (docker said: {said}). Add "
+                              "yourself to the docker group (sudo usermod -aG docker $USER) and "
+                              "log in again, or run as a user who can")
+        if "cannot connect" in said.lower() or "is the docker daemon running" in said.lower():
+            raise DockerError(f"the Docker daemon is not running (docker said: {said}). Start "
+                              "it (sudo systemctl start docker, or open Docker Desktop) and "
+                              "try again")
+        raise DockerError(f"docker cannot reach its daemon (exit {done.returncode}): {said}")
+
+    def missing_images(self, names: Sequence[str]) -> list[str]:
+        """Those of the local images `names` that do not exist."""
+        missing = []
+        for name in dict.fromkeys(names):
+            done = self._capture("image", "inspect", "--format", "{{.Id}}", name)
+            if done.returncode == 0:
+                continue
+            said = _last_line(done.stderr)
+            if "no such image" not in said.lower():
+                raise DockerError(f"`docker image inspect {name}` failed: {said}")
+            missing.append(name)
+        return missing
+
+    def run(self, args: Sequence[str], password: Optional[str] = None) -> None:
+        """Run docker with its output let through (push progress stays visible); `password`, if
+        any, goes to its standard input. DockerError when it fails."""
+        sys.stdout.flush()  # our lines before docker's, also when stdout is a pipe
+        try:
+            done = subprocess.run([self.executable, *args], text=True,
+                                  input=password, stdin=None if password else subprocess.DEVNULL)
+        except OSError as e:
+            raise DockerError(f"cannot run {self.executable}: {e.strerror or e}") from None
+        if done.returncode != 0:
+            raise DockerError(f"`{command_line(args)}` failed (exit {done.returncode}); docker's "
+                              "message is above")
+
+
+def command_line(args: Sequence[str]) -> str:
+    """A docker command as a shell would show it."""
+    return shlex.join(["docker", *args])
+
+
+def login_args(host: str) -> list[str]:
+    return ["login", "--username", "AWS", "--password-stdin", host]
+
+
+def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region: str) -> None:
+    """AwsError naming every missing repository and the stack parameter that creates it."""
+    import botocore.exceptions
+
+    missing = []
+    for push in pushes:
+        try:
+            ecr.describe_repositories(registryId=account, repositoryNames=[push.repository])
+        except ecr.exceptions.RepositoryNotFoundException:
+            missing.append(push)
+        except botocore.exceptions.ClientError as e:
+            raise AwsError(f"cannot look up ECR repository {push.repository!r}: "
+                           f"{e.response['Error'].get('Message') or e}") from None
+    if not missing:
+        return
+    lines = [f"ECR repository not found in account {account}, region {region}:"]
+    for push in missing:
+        lines.append(f"  - {push.repository!r} ({_setting_for(push)}): "
+                     f"{_creating_parameter_advice(push)}")
+    lines.append("Create or update the stack with cloudformation/template.yml and those "
+                 "parameters (in this region), or point the setting at a repository it created.")
+    raise AwsError("\n".join(lines))
+
+
+def login_password(ecr: Any) -> str:
+    """The registry password from ecr:GetAuthorizationToken (its token is base64 of
+    'AWS:<password>')."""
+    import botocore.exceptions
+
+    try:
+        data = ecr.get_authorization_token()["authorizationData"][0]
+    except botocore.exceptions.ClientError as e:
+        raise AwsError(f"cannot get an ECR login token: {e.response['Error'].get('Message') or e}"
+                       " (the credentials need ecr:GetAuthorizationToken)") from None
+    user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    if user != "AWS" or not password:
+        raise AwsError("ecr:GetAuthorizationToken returned a token of an unexpected form")
+    return password
+
+
+def image_digest(ecr: Any, repository: str, tag: str) -> str:
+    """The digest ECR records for repository:tag."""
+    import botocore.exceptions
+
+    try:
+        details = ecr.describe_images(repositoryName=repository,
+                                      imageIds=[{"imageTag": tag}])["imageDetails"]
+    except botocore.exceptions.ClientError as e:
+        raise AwsError(f"docker pushed {repository}:{tag}, but ECR cannot describe it: "
+                       f"{e.response['Error'].get('Message') or e}") from None
+    return details[0]["imageDigest"]
+
+
+def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *,
+                      profile: Optional[str] = None, region: Optional[str] = None,
+                      dry_run: bool = False, out: Optional[TextIO] = None) -> list[Published]:
+    """Check everything, then log in, tag and push the images of `kinds`; return what was pushed
+    (nothing for a dry run, which prints the docker commands instead of running them).
+
+    Raises ConfigError, DockerError or AwsError with what to fix. Every check runs before the
+    first push, so a failed check leaves ECR untouched; a failing docker push stops the run.
+    Docker's own output goes to the process's standard output, whatever `out` is.
+    """
+    out = out or sys.stdout
+    pushes = plan(settings, kinds)
+
+    docker = Docker.find()
+    docker.check_daemon()
+    missing = docker.missing_images([p.local_image for p in pushes])
+    if missing:
+        raise DockerError(_missing_images_message(missing, settings, kinds))
+
+    session = make_session(profile, region)
+    account = check_credentials(session)["Account"]
+    region = session.region_name
+    host = registry_host(account, region)
+    ecr = client(session, "ecr")
+    require_repositories(ecr, pushes, account, region)
+
+    steps = [(push, f"{host}/{push.repository}:{settings.tag}") for push in pushes]
+    if dry_run:
+        print(f"Dry run: every check passed; would run (account {account}, region {region}):",
+              file=out)
+        print(f"  {command_line(login_args(host))}  "
+              "<<< (password from ecr:GetAuthorizationToken, elided)", file=out)
+        for push, uri in steps:
+            print(f"  {command_line(['tag', push.local_image, uri])}", file=out)
+            print(f"  {command_line(['push', uri])}", file=out)
+        print(_reminder(pushes, settings), file=out, flush=True)
+        return []
+
+    print(f"Logging in to {host}", file=out, flush=True)
+    docker.run(login_args(host), password=login_password(ecr))
+    published = []
+    for push, uri in steps:
+        print(f"Pushing {push.local_image} to {uri}", file=out, flush=True)
+        docker.run(["tag", push.local_image, uri])
+        docker.run(["push", uri])
+        published.append(Published(uri, image_digest(ecr, push.repository, settings.tag),
+                                   push.serves))
+    for image in published:
+        print(f"\nPushed {image.uri}\n  digest: {image.digest}\n  pinned: {image.pinned_uri}\n"
+              f"  run by: {' and '.join(k.upper() for k in image.serves)} jobs", file=out)
+    print(_reminder(pushes, settings), file=out, flush=True)
+    return published
+
+
+def _stack_parameter(kind: str) -> str:
+    from ..template.parameters import KINDS as PARAMETER_KINDS
+
+    return PARAMETER_KINDS[kind].repository_name
+
+
+def _setting_for(push: Push) -> str:
+    return " and ".join(SETTING_NAMES[(k, "repository")][0] for k in push.serves)
+
+
+def _creating_parameter_advice(push: Push) -> str:
+    if len(push.serves) > 1:
+        # The template's CreateCpuRepository condition is false when both names are equal.
+        return (f"the stack creates one repository for both kinds from {_stack_parameter('gpu')}"
+                f" when {_stack_parameter('cpu')} is the same name; set both to "
+                f"{push.repository}")
+    kind = push.serves[0]
+    return (f"the stack creates it from its parameter {_stack_parameter(kind)}; set "
+            f"{_stack_parameter(kind)} to {push.repository}")
+
+
+def _reminder(pushes: Sequence[Push], settings: PublishSettings) -> str:
+    from ..template.parameters import IMAGE_TAG
+
+    lines = ["\nJobs run these images only when the stack's parameters match:"]
+    for push in pushes:
+        for kind in push.serves:
+            lines.append(f"  {_stack_parameter(kind):<18} = {push.repository}")
+    lines.append(f"  {IMAGE_TAG:<18} = {settings.tag}")
+    if any(len(p.serves) > 1 for p in pushes):
+        lines.append("  (equal repository names: the stack creates one repository for both)")
+    lines.append("Change them with an update of the stack if they differ.")
+    return "\n".join(lines)
+
+
+def _missing_images_message(missing: Sequence[str], settings: PublishSettings,
+                            kinds: Sequence[str]) -> str:
+    lines = ["local image not found:"]
+    for name in missing:
+        settings_using = [setting_name(k, "local_image") for k in kinds
+                          if settings.kind(k).local_image == name]
+        lines.append(f"  - {name} ({' and '.join(settings_using)})")
+    lines.append(f"First {DOCKER_BUILD_HINT}, or set the setting to an image `docker images` "
+                 "lists.")
+    return "\n".join(lines)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+# --- command line --------------------------------------------------------------------------------
+
+def _setting(value: Optional[str], variable: str, default: str = "") -> str:
+    # A flag given as '' (an unset make variable) falls back to the environment, then the default.
+    return value or os.environ.get(variable, "") or default
+
+
+def cmd_publish_container(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn publish-container`."""
+    settings = PublishSettings(
+        cpu=KindImages(_setting(args.cpu_image, "RASTER_VISION_CPU_IMAGE"),
+                       _setting(args.cpu_repository, "ECR_CPU_IMAGE")),
+        gpu=KindImages(_setting(args.gpu_image, "RASTER_VISION_GPU_IMAGE"),
+                       _setting(args.gpu_repository, "ECR_GPU_IMAGE")),
+        tag=_setting(args.tag, "ECR_IMAGE_TAG", DEFAULT_TAG))
+    kinds = KINDS if args.kind == "all" else (args.kind,)
+    publish_container(settings, kinds, profile=args.profile or None,
+                      region=args.region or None, dry_run=args.dry_run)
+    return 0
+
+
+def add_subcommand(sub: argparse._SubParsersAction) -> None:
+    """Register `publish-container` with the CLI."""
+    p = sub.add_parser(
+        "publish-container", help="push the local Raster Vision images to the stack's ECR "
+                                  "repositories",
+        description="Tag the local Raster Vision images (made by ./docker/build) and push them "
+                    "to the ECR repositories the stack created, after checking docker, the "
+                    "images, the AWS credentials and the repositories. Each setting defaults to "
+                    "the environment variable of its settings.mk name.")
+    p.add_argument("--kind", choices=("cpu", "gpu", "all"), default="all",
+                   help="which image to push (default: all; a repository shared by both kinds "
+                        "is pushed once)")
+    p.add_argument("--cpu-image", metavar="IMAGE",
+                   help="local CPU image (RASTER_VISION_CPU_IMAGE)")
+    p.add_argument("--gpu-image", metavar="IMAGE",
+                   help="local GPU image (RASTER_VISION_GPU_IMAGE)")
+    p.add_argument("--cpu-repository", metavar="NAME",
+                   help="ECR repository for the CPU image: the stack's CpuRepositoryName "
+                        "(ECR_CPU_IMAGE)")
+    p.add_argument("--gpu-repository", metavar="NAME",
+                   help="ECR repository for the GPU image: the stack's GpuRepositoryName "
+                        "(ECR_GPU_IMAGE)")
+    p.add_argument("--tag", help=f"tag to push: the stack's ImageTag (ECR_IMAGE_TAG; default "
+                                 f"{DEFAULT_TAG})")
+    p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
+    p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="run every check, then print the docker commands (password elided) "
+                        "instead of running them")
+    p.set_defaults(func=cmd_publish_container)
