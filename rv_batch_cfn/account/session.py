@@ -1,11 +1,14 @@
 """One boto3 session factory, so every command reaches AWS the way the AWS CLI does.
 
-AWS_PROFILE, AWS_REGION / AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (and the per-service
-AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; --profile and --region override them.
+AWS_PROFILE, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (and the per-service
+AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; AWS_REGION, which the AWS CLI v2
+prefers to AWS_DEFAULT_REGION but botocore ignores, is honoured here. --profile and --region
+override them all.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
@@ -21,7 +24,8 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
     import botocore.exceptions
 
     try:
-        session = boto3.Session(profile_name=profile or None, region_name=region or None)
+        session = boto3.Session(profile_name=profile or None,
+                                region_name=region or os.environ.get("AWS_REGION") or None)
     except botocore.exceptions.ProfileNotFound as e:
         raise AwsError(f"{e}; known profiles: {', '.join(_profiles()) or 'none'} "
                        "(create one with: aws configure --profile NAME)") from None
