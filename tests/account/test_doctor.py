@@ -61,16 +61,19 @@ def test_a_healthy_stack_passes(emulator, cli, home):
     assert text.stdout.rstrip().endswith("no problems found")
 
 
-def test_job_memory_larger_than_every_instance_type_fails(emulator, cli):
-    deploy(emulator, STACK, make_network(emulator), **{params.GPU.memory: 100000})
+# 31000 MiB is less than the 32768 of the instance, but more than it leaves a job beside the ECS
+# agent: doctor applies the same reserve as the generation-time check.
+@pytest.mark.parametrize("memory", [100000, 31000])
+def test_job_memory_larger_than_every_instance_type_fails(emulator, cli, memory):
+    deploy(emulator, STACK, make_network(emulator), **{params.GPU.memory: memory})
 
     code, report = run_doctor(cli)
 
     assert code == 1
     [problem] = problems(report)
     assert problem["check"] == doctor.FIT
-    assert "GPU job definition RasterVisionGpuJobDefinition (8 vCPUs, 100000 MiB, 1 GPU) fits " \
-           "no instance type" in problem["message"]
+    assert f"GPU job definition RasterVisionGpuJobDefinition (8 vCPUs, {memory} MiB, 1 GPU) " \
+           "fits no instance type" in problem["message"]
     # 32 GiB types keep 6% (1966 MiB) for the ECS agent: 32768 - 1966.
     assert "g5.2xlarge (8 vCPUs, 30802 MiB for jobs, 1 GPU)" in problem["message"]
     assert f"{params.GPU.memory} at most 30802 MiB" in problem["fix"]
