@@ -47,3 +47,15 @@ bench: $(BIN)/.installed ## median time of import, build, render and lint
 clean: ## remove the virtual environment and caches (not the committed templates)
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- issue 6: checks against the account (AWS_PROFILE / AWS_REGION from settings.mk or the env)
+AWS_FLAGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
+.PHONY: doctor choose-subnets
+
+doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name
+	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name>" >&2; exit 2; }
+	$(CLI) doctor --stack $(STACK) $(AWS_FLAGS)
+
+choose-subnets: $(BIN)/.installed ## subnets whose zones offer the types: make choose-subnets VPC=vpc-... [TYPES=g5.2xlarge,m6i.xlarge]
+	@test -n "$(VPC)" || { echo "usage: make choose-subnets VPC=<vpc id> [TYPES=t1,t2]" >&2; exit 2; }
+	$(CLI) choose-subnets --vpc $(VPC) $(if $(TYPES),--instance-types $(TYPES)) $(AWS_FLAGS)
