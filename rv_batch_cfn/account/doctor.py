@@ -243,14 +243,15 @@ def _fit_findings(kinds: Sequence[_Kind], lookup: instances.TypeLookup,
         names = k.instance_types()
         for name in names:
             if name in lookup.unknown:
-                found.append(Finding(FIT, PROBLEM,
-                                     f"{k.label} instance type {name} is unknown to EC2 in {region}",
-                                     f"Replace it in {kp.instance_types} and update the stack."))
+                found.append(Finding(
+                    FIT, PROBLEM, f"{k.label} instance type {name} is unknown to EC2 in {region}",
+                    f"Replace it in {kp.instance_types} and update the stack."))
         concrete = [t for n in names for t in lookup.types.get(n, ())]
         if not concrete:
             if instances.OPTIMAL in names:
-                found.append(Finding(FIT, NOTE, f"{k.label} instance types are 'optimal': Batch "
-                                                "chooses them, so the fit of the job is not checked"))
+                found.append(Finding(FIT, NOTE,
+                                     f"{k.label} instance types are 'optimal': Batch chooses "
+                                     "them, so the fit of the job is not checked"))
             continue
         fitting = [t for t in concrete if t.fits(size.vcpus, size.memory_mib, size.gpus)]
         what = f"{k.label} job definition {k.definition_name} ({size})"
@@ -338,9 +339,10 @@ def _offering_findings(ec2: Any, kinds: Sequence[_Kind], lookup: instances.TypeL
                         f"--vpc {vpc} --instance-types {','.join(names)}` lists the subnets that "
                         "offer every type."))
             if not gaps:
+                every = ", ".join(sorted(set(zones.values())))
                 found.append(Finding(OFFERINGS, OK,
                                      f"{k.label} instance types {', '.join(names)} are offered in "
-                                     f"every subnet's zone ({', '.join(sorted(set(zones.values())))})"))
+                                     f"every subnet's zone ({every})"))
     return found
 
 

@@ -86,7 +86,8 @@ def offerings(ec2: Any, types: Iterable[str], zones: Iterable[str]) -> set[tuple
     return pairs
 
 
-def spot_prices(ec2: Any, types: Iterable[str], zones: Iterable[str]) -> dict[tuple[str, str], float]:
+def spot_prices(ec2: Any, types: Iterable[str],
+                zones: Iterable[str]) -> dict[tuple[str, str], float]:
     """The current Linux spot price (USD per hour) per (instance type, zone); pairs without a
     price (never sold as spot there, or an API that keeps no history) are simply absent."""
     types, zones = sorted(set(types)), sorted(set(zones))

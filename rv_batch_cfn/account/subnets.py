@@ -46,7 +46,7 @@ class SubnetChoice:
 
     @property
     def subnet_ids(self) -> str:
-        """The recommended value of the SubnetIds parameter (comma-separated, as the console takes it)."""
+        """The recommended SubnetIds value, comma-separated as the console takes it."""
         return ",".join(self.recommended)
 
     def as_dict(self) -> dict:

@@ -25,7 +25,8 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli(emulator: Emulator, home: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+def cli(emulator: Emulator, home: Path,
+        tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run `rv-batch-cfn ARGS` in a subprocess pointed at the emulator, from an empty directory.
 
     Keyword arguments add environment variables (e.g. RV_PROFILE="team").

@@ -1,4 +1,4 @@
-"""`rv-batch-cfn choose-subnets` on VPCs of the emulator, whose offerings follow AWS's per-zone data.
+"""`rv-batch-cfn choose-subnets` on emulator VPCs, whose offerings follow AWS's per-zone data.
 
 In moto's us-east-1 (as in AWS's), g7e.2xlarge is offered in us-east-1a and 1c only, m6i.xlarge
 in every zone but 1e, and us-east-1e offers only older families. moto gives every offered
