@@ -67,3 +67,15 @@ publish-container-cpu: $(BIN)/.installed ## tag and push RASTER_VISION_CPU_IMAGE
 
 publish-container-gpu: $(BIN)/.installed ## tag and push RASTER_VISION_GPU_IMAGE to ECR_GPU_IMAGE:ECR_IMAGE_TAG
 	$(CLI) publish-container --kind gpu $(PUBLISH_ARGS)
+
+# --- issue 6: checks against the account (AWS_PROFILE / AWS_REGION from settings.mk or the env)
+AWS_FLAGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
+.PHONY: doctor choose-subnets
+
+doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name
+	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name>" >&2; exit 2; }
+	$(CLI) doctor --stack $(STACK) $(AWS_FLAGS)
+
+choose-subnets: $(BIN)/.installed ## subnets whose zones offer the types: make choose-subnets VPC=vpc-... [TYPES=g5.2xlarge,m6i.xlarge]
+	@test -n "$(VPC)" || { echo "usage: make choose-subnets VPC=<vpc id> [TYPES=t1,t2]" >&2; exit 2; }
+	$(CLI) choose-subnets --vpc $(VPC) $(if $(TYPES),--instance-types $(TYPES)) $(AWS_FLAGS)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from . import config as config_module
-from .account import publish
+from .account import doctor, publish, subnets
 from .config import StackConfig
 from .errors import ConfigError, Problem, RvBatchError
 
@@ -39,7 +39,10 @@ def load_config(path: Optional[str]) -> StackConfig:
         raise ConfigError([Problem(
             "--config", path, f"allowed: valid YAML or JSON; parse error{where}: "
                               f"{getattr(e, 'problem', None) or e}")]) from None
-    return config_module.from_dict({} if data is None else data)
+    try:
+        return config_module.from_dict({} if data is None else data)
+    except ConfigError as e:  # say which file, as the problems name only its keys
+        raise ConfigError(e.problems, source=f"the configuration file {path}") from None
 
 
 def cmd_template(args: argparse.Namespace) -> int:
@@ -103,9 +106,9 @@ def _add_lint(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_lint)
 
 
-# Each part of the tool registers its subcommands here; later parts append to this list.
-REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_add_template, _add_lint]
-REGISTRARS.append(publish.add_subcommand)  # issue 5: publish-container
+# Each part of the tool registers its subcommands; `rv-batch-cfn --help` lists them in this order.
+REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_template, _add_lint, publish.add_subcommand, doctor.register, subnets.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping, get_origin, get_type_hints
+from typing import Any, Callable, Mapping, get_origin, get_type_hints
 
 from . import instance_types
 from .errors import ConfigError, Problem
@@ -152,25 +152,29 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
 
 def _fit_problems(kind: str, c: ComputeConfig) -> list[Problem]:
     """A job that fits no instance type never leaves RUNNABLE; one that fits only some wastes
-    the spot pools of the others, so every known type must fit the default job."""
-    known = [t for t in map(instance_types.lookup, c.instance_types) if t is not None]
+    the spot pools of the others, so every known type must fit the default job. One problem per
+    field, naming the types that are too small and the largest value all of them allow."""
+    known = [it for it in map(instance_types.lookup, c.instance_types) if it is not None]
     p = []
-    too_few_cpus = [t for t in known if c.job_vcpus > t.vcpus]
-    if too_few_cpus:
-        smallest = min(too_few_cpus, key=lambda t: t.vcpus)
-        p.append(Problem(f"{kind}.job_vcpus", c.job_vcpus,
-                         f"allowed: at most {smallest.vcpus}, the vCPUs of {smallest.name} "
-                         f"(too few for: {', '.join(t.name for t in too_few_cpus)})"))
-    too_little_memory = [t for t in known if c.job_memory_mib > t.job_memory_mib]
-    if too_little_memory:
-        smallest = min(too_little_memory, key=lambda t: t.job_memory_mib)
-        p.append(Problem(f"{kind}.job_memory_mib", c.job_memory_mib,
-                         f"allowed: at most {smallest.job_memory_mib} MiB, what {smallest.name} "
-                         f"offers a job after the ECS agent's reserve (too little for: "
-                         f"{', '.join(t.name for t in too_little_memory)})"))
+
+    def too_small(field: str, value: int, offered: Callable[[Any], int], unit: str,
+                  note: str = "") -> None:
+        small = [it for it in known if value > offered(it)]
+        if small:
+            details = ", ".join(f"{it.name} offers {offered(it)}{unit}" for it in small)
+            p.append(Problem(f"{kind}.{field}", value,
+                             f"allowed: at most {min(offered(it) for it in small)}{unit}, so "
+                             f"that every instance type can run the job ({details}{note}); or "
+                             f"larger types in {kind}.instance_types"))
+
+    too_small("job_vcpus", c.job_vcpus, lambda it: it.vcpus, " vCPUs")
+    too_small("job_memory_mib", c.job_memory_mib, lambda it: it.job_memory_mib, " MiB",
+              " after the ECS agent's reserve of about 6%")
     if kind == "gpu":
-        p.extend(Problem(f"{kind}.instance_types", t.name, "allowed: instance types with a GPU")
-                 for t in known if t.gpus < 1)
+        for it in known:
+            if it.gpus < 1:
+                p.append(Problem(f"{kind}.instance_types", it.name,
+                                 "allowed: instance types with a GPU (g4dn, g5, g6, g6e, p3 ...)"))
     return p
 
 

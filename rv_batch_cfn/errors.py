@@ -25,10 +25,10 @@ class Problem:
 class ConfigError(RvBatchError):
     """A configuration with one or more problems; every problem is listed, not just the first."""
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[Problem], source: str = "the configuration"):
         self.problems = tuple(problems)
         count = len(self.problems)
-        lines = [f"{count} problem{'s' if count != 1 else ''} in the configuration:"]
+        lines = [f"{count} problem{'s' if count != 1 else ''} in {source}:"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
 

@@ -2,7 +2,8 @@
 
 Used to refuse, at generation time, a default job that fits no default instance type: such a job
 sits in RUNNABLE forever. Only families listed here are checked; others are trusted (the
-`doctor` command checks them against the real EC2 API after deploying).
+`doctor` command checks them against the real EC2 API after deploying, building `InstanceType`
+values from describe_instance_types so both checks apply the same memory rule).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ class InstanceType:
     def job_memory_mib(self) -> int:
         """Memory a container may ask for: the ECS agent and the OS keep about 6% (at least 512 MiB)."""
         return self.memory_mib - max(512, self.memory_mib * 6 // 100)
+
+    def fits(self, vcpus: int, memory_mib: int, gpus: int = 0) -> bool:
+        """Whether a job asking for these resources can be placed on one instance of this type."""
+        return vcpus <= self.vcpus and memory_mib <= self.job_memory_mib and gpus <= self.gpus
 
 
 _SIZES = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48,

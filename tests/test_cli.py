@@ -59,7 +59,8 @@ def test_json_config_file_works_too(tmp_path):
     ("prefix: My-Team\n",
      ["prefix: got 'My-Team'; allowed: lower-case letters and digits, at most 12 characters"]),
     ("gpu:\n  job_memory_mib: 64000\n",
-     ["gpu.job_memory_mib: got 64000; allowed: at most 30802 MiB, what g5.2xlarge offers"]),
+     ["gpu.job_memory_mib: got 64000; allowed: at most 30802 MiB, so that every instance type "
+      "can run the job (g5.2xlarge offers 30802 MiB"]),
     ("- just\n- a list\n", ["(top level): got ['just', 'a list']"]),
 ], ids=["bad-yaml", "unknown-key", "invalid-prefix", "job-fits-no-instance", "not-a-mapping"])
 def test_bad_config_file(tmp_path, content, fragments):

@@ -60,13 +60,17 @@ CASES = [
      ["gpu.repository_name: got 'Raster_Vision'; allowed: empty (use the hosted image) or an ECR "
       "repository name: lower-case letters, digits, and . _ - / between them"]),
     ("job needs more vCPUs than the instances have", gpu(job_vcpus=16),
-     ["gpu.job_vcpus: got 16; allowed: at most 8, the vCPUs of g5.2xlarge (too few for: "
-      "g5.2xlarge, g6.2xlarge, g4dn.2xlarge)"]),
+     ["gpu.job_vcpus: got 16; allowed: at most 8 vCPUs, so that every instance type can run the "
+      "job (g5.2xlarge offers 8 vCPUs, g6.2xlarge offers 8 vCPUs, g4dn.2xlarge offers 8 vCPUs); "
+      "or larger types in gpu.instance_types"]),
     ("job needs more memory than the ECS agent leaves", cpu(job_memory_mib=16000),
-     ["cpu.job_memory_mib: got 16000; allowed: at most 15401 MiB, what m6i.xlarge offers a job "
-      "after the ECS agent's reserve (too little for: m6i.xlarge, m6a.xlarge, m7i.xlarge)"]),
+     ["cpu.job_memory_mib: got 16000; allowed: at most 15401 MiB, so that every instance type "
+      "can run the job (m6i.xlarge offers 15401 MiB, m6a.xlarge offers 15401 MiB, m7i.xlarge "
+      "offers 15401 MiB after the ECS agent's reserve of about 6%); or larger types in "
+      "cpu.instance_types"]),
     ("GPU kind on a CPU instance type", gpu(instance_types=("g5.2xlarge", "m6i.2xlarge")),
-     ["gpu.instance_types: got 'm6i.2xlarge'; allowed: instance types with a GPU"]),
+     ["gpu.instance_types: got 'm6i.2xlarge'; allowed: instance types with a GPU (g4dn, g5, g6, "
+      "g6e, p3 ...)"]),
     ("negative minimum vCPUs", top(min_vcpus=-1), ["min_vcpus: got -1; allowed: 0 to 100000"]),
     ("maximum below minimum", top(min_vcpus=100, max_vcpus=90),
      ["max_vcpus: got 90; allowed: at least min_vcpus (100) and at least 1"]),
@@ -193,4 +197,4 @@ def test_from_dict_reports_shape_and_value_problems_together():
         from_dict({"prefx": "geo", "gpu": {"instance_types": ["g6e.2xlarge", "g5.4xlarge"],
                                            "job_memory_mib": 64000}})
     assert [p.field for p in raised.value.problems] == ["prefx", "gpu.job_memory_mib"]
-    assert "at most 61604 MiB, what g6e.2xlarge offers" in str(raised.value.problems[1])
+    assert "at most 61604 MiB, so that every instance type" in str(raised.value.problems[1])

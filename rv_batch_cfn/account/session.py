@@ -9,7 +9,8 @@ override them all.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 from ..errors import AwsError
 
@@ -80,3 +81,47 @@ def _credentials_source(session: Any) -> str:
     if credentials is not None and getattr(credentials, "method", "") == "env":
         return "from the environment (AWS_ACCESS_KEY_ID)"
     return f"of profile {session.profile_name!r}"
+
+
+NO_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a profile "
+                  "made with `aws configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+
+def aws_error(action: str, error: Exception) -> Exception:
+    """The AwsError to raise for a botocore `error` met while trying to `action`.
+
+    `action` completes "cannot ...", e.g. "describe the subnets of vpc-0123". Anything that is
+    not a botocore error is returned unchanged, so programming errors keep their traceback.
+    """
+    import botocore.exceptions
+
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return AwsError(NO_CREDENTIALS)
+    if isinstance(error, botocore.exceptions.ClientError):
+        detail = error.response.get("Error", {})
+        return AwsError(f"cannot {action}: {detail.get('Code', '')}: "
+                        f"{detail.get('Message', error)}")
+    if isinstance(error, botocore.exceptions.BotoCoreError):
+        return AwsError(f"cannot {action}: {error}")
+    return error
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Turn a botocore failure inside the block into one AwsError saying what was being done.
+
+    Expected, checkable failures (a missing image, an unknown subnet) are the caller's to catch
+    first, with `error_code`.
+    """
+    import botocore.exceptions
+
+    try:
+        yield
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        raise aws_error(action, e) from None
+
+
+def error_code(error: Exception) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else)."""
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")
