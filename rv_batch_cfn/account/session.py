@@ -6,6 +6,7 @@ AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; --profile and --reg
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 from ..errors import AwsError
@@ -30,9 +31,26 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
     return session
 
 
-def client(session: Any, service: str) -> Any:
-    """A client of `service`; credentials problems surface as AwsError on the first call."""
-    return session.client(service)
+def client(session: Any, service: str, endpoint_url: Optional[str] = None) -> Any:
+    """A client of `service`; credentials problems surface as AwsError on the first call.
+
+    `endpoint_url` overrides the endpoint (None: botocore's own choice, which honours
+    AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL)."""
+    return session.client(service, endpoint_url=endpoint_url or None)
+
+
+def endpoint_from_env(service: str) -> Optional[str]:
+    """The endpoint the environment sets for `service` (AWS_ENDPOINT_URL_EC2 for "ec2", then
+    AWS_ENDPOINT_URL), as the AWS CLI reads them; None when neither is set.
+
+    For tools that do not read these variables themselves, such as Packer 1.6.6."""
+    specific = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_").replace(" ", "_")
+    return os.environ.get(specific) or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def known_profiles() -> list[str]:
+    """The profiles in the AWS config and credentials files, sorted."""
+    return _profiles()
 
 
 def check_credentials(session: Any) -> dict:
