@@ -4,15 +4,17 @@
 # Learning Base OSS Nvidia Driver GPU AMI, Amazon Linux 2023 or Amazon Linux 2.
 set -euo pipefail
 
-ECS_CONFIG=/etc/ecs/ecs.config
+# Overridable so the tests can run this script against files of their own.
+ECS_CONFIG=${ECS_CONFIG:-/etc/ecs/ecs.config}
+OS_RELEASE=${OS_RELEASE:-/etc/os-release}
 
 log() { printf '==> %s\n' "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (Packer's execute_command uses sudo)"
-[ -r /etc/os-release ] || fail "/etc/os-release is missing: not an Amazon Linux image"
+[ -r "$OS_RELEASE" ] || fail "$OS_RELEASE is missing: not an Amazon Linux image"
 # shellcheck source=/dev/null
-. /etc/os-release
+. "$OS_RELEASE"
 
 case "${ID:-}:${VERSION_ID:-}" in
   amzn:2023*)

@@ -352,7 +352,8 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
     install_plugin(checked.packer, checked.packer_version)
     variables = settings.packer_variables(checked.region, manifest.resolve())
     said = validate(checked.packer, template, variables)
-    print(f"packer validate: {said or 'ok'}", file=sys.stderr, flush=True)
+    # Packer 1.6.6 says nothing when the template is valid; newer versions say so.
+    print("packer validate: passed" + (f" ({said})" if said else ""), file=sys.stderr, flush=True)
     if validate_only:
         return None
     build(checked.packer, template, variables, settings.build_name)
