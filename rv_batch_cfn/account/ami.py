@@ -537,7 +537,7 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
         return 0
     print(f"\nbuilt {built.image_id} in {built.region}, recorded in {args.record}. To use it, "
           "paste it as GpuAMI when you create or update the stack in the CloudFormation console "
-          "(same region), or set gpu.ami in your --config file and run make template.",
+          "(same region), or set gpu.ami in the --config file of `rv-batch-cfn template`.",
           file=sys.stderr, flush=True)
     print(built.image_id, flush=True)
     return 0

@@ -71,6 +71,8 @@ def check_credentials(session: Any) -> dict:
 
 
 def _profiles() -> list[str]:
-    import boto3
+    # botocore's session, not boto3's: boto3.Session() itself raises ProfileNotFound when
+    # AWS_PROFILE names a missing profile, which is when this list is wanted.
+    import botocore.session
 
-    return sorted(boto3.Session().available_profiles)
+    return sorted(botocore.session.Session().available_profiles)

@@ -180,6 +180,14 @@ def test_unknown_profile_is_reported_with_the_known_ones(aws_home, capsys):
     assert f"known profiles: {PROFILE}" in err
 
 
+def test_unknown_profile_from_the_environment_is_one_message(aws_home, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    code, _, err = run_cli(capsys, "find-base-ami")
+    assert code == 2
+    assert "The config profile (nope) could not be found" in err
+    assert f"known profiles: {PROFILE}" in err
+
+
 def test_profile_without_credentials_is_reported(aws_home, capsys):
     require_tool("packer")
     (aws_home / "config").write_text("[profile empty]\nregion = us-east-1\n")
