@@ -7,7 +7,8 @@ log() { printf '==> %s\n' "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 command -v docker >/dev/null 2>&1 ||
-  fail "docker is not installed: the base AMI must be a Deep Learning Base OSS Nvidia Driver GPU AMI"
+  fail "docker is not installed: the base AMI must be a Deep Learning Base OSS Nvidia Driver" \
+       "GPU AMI"
 
 if ! command -v nvidia-ctk >/dev/null 2>&1; then
   # The Deep Learning Base OSS AMIs ship the NVIDIA Container Toolkit and its repository;
@@ -26,5 +27,6 @@ systemctl enable docker.service
 systemctl restart docker.service
 
 runtime=$(docker info --format '{{.DefaultRuntime}}')
-[ "$runtime" = nvidia ] || fail "Docker's default runtime is '$runtime' after configuring, not 'nvidia'"
+[ "$runtime" = nvidia ] ||
+  fail "Docker's default runtime is '$runtime' after configuring, not 'nvidia'"
 log "Docker's default runtime: $runtime"

@@ -45,7 +45,8 @@ BUILD_INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
 # A registry/repository:tag@digest reference, nothing a shell would interpret.
 IMAGE_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
 SUBNET_PATTERN = r"^(subnet-[0-9a-f]{8}([0-9a-f]{9})?)?$"
-INSTANCE_PROFILE_PATTERN = r"^([\w+=,.@-]{1,128}|arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[\w+=,.@/-]+)?$"
+INSTANCE_PROFILE_PATTERN = (r"^([\w+=,.@-]{1,128}"
+                            r"|arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[\w+=,.@/-]+)?$")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -97,8 +98,9 @@ class AmiSettings:
         for i, image in enumerate(self.prepull_images):
             if not re.match(IMAGE_REFERENCE_PATTERN, image):
                 p.append(Problem(f"PREPULL_IMAGES[{i}] (--prepull-images)", image,
-                                 "allowed: an image reference such as " + pt.DEFAULT_PREPULL_IMAGES[0]
-                                 + " (letters, digits and . _ / : @ -), separated by spaces"))
+                                 "allowed: an image reference such as "
+                                 f"{pt.DEFAULT_PREPULL_IMAGES[0]} (letters, digits and "
+                                 ". _ / : @ -), separated by spaces"))
         if self.ec2_endpoint and not re.match(r"^https?://[^\s/]+", self.ec2_endpoint):
             p.append(Problem("--ec2-endpoint", self.ec2_endpoint,
                              "allowed: empty (EC2's public endpoint) or a URL such as "
@@ -298,8 +300,9 @@ def ami_from_manifest(manifest: Path, build_name: str, region: str) -> str:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise PackerError(f"cannot read Packer's manifest {manifest}: {e}") from None
+    last = data.get("last_run_uuid")
     runs = [b for b in data.get("builds", [])
-            if b.get("packer_run_uuid") == data.get("last_run_uuid") and b.get("name") == build_name]
+            if b.get("packer_run_uuid") == last and b.get("name") == build_name]
     if not runs:
         raise PackerError(f"Packer's manifest {manifest} has no {build_name} build in its last "
                           "run")
@@ -602,7 +605,8 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-provisioning", action="store_true",
                    help="make the image without connecting to it or running the scripts: a quick "
                         "check of permissions, base AMI, instance type and networking")
-    p.add_argument("--template", default=str(TEMPLATE), help=f"Packer template (default {TEMPLATE})")
+    p.add_argument("--template", default=str(TEMPLATE),
+                   help=f"Packer template (default {TEMPLATE})")
     p.add_argument("--manifest", default=str(MANIFEST),
                    help=f"where Packer's manifest post-processor writes (default {MANIFEST})")
     p.add_argument("--record", default=str(LAST_AMI),
