@@ -79,3 +79,32 @@ doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: 
 choose-subnets: $(BIN)/.installed ## subnets whose zones offer the types: make choose-subnets VPC=vpc-... [TYPES=g5.2xlarge,m6i.xlarge]
 	@test -n "$(VPC)" || { echo "usage: make choose-subnets VPC=<vpc id> [TYPES=t1,t2]" >&2; exit 2; }
 	$(CLI) choose-subnets --vpc $(VPC) $(if $(TYPES),--instance-types $(TYPES)) $(AWS_FLAGS)
+
+# --- The optional GPU AMI (Packer) -----------------------------------------------------------
+PACKER_TEMPLATE := packer/template-gpu.json
+# Settings from settings.mk; options left out when a setting is absent keep the CLI's defaults.
+AMI_OPTIONS = --base-ami='$(AWS_BATCH_BASE_AMI)' --region='$(AWS_REGION)' \
+	--profile='$(AWS_PROFILE)' \
+	$(if $(AWS_ROOT_BLOCK_DEVICE_SIZE),--root-volume-size='$(AWS_ROOT_BLOCK_DEVICE_SIZE)') \
+	$(if $(AMI_BUILD_INSTANCE_TYPE),--instance-type='$(AMI_BUILD_INSTANCE_TYPE)') \
+	$(if $(filter undefined,$(origin PREPULL_IMAGES)),,--prepull-images='$(PREPULL_IMAGES)') \
+	$(if $(AMI_BUILD_SUBNET_ID),--subnet-id='$(AMI_BUILD_SUBNET_ID)') \
+	$(if $(AMI_BUILD_INSTANCE_PROFILE),--iam-instance-profile='$(AMI_BUILD_INSTANCE_PROFILE)')
+.PHONY: packer-template create-ami validate-ami find-base-ami
+
+$(PACKER_TEMPLATE): $(BIN)/.installed $(SOURCES)
+	$(CLI) packer-template -o $@
+
+# `make template` refreshes the Packer template too.
+template: $(PACKER_TEMPLATE)
+
+packer-template: $(PACKER_TEMPLATE) ## generate packer/template-gpu.json (also part of make template)
+
+create-ami: $(PACKER_TEMPLATE) ## build the GPU AMI (settings.mk; SKIP_PROVISIONING=1 for a quick check); id in packer/last-ami
+	$(CLI) create-ami $(AMI_OPTIONS) $(if $(SKIP_PROVISIONING),--skip-provisioning)
+
+validate-ami: $(PACKER_TEMPLATE) ## create-ami's checks and packer validate, without building
+	$(CLI) validate-ami $(AMI_OPTIONS)
+
+find-base-ami: $(BIN)/.installed ## print the newest Deep Learning Base OSS GPU AMI (WRITE=1: into settings.mk)
+	$(CLI) find-base-ami --region='$(AWS_REGION)' --profile='$(AWS_PROFILE)' $(if $(WRITE),--write)

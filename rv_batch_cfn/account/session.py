@@ -34,7 +34,7 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
         region_name = session.region_name
     except botocore.exceptions.ProfileNotFound as e:
         name = profile or os.environ.get("AWS_PROFILE", "NAME")
-        raise AwsError(f"{e}; known profiles: {', '.join(_profiles()) or 'none'} (create it "
+        raise AwsError(f"{e}; known profiles: {', '.join(known_profiles()) or 'none'} (create it "
                        f"with `aws configure --profile {name}`, or leave AWS_PROFILE empty to "
                        "use the default credentials)") from None
     if not region_name:
@@ -43,9 +43,21 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
     return session
 
 
-def client(session: Any, service: str) -> Any:
-    """A client of `service`; credentials problems surface as AwsError on the first call."""
-    return session.client(service)
+def client(session: Any, service: str, endpoint_url: Optional[str] = None) -> Any:
+    """A client of `service`; credentials problems surface as AwsError on the first call.
+
+    `endpoint_url` overrides the endpoint (None: botocore's own choice, which honours
+    AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL)."""
+    return session.client(service, endpoint_url=endpoint_url or None)
+
+
+def endpoint_from_env(service: str) -> Optional[str]:
+    """The endpoint the environment sets for `service` (AWS_ENDPOINT_URL_EC2 for "ec2", then
+    AWS_ENDPOINT_URL), as the AWS CLI reads them; None when neither is set.
+
+    For tools that do not read these variables themselves, such as Packer 1.6.6."""
+    specific = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_").replace(" ", "_")
+    return os.environ.get(specific) or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 def check_credentials(session: Any) -> dict:
@@ -55,9 +67,7 @@ def check_credentials(session: Any) -> dict:
     try:
         return session.client("sts").get_caller_identity()
     except botocore.exceptions.NoCredentialsError:
-        raise AwsError("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a "
-                       "profile made with `aws configure`, or set AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY") from None
+        raise AwsError(NO_CREDENTIALS) from None
     except botocore.exceptions.ClientError as e:
         raise AwsError(f"the AWS credentials {_credentials_source(session)} were refused: "
                        f"{e.response['Error'].get('Message', e)} (check AWS_PROFILE or "
@@ -67,7 +77,8 @@ def check_credentials(session: Any) -> dict:
         raise AwsError(f"cannot reach AWS: {e}") from None
 
 
-def _profiles() -> list[str]:
+def known_profiles() -> list[str]:
+    """The profiles in the AWS config and credentials files, sorted."""
     import botocore.session
 
     # botocore's session, not boto3's: boto3.Session() itself fails when AWS_PROFILE names a

@@ -1,0 +1,667 @@
+"""The optional GPU AMI: `create-ami` and `validate-ami` (Packer through packer-py), and
+`find-base-ami` (the newest Deep Learning Base OSS Nvidia Driver GPU AMI to build on).
+
+`create-ami` checks everything it can in seconds before starting a build that takes half an
+hour: the settings, that packer is installed, the AWS profile and its credentials, and that the
+base AMI exists in the region. Then `packer validate`, then `packer build` with Packer's output
+streamed live; the new AMI id is printed last and recorded in packer/last-ami.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from .. import instance_types
+from ..config import ROOT_VOLUME_GIB
+from ..errors import AwsError, ConfigError, OutputError, PackerError, Problem
+from ..render import render_json, write_atomic
+from ..template import packer as pt
+from . import session as aws
+
+TEMPLATE = Path("packer/template-gpu.json")
+MANIFEST = Path(pt.DEFAULT_MANIFEST)
+# The id of the last AMI create-ami built: what to paste as GpuAMI (ignored by git).
+LAST_AMI = Path("packer/last-ami")
+SETTINGS = Path("settings.mk")
+SETTINGS_TEMPLATE = Path("settings.mk.template")
+BASE_AMI_SETTING = "AWS_BATCH_BASE_AMI"
+PLACEHOLDER_AMI = "ami-XXXXXXXX"  # what settings.mk.template ships with
+
+# From Packer 1.10 the amazon builder is a plugin that JSON templates cannot declare.
+PLUGINS_REQUIRED_FROM = (1, 10, 0)
+AMAZON_PLUGIN = "github.com/hashicorp/amazon"
+
+AMI_ID_PATTERN = r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$"
+BUILD_INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
+# A registry/repository:tag@digest reference, nothing a shell would interpret.
+IMAGE_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
+SUBNET_PATTERN = r"^(subnet-[0-9a-f]{8}([0-9a-f]{9})?)?$"
+INSTANCE_PROFILE_PATTERN = (r"^([\w+=,.@-]{1,128}"
+                            r"|arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[\w+=,.@/-]+)?$")
+
+
+# ----------------------------------------------------------------------------------------------
+# Settings and the checks made before anything slow
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    """What to build: the settings.mk values (named there AWS_BATCH_BASE_AMI, AWS_REGION, ...)."""
+
+    base_ami: str = ""
+    region: str = ""  # empty: the profile's or the environment's region
+    profile: str = ""
+    root_volume_gib: int = pt.DEFAULT_ROOT_VOLUME_GIB
+    instance_type: str = pt.DEFAULT_INSTANCE_TYPE
+    prepull_images: tuple[str, ...] = pt.DEFAULT_PREPULL_IMAGES
+    ec2_endpoint: str = ""  # empty: EC2's public endpoint
+    subnet_id: str = ""  # empty: the default VPC
+    iam_instance_profile: str = ""
+    skip_provisioning: bool = False
+
+    def problems(self, environ: Mapping[str, str] = os.environ) -> list[Problem]:
+        """Every problem with these settings, found without any network call."""
+        p: list[Problem] = []
+        field = f"{BASE_AMI_SETTING} (--base-ami)"
+        find = ("`make find-base-ami` prints the newest Deep Learning Base OSS Nvidia Driver GPU "
+                "AMI for AWS_REGION, and `make find-base-ami WRITE=1` puts it in settings.mk")
+        if not self.base_ami:
+            p.append(Problem(field, self.base_ami, f"required: the AMI to build on; {find}"))
+        elif self.base_ami == PLACEHOLDER_AMI:
+            p.append(Problem(field, self.base_ami, "allowed: a real AMI id; this is the "
+                             f"placeholder from settings.mk.template: {find}"))
+        elif not re.match(AMI_ID_PATTERN, self.base_ami):
+            p.append(Problem(field, self.base_ami,
+                             f"allowed: an AMI id such as ami-0123456789abcdef0; {find}"))
+        if not self.profile and not _has_key_credentials(environ):
+            known = ", ".join(aws.known_profiles()) or "none yet"
+            p.append(Problem(
+                "AWS_PROFILE (--profile)", self.profile,
+                "required: the AWS CLI profile to build with (without one Packer waits for "
+                "credentials that never come); set AWS_PROFILE in settings.mk; known profiles: "
+                f"{known} (create one with: aws configure --profile raster-vision)"))
+        low, high = ROOT_VOLUME_GIB
+        if not low <= self.root_volume_gib <= high:
+            p.append(Problem("AWS_ROOT_BLOCK_DEVICE_SIZE (--root-volume-size)",
+                             self.root_volume_gib, f"allowed: {low} to {high} GiB, and at least "
+                             "the base AMI's own root volume"))
+        p.extend(self._instance_type_problems())
+        for i, image in enumerate(self.prepull_images):
+            if not re.match(IMAGE_REFERENCE_PATTERN, image):
+                p.append(Problem(f"PREPULL_IMAGES[{i}] (--prepull-images)", image,
+                                 "allowed: an image reference such as "
+                                 f"{pt.DEFAULT_PREPULL_IMAGES[0]} (letters, digits and "
+                                 ". _ / : @ -), separated by spaces"))
+        if self.ec2_endpoint and not re.match(r"^https?://[^\s/]+", self.ec2_endpoint):
+            p.append(Problem("--ec2-endpoint", self.ec2_endpoint,
+                             "allowed: empty (EC2's public endpoint) or a URL such as "
+                             "https://ec2.us-east-1.amazonaws.com"))
+        if not re.match(SUBNET_PATTERN, self.subnet_id):
+            p.append(Problem("AMI_BUILD_SUBNET_ID (--subnet-id)", self.subnet_id,
+                             "allowed: empty (the default VPC) or a subnet id such as "
+                             "subnet-0123456789abcdef0 with a route to the internet"))
+        if not re.match(INSTANCE_PROFILE_PATTERN, self.iam_instance_profile):
+            p.append(Problem("--iam-instance-profile", self.iam_instance_profile,
+                             "allowed: empty or an instance profile name or ARN"))
+        return p
+
+    def _instance_type_problems(self) -> list[Problem]:
+        field = "AMI_BUILD_INSTANCE_TYPE (--instance-type)"
+        if not re.match(BUILD_INSTANCE_TYPE_PATTERN, self.instance_type):
+            return [Problem(field, self.instance_type,
+                            f"allowed: one EC2 instance type such as {pt.DEFAULT_INSTANCE_TYPE}")]
+        known = instance_types.lookup(self.instance_type)
+        if known is not None and known.gpus == 0 and not self.skip_provisioning:
+            return [Problem(field, self.instance_type,
+                            "allowed: a GPU instance type such as "
+                            f"{pt.DEFAULT_INSTANCE_TYPE}: the build checks the GPU from a "
+                            "container (or use --skip-provisioning for a quick check)")]
+        return []
+
+    @property
+    def build_name(self) -> str:
+        """The Packer build to run (-only)."""
+        return pt.BUILD_WITHOUT_PROVISIONING if self.skip_provisioning else pt.BUILD
+
+    def packer_variables(self, region: str, manifest: Path) -> dict[str, str]:
+        """The -var values for packer validate and build."""
+        return {
+            pt.V_REGION: region,
+            pt.V_PROFILE: self.profile,
+            pt.V_SOURCE_AMI: self.base_ami,
+            pt.V_INSTANCE_TYPE: self.instance_type,
+            pt.V_ROOT_VOLUME_SIZE: str(self.root_volume_gib),
+            pt.V_EC2_ENDPOINT: self.ec2_endpoint,
+            pt.V_SUBNET_ID: self.subnet_id,
+            pt.V_INSTANCE_PROFILE: self.iam_instance_profile,
+            pt.V_PREPULL_IMAGES: " ".join(self.prepull_images),
+            pt.V_MANIFEST: str(manifest),
+        }
+
+
+def _has_key_credentials(environ: Mapping[str, str]) -> bool:
+    # Keys in the environment (CI, a shell from `aws sso` exports) need no profile: Packer's SDK
+    # reads them first, so it does not hang looking for credentials.
+    return bool(environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"))
+
+
+def parse_image_list(text: str) -> tuple[str, ...]:
+    """PREPULL_IMAGES as a tuple: images separated by spaces and/or commas."""
+    return tuple(part for part in re.split(r"[\s,]+", text.strip()) if part)
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What the checks found: the tools and the account the build will use."""
+
+    packer: str
+    packer_version: tuple[int, int, int]
+    region: str
+    account: str
+    base_ami_name: str
+
+
+def find_packer(explicit: Optional[str] = None) -> str:
+    """The packer executable: `explicit` (a path or a name on PATH), else `packer` on PATH."""
+    name = explicit or "packer"
+    path = shutil.which(name)
+    if path:
+        return path
+    if explicit:
+        raise PackerError(f"--packer {explicit}: no such executable; pass the path of HashiCorp "
+                          "Packer (or leave --packer out to use `packer` on PATH)")
+    raise PackerError("packer is not installed (not found on PATH): install HashiCorp Packer "
+                      "(Debian/Ubuntu: sudo apt-get install packer; elsewhere HashiCorp's "
+                      "release for your system), or pass --packer PATH")
+
+
+def packer_version(packer: str) -> tuple[int, int, int]:
+    """Packer's version from `packer version`; PackerError when it is not HashiCorp Packer."""
+    # Plain subprocess rather than packer-py: this must not wait on standard input, which
+    # Fedora's cracklib `packer` (a different program of the same name) would read.
+    try:
+        done = subprocess.run([packer, "version"], stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise PackerError(f"cannot run `{packer} version`: {e}") from None
+    match = re.search(r"Packer v(\d+)\.(\d+)\.(\d+)", done.stdout)
+    if done.returncode != 0 or not match:
+        said = (done.stdout + done.stderr).strip().splitlines()[:1]
+        raise PackerError(f"{packer} is not HashiCorp Packer (`packer version` said "
+                          f"{said[0] if said else 'nothing'!r}; Fedora's cracklib installs a "
+                          "`packer` too): put HashiCorp Packer first on PATH or pass --packer")
+    return (int(match[1]), int(match[2]), int(match[3]))
+
+
+def check_base_ami(ec2: Any, ami: str, region: str) -> dict:
+    """The base AMI's description; AwsError when it is not visible in `region`."""
+    import botocore.exceptions
+
+    missing = (f"{BASE_AMI_SETTING} {ami} is not an AMI this account can use in {region}: AMI "
+               "ids differ between regions (`make find-base-ami` prints the one for "
+               "AWS_REGION)")
+    try:
+        images = ec2.describe_images(ImageIds=[ami])["Images"]
+    except botocore.exceptions.ClientError as e:
+        if e.response["Error"].get("Code", "").startswith("InvalidAMIID"):
+            raise AwsError(missing) from None
+        raise AwsError(f"cannot describe {ami} in {region}: "
+                       f"{e.response['Error'].get('Message', e)}") from None
+    except botocore.exceptions.BotoCoreError as e:
+        raise AwsError(f"cannot reach EC2 in {region}: {e}") from None
+    if not images:
+        raise AwsError(missing)
+    image = images[0]
+    if image.get("Architecture", "x86_64") != "x86_64":
+        raise AwsError(f"{BASE_AMI_SETTING} {ami} is for {image['Architecture']}; the build "
+                       "instance types are x86_64: use the x86_64 Deep Learning Base OSS AMI")
+    return image
+
+
+def preflight(settings: AmiSettings, packer: Optional[str] = None,
+              environ: Mapping[str, str] = os.environ) -> Preflight:
+    """Every check that takes seconds, cheapest first; raises the error of the first that fails."""
+    problems = settings.problems(environ)
+    if problems:
+        raise ConfigError(problems)
+    path = find_packer(packer)
+    version = packer_version(path)
+    session = aws.make_session(settings.profile or None, settings.region or None)
+    identity = aws.check_credentials(session)
+    ec2 = aws.client(session, "ec2", settings.ec2_endpoint or None)
+    image = check_base_ami(ec2, settings.base_ami, session.region_name)
+    return Preflight(packer=path, packer_version=version, region=session.region_name,
+                     account=identity.get("Account", ""), base_ami_name=image.get("Name", ""))
+
+
+# ----------------------------------------------------------------------------------------------
+# Packer, through packer-py
+
+
+def _executable(packer: str, stream: bool) -> Any:
+    import packerpy
+
+    # packer-py pipes (and holds back) the output by default; None lets it through as it comes.
+    config = {"stdout": None, "stderr": None} if stream else None
+    return packerpy.PackerExecutable(executable_path=packer, machine_readable=False,
+                                     config=config)
+
+
+def _ui_options() -> dict[str, str]:
+    # Colour codes only make sense on a terminal; in a log file they are noise.
+    return {} if sys.stdout.isatty() else {"color": "false"}
+
+
+def install_plugin(packer: str, version: tuple[int, int, int]) -> None:
+    """On Packer >= 1.10, install the amazon plugin (JSON templates cannot require it)."""
+    if version < PLUGINS_REQUIRED_FROM:
+        return
+    # packer-py has no verb for `packer plugins install ADDRESS` (it passes options, not words).
+    print(f"installing the Packer amazon plugin ({AMAZON_PLUGIN})", file=sys.stderr, flush=True)
+    done = subprocess.run([packer, "plugins", "install", AMAZON_PLUGIN], stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise PackerError(f"`packer plugins install {AMAZON_PLUGIN}` failed (exit "
+                          f"{done.returncode}; its messages are above)")
+
+
+def validate(packer: str, template: Path, variables: Mapping[str, str]) -> str:
+    """`packer validate` of the whole template; its output, or PackerError quoting it."""
+    code, out, err = _executable(packer, stream=False).validate(str(template), var=dict(variables))
+    text = "\n".join(part.decode("utf-8", "replace").strip() for part in (out, err) if part)
+    if code != 0:
+        raise PackerError(f"packer validate refused {template}:\n{text}")
+    return text
+
+
+def build(packer: str, template: Path, variables: Mapping[str, str], only: str) -> None:
+    """`packer build -only=ONLY`, its output streamed live."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    code, _, _ = _executable(packer, stream=True).build(
+        str(template), only=only, var=dict(variables), **_ui_options())
+    if code != 0:
+        raise PackerError(f"packer build failed (exit {code}; its messages are above). Packer "
+                          "removes the build instance and temporary key pair and security "
+                          "group itself")
+
+
+def ami_from_manifest(manifest: Path, build_name: str, region: str) -> str:
+    """The AMI id of the last run of `build_name` recorded in the manifest post-processor's file."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise PackerError(f"cannot read Packer's manifest {manifest}: {e}") from None
+    last = data.get("last_run_uuid")
+    runs = [b for b in data.get("builds", [])
+            if b.get("packer_run_uuid") == last and b.get("name") == build_name]
+    if not runs:
+        raise PackerError(f"Packer's manifest {manifest} has no {build_name} build in its last "
+                          "run")
+    # artifact_id is "region:ami-...", comma-separated when the AMI is copied to other regions.
+    for artifact in runs[-1].get("artifact_id", "").split(","):
+        where, _, ami = artifact.partition(":")
+        if where == region and re.match(AMI_ID_PATTERN, ami):
+            return ami
+    raise PackerError(f"Packer's manifest {manifest} names no AMI in {region}: "
+                      f"{runs[-1].get('artifact_id')!r}")
+
+
+def record_ami(ami: str, path: Path = LAST_AMI) -> Path:
+    """Write the AMI id to `path` (atomically), for README, template and deploy steps to read."""
+    return write_atomic(path, ami + "\n")
+
+
+def read_last_ami(path: Path = LAST_AMI) -> Optional[str]:
+    """The AMI id the last `create-ami` recorded, or None when there is none."""
+    try:
+        ami = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
+    return ami if re.match(AMI_ID_PATTERN, ami) else None
+
+
+@dataclass(frozen=True)
+class BuiltAmi:
+    """The AMI a build made, and where."""
+
+    image_id: str
+    region: str
+
+
+def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path = MANIFEST,
+               record: Optional[Path] = LAST_AMI, packer: Optional[str] = None,
+               validate_only: bool = False) -> Optional[BuiltAmi]:
+    """Check, validate and (unless `validate_only`) build the AMI; None when only validating.
+
+    The new AMI id is also written to `record` (None: not written)."""
+    if not template.is_file():
+        raise PackerError(f"no Packer template at {template}: run `make template` (or pass "
+                          "--template)")
+    checked = preflight(settings, packer)
+    print(f"checks passed: packer {'.'.join(map(str, checked.packer_version))}, account "
+          f"{checked.account}, {checked.region}, base AMI {settings.base_ami} "
+          f"({checked.base_ami_name or 'no name'})", file=sys.stderr, flush=True)
+    install_plugin(checked.packer, checked.packer_version)
+    variables = settings.packer_variables(checked.region, manifest.resolve())
+    said = validate(checked.packer, template, variables)
+    # Packer 1.6.6 says nothing when the template is valid; newer versions say so.
+    print("packer validate: passed" + (f" ({said})" if said else ""), file=sys.stderr, flush=True)
+    if validate_only:
+        return None
+    build(checked.packer, template, variables, settings.build_name)
+    ami = ami_from_manifest(manifest, settings.build_name, checked.region)
+    if record is not None:
+        record_ami(ami, record)
+    return BuiltAmi(ami, checked.region)
+
+
+# ----------------------------------------------------------------------------------------------
+# find-base-ami
+
+
+@dataclass(frozen=True)
+class ImageFamily:
+    """Where the newest image of one family is published: an SSM parameter and a name pattern."""
+
+    label: str
+    parameter: str
+    name_pattern: str
+    ecs_cpu_parameter: str
+    ecs_gpu_parameter: str
+
+
+BASE_IMAGES = {
+    "al2023": ImageFamily(
+        label="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023)",
+        parameter="/aws/service/deeplearning/ami/x86_64/"
+                  "base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
+        name_pattern="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023) *",
+        ecs_cpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
+        ecs_gpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/"
+                          "image_id"),
+    "al2": ImageFamily(
+        label="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2)",
+        parameter="/aws/service/deeplearning/ami/x86_64/"
+                  "base-oss-nvidia-driver-gpu-amazon-linux-2/latest/ami-id",
+        name_pattern="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2) *",
+        ecs_cpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2/recommended/image_id",
+        ecs_gpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/"
+                          "image_id"),
+}
+DEFAULT_OWNERS = ("amazon",)
+
+
+@dataclass(frozen=True)
+class FoundImage:
+    """An AMI found for a purpose, and how it was found."""
+
+    purpose: str
+    image_id: str
+    name: str = ""
+    creation_date: str = ""
+    source: str = ""
+
+
+def _parameter(ssm: Any, name: str) -> tuple[Optional[str], str]:
+    """(value, why not) of an SSM parameter; the value is None when it cannot be read."""
+    import botocore.exceptions
+
+    try:
+        return ssm.get_parameter(Name=name)["Parameter"]["Value"], ""
+    except botocore.exceptions.ClientError as e:
+        return None, f"{e.response['Error'].get('Code', 'error')} reading SSM parameter {name}"
+    except botocore.exceptions.NoCredentialsError:
+        raise
+    except botocore.exceptions.BotoCoreError as e:
+        return None, f"{e} reading SSM parameter {name}"
+
+
+def _describe(ec2: Any, ami: str) -> dict:
+    import botocore.exceptions
+
+    try:
+        images = ec2.describe_images(ImageIds=[ami])["Images"]
+    except botocore.exceptions.ClientError:
+        return {}
+    return images[0] if images else {}
+
+
+def find_base_ami(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
+                  parameter: Optional[str] = None, owners: Sequence[str] = DEFAULT_OWNERS,
+                  ec2_endpoint: Optional[str] = None) -> FoundImage:
+    """The newest image of `family`: its SSM public parameter first (`parameter` overrides its
+    name; "" skips it), then the newest available x86_64 image named like the family."""
+    import botocore.exceptions
+
+    ec2 = aws.client(session, "ec2", ec2_endpoint)
+    name = family.parameter if parameter is None else parameter
+    why = "no SSM parameter given"
+    if name:
+        ami, why = _parameter(aws.client(session, "ssm"), name)
+        if ami:
+            image = _describe(ec2, ami)
+            return FoundImage(family.label, ami, image.get("Name", ""),
+                              image.get("CreationDate", ""), f"SSM parameter {name}")
+    try:
+        images = ec2.describe_images(Owners=list(owners), Filters=[
+            {"Name": "name", "Values": [family.name_pattern]},
+            {"Name": "state", "Values": ["available"]},
+            {"Name": "architecture", "Values": ["x86_64"]},
+        ])["Images"]
+    except botocore.exceptions.ClientError as e:
+        raise AwsError(f"cannot search images in {session.region_name}: "
+                       f"{e.response['Error'].get('Message', e)}") from None
+    if not images:
+        raise AwsError(f"no {family.label} in {session.region_name} ({why}; no image owned by "
+                       f"{', '.join(owners)} named {family.name_pattern!r}): pick a region where "
+                       "the Deep Learning AMIs are published, or set AWS_BATCH_BASE_AMI by hand")
+    newest = max(images, key=lambda i: (i.get("CreationDate", ""), i["ImageId"]))
+    return FoundImage(family.label, newest["ImageId"], newest.get("Name", ""),
+                      newest.get("CreationDate", ""),
+                      f"newest of {len(images)} image(s) named {family.name_pattern!r} ({why})")
+
+
+def find_ecs_amis(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
+                  ec2_endpoint: Optional[str] = None) -> list[FoundImage]:
+    """The current ECS-optimized CPU and GPU AMIs (what Batch uses when no AMI is given)."""
+    ssm = aws.client(session, "ssm")
+    ec2 = aws.client(session, "ec2", ec2_endpoint)
+    found = []
+    for purpose, name in (("ECS-optimized AMI (CPU)", family.ecs_cpu_parameter),
+                          ("ECS-optimized GPU AMI", family.ecs_gpu_parameter)):
+        ami, why = _parameter(ssm, name)
+        image = _describe(ec2, ami) if ami else {}
+        found.append(FoundImage(purpose, ami or "", image.get("Name", ""),
+                                image.get("CreationDate", ""),
+                                f"SSM parameter {name}" if ami else why))
+    return found
+
+
+def write_setting(path: Path, name: str, value: str,
+                  template: Optional[Path] = SETTINGS_TEMPLATE) -> Path:
+    """Set `NAME := value` in a Makefile settings file, atomically, keeping every other line
+    (and the line's own operator and comment). A missing file starts from `template`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = template.read_text(encoding="utf-8") if template and template.is_file() else ""
+    except OSError as e:
+        raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
+    line = re.compile(rf"^(?P<head>[ \t]*(?:override[ \t]+|export[ \t]+)?{re.escape(name)}"
+                      r"[ \t]*(?::=|::=|\?=|=)[ \t]*)(?P<value>[^#\n]*?)(?P<tail>[ \t]*(?:#.*)?)$",
+                      re.MULTILINE)
+    text, count = line.subn(lambda m: m["head"] + value + m["tail"], text)
+    if count == 0:
+        text += ("" if not text or text.endswith("\n") else "\n") + f"{name} := {value}\n"
+    return write_atomic(path, text)
+
+
+# ----------------------------------------------------------------------------------------------
+# The subcommands
+
+
+def _settings_from_args(args: argparse.Namespace) -> AmiSettings:
+    endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
+                else aws.endpoint_from_env("ec2") or "")
+    return AmiSettings(
+        base_ami=args.base_ami or "",
+        region=args.region or "",
+        profile=args.profile or "",
+        root_volume_gib=args.root_volume_size,
+        instance_type=args.instance_type,
+        prepull_images=parse_image_list(args.prepull_images),
+        ec2_endpoint=endpoint,
+        subnet_id=args.subnet_id or "",
+        iam_instance_profile=args.iam_instance_profile or "",
+        skip_provisioning=args.skip_provisioning,
+    )
+
+
+def cmd_create_ami(args: argparse.Namespace) -> int:
+    """`create-ami` and `validate-ami`."""
+    settings = _settings_from_args(args)
+    built = create_ami(settings, template=Path(args.template), manifest=Path(args.manifest),
+                       record=Path(args.record), packer=args.packer,
+                       validate_only=args.validate_only)
+    if built is None:
+        print("the checks and packer validate passed; `make create-ami` builds the AMI",
+              file=sys.stderr)
+        return 0
+    print(f"\nbuilt {built.image_id} in {built.region}, recorded in {args.record}. To use it, "
+          "paste it as GpuAMI when you create or update the stack in the CloudFormation console "
+          "(same region), or set gpu.ami in the --config file of `rv-batch-cfn template`.",
+          file=sys.stderr, flush=True)
+    print(built.image_id, flush=True)
+    return 0
+
+
+def cmd_packer_template(args: argparse.Namespace) -> int:
+    """`packer-template`: write the Packer template (make template runs it)."""
+    write_atomic(args.output, render_json(pt.packer_template()))
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_find_base_ami(args: argparse.Namespace) -> int:
+    """`find-base-ami`."""
+    family = BASE_IMAGES[args.os]
+    session = aws.make_session(args.profile or None, args.region or None)
+    aws.check_credentials(session)
+    endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
+                else aws.endpoint_from_env("ec2"))
+    base = find_base_ami(session, family, parameter=args.parameter,
+                         owners=args.owner or DEFAULT_OWNERS, ec2_endpoint=endpoint or None)
+    print(f"In {session.region_name}:")
+    for found in [base, *find_ecs_amis(session, family, endpoint or None)]:
+        detail = ", ".join(x for x in (found.name, found.creation_date) if x)
+        print(f"  {found.purpose}: {found.image_id or 'not found'}"
+              + (f"\n      {detail}" if detail else "") + f"\n      ({found.source})")
+    if args.write:
+        write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
+        print(f"wrote {BASE_AMI_SETTING} := {base.image_id} to {args.settings}", file=sys.stderr)
+    print(f"{BASE_AMI_SETTING} := {base.image_id}")
+    return 0
+
+
+def _add_build_arguments(p: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    p.add_argument("--base-ami", default=env(BASE_AMI_SETTING),
+                   help=f"AMI to build on (settings.mk {BASE_AMI_SETTING}; default: that "
+                        "environment variable)")
+    p.add_argument("--region", default=None,
+                   help="AWS region (settings.mk AWS_REGION; default: AWS_REGION or the "
+                        "profile's region)")
+    p.add_argument("--profile", default=env("AWS_PROFILE"),
+                   help="AWS CLI profile (settings.mk AWS_PROFILE; default: AWS_PROFILE)")
+    p.add_argument("--root-volume-size", type=int, default=pt.DEFAULT_ROOT_VOLUME_GIB,
+                   metavar="GIB", help="root volume size of the AMI in GiB (settings.mk "
+                   f"AWS_ROOT_BLOCK_DEVICE_SIZE; default {pt.DEFAULT_ROOT_VOLUME_GIB})")
+    p.add_argument("--instance-type", default=pt.DEFAULT_INSTANCE_TYPE,
+                   help="GPU instance type to build on (settings.mk AMI_BUILD_INSTANCE_TYPE; "
+                        f"default {pt.DEFAULT_INSTANCE_TYPE})")
+    p.add_argument("--prepull-images", default=" ".join(pt.DEFAULT_PREPULL_IMAGES),
+                   metavar="IMAGES", help="images to pull into the AMI, separated by spaces or "
+                   "commas; '' for none (settings.mk PREPULL_IMAGES; default "
+                   f"{' '.join(pt.DEFAULT_PREPULL_IMAGES)})")
+    p.add_argument("--ec2-endpoint", default=None, metavar="URL",
+                   help="EC2 endpoint for Packer (VPC endpoints, emulators; default: "
+                        "AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, else EC2's own)")
+    p.add_argument("--subnet-id", default="",
+                   help="subnet for the build instance (default: the default VPC)")
+    p.add_argument("--iam-instance-profile", default="",
+                   help="instance profile for the build instance (needed to pre-pull from a "
+                        "private ECR repository)")
+    p.add_argument("--skip-provisioning", action="store_true",
+                   help="make the image without connecting to it or running the scripts: a quick "
+                        "check of permissions, base AMI, instance type and networking")
+    p.add_argument("--template", default=str(TEMPLATE),
+                   help=f"Packer template (default {TEMPLATE})")
+    p.add_argument("--manifest", default=str(MANIFEST),
+                   help=f"where Packer's manifest post-processor writes (default {MANIFEST})")
+    p.add_argument("--record", default=str(LAST_AMI),
+                   help=f"file to record the new AMI id in (default {LAST_AMI})")
+    p.add_argument("--packer", default=env("PACKER"),
+                   help="packer executable (default: PACKER, else `packer` on PATH)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add packer-template, create-ami, validate-ami and find-base-ami to the CLI."""
+    p = sub.add_parser(
+        "packer-template", help="write the Packer template of the GPU AMI",
+        description="Write the Packer template create-ami builds (legacy JSON, checked by "
+                    "packer validate), atomically.")
+    p.add_argument("-o", "--output", default=str(TEMPLATE),
+                   help=f"where to write it (default {TEMPLATE})")
+    p.set_defaults(func=cmd_packer_template)
+
+    p = sub.add_parser(
+        "create-ami", help="build the optional GPU AMI with Packer",
+        description="Check the settings, packer, the AWS profile and credentials and the base "
+                    "AMI; run packer validate, then packer build with its output as it comes. "
+                    f"The new AMI id is printed last and written to {LAST_AMI}; paste it as "
+                    "GpuAMI.")
+    _add_build_arguments(p)
+    p.set_defaults(func=cmd_create_ami, validate_only=False)
+
+    p = sub.add_parser(
+        "validate-ami", help="run create-ami's checks and packer validate, without building",
+        description="The checks create-ami makes before building, and packer validate.")
+    _add_build_arguments(p)
+    p.set_defaults(func=cmd_create_ami, validate_only=True)
+
+    p = sub.add_parser(
+        "find-base-ami", help="print the newest Deep Learning Base OSS GPU AMI to build on",
+        description="Print the newest Deep Learning Base OSS Nvidia Driver GPU AMI (from its SSM "
+                    "public parameter, else the newest image by name), and the current "
+                    "ECS-optimized CPU and GPU AMIs. --write puts the base AMI in settings.mk.")
+    p.add_argument("--region", default=None, help="AWS region (default: AWS_REGION or the "
+                                                  "profile's region)")
+    p.add_argument("--profile", default=os.environ.get("AWS_PROFILE"),
+                   help="AWS CLI profile (default: AWS_PROFILE)")
+    p.add_argument("--os", choices=sorted(BASE_IMAGES), default="al2023",
+                   help="Amazon Linux version of the base AMI (default al2023)")
+    p.add_argument("--parameter", default=None, metavar="NAME",
+                   help="SSM parameter to read first (default: the public one of --os; '' "
+                        "searches by name only)")
+    p.add_argument("--owner", action="append", metavar="OWNER",
+                   help="owner of the images searched by name (repeatable; default amazon; "
+                        "'self' or an account id for copies in your account)")
+    p.add_argument("--ec2-endpoint", default=None, metavar="URL",
+                   help="EC2 endpoint (default: AWS_ENDPOINT_URL_EC2 or AWS_ENDPOINT_URL)")
+    p.add_argument("--write", action="store_true",
+                   help=f"set {BASE_AMI_SETTING} in the settings file (other lines are kept)")
+    p.add_argument("--settings", default=str(SETTINGS),
+                   help=f"settings file for --write (default {SETTINGS}; created from "
+                        f"{SETTINGS_TEMPLATE} when missing)")
+    p.set_defaults(func=cmd_find_base_ami)

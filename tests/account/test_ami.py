@@ -1,0 +1,488 @@
+"""create-ami, validate-ami and find-base-ami.
+
+The checks are run through the CLI (one message, exit 2). The build runs the real `packer build`
+(Debian's 1.6.6) through packer-py against the moto server, and the AMI it makes is then used by a
+CloudFormation deployment. Stand-ins are used only where the real thing cannot run here, and each
+test says so: a `packer` reporting a current version (current Packer cannot be installed here),
+programs that are not HashiCorp Packer, and an STS endpoint that refuses credentials (moto
+accepts any).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from rv_batch_cfn import cli
+from rv_batch_cfn.account import ami as ami_module
+from rv_batch_cfn.account import session as aws
+from rv_batch_cfn.account.ami import AmiSettings
+from rv_batch_cfn.errors import PackerError
+from rv_batch_cfn.template import packer as pt
+from tests.conftest import require_tool
+from tests.emulator import deploy, make_network
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "packer" / "template-gpu.json"
+PROFILE = "rv-emu"
+DLAMI = "Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023)"
+
+
+# ----------------------------------------------------------------------------------------------
+# Set-up helpers
+
+
+@pytest.fixture
+def aws_home(tmp_path, monkeypatch) -> Path:
+    """An AWS config folder of this test's own, holding profile rv-emu with keys; no AWS_*
+    variables, and no instance-metadata lookups (they would wait for a timeout here)."""
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    home = tmp_path / "aws"
+    home.mkdir()
+    (home / "config").write_text(f"[profile {PROFILE}]\nregion = us-east-1\n")
+    (home / "credentials").write_text(
+        f"[{PROFILE}]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("CHECKPOINT_DISABLE", "1")  # no version check by Packer over the network
+    return home
+
+
+@pytest.fixture
+def account(emulator, aws_home, monkeypatch):
+    """The emulator, reached only through profile rv-emu (as a user of create-ami would)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    return emulator
+
+
+def stand_in_packer(tmp_path: Path, version: str, log: Path) -> str:
+    """A `packer` that logs its arguments and reports `version`; validate succeeds."""
+    path = tmp_path / "bin" / "packer"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> "{log}"\n'
+                    f'if [ "$1" = version ]; then echo "Packer v{version}"; fi\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def build_args(base_ami: str = "ami-0123456789abcdef0", *extra: str) -> list[str]:
+    return ["validate-ami", "--base-ami", base_ami, "--region", "us-east-1",
+            "--template", str(TEMPLATE), *extra]
+
+
+def make_images(emu, dated_names: list[tuple[str, datetime.datetime]]) -> list[str]:
+    """Images with these names and creation dates, owned by the emulator's account, shaped like
+    the Deep Learning AMIs: x86_64, EBS-backed, booting from /dev/xvda."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    ec2 = emu.client("ec2")
+    ids = []
+    for name, created in dated_names:
+        image_id = ec2.register_image(Name=name, Architecture="x86_64",
+                                      RootDeviceName="/dev/xvda",
+                                      VirtualizationType="hvm")["ImageId"]
+        # EC2 has no call to back-date an image, and moto's RegisterImage keeps neither the
+        # architecture nor an EBS root (Packer's amazon-ebs refuses an instance-store source).
+        # The emulator runs in this process, so set them on moto's record.
+        record = ec2_backends[DEFAULT_ACCOUNT_ID][emu.region].amis[image_id]
+        record.creation_date = created
+        record.architecture = "x86_64"
+        record.root_device_type = "ebs"
+        record.root_device_name = "/dev/xvda"
+        ids.append(image_id)
+    return ids
+
+
+def day(n: int) -> datetime.datetime:
+    return datetime.datetime(2025, 1, 1) + datetime.timedelta(days=n)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fail fast: each check's message, and nothing slow started before it
+
+
+def test_placeholder_ami_is_refused_before_packer_or_aws_is_called(tmp_path, aws_home, capsys):
+    log = tmp_path / "packer.log"
+    packer = stand_in_packer(tmp_path, "1.6.6", log)
+    code, _, err = run_cli(capsys, *build_args("ami-XXXXXXXX", "--profile", PROFILE,
+                                               "--packer", packer))
+    assert code == 2
+    assert "AWS_BATCH_BASE_AMI (--base-ami): got 'ami-XXXXXXXX'" in err
+    assert "placeholder" in err and "make find-base-ami" in err
+    assert not log.exists(), "packer ran before the settings were checked"
+
+
+def test_unset_profile_is_refused_and_known_profiles_are_named(aws_home, capsys):
+    code, _, err = run_cli(capsys, *build_args())
+    assert code == 2
+    assert "AWS_PROFILE (--profile): got ''; required" in err
+    assert f"known profiles: {PROFILE}" in err
+
+
+def test_all_setting_problems_are_reported_together(aws_home, capsys):
+    code, _, err = run_cli(capsys, *build_args("ami-XXXXXXXX", "--root-volume-size", "10",
+                                               "--instance-type", "m6i.xlarge"))
+    assert code == 2
+    assert "4 problems" in err
+    for name in ("AWS_BATCH_BASE_AMI", "AWS_PROFILE", "AWS_ROOT_BLOCK_DEVICE_SIZE",
+                 "AMI_BUILD_INSTANCE_TYPE"):
+        assert name in err
+
+
+def test_missing_packer_is_reported(aws_home, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without packer
+    code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0", "--profile", PROFILE))
+    assert code == 2
+    assert "packer is not installed (not found on PATH)" in err
+    assert "--packer PATH" in err
+
+
+def test_missing_explicit_packer_is_reported(aws_home, tmp_path, capsys):
+    code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0", "--profile", PROFILE,
+                                               "--packer", str(tmp_path / "nope")))
+    assert code == 2
+    assert f"--packer {tmp_path / 'nope'}: no such executable" in err
+
+
+def test_a_program_that_is_not_hashicorp_packer_is_reported(aws_home, tmp_path, capsys):
+    # Stand-in for Fedora's cracklib `packer`, which shares the name.
+    impostor = tmp_path / "packer"
+    impostor.write_text('#!/usr/bin/env bash\necho "Usage: packer dictpath" >&2\nexit 1\n')
+    impostor.chmod(0o755)
+    code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0", "--profile", PROFILE,
+                                               "--packer", str(impostor)))
+    assert code == 2
+    assert "is not HashiCorp Packer" in err and "Usage: packer dictpath" in err
+
+
+def test_unknown_profile_is_reported_with_the_known_ones(aws_home, capsys):
+    require_tool("packer")
+    code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0", "--profile", "nope"))
+    assert code == 2
+    assert "The config profile (nope) could not be found" in err
+    assert f"known profiles: {PROFILE}" in err
+
+
+def test_unknown_profile_from_the_environment_is_one_message(aws_home, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    code, _, err = run_cli(capsys, "find-base-ami")
+    assert code == 2
+    assert "The config profile (nope) could not be found" in err
+    assert f"known profiles: {PROFILE}" in err
+
+
+def test_profile_without_credentials_is_reported(aws_home, capsys):
+    require_tool("packer")
+    (aws_home / "config").write_text("[profile empty]\nregion = us-east-1\n")
+    code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0", "--profile", "empty"))
+    assert code == 2
+    assert "no AWS credentials found" in err
+
+
+class _RefusingSts(BaseHTTPRequestHandler):
+    """Answers every call the way STS answers a key it does not know."""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+                b"<Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security "
+                b"token included in the request is invalid.</Message></Error>"
+                b"<RequestId>0</RequestId></ErrorResponse>")
+        self.send_response(403)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_refused_credentials_are_reported(aws_home, monkeypatch, capsys):
+    # moto accepts any key, so a stand-in STS endpoint refuses this one as AWS would.
+    require_tool("packer")
+    server = HTTPServer(("127.0.0.1", 0), _RefusingSts)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{server.server_port}")
+        code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0",
+                                                   "--profile", PROFILE))
+    finally:
+        server.shutdown()
+    assert code == 2
+    assert f"the AWS credentials of profile {PROFILE!r} were refused: The security token " \
+           "included in the request is invalid" in err
+
+
+def test_base_ami_missing_from_the_region_is_reported(account, capsys):
+    require_tool("packer")
+    code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0", "--profile", PROFILE))
+    assert code == 2
+    assert ("AWS_BATCH_BASE_AMI ami-0123456789abcdef0 is not an AMI this account can use in "
+            "us-east-1") in err
+
+
+def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_path, capsys):
+    require_tool("packer")
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE,
+                                               "--record", str(tmp_path / "last-ami")))
+    assert code == 0, err
+    assert "packer validate: passed" in err
+    assert not (tmp_path / "last-ami").exists()
+    assert [i["ImageId"] for i in account.client("ec2").describe_images(Owners=["self"])[
+        "Images"]] == [base]
+
+
+@pytest.mark.parametrize("version, installs", [("1.6.6", False), ("1.9.5", False),
+                                                ("1.10.0", True), ("1.11.2", True)])
+def test_amazon_plugin_is_installed_first_from_packer_1_10(account, tmp_path, version, installs):
+    # Current Packer cannot be installed here: a stand-in reports the version and logs calls.
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    log = tmp_path / "packer.log"
+    packer = stand_in_packer(tmp_path, version, log)
+    settings = AmiSettings(base_ami=base, region="us-east-1", profile=PROFILE)
+    ami_module.create_ami(settings, template=TEMPLATE, manifest=tmp_path / "m.json",
+                          packer=packer, validate_only=True)
+    calls = [line.split()[:2] for line in log.read_text().splitlines()]
+    expected = [["version"]] + ([["plugins", "install"]] if installs else []) + [["validate"]]
+    assert [c[:len(e)] for c, e in zip(calls, expected)] == expected and len(calls) == len(expected)
+    if installs:
+        assert log.read_text().splitlines()[1] == f"plugins install {ami_module.AMAZON_PLUGIN}"
+
+
+# ----------------------------------------------------------------------------------------------
+# The build, end to end: real packer through packer-py, moto as EC2, then CloudFormation
+
+
+def test_create_ami_builds_against_the_emulator_and_the_stack_uses_the_ami(account, tmp_path,
+                                                                            capfd):
+    require_tool("packer")
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    record = tmp_path / "last-ami"
+    started = time.monotonic()
+    # No --ec2-endpoint: it defaults to AWS_ENDPOINT_URL, which points at the emulator.
+    code = cli.main(["create-ami", "--base-ami", base, "--profile", PROFILE,
+                     "--region", account.region, "--skip-provisioning",
+                     "--template", str(TEMPLATE), "--manifest", str(tmp_path / "manifest.json"),
+                     "--record", str(record)])
+    took = time.monotonic() - started
+    out, err = capfd.readouterr()
+    assert code == 0, out + err
+    assert took < 60, f"the emulator build took {took:.1f} s"
+
+    image_id = out.strip().splitlines()[-1]
+    assert image_id.startswith("ami-") and image_id != base
+    assert f"Build '{pt.BUILD_WITHOUT_PROVISIONING}' finished" in out  # Packer's own output
+    assert record.read_text() == image_id + "\n"
+    assert ami_module.read_last_ami(record) == image_id
+    assert "paste it as GpuAMI" in err
+
+    [image] = account.client("ec2").describe_images(ImageIds=[image_id])["Images"]
+    tags = {t["Key"]: t["Value"] for t in image["Tags"]}
+    assert image["Name"].startswith(pt.DEFAULT_AMI_NAME_PREFIX + "-")
+    assert tags["rv-batch-cfn:base-ami"] == base
+    assert tags["rv-batch-cfn:base-ami-name"] == f"{DLAMI} 20250101"
+
+    stack = deploy(account, "rv-gpu-ami", make_network(account), GpuAMI=image_id)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    environments = account.client("batch").describe_compute_environments()["computeEnvironments"]
+    overrides = [configuration for c in environments
+                 for configuration in c["computeResources"].get("ec2Configuration", [])]
+    assert {"imageType": "ECS_AL2023_NVIDIA", "imageIdOverride": image_id} in overrides
+
+
+def test_a_failed_build_is_one_error_after_packers_own_reason(account, tmp_path, capfd):
+    require_tool("packer")
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    settings = AmiSettings(base_ami=base, region="us-east-1", profile=PROFILE,
+                           skip_provisioning=True,
+                           ec2_endpoint=aws.endpoint_from_env("ec2") or "")
+    checked = ami_module.preflight(settings)
+    # The base AMI passes the checks, then is gone by the time Packer looks for it.
+    account.client("ec2").deregister_image(ImageId=base)
+    with pytest.raises(PackerError, match=r"packer build failed \(exit 1; its messages are above"):
+        ami_module.build(checked.packer, TEMPLATE,
+                         settings.packer_variables("us-east-1", tmp_path / "m.json"),
+                         settings.build_name)
+    out, _ = capfd.readouterr()
+    assert "No AMI was found matching filters" in out  # streamed, not swallowed
+    assert not (tmp_path / "m.json").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# Manifest, record and settings files
+
+
+def write_manifest(path: Path, runs: list[tuple[str, str, str]]) -> None:
+    """runs: (run uuid, build name, artifact id); the last run is the last one listed."""
+    path.write_text(json.dumps({
+        "builds": [{"name": name, "artifact_id": artifact, "packer_run_uuid": uuid}
+                   for uuid, name, artifact in runs],
+        "last_run_uuid": runs[-1][0]}))
+
+
+def test_manifest_gives_the_ami_of_the_last_run_in_the_region(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    write_manifest(manifest, [
+        ("run-1", pt.BUILD, "us-east-1:ami-11111111111111111"),
+        ("run-2", pt.BUILD, "eu-west-1:ami-22222222222222222,us-east-1:ami-33333333333333333"),
+    ])
+    assert ami_module.ami_from_manifest(manifest, pt.BUILD, "us-east-1") == "ami-33333333333333333"
+    with pytest.raises(PackerError, match="no gpu-ami-skip-provisioning build in its last run"):
+        ami_module.ami_from_manifest(manifest, pt.BUILD_WITHOUT_PROVISIONING, "us-east-1")
+    with pytest.raises(PackerError, match="names no AMI in us-west-2"):
+        ami_module.ami_from_manifest(manifest, pt.BUILD, "us-west-2")
+
+
+def test_last_ami_record_round_trip(tmp_path):
+    record = tmp_path / "packer" / "last-ami"
+    assert ami_module.read_last_ami(record) is None
+    ami_module.record_ami("ami-0123456789abcdef0", record)
+    assert ami_module.read_last_ami(record) == "ami-0123456789abcdef0"
+    record.write_text("not an ami\n")
+    assert ami_module.read_last_ami(record) is None
+
+
+SETTINGS_TEXT = """# comment about AWS_BATCH_BASE_AMI := ami-00000000
+AWS_BATCH_BASE_AMI ?= ami-XXXXXXXX  # from settings.mk.template
+AWS_REGION := eu-west-1
+"""
+
+
+def test_write_setting_replaces_only_the_value(tmp_path):
+    settings = tmp_path / "settings.mk"
+    settings.write_text(SETTINGS_TEXT)
+    ami_module.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    assert settings.read_text() == SETTINGS_TEXT.replace(
+        "?= ami-XXXXXXXX", "?= ami-0123456789abcdef0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.mk"]  # no temporary left
+
+
+def test_write_setting_appends_a_missing_setting(tmp_path):
+    settings = tmp_path / "settings.mk"
+    settings.write_text("AWS_REGION := eu-west-1")
+    ami_module.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    assert settings.read_text() == ("AWS_REGION := eu-west-1\n"
+                                    "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n")
+
+
+def test_write_setting_starts_a_missing_file_from_the_template(tmp_path):
+    settings = tmp_path / "settings.mk"
+    ami_module.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
+                             template=ROOT / "settings.mk.template")
+    text = settings.read_text()
+    assert "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n" in text
+    assert "ami-XXXXXXXX" not in text
+    assert text.replace("ami-0123456789abcdef0", "ami-XXXXXXXX") == \
+        (ROOT / "settings.mk.template").read_text()
+
+
+# ----------------------------------------------------------------------------------------------
+# find-base-ami
+
+
+def test_find_base_ami_picks_the_newest_by_date_not_by_order(account):
+    ids = make_images(account, [
+        (f"{DLAMI} 20250301", day(59)),
+        (f"{DLAMI} 20250401", day(90)),  # the newest
+        (f"{DLAMI} 20250101", day(0)),
+        # Newer, but of other families: must not win.
+        ("Deep Learning ARM64 Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023) 20250501",
+         day(120)),
+        ("Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2) 20250501", day(120)),
+    ])
+    session = aws.make_session(PROFILE)
+    # The public parameter does not exist in the emulator (nor can it be created there): the
+    # search by name is what answers.
+    found = ami_module.find_base_ami(session, owners=["self"])
+    assert found.image_id == ids[1]
+    assert found.name == f"{DLAMI} 20250401"
+    assert found.creation_date.startswith("2025-04-01")
+    assert "newest of 3 image(s)" in found.source and "ParameterNotFound" in found.source
+
+
+def test_find_base_ami_prefers_the_ssm_parameter(account):
+    older, newer = make_images(account, [(f"{DLAMI} 20250101", day(0)),
+                                         (f"{DLAMI} 20250401", day(90))])
+    # Names under /aws are reserved, so the test publishes its own parameter.
+    account.client("ssm").put_parameter(Name="/rv-batch-cfn-test/base-ami", Value=older,
+                                        Type="String")
+    found = ami_module.find_base_ami(aws.make_session(PROFILE), owners=["self"],
+                                     parameter="/rv-batch-cfn-test/base-ami")
+    assert (found.image_id, found.source) == (older, "SSM parameter /rv-batch-cfn-test/base-ami")
+
+
+def test_find_base_ami_without_any_image_says_where_it_looked(account):
+    from rv_batch_cfn.errors import AwsError
+
+    with pytest.raises(AwsError, match=r"no Deep Learning Base OSS .* in us-east-1 .*"
+                                       r"ParameterNotFound.*owned by self"):
+        ami_module.find_base_ami(aws.make_session(PROFILE), owners=["self"])
+
+
+def test_find_base_ami_command_prints_the_amis_and_writes_settings(account, tmp_path, capsys):
+    _, newest = make_images(account, [(f"{DLAMI} 20250101", day(0)),
+                                      (f"{DLAMI} 20250401", day(90))])
+    settings = tmp_path / "settings.mk"
+    settings.write_text(SETTINGS_TEXT)
+    code, out, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
+                             "--write", "--settings", str(settings))
+    assert code == 0, err
+    ssm = account.client("ssm")
+    ecs_cpu = ssm.get_parameter(Name=ami_module.BASE_IMAGES["al2023"].ecs_cpu_parameter)
+    ecs_gpu = ssm.get_parameter(Name=ami_module.BASE_IMAGES["al2023"].ecs_gpu_parameter)
+    assert f"{DLAMI}: {newest}" in out
+    assert f"ECS-optimized AMI (CPU): {ecs_cpu['Parameter']['Value']}" in out
+    assert f"ECS-optimized GPU AMI: {ecs_gpu['Parameter']['Value']}" in out
+    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI := {newest}"
+    assert settings.read_text() == SETTINGS_TEXT.replace("?= ami-XXXXXXXX", f"?= {newest}")
+
+
+def test_find_base_ami_command_without_credentials_is_one_message(aws_home, capsys):
+    (aws_home / "config").write_text("[profile empty]\nregion = us-east-1\n")
+    code, _, err = run_cli(capsys, "find-base-ami", "--profile", "empty")
+    assert code == 2
+    assert "no AWS credentials found" in err
+
+
+# ----------------------------------------------------------------------------------------------
+# Small pieces
+
+
+def test_ec2_endpoint_comes_from_the_specific_variable_first(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL_EC2", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert aws.endpoint_from_env("ec2") is None
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://general")
+    assert aws.endpoint_from_env("ec2") == "http://general"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", "http://ec2-only")
+    assert aws.endpoint_from_env("ec2") == "http://ec2-only"
+
+
+def test_prepull_images_accept_spaces_and_commas():
+    assert ami_module.parse_image_list(" a/b:1, c\n d,, ") == ("a/b:1", "c", "d")
+    assert ami_module.parse_image_list("") == ()
+
+
+def test_keys_in_the_environment_stand_in_for_a_profile():
+    settings = AmiSettings(base_ami="ami-0123456789abcdef0")
+    assert [p.field for p in settings.problems({})] == ["AWS_PROFILE (--profile)"]
+    assert settings.problems({"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}) == []

@@ -1,0 +1,107 @@
+"""The Packer template: committed file fresh, accepted by the real `packer validate` (Debian's
+1.6.6 here and in CI), and shaped so the quick build cannot hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rv_batch_cfn.render import render_json
+from rv_batch_cfn.template import packer as pt
+from tests.conftest import require_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "packer" / "template-gpu.json"
+
+
+def packer_env(tmp_path: Path) -> dict[str, str]:
+    """`packer validate` needs credentials in the environment (any will do) but no network."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true", "PACKER_CACHE_DIR": str(tmp_path),
+                "CHECKPOINT_DISABLE": "1"})
+    return env
+
+
+def validate(tmp_path: Path, template: Path, *variables: str) -> subprocess.CompletedProcess:
+    packer = require_tool("packer")
+    args = [packer, "validate"]
+    for variable in variables:
+        args += ["-var", variable]
+    return subprocess.run([*args, str(template)], capture_output=True, text=True, timeout=120,
+                          env=packer_env(tmp_path), cwd=tmp_path)
+
+
+def test_committed_template_is_fresh():
+    assert COMMITTED.read_text(encoding="utf-8") == render_json(pt.packer_template()), (
+        "packer/template-gpu.json is stale: run `make template`")
+
+
+def test_packer_validate_accepts_the_template(tmp_path):
+    # Run from another folder: the scripts are found through {{template_dir}}, not the cwd.
+    started = time.monotonic()
+    done = validate(tmp_path, COMMITTED, "source_ami=ami-0123456789abcdef0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_packer_validate_requires_the_base_ami(tmp_path):
+    done = validate(tmp_path, COMMITTED)
+    assert done.returncode != 0
+    assert "source_ami" in done.stdout + done.stderr
+
+
+def test_packer_validate_notices_a_missing_script(tmp_path):
+    # What makes the test above meaningful: validate checks the scripts the template names.
+    copy = tmp_path / "template-gpu.json"
+    copy.write_text(COMMITTED.read_text(encoding="utf-8"), encoding="utf-8")
+    done = validate(tmp_path, copy, "source_ami=ami-0123456789abcdef0")
+    assert done.returncode != 0
+    assert "10-ecs-agent.sh" in done.stdout + done.stderr
+
+
+def test_every_script_exists_and_every_script_is_used():
+    on_disk = sorted(p.relative_to(COMMITTED.parent).as_posix()
+                     for p in (COMMITTED.parent / "scripts").glob("*.sh"))
+    assert sorted(pt.SCRIPTS) == on_disk
+    assert all(os.access(COMMITTED.parent / s, os.X_OK) for s in pt.SCRIPTS)
+    assert pt.SCRIPTS[-1].endswith("cleanup.sh"), "the cleanup must run last"
+
+
+def test_only_the_provisioned_build_runs_scripts_and_the_quick_one_never_connects():
+    template = pt.packer_template()
+    builds = {b["name"]: b for b in template["builders"]}
+    assert set(builds) == {pt.BUILD, pt.BUILD_WITHOUT_PROVISIONING}
+    # A provisioner in a build with communicator "none" waits forever (measured with 1.6.6).
+    assert builds[pt.BUILD_WITHOUT_PROVISIONING]["communicator"] == "none"
+    assert builds[pt.BUILD]["communicator"] == "ssh"
+    assert [p["only"] for p in template["provisioners"]] == [[pt.BUILD]]
+
+
+@pytest.mark.parametrize("name", [pt.BUILD, pt.BUILD_WITHOUT_PROVISIONING])
+def test_root_volume_is_encrypted_gp3_of_the_configured_size(name):
+    build = next(b for b in pt.packer_template()["builders"] if b["name"] == name)
+    [volume] = build["launch_block_device_mappings"]
+    assert volume["device_name"] == "/dev/xvda"
+    assert volume["volume_type"] == "gp3" and volume["encrypted"] is True
+    assert volume["volume_size"] == pt.user(pt.V_ROOT_VOLUME_SIZE)
+    # Packer 1.6.6 refuses a gp3 volume without both.
+    assert volume["iops"] >= 3000 and 125 <= volume["throughput"] <= 1000
+
+
+def test_rendering_is_deterministic_across_hash_seeds():
+    code = ("from rv_batch_cfn.template.packer import packer_template; "
+            "from rv_batch_cfn.render import render_json; "
+            "import sys; sys.stdout.write(render_json(packer_template()))")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout
+               for seed in ("1", "2")}
+    assert len(outputs) == 1
+    json.loads(outputs.pop())
