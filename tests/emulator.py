@@ -156,3 +156,331 @@ def aws_env(emu: Emulator, **extra: str) -> dict[str, str]:
                 "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
     env.update(extra)
     return env
+
+
+# ----------------------------------------------------------------------------------------------
+# Where moto falls short of AWS. The moto server runs in the test process (ThreadedMotoServer),
+# so the fixture can make it behave as CloudFormation and Batch do, and the product talks to it
+# exactly as it talks to AWS. Every patch below names the behaviour of AWS it restores; none of
+# them changes what a correct request gets back, only what moto would otherwise get wrong.
+
+_PATCHED = False
+NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
+              "to create a change set.")
+
+
+def make_moto_like_aws() -> None:
+    """Patch the in-process moto so that change sets, stack events, parameters and Batch
+    updates and deletions behave as in AWS (idempotent)."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    _PATCHED = True
+    _patch_parameters()
+    _patch_change_sets()
+    _patch_resource_events()
+    _patch_batch()
+
+
+def _as_console_string(value: Any) -> str:
+    """A resolved parameter value as CloudFormation reports it: lists joined with commas."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _patch_parameters() -> None:
+    from moto.cloudformation.models import Stack
+
+    # AWS reports list parameters as "a,b" and hands the same string back for UsePreviousValue;
+    # moto reports Python reprs ("['a', 'b']") and passes the split list back, which its own
+    # parameter loader then fails to split again.
+    def parameter_list(self: Any) -> list[dict[str, str]]:
+        return [{"ParameterKey": k,
+                 "ParameterValue": "****" if k in self.resource_map.no_echo_parameter_keys
+                 else _as_console_string(v)}
+                for k, v in self.resource_map.resolved_parameters.items()]
+
+    def stack_parameters(self: Any) -> dict[str, str]:
+        return {k: _as_console_string(v) for k, v in self.resource_map.resolved_parameters.items()}
+
+    # AWS compares the values a change set would resolve to (defaults included) with the stack's;
+    # moto compares the raw request with the very first request that created the stack.
+    def has_parameters(self: Any, other: dict[str, Any]) -> bool:
+        parameters = (self.template_dict or {}).get("Parameters", {})
+        wanted = {k: _as_console_string(p["Default"]) for k, p in parameters.items()
+                  if "Default" in p}
+        wanted.update({k: _as_console_string(v) for k, v in other.items()})
+        return wanted == stack_parameters(self)
+
+    Stack.parameter_list = property(parameter_list)
+    Stack.stack_parameters = property(stack_parameters)
+    Stack.has_parameters = has_parameters
+
+
+def _patch_change_sets() -> None:
+    from moto.cloudformation import models, responses
+
+    # AWS creates a FAILED change set ("didn't contain changes") for a no-op update; moto
+    # refuses the CreateChangeSet call itself. UpdateStack keeps moto's (correct) refusal.
+    original_validate = responses.CloudFormationResponse._validate_different_update
+
+    def validate_different_update(self: Any, *args: Any, **kwargs: Any) -> None:
+        if self._get_param("ChangeSetName"):
+            return
+        original_validate(self, *args, **kwargs)
+
+    responses.CloudFormationResponse._validate_different_update = validate_different_update
+
+    original_create = models.CloudFormationBackend.create_change_set
+
+    def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
+        change_set_id, stack_id = original_create(self, *args, **kwargs)
+        change_set = self.change_sets[change_set_id]
+        if change_set.status == "FAILED":
+            change_set.status_reason = NO_CHANGES
+        elif change_set.change_set_type == "UPDATE":
+            change_set.changes = _update_changes(change_set)
+        return change_set_id, stack_id
+
+    models.CloudFormationBackend.create_change_set = create_change_set
+    models.CloudFormationBackend.execute_change_set = _execute_change_set
+
+
+def _update_changes(change_set: Any) -> list:
+    """The resources an update adds, modifies or removes. moto lists only resources whose text
+    changed; AWS also lists those that refer to a parameter whose value changed."""
+    from moto.cloudformation.models import Change
+    from moto.cloudformation.parsing import get_references_from_template
+
+    stack = change_set.stack
+    old_resources = stack.template_dict.get("Resources", {})
+    new_resources = change_set.template_dict.get("Resources", {})
+    current = stack.stack_parameters
+    defaults = {k: _as_console_string(p["Default"])
+                for k, p in change_set.template_dict.get("Parameters", {}).items() if "Default" in p}
+    wanted = {**defaults, **{k: _as_console_string(v) for k, v in change_set.parameters.items()}}
+    changed = {k for k in set(current) | set(wanted) if current.get(k) != wanted.get(k)}
+    changes = []
+    for name, resource in new_resources.items():
+        if name not in old_resources:
+            changes.append(Change("Add", name, resource["Type"]))
+        elif (resource != old_resources[name]
+              or changed & set(get_references_from_template(resource))):
+            changes.append(Change("Modify", name, resource["Type"]))
+    changes += [Change("Remove", name, resource["Type"])
+                for name, resource in old_resources.items() if name not in new_resources]
+    return changes
+
+
+def _register_exports(backend: Any, stack: Any) -> None:
+    for name in [n for n, e in backend.exports.items()
+                 if e.exporting_stack_id == stack.stack_id]:
+        del backend.exports[name]
+    backend._validate_export_uniqueness(stack)
+    for export in stack.exports:
+        backend.exports[export.name] = export
+
+
+def _execute_change_set(self: Any, change_set_name: str, stack_name: Optional[str] = None) -> None:
+    """AWS's ExecuteChangeSet: the stack gets the change set's template, parameters, outputs and
+    exports (moto keeps the empty template of a CREATE change set, so no outputs), each resource
+    reports its own events, and a failure rolls the stack back with the failing resource's reason
+    instead of failing the API call."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import Stack
+
+    change_set = self.change_sets.get(change_set_name) or next(
+        (c for c in self.change_sets.values() if c.change_set_name == change_set_name
+         and (stack_name is None or c.stack_name == stack_name)), None)
+    if change_set is None:
+        raise ValidationError(stack_name or change_set_name)
+    if change_set.execution_status != "AVAILABLE":
+        raise ValidationError(message=f"ChangeSet [{change_set.change_set_id}] cannot be executed "
+                                      f"in its current execution status of "
+                                      f"[{change_set.execution_status}]")
+    old = self.stacks[change_set.stack_id]
+    change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    if change_set.change_set_type == "CREATE":
+        old._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        old.status = "CREATE_IN_PROGRESS"
+        try:
+            stack = Stack(stack_id=old.stack_id, name=old.name, template=change_set.template,
+                          parameters=change_set.parameters, account_id=self.account_id,
+                          region_name=self.region_name, notification_arns=old.notification_arns,
+                          tags=change_set.tags, role_arn=change_set.role_arn,
+                          cross_stack_resources=self.exports)
+        except Exception as e:  # noqa: BLE001 - any moto error is a failed deployment
+            _roll_back_create(old, None, e)
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+        stack.events = old.events
+        stack.status = "CREATE_IN_PROGRESS"
+        self.stacks[stack.stack_id] = stack
+        change_set.stack = stack
+        try:
+            stack.resource_map.create(stack.template_dict)
+            _register_exports(self, stack)
+        except Exception as e:  # noqa: BLE001
+            _roll_back_create(stack, stack.resource_map, e)
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+        stack.mark_creation_complete()
+    else:
+        saved = (old.template, old.template_dict, old.parameters, old.output_map)
+        try:
+            old.update(change_set.template, role_arn=change_set.role_arn,
+                       parameters=change_set.parameters, tags=change_set.tags or None)
+            _register_exports(self, old)
+        except Exception as e:  # noqa: BLE001
+            # AWS restores the previous resources too; the emulator only restores the stack's
+            # template, parameters and outputs, which is what the tests read afterwards.
+            old.template, old.template_dict, old.parameters, old.output_map = saved
+            old._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=(
+                f"The following resource(s) failed to update: [{_failed_resource(e)}]."))
+            old._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+            old.status = "UPDATE_ROLLBACK_COMPLETE"
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+    change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+def _failed_resource(error: BaseException) -> str:
+    return getattr(error, "rv_logical_id", "unknown")
+
+
+def _roll_back_create(stack: Any, resource_map: Any, error: BaseException) -> None:
+    from moto.cloudformation.parsing import OutputMap
+
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=(
+        f"The following resource(s) failed to create: [{_failed_resource(error)}]. "
+        "Rollback requested by user."))
+    if resource_map is not None:
+        try:
+            resource_map.delete()
+        except Exception:  # noqa: BLE001 - best effort, as the emulator's rollback is
+            pass
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+    stack.status = "ROLLBACK_COMPLETE"
+    # A rolled-back stack has no outputs in AWS; moto would evaluate them lazily and so recreate
+    # the deleted resources they refer to.
+    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
+
+
+def _error_message(error: BaseException) -> str:
+    return str(getattr(error, "message", None) or error)
+
+
+def _patch_resource_events() -> None:
+    """AWS reports every resource's progress and failure as stack events; moto reports only
+    the stack's own. Wrap moto's resource creation and update to add them."""
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import Event, cloudformation_backends
+
+    def add_event(resources_map: Any, logical_id: str, resource_type: str, status: str,
+                  physical_id: str = "", reason: Optional[str] = None) -> None:
+        backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+        stack = backend.stacks.get(resources_map.stack_id)
+        if stack is None:
+            return
+        stack.events.append(Event(
+            stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+            physical_resource_id=physical_id, resource_type=resource_type,
+            resource_status=status, resource_status_reason=reason, resource_properties=None))
+
+    def wrap(original: Any, action: str) -> Any:
+        def wrapper(logical_id: str, resource_json: dict, resources_map: Any, *args: Any,
+                    **kwargs: Any) -> Any:
+            condition = resource_json.get("Condition")
+            if condition and not resources_map.lazy_condition_map[condition]:
+                return original(logical_id, resource_json, resources_map, *args, **kwargs)
+            resource_type = resource_json.get("Type", "")
+            if _failed_in_this_operation(resources_map, logical_id, f"{action}_FAILED"):
+                # moto retries a failed resource a few times; AWS tries (and reports) it once.
+                try:
+                    return original(logical_id, resource_json, resources_map, *args, **kwargs)
+                except Exception as e:
+                    e.rv_logical_id = getattr(e, "rv_logical_id", logical_id)  # type: ignore
+                    raise
+            add_event(resources_map, logical_id, resource_type, f"{action}_IN_PROGRESS")
+            try:
+                resource = original(logical_id, resource_json, resources_map, *args, **kwargs)
+            except Exception as e:
+                if not hasattr(e, "rv_logical_id"):
+                    e.rv_logical_id = logical_id  # type: ignore[attr-defined]
+                    add_event(resources_map, logical_id, resource_type, f"{action}_FAILED",
+                              reason=_error_message(e))
+                raise
+            physical = getattr(resource, "physical_resource_id", "") if resource else ""
+            add_event(resources_map, logical_id, resource_type, f"{action}_COMPLETE",
+                      physical_id=str(physical or ""))
+            return resource
+        return wrapper
+
+    def _failed_in_this_operation(resources_map: Any, logical_id: str, status: str) -> bool:
+        backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+        stack = backend.stacks.get(resources_map.stack_id)
+        for event in reversed(stack.events if stack else []):
+            if event.logical_resource_id == stack.name:
+                return False
+            if event.logical_resource_id == logical_id and event.resource_status == status:
+                return True
+        return False
+
+    parsing.parse_and_create_resource = wrap(parsing.parse_and_create_resource, "CREATE")
+    parsing.parse_and_update_resource = wrap(parsing.parse_and_update_resource, "UPDATE")
+
+
+def _patch_batch() -> None:
+    """Batch resources in AWS CloudFormation: compute environments and queues update in place,
+    a job definition change registers a new revision and deregisters the old one, and deleting
+    the stack deletes them all. moto's handlers do none of this."""
+    from moto.batch import models as batch
+    from moto.batch.utils import lowercase_first_key
+
+    def backend(account_id: str, region_name: str) -> Any:
+        return batch.batch_backends[account_id][region_name]
+
+    def update_environment(cls: Any, original_resource: Any, new_resource_name: str,
+                           cloudformation_json: dict, account_id: str, region_name: str) -> Any:
+        properties = cloudformation_json["Properties"]
+        resources = lowercase_first_key(properties["ComputeResources"])
+        backend(account_id, region_name)._validate_compute_resources(resources)
+        original_resource.compute_resources = resources
+        original_resource.state = properties.get("State", "ENABLED")
+        return original_resource
+
+    def update_queue(cls: Any, original_resource: Any, new_resource_name: str,
+                     cloudformation_json: dict, account_id: str, region_name: str) -> Any:
+        properties = cloudformation_json["Properties"]
+        order = [lowercase_first_key(o) for o in properties["ComputeEnvironmentOrder"]]
+        backend(account_id, region_name).update_job_queue(
+            original_resource.arn, properties["Priority"], properties.get("State", "ENABLED"),
+            order, None)
+        return original_resource
+
+    def update_definition(cls: Any, original_resource: Any, new_resource_name: str,
+                          cloudformation_json: dict, account_id: str, region_name: str) -> Any:
+        new = cls.create_from_cloudformation_json(original_resource.name, cloudformation_json,
+                                                  account_id, region_name)
+        original_resource.deregister()
+        return new
+
+    def delete_environment(cls: Any, resource_name: str, cloudformation_json: dict,
+                           account_id: str, region_name: str) -> None:
+        backend(account_id, region_name).delete_compute_environment(resource_name)
+
+    def delete_queue(cls: Any, resource_name: str, cloudformation_json: dict, account_id: str,
+                     region_name: str) -> None:
+        backend(account_id, region_name).delete_job_queue(resource_name)
+
+    def delete_definition(cls: Any, resource_name: str, cloudformation_json: dict,
+                          account_id: str, region_name: str) -> None:
+        backend(account_id, region_name).deregister_job_definition(resource_name)
+
+    for model, update, delete in ((batch.ComputeEnvironment, update_environment,
+                                   delete_environment),
+                                  (batch.JobQueue, update_queue, delete_queue),
+                                  (batch.JobDefinition, update_definition, delete_definition)):
+        model.update_from_cloudformation_json = classmethod(update)
+        model.delete_from_cloudformation_json = classmethod(delete)
