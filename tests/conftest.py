@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 
@@ -28,6 +29,8 @@ def moto_server():
     from moto.server import ThreadedMotoServer
 
     make_moto_like_aws()
+    # One log line per request would bury a failing test's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -123,6 +123,30 @@ def outputs(stack: dict) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
+def physical_ids(emu: Emulator, stack_name: str) -> dict[str, str]:
+    """Logical id -> physical id of every resource the stack created."""
+    summaries = emu.client("cloudformation").list_stack_resources(
+        StackName=stack_name)["StackResourceSummaries"]
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries
+            if r["LogicalResourceId"]}
+
+
+def update(emu: Emulator, name: str, network: Network, template_text: Optional[str] = None,
+           **overrides: Any) -> dict:
+    """Update a stack the console's way (every value sent again); return its description."""
+    text = template_text if template_text is not None else TEMPLATE.read_text()
+    cfn = emu.client("cloudformation")
+    cfn.update_stack(StackName=name, TemplateBody=text,
+                     Parameters=console_parameters(text, network, **overrides),
+                     Capabilities=["CAPABILITY_IAM"])
+    return wait_stack(cfn, name)
+
+
+def parameter_values(parameters: list[dict]) -> dict[str, str]:
+    """The ParameterKey -> ParameterValue mapping of a Parameters list."""
+    return {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
+
+
 class _CfnLoader(yaml.SafeLoader):
     """Reads the short intrinsic tags (!Ref, !Sub, ...) as plain data."""
 
@@ -180,6 +204,7 @@ def make_moto_like_aws() -> None:
     _patch_change_sets()
     _patch_resource_events()
     _patch_batch()
+    _patch_iam()
 
 
 def _as_console_string(value: Any) -> str:
@@ -484,3 +509,20 @@ def _patch_batch() -> None:
                                   (batch.JobDefinition, update_definition, delete_definition)):
         model.update_from_cloudformation_json = classmethod(update)
         model.delete_from_cloudformation_json = classmethod(delete)
+
+
+def _patch_iam() -> None:
+    """An inline role policy from a template reads back as the JSON document in AWS; moto
+    stores the Python repr of the parsed document, which no JSON parser reads."""
+    import json
+
+    from moto.iam.models import Role
+
+    original_put = Role.put_policy
+
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        original_put(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy
