@@ -47,3 +47,16 @@ bench: $(BIN)/.installed ## median time of import, build, render and lint
 clean: ## remove the virtual environment and caches (not the committed templates)
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- the deployed stack: rv-config and deploy ---------------------------------------------------
+# AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region.
+AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
+
+.PHONY: rv-config deploy
+rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK=name (WRITE=1 merges it into ~/.rastervision/default; FORMAT=aws_batch|env; JOB_DEF_STACK=name)
+	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
+	$(CLI) rv-config --stack '$(STACK)' $(AWS_ARGS) $(if $(FORMAT),--format $(FORMAT)) $(if $(WRITE),--write) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)')
+
+deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", YES=1 skips the question)
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [YES=1]" >&2; exit 2; }
+	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(YES),--yes)

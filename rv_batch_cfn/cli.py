@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from . import config as config_module
+from .account import deploy, rvconfig
 from .config import StackConfig
 from .errors import ConfigError, Problem, RvBatchError
 
@@ -104,6 +105,7 @@ def _add_lint(sub: argparse._SubParsersAction) -> None:
 
 # Each part of the tool registers its subcommands here; later parts append to this list.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_add_template, _add_lint]
+REGISTRARS += [rvconfig.register, deploy.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -185,8 +185,8 @@ def aws_env(emu: Emulator, **extra: str) -> dict[str, str]:
 # ----------------------------------------------------------------------------------------------
 # Where moto falls short of AWS. The moto server runs in the test process (ThreadedMotoServer),
 # so the fixture can make it behave as CloudFormation and Batch do, and the product talks to it
-# exactly as it talks to AWS. Every patch below names the behaviour of AWS it restores; none of
-# them changes what a correct request gets back, only what moto would otherwise get wrong.
+# exactly as it talks to AWS. Every patch below says what AWS does that moto does not; none
+# is needed by the product's code paths alone, only to make moto answer as AWS would.
 
 _PATCHED = False
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
@@ -216,6 +216,7 @@ def _as_console_string(value: Any) -> str:
 
 def _patch_parameters() -> None:
     from moto.cloudformation.models import Stack
+    from moto.cloudformation.parsing import ResourceMap
 
     # AWS reports list parameters as "a,b" and hands the same string back for UsePreviousValue;
     # moto reports Python reprs ("['a', 'b']") and passes the split list back, which its own
@@ -238,13 +239,28 @@ def _patch_parameters() -> None:
         wanted.update({k: _as_console_string(v) for k, v in other.items()})
         return wanted == stack_parameters(self)
 
+    # AWS splits the default of a list parameter as it splits a given value; moto passes the
+    # default on as one string ("a,b"), so a stack relying on it gets the wrong list.
+    original_load = ResourceMap.load_parameters
+
+    def load_parameters(self: Any) -> None:
+        original_load(self)
+        for name, declaration in self._template.get("Parameters", {}).items():
+            kind = declaration.get("Type", "String")
+            value = self.resolved_parameters.get(name)
+            if ((kind == "CommaDelimitedList" or kind.startswith("List<"))
+                    and name not in self.input_parameters and isinstance(value, str)):
+                self.resolved_parameters[name] = value.split(",")
+                self._parsed_resources[name] = self.resolved_parameters[name]
+
+    ResourceMap.load_parameters = load_parameters
     Stack.parameter_list = property(parameter_list)
     Stack.stack_parameters = property(stack_parameters)
     Stack.has_parameters = has_parameters
 
 
 def _patch_change_sets() -> None:
-    from moto.cloudformation import models, responses
+    from moto.cloudformation import models, parsing, responses
 
     # AWS creates a FAILED change set ("didn't contain changes") for a no-op update; moto
     # refuses the CreateChangeSet call itself. UpdateStack keeps moto's (correct) refusal.
@@ -264,38 +280,132 @@ def _patch_change_sets() -> None:
         change_set = self.change_sets[change_set_id]
         if change_set.status == "FAILED":
             change_set.status_reason = NO_CHANGES
-        elif change_set.change_set_type == "UPDATE":
-            change_set.changes = _update_changes(change_set)
+        else:
+            change_set.changes = _planned_changes(change_set)
         return change_set_id, stack_id
 
     models.CloudFormationBackend.create_change_set = create_change_set
     models.CloudFormationBackend.execute_change_set = _execute_change_set
 
+    def build_resource_diff(self: Any, other_template: dict, parameters: Any = None) -> dict:
+        diff = original_diff(self, other_template, parameters)
+        planned = _resource_map(self, other_template, parameters or self.input_parameters)
+        diff["Modify"] = _modified(self, planned)
+        return diff
 
-def _update_changes(change_set: Any) -> list:
-    """The resources an update adds, modifies or removes. moto lists only resources whose text
-    changed; AWS also lists those that refer to a parameter whose value changed."""
+    original_diff = parsing.ResourceMap.build_resource_diff
+    parsing.ResourceMap.build_resource_diff = build_resource_diff
+
+
+def _planned_changes(change_set: Any) -> list:
+    """The resources a change set adds, modifies or removes. moto lists every resource of the
+    template, conditions aside, and for an update only those whose text changed; AWS lists the
+    resources whose condition holds, and every resource the new values modify."""
     from moto.cloudformation.models import Change
-    from moto.cloudformation.parsing import get_references_from_template
 
-    stack = change_set.stack
-    old_resources = stack.template_dict.get("Resources", {})
-    new_resources = change_set.template_dict.get("Resources", {})
-    current = stack.stack_parameters
-    defaults = {k: _as_console_string(p["Default"])
-                for k, p in change_set.template_dict.get("Parameters", {}).items() if "Default" in p}
-    wanted = {**defaults, **{k: _as_console_string(v) for k, v in change_set.parameters.items()}}
-    changed = {k for k in set(current) | set(wanted) if current.get(k) != wanted.get(k)}
-    changes = []
-    for name, resource in new_resources.items():
-        if name not in old_resources:
-            changes.append(Change("Add", name, resource["Type"]))
-        elif (resource != old_resources[name]
-              or changed & set(get_references_from_template(resource))):
-            changes.append(Change("Modify", name, resource["Type"]))
-    changes += [Change("Remove", name, resource["Type"])
-                for name, resource in old_resources.items() if name not in new_resources]
+    current = change_set.stack.resource_map
+    planned = _resource_map(current, change_set.template_dict, change_set.parameters)
+    old = _existing_resources(current._template or {}, current)
+    new = _existing_resources(planned._template, planned)
+    changes = [Change("Add", name, r["Type"]) for name, r in new.items() if name not in old]
+    if old:
+        changes += [Change("Modify", name, new[name]["Type"])
+                    for name in _modified(current, planned)]
+    changes += [Change("Remove", name, r["Type"]) for name, r in old.items() if name not in new]
     return changes
+
+
+def _resource_map(current: Any, template: dict, parameters: dict) -> Any:
+    """A loaded resource map of `template` and `parameters`, beside the stack of `current`."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import ResourceMap
+
+    backend = cloudformation_backends[current._account_id][current._region_name]
+    planned = ResourceMap(current.stack_id, current["AWS::StackName"], parameters, {},
+                          region_name=current._region_name, account_id=current._account_id,
+                          template=template, cross_stack_resources=backend.exports)
+    planned.load()
+    return planned
+
+
+def _existing_resources(template: dict, resource_map: Any) -> dict:
+    """The template's resources whose condition holds: AWS plans, creates and lists only
+    those; moto lists every resource of the template."""
+    return {name: resource for name, resource in template.get("Resources", {}).items()
+            if not resource.get("Condition")
+            or resource_map.lazy_condition_map[resource["Condition"]]}
+
+
+def _conditions(node: Any) -> set[str]:
+    """The conditions a resource depends on: its Condition and the first argument of Fn::If."""
+    if isinstance(node, list):
+        return set().union(*(_conditions(n) for n in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {node["Condition"]} if isinstance(node.get("Condition"), str) else set()
+    if isinstance(node.get("Fn::If"), list):
+        found.add(node["Fn::If"][0])
+    return found | set().union(*(_conditions(v) for v in node.values()))
+
+
+def _modified(current: Any, planned: Any) -> list[str]:
+    """The resources an update modifies, in update order. moto counts only those whose text
+    changed or that Ref a parameter given a different raw value; AWS compares resolved values,
+    so it also counts resources using a condition whose value changed, and those reading an
+    attribute of a modified resource."""
+    old_template = current._template or {}
+    old = _existing_resources(old_template, current)
+    new = _existing_resources(planned._template, planned)
+    before = {k: _as_console_string(v) for k, v in current.resolved_parameters.items()}
+    after = {k: _as_console_string(v) for k, v in planned.resolved_parameters.items()}
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    conditions = {c for c in planned._template.get("Conditions", {})
+                  if c in old_template.get("Conditions", {})
+                  and current.lazy_condition_map[c] != planned.lazy_condition_map[c]}
+    direct = [name for name, resource in new.items() if name in old and (
+        resource != old[name] or changed & _references(resource)
+        or conditions & _conditions(resource))]
+    return _with_dependents({n: r for n, r in new.items() if n in old}, direct)
+
+
+def _references(node: Any, attributes_only: bool = False) -> set[str]:
+    """Every name a template fragment refers to with Ref, Fn::GetAtt or Fn::Sub (only those
+    whose attributes it reads, with `attributes_only`)."""
+    import re
+
+    if isinstance(node, list):
+        return set().union(*(_references(n, attributes_only) for n in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found: set[str] = set()
+    for key, value in node.items():
+        if key == "Ref" and isinstance(value, str):
+            found |= set() if attributes_only else {value}
+        elif key == "Fn::GetAtt":
+            found.add(value.split(".")[0] if isinstance(value, str) else value[0])
+        elif key == "Fn::Sub":
+            text = value if isinstance(value, str) else value[0]
+            names = re.findall(r"\$\{([^!}][^}]*)\}", text)
+            found |= {n.split(".")[0] for n in names if "." in n or not attributes_only}
+            found |= _references(value[1:] if isinstance(value, list) else [], attributes_only)
+        else:
+            found |= _references(value, attributes_only)
+    return found
+
+
+def _with_dependents(resources: dict, modified: list[str]) -> list[str]:
+    """`modified` and, after them, every resource reading an attribute of one of them
+    (transitively): in AWS a new attribute value (a launch template's LatestVersionNumber)
+    updates its readers too; a Ref (the physical id) stays the same on an in-place update."""
+    result = list(modified)
+    grew = True
+    while grew:
+        grew = False
+        for name, resource in resources.items():
+            if name not in result and _references(resource, True) & set(result):
+                result.append(name)
+                grew = True
+    return result
 
 
 def _register_exports(backend: Any, stack: Any) -> None:
@@ -353,6 +463,13 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: Optional[st
         stack.mark_creation_complete()
     else:
         saved = (old.template, old.template_dict, old.parameters, old.output_map)
+        resources = old.resource_map
+        saved_map = (resources._template, resources._resource_json_map,
+                     resources.input_parameters, dict(resources.resolved_parameters))
+        # moto decides what an update touches by comparing the new values with the raw request
+        # that last created or updated the stack, so every value a request left to its default
+        # or previous value looks changed; AWS compares the values themselves.
+        old.resource_map.input_parameters = dict(old.stack_parameters)
         try:
             old.update(change_set.template, role_arn=change_set.role_arn,
                        parameters=change_set.parameters, tags=change_set.tags or None)
@@ -361,6 +478,10 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: Optional[st
             # AWS restores the previous resources too; the emulator only restores the stack's
             # template, parameters and outputs, which is what the tests read afterwards.
             old.template, old.template_dict, old.parameters, old.output_map = saved
+            (resources._template, resources._resource_json_map, resources.input_parameters,
+             resources.resolved_parameters) = saved_map
+            resources._parsed_resources.update(resources.resolved_parameters)
+            resources.load_conditions()
             old._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=(
                 f"The following resource(s) failed to update: [{_failed_resource(e)}]."))
             old._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
@@ -368,6 +489,10 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: Optional[st
             change_set.execution_status = "EXECUTE_FAILED"
             return
     change_set.execution_status = "EXECUTE_COMPLETE"
+    # AWS deletes a stack's change sets once one of them is executed.
+    for change_set_id in [i for i, c in self.change_sets.items()
+                          if c.stack_id == change_set.stack_id]:
+        del self.change_sets[change_set_id]
 
 
 def _failed_resource(error: BaseException) -> str:
@@ -418,6 +543,10 @@ def _patch_resource_events() -> None:
                     **kwargs: Any) -> Any:
             condition = resource_json.get("Condition")
             if condition and not resources_map.lazy_condition_map[condition]:
+                # AWS leaves a resource whose condition is false alone; moto would try to
+                # update the resource that was never created.
+                if action == "UPDATE":
+                    return None
                 return original(logical_id, resource_json, resources_map, *args, **kwargs)
             resource_type = resource_json.get("Type", "")
             if _failed_in_this_operation(resources_map, logical_id, f"{action}_FAILED"):
@@ -526,3 +655,29 @@ def _patch_iam() -> None:
         original_put(self, policy_name, policy_json)
 
     Role.put_policy = put_policy
+
+
+def run_cli(emu: Optional[Emulator], *args: str, input: Optional[str] = None,
+            env: Optional[dict] = None, endpoint: Optional[str] = None) -> Any:
+    """Run `rv-batch-cfn ARGS` as a user would, in a subprocess reaching the emulator through
+    AWS_ENDPOINT_URL and AWS_REGION (or `endpoint`, e.g. one where nothing listens)."""
+    import subprocess
+    import sys
+
+    environment = aws_env(emu) if emu is not None else aws_env(Emulator(endpoint or ""))
+    if endpoint:
+        environment["AWS_ENDPOINT_URL"] = endpoint
+    # No instance-metadata lookups: they would wait for a network that is not there.
+    environment["AWS_EC2_METADATA_DISABLED"] = "true"
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "rv_batch_cfn", *args], input=input,
+                          capture_output=True, text=True, env=environment, cwd=ROOT, timeout=120)
+
+
+def network_parameters(network: Network) -> list[str]:
+    """The --param arguments for the console's required fields. BatchServiceRoleArn is the
+    fixture's stand-in for the service-linked role moto cannot find by itself (see
+    batch_service_role)."""
+    return ["--param", f"VPC={network.vpc_id}",
+            "--param", f"SubnetIds={','.join(network.subnet_ids)}",
+            "--param", f"BatchServiceRoleArn={network.service_role_arn}"]

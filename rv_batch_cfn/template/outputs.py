@@ -20,16 +20,32 @@ BATCH_KEYS = {
     CPU_JOB_QUEUE: "cpu_job_queue",
     CPU_JOB_DEFINITION: "cpu_job_def",
 }
+BATCH_SECTION = "BATCH"
+ATTEMPTS_KEY = "attempts"  # from the JobAttempts parameter, not an output
+# Current Raster Vision also reads BATCH_<KEY> environment variables (BATCH_GPU_JOB_QUEUE, ...).
+ENV_PREFIX = "BATCH_"
+# Raster Vision 0.9 and 0.10 read section [AWS_BATCH], with other key names.
+AWS_BATCH_SECTION = "AWS_BATCH"
+AWS_BATCH_KEYS = {
+    GPU_JOB_QUEUE: "job_queue",
+    GPU_JOB_DEFINITION: "job_definition",
+    CPU_JOB_QUEUE: "cpu_job_queue",
+    CPU_JOB_DEFINITION: "cpu_job_definition",
+}
+JOB_DEFINITION_OUTPUTS = (GPU_JOB_DEFINITION, CPU_JOB_DEFINITION)
+QUEUE_OUTPUTS = (GPU_JOB_QUEUE, CPU_JOB_QUEUE)
 
 
 def rv_config_section() -> Sub:
     """A ready-to-paste [BATCH] section for ~/.rastervision/default."""
-    lines = ["[BATCH]"]
+    lines = [f"[{BATCH_SECTION}]"]
     for kind in ("gpu", "cpu"):
         title = kind.capitalize()
-        lines.append(f"{kind}_job_queue = ${{Prefix}}RasterVision{title}JobQueue")
-        lines.append(f"{kind}_job_def = ${{Prefix}}RasterVision{title}JobDefinition")
-    lines.append(f"attempts = ${{{p.JOB_ATTEMPTS}}}")
+        lines.append(f"{BATCH_KEYS[f'{title}JobQueueName']} = "
+                     f"${{Prefix}}RasterVision{title}JobQueue")
+        lines.append(f"{BATCH_KEYS[f'{title}JobDefinitionName']} = "
+                     f"${{Prefix}}RasterVision{title}JobDefinition")
+    lines.append(f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}")
     return Sub("\n".join(lines) + "\n")
 
 
