@@ -60,3 +60,12 @@ rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK
 deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", YES=1 skips the question)
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [YES=1]" >&2; exit 2; }
 	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(YES),--yes)
+
+# --- per-project job definitions ------------------------------------------------------------
+JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml
+
+.PHONY: job-def-template
+$(JOB_DEF_TEMPLATE): $(BIN)/.installed $(SOURCES)
+	$(CLI) job-def-template -o $@
+
+job-def-template: $(JOB_DEF_TEMPLATE) ## generate and lint cloudformation/job-definitions.yml (per-project job definitions on a shared stack)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from . import cli_job_defs
 from . import config as config_module
 from .account import deploy, rvconfig
 from .config import StackConfig
@@ -105,7 +106,7 @@ def _add_lint(sub: argparse._SubParsersAction) -> None:
 
 # Each part of the tool registers its subcommands here; later parts append to this list.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_add_template, _add_lint]
-REGISTRARS += [rvconfig.register, deploy.register]
+REGISTRARS += [rvconfig.register, deploy.register, cli_job_defs.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -205,6 +205,7 @@ def make_moto_like_aws() -> None:
     _patch_resource_events()
     _patch_batch()
     _patch_iam()
+    _patch_yaml()
 
 
 def _as_console_string(value: Any) -> str:
@@ -681,3 +682,22 @@ def network_parameters(network: Network) -> list[str]:
     return ["--param", f"VPC={network.vpc_id}",
             "--param", f"SubnetIds={','.join(network.subnet_ids)}",
             "--param", f"BatchServiceRoleArn={network.service_role_arn}"]
+
+
+def _patch_yaml() -> None:
+    """CloudFormation reads a short-form tag over a mapping (`!ImportValue` then `Fn::Sub: ...`
+    on the next line, as cfn-flip writes it); moto's YAML loader hands back the raw nodes."""
+    import yaml
+    from moto.cloudformation import models, responses, utils
+
+    original = utils.yaml_tag_constructor
+
+    def yaml_tag_constructor(loader: Any, tag: Any, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            key = "Ref" if tag == "!Ref" else f"Fn::{tag[1:]}"
+            return {key: loader.construct_mapping(node, deep=True)}
+        return original(loader, tag, node)
+
+    for module in (utils, models, responses):
+        if hasattr(module, "yaml_tag_constructor"):
+            module.yaml_tag_constructor = yaml_tag_constructor

@@ -274,7 +274,7 @@ def _failure(stack: dict, events: list[dict]) -> str:
     if first is not None:
         message += (f"; the first failure: {first['LogicalResourceId']} "
                     f"({first.get('ResourceType', '')}): "
-                    f"{first.get('ResourceStatusReason', 'no reason given')}")
+                    f"{first.get('ResourceStatusReason', 'no reason given').rstrip('.')}")
     else:
         message += "; see the stack's events in the CloudFormation console"
     if stack["StackStatus"] in DEAD:

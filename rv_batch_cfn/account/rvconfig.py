@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional
 
 from ..errors import AwsError, OutputError, RvBatchError
 from ..render import write_atomic
+from ..template import job_definitions
 from ..template import outputs as out
 from ..template import parameters as params
 from .session import add_aws_arguments, aws_errors, connect
@@ -32,8 +33,8 @@ WRITE_NEEDS_INI = ("--write merges an INI section into the Raster Vision profile
                    "prints shell lines instead: use one or the other")
 
 # The stack parameters Raster Vision's `attempts` comes from: the main template's JobAttempts,
-# or the per-kind attempts of the job-definitions template (see ATTEMPTS_PARAMETERS there).
-ATTEMPTS_PARAMETERS: tuple[str, ...] = (params.JOB_ATTEMPTS,)
+# or the per-kind attempts of the job-definitions template.
+ATTEMPTS_PARAMETERS: tuple[str, ...] = (params.JOB_ATTEMPTS, *job_definitions.ATTEMPTS_PARAMETERS)
 
 
 @dataclass(frozen=True)

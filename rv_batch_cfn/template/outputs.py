@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import Export, Output, Sub, Template
+from troposphere import Export, ImportValue, Output, Ref, Sub, Template
 
 from . import iam, jobs
 from . import parameters as p
@@ -14,6 +14,9 @@ CPU_JOB_QUEUE = "CpuJobQueueName"
 CPU_JOB_DEFINITION = "CpuJobDefinitionName"
 RV_CONFIG = "RasterVisionConfig"
 JOB_ROLE_ARN = "JobRoleArn"
+JOB_LOG_GROUP = "JobLogGroupName"
+# Outputs exported as `<stack name>-<output name>` for the per-project job-definitions stacks.
+EXPORTED = (JOB_ROLE_ARN, JOB_LOG_GROUP)
 BATCH_KEYS = {
     GPU_JOB_QUEUE: "gpu_job_queue",
     GPU_JOB_DEFINITION: "gpu_job_def",
@@ -63,4 +66,18 @@ def add_outputs(t: Template) -> None:
                                     "rv-config --write)"))
     t.add_output(Output(JOB_ROLE_ARN, Value=iam.job_role_arn(),
                         Description="Role of Raster Vision jobs, for per-project job definitions",
-                        Export=Export(Sub("${AWS::StackName}-JobRoleArn"))))
+                        Export=Export(export_name(JOB_ROLE_ARN))))
+    t.add_output(Output(JOB_LOG_GROUP, Value=Ref(jobs.LOG_GROUP),
+                        Description="Log group of Raster Vision jobs, for per-project job "
+                                    "definitions",
+                        Export=Export(export_name(JOB_LOG_GROUP))))
+
+
+def export_name(output: str) -> Sub:
+    """`<this stack's name>-<output>`: unique per stack, so several main stacks coexist."""
+    return Sub(f"${{AWS::StackName}}-{output}")
+
+
+def imported(main_stack_parameter: str, output: str) -> ImportValue:
+    """The value a main stack (named by the parameter) exports for `output`."""
+    return ImportValue(Sub(f"${{{main_stack_parameter}}}-{output}"))
