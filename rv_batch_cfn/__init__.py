@@ -12,7 +12,8 @@ from .template import build_job_definitions_template, build_template
 __version__ = "0.1.0"
 
 __all__ = [
-    "StackConfig", "ComputeConfig", "from_dict", "build_template", "build_job_definitions_template", "render_yaml", "render_json",
+    "StackConfig", "ComputeConfig", "from_dict", "build_template", "build_job_definitions_template",
+    "render_yaml", "render_json",
     "write_atomic", "lint_template", "check_template", "LintFinding", "RvBatchError",
     "ConfigError", "LintError", "OutputError", "PackerError", "AwsError",
 ]

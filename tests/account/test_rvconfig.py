@@ -15,8 +15,8 @@ from rv_batch_cfn.template import jobs
 from rv_batch_cfn.template import outputs as out
 from rv_batch_cfn.template import parameters as p
 from tests.emulator import (
-    ROOT, TEMPLATE, aws_env, console_parameters, deploy, make_network, parameter_values, physical_ids,
-    run_cli,
+    ROOT, TEMPLATE, aws_env, console_parameters, deploy, make_network, parameter_values,
+    physical_ids, run_cli,
 )
 
 

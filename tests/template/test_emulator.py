@@ -148,6 +148,14 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
     buckets = split(values[p.S3_BUCKETS])
     assert named == {f"arn:*:s3:::{b}" for b in buckets} | {f"arn:*:s3:::{b}/*" for b in buckets}
 
+    # Exports for the per-project job-definitions stacks: this stack's role and log group.
+    assert stack_outputs[out.JOB_ROLE_ARN] == job_role["Arn"]
+    assert stack_outputs[out.JOB_LOG_GROUP] == ids[jobs.LOG_GROUP]
+    exports = {e["Name"]: e["Value"]
+               for e in emu.client("cloudformation").list_exports()["Exports"]}
+    for output in out.EXPORTED:
+        assert exports[f"{stack['StackName']}-{output}"] == stack_outputs[output]
+
     # Outputs: the [BATCH] section names the very queues and job definitions.
     section = stack_outputs[out.RV_CONFIG]
     for output, key in out.BATCH_KEYS.items():
