@@ -7,9 +7,8 @@ import re
 import pytest
 
 from rv_batch_cfn.template import compute
-from rv_batch_cfn.template import outputs as out
 from tests.emulator import (
-    TEMPLATE, make_network, network_parameters, outputs, parameter_values, physical_ids, run_cli,
+    make_network, network_parameters, outputs, parameter_values, physical_ids, run_cli,
 )
 
 # A port nothing listens on: a command that reached for AWS would fail with a connection error.
@@ -173,6 +172,9 @@ def test_unreadable_template(tmp_path):
     assert "cannot read the template" in result.stderr and "none.yml" in result.stderr
 
 
-def test_outputs_of_the_template_feed_the_hint():
-    # The hint is printed only for stacks with the queue outputs; keep the name in one place.
-    assert out.GPU_JOB_QUEUE in TEMPLATE.read_text()
+def test_no_credentials(emulator):
+    result = run_cli(emulator, "deploy", "--stack", "rv", "--yes",
+                     env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+    assert result.returncode == 2
+    assert result.stderr.startswith("rv-batch-cfn deploy: error: no AWS credentials found")
+    assert emulator.client("cloudformation").list_stacks()["StackSummaries"] == []
