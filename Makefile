@@ -108,3 +108,25 @@ validate-ami: $(PACKER_TEMPLATE) ## create-ami's checks and packer validate, wit
 
 find-base-ami: $(BIN)/.installed ## print the newest Deep Learning Base OSS GPU AMI (WRITE=1: into settings.mk)
 	$(CLI) find-base-ami --region='$(AWS_REGION)' --profile='$(AWS_PROFILE)' $(if $(WRITE),--write)
+
+# --- the deployed stack: rv-config and deploy ---------------------------------------------------
+# AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region.
+AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
+
+.PHONY: rv-config deploy
+rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK=name (WRITE=1 merges it into ~/.rastervision/default; FORMAT=aws_batch|env; JOB_DEF_STACK=name)
+	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
+	$(CLI) rv-config --stack '$(STACK)' $(AWS_ARGS) $(if $(FORMAT),--format $(FORMAT)) $(if $(WRITE),--write) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)')
+
+deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", YES=1 skips the question)
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [YES=1]" >&2; exit 2; }
+	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(YES),--yes)
+
+# --- per-project job definitions ------------------------------------------------------------
+JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml
+
+.PHONY: job-def-template
+$(JOB_DEF_TEMPLATE): $(BIN)/.installed $(SOURCES)
+	$(CLI) job-def-template -o $@
+
+job-def-template: $(JOB_DEF_TEMPLATE) ## generate and lint cloudformation/job-definitions.yml (per-project job definitions on a shared stack)

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from . import cli_job_defs
 from . import config as config_module
-from .account import ami, doctor, publish, subnets
+from .account import ami, deploy, doctor, publish, rvconfig, subnets
 from .config import StackConfig
 from .errors import ConfigError, Problem, RvBatchError
 
@@ -108,8 +109,8 @@ def _add_lint(sub: argparse._SubParsersAction) -> None:
 
 # Each part of the tool registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_template, _add_lint, publish.add_subcommand, ami.register, doctor.register,
-    subnets.register]
+    _add_template, _add_lint, rvconfig.register, deploy.register, cli_job_defs.register,
+    publish.add_subcommand, ami.register, doctor.register, subnets.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

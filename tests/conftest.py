@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 
 import pytest
 
-from tests.emulator import Emulator
+from tests.emulator import Emulator, make_moto_like_aws
 
 
 def require_tool(name: str) -> str:
@@ -23,8 +24,13 @@ def require_tool(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def moto_server():
-    """moto in server mode on 127.0.0.1 and a free port, for the whole test session."""
+    """moto in server mode on 127.0.0.1 and a free port, for the whole test session, patched
+    where it falls short of AWS (see tests/emulator.py)."""
     from moto.server import ThreadedMotoServer
+
+    make_moto_like_aws()
+    # One log line per request would bury a failing test's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -14,6 +14,9 @@ from typing import Any, Iterator, Optional
 
 from ..errors import AwsError
 
+NO_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a profile "
+                  "made with `aws configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
 
 def make_session(profile: Optional[str] = None, region: Optional[str] = None) -> Any:
     """A boto3 Session for `profile` and `region` (None: the standard environment and files).
@@ -77,6 +80,23 @@ def check_credentials(session: Any) -> dict:
         raise AwsError(f"cannot reach AWS: {e}") from None
 
 
+def connect(profile: Optional[str] = None, region: Optional[str] = None) -> Any:
+    """A session whose credentials AWS has accepted: make_session, then check_credentials, so
+    every command fails the same clear way before doing anything else."""
+    session = make_session(profile, region)
+    check_credentials(session)
+    return session
+
+
+def add_aws_arguments(parser: Any) -> None:
+    """--profile and --region for a command that calls AWS; they override AWS_PROFILE and
+    AWS_REGION / AWS_DEFAULT_REGION, as in the AWS CLI."""
+    parser.add_argument("--profile",
+                        help="AWS profile (default: AWS_PROFILE, else the default profile)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, "
+                                         "else the profile's)")
+
+
 def known_profiles() -> list[str]:
     """The profiles in the AWS config and credentials files, sorted."""
     import botocore.session
@@ -92,10 +112,6 @@ def _credentials_source(session: Any) -> str:
     if credentials is not None and getattr(credentials, "method", "") == "env":
         return "from the environment (AWS_ACCESS_KEY_ID)"
     return f"of profile {session.profile_name!r}"
-
-
-NO_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a profile "
-                  "made with `aws configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 
 
 def aws_error(action: str, error: Exception) -> Exception:

@@ -32,9 +32,27 @@ def complete_stack(cfn: Any, name: str) -> dict:
     stack = describe_stack(cfn, name)
     status = stack["StackStatus"]
     if status not in COMPLETE_STATES:
-        raise AwsError(f"stack {name!r} is {status}; wait until it is CREATE_COMPLETE or "
-                       "UPDATE_COMPLETE (or fix the failure shown in the CloudFormation console)")
+        raise AwsError(f"stack {name!r} is {status}, not CREATE_COMPLETE or UPDATE_COMPLETE; "
+                       + _what_to_do(status))
     return stack
+
+
+def _what_to_do(status: str) -> str:
+    if status == "REVIEW_IN_PROGRESS":
+        return ("it has a change set that was never executed: execute it (or delete the stack) "
+                "in the CloudFormation console, or run rv-batch-cfn deploy again")
+    if status.endswith("_IN_PROGRESS"):
+        return "wait until it settles, then run this again"
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"):
+        return ("its creation failed and nothing usable is left: read the first failure in the "
+                "stack's events, delete the stack, and create it again")
+    return ("read the first failure in the stack's events (CloudFormation console, Events tab), "
+            "fix it, and update the stack")
+
+
+def stack_parameters(stack: dict) -> dict[str, str]:
+    """The stack's parameter values as a name -> value mapping (lists as "a,b")."""
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
 
 
 def stack_outputs(stack: dict) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import Export, Output, Sub, Template
+from troposphere import Export, ImportValue, Output, Ref, Sub, Template
 
 from . import iam, jobs
 from . import parameters as p
@@ -14,22 +14,41 @@ CPU_JOB_QUEUE = "CpuJobQueueName"
 CPU_JOB_DEFINITION = "CpuJobDefinitionName"
 RV_CONFIG = "RasterVisionConfig"
 JOB_ROLE_ARN = "JobRoleArn"
+JOB_LOG_GROUP = "JobLogGroupName"
+# Outputs exported as `<stack name>-<output name>` for the per-project job-definitions stacks.
+EXPORTED = (JOB_ROLE_ARN, JOB_LOG_GROUP)
 BATCH_KEYS = {
     GPU_JOB_QUEUE: "gpu_job_queue",
     GPU_JOB_DEFINITION: "gpu_job_def",
     CPU_JOB_QUEUE: "cpu_job_queue",
     CPU_JOB_DEFINITION: "cpu_job_def",
 }
+BATCH_SECTION = "BATCH"
+ATTEMPTS_KEY = "attempts"  # from the JobAttempts parameter, not an output
+# Current Raster Vision also reads BATCH_<KEY> environment variables (BATCH_GPU_JOB_QUEUE, ...).
+ENV_PREFIX = "BATCH_"
+# Raster Vision 0.9 and 0.10 read section [AWS_BATCH], with other key names.
+AWS_BATCH_SECTION = "AWS_BATCH"
+AWS_BATCH_KEYS = {
+    GPU_JOB_QUEUE: "job_queue",
+    GPU_JOB_DEFINITION: "job_definition",
+    CPU_JOB_QUEUE: "cpu_job_queue",
+    CPU_JOB_DEFINITION: "cpu_job_definition",
+}
+JOB_DEFINITION_OUTPUTS = (GPU_JOB_DEFINITION, CPU_JOB_DEFINITION)
+QUEUE_OUTPUTS = (GPU_JOB_QUEUE, CPU_JOB_QUEUE)
 
 
 def rv_config_section() -> Sub:
     """A ready-to-paste [BATCH] section for ~/.rastervision/default."""
-    lines = ["[BATCH]"]
+    lines = [f"[{BATCH_SECTION}]"]
     for kind in ("gpu", "cpu"):
         title = kind.capitalize()
-        lines.append(f"{kind}_job_queue = ${{Prefix}}RasterVision{title}JobQueue")
-        lines.append(f"{kind}_job_def = ${{Prefix}}RasterVision{title}JobDefinition")
-    lines.append(f"attempts = ${{{p.JOB_ATTEMPTS}}}")
+        lines.append(f"{BATCH_KEYS[f'{title}JobQueueName']} = "
+                     f"${{Prefix}}RasterVision{title}JobQueue")
+        lines.append(f"{BATCH_KEYS[f'{title}JobDefinitionName']} = "
+                     f"${{Prefix}}RasterVision{title}JobDefinition")
+    lines.append(f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}")
     return Sub("\n".join(lines) + "\n")
 
 
@@ -47,4 +66,18 @@ def add_outputs(t: Template) -> None:
                                     "rv-config --write)"))
     t.add_output(Output(JOB_ROLE_ARN, Value=iam.job_role_arn(),
                         Description="Role of Raster Vision jobs, for per-project job definitions",
-                        Export=Export(Sub("${AWS::StackName}-JobRoleArn"))))
+                        Export=Export(export_name(JOB_ROLE_ARN))))
+    t.add_output(Output(JOB_LOG_GROUP, Value=Ref(jobs.LOG_GROUP),
+                        Description="Log group of Raster Vision jobs, for per-project job "
+                                    "definitions",
+                        Export=Export(export_name(JOB_LOG_GROUP))))
+
+
+def export_name(output: str) -> Sub:
+    """`<this stack's name>-<output>`: unique per stack, so several main stacks coexist."""
+    return Sub(f"${{AWS::StackName}}-{output}")
+
+
+def imported(main_stack_parameter: str, output: str) -> ImportValue:
+    """The value a main stack (named by the parameter) exports for `output`."""
+    return ImportValue(Sub(f"${{{main_stack_parameter}}}-{output}"))

@@ -103,6 +103,14 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   Description=f"Optional ECR repository to create for {what} images (pushed by "
                               f"make publish-container); {what} jobs then run "
                               f"<repository>:{IMAGE_TAG}. It must not exist yet."),
+        *job_size_parameters(k, cc),
+    ]
+
+
+def job_size_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
+    """vCPUs and memory of the kind's job definition (shared with the job-definitions template)."""
+    what = k.kind.upper()
+    return [
         Parameter(k.vcpus, Type="Number", Default=cc.job_vcpus, MinValue=1, MaxValue=192,
                   ConstraintDescription="must be 1 to 192",
                   Description=f"vCPUs reserved for each {what} job; at most the vCPUs of the "
@@ -112,6 +120,33 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   Description=f"Memory (MiB) reserved for each {what} job; leave about 6% of "
                               "the instance's memory to the ECS agent and the OS."),
     ]
+
+
+def shared_memory_parameter(name: str, default: int, what: str = "") -> Parameter:
+    """Size of /dev/shm in job containers (`what`: "GPU " for one kind only, "" for all jobs)."""
+    return Parameter(
+        name, Type="Number", Default=default, MinValue=64,
+        ConstraintDescription="must be at least 64 MiB",
+        Description=f"Size (MiB) of /dev/shm in {what}job containers; PyTorch DataLoader workers "
+                    "need a large one. Counts against the job's memory.")
+
+
+def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
+    """Attempts per job, retried only after a spot reclaim or a lost host."""
+    return Parameter(
+        name, Type="Number", Default=default, MinValue=c.ATTEMPTS[0], MaxValue=c.ATTEMPTS[1],
+        ConstraintDescription=f"must be {c.ATTEMPTS[0]} to {c.ATTEMPTS[1]}",
+        Description=f"Attempts per {what}job; only spot reclaims (Host EC2 ...) are retried, "
+                    "other failures end the job at once.")
+
+
+def timeout_parameter(name: str, default: int, what: str = "") -> Parameter:
+    """Seconds after which an attempt is stopped; 0 for none."""
+    attempt = f"an attempt of a {what}job" if what else "an attempt"
+    return Parameter(
+        name, Type="Number", Default=default, MinValue=0,
+        ConstraintDescription=f"must be 0 or at least {c.MIN_TIMEOUT_SECONDS} seconds",
+        Description=f"Seconds after which {attempt} is stopped; 0 for no timeout.")
 
 
 def add_parameters(t: Template, cfg: StackConfig) -> None:
@@ -165,20 +200,9 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         ConstraintDescription="must be a Docker tag (letters, digits, _ . -)",
         Description="Tag of the images in the ECR repositories (used only with a repository "
                     "name)."))
-    t.add_parameter(Parameter(
-        SHARED_MEMORY_SIZE, Type="Number", Default=cfg.shared_memory_mib, MinValue=64,
-        ConstraintDescription="must be at least 64 MiB",
-        Description="Size (MiB) of /dev/shm in job containers; PyTorch DataLoader workers need "
-                    "a large one. Counts against the job's memory."))
-    t.add_parameter(Parameter(
-        JOB_ATTEMPTS, Type="Number", Default=cfg.job_attempts, MinValue=c.ATTEMPTS[0],
-        MaxValue=c.ATTEMPTS[1], ConstraintDescription="must be 1 to 10",
-        Description="Attempts per job; only spot reclaims (Host EC2 ...) are retried, other "
-                    "failures end the job at once."))
-    t.add_parameter(Parameter(
-        JOB_TIMEOUT, Type="Number", Default=cfg.job_timeout_seconds, MinValue=0,
-        ConstraintDescription="must be 0 or at least 60 seconds",
-        Description="Seconds after which an attempt is stopped; 0 for no timeout."))
+    t.add_parameter(shared_memory_parameter(SHARED_MEMORY_SIZE, cfg.shared_memory_mib))
+    t.add_parameter(attempts_parameter(JOB_ATTEMPTS, cfg.job_attempts))
+    t.add_parameter(timeout_parameter(JOB_TIMEOUT, cfg.job_timeout_seconds))
     t.add_parameter(Parameter(
         S3_BUCKETS, Type="CommaDelimitedList", Default=",".join(cfg.s3_buckets),
         AllowedPattern=c.BUCKET_PATTERN,

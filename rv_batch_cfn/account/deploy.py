@@ -1,0 +1,335 @@
+"""`rv-batch-cfn deploy`: create or update a stack through a change set, from a terminal.
+
+The steps are the console's: check the values, create a change set, show what it will do, ask,
+execute it, and follow the stack's events until it settles. Values are checked against the
+template's own Parameters and Rules before any call to AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, TextIO
+
+from ..errors import AwsError, RvBatchError
+from ..template import outputs as out
+from . import parameters as checks
+from .session import add_aws_arguments, aws_errors, connect
+from .stack import describe_stack, stack_outputs, stack_parameters
+
+DEFAULT_TEMPLATE = Path("cloudformation/template.yml")
+# The templates create IAM roles without names.
+CAPABILITIES = ["CAPABILITY_IAM"]
+# Larger templates must go through S3 (TemplateURL), which this command does not do.
+TEMPLATE_BODY_LIMIT = 51_200
+# How CloudFormation words a change set that would change nothing (the second is UpdateStack's).
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+# States from which an update is impossible: the stack must be deleted first.
+DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
+# The parameter of the job-definitions template naming its main stack (for the rv-config hint).
+MAIN_STACK_PARAMETER = "MainStackName"
+
+EXIT_DECLINED = 1
+
+
+def load_template(path: Path) -> tuple[str, dict]:
+    """The template's text and its data (intrinsic functions in their long form)."""
+    import cfn_flip
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise RvBatchError(f"cannot read the template {path}: {e.strerror or e}") from None
+    try:
+        data, _ = cfn_flip.load(text)
+    except Exception as e:  # noqa: BLE001 - yaml and json raise many kinds
+        raise RvBatchError(f"{path} is not a CloudFormation template in YAML or JSON: {e}"
+                           ) from None
+    if not isinstance(data, Mapping) or "Resources" not in data:
+        raise RvBatchError(f"{path} is not a CloudFormation template (no Resources section)")
+    if len(text.encode("utf-8")) > TEMPLATE_BODY_LIMIT:
+        raise RvBatchError(f"{path} is {len(text.encode())} bytes; CloudFormation takes at most "
+                           f"{TEMPLATE_BODY_LIMIT} in a request (deploy it from S3 with the "
+                           "console or the AWS CLI)")
+    return text, dict(data)
+
+
+class Printer:
+    """Where deploy reports progress; one place, so tests and users see the same lines."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def __call__(self, line: str = "") -> None:
+        print(line, file=self.stream, flush=True)
+
+
+def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[str, str],
+           assume_yes: bool = False, ask: Optional[Callable[[str], bool]] = None,
+           say: Optional[Printer] = None, template: Optional[tuple[str, dict]] = None) -> int:
+    """Create or update `stack_name` from the template; returns the exit code (0 done or no
+    change, 1 declined). Raises AwsError when the deployment fails, naming the first failure."""
+    say = say or Printer(sys.stdout)
+    ask = ask or _ask_terminal
+    text, data = template or load_template(template_path)
+    cfn = session.client("cloudformation")
+    existing = _existing(cfn, stack_name)
+    status = existing["StackStatus"] if existing else None
+    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise AwsError(f"stack {stack_name!r} is {status}: wait until it settles, then deploy "
+                       "again")
+    if status in DEAD:
+        raise AwsError(f"stack {stack_name!r} is {status}: its creation failed and it cannot be "
+                       f"updated; delete it (aws cloudformation delete-stack --stack-name "
+                       f"{stack_name}) and deploy again")
+    creating = existing is None or status == "REVIEW_IN_PROGRESS"
+    previous = {} if creating else stack_parameters(existing)
+
+    declared = data.get("Parameters") or {}
+    checks.missing_required(data, [*given, *previous])
+    checks.check_rules(data, checks.effective_values(data, given, previous))
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]
+    parameters += [{"ParameterKey": k, "UsePreviousValue": True}
+                   for k in declared if k not in given and k in previous]
+
+    # Unique, so a change set left by an interrupted run never collides with this one.
+    change_set_name = ("rv-batch-cfn-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-")
+                       + secrets.token_hex(3))
+    kind = "CREATE" if creating else "UPDATE"
+    say(f"{'Creating' if creating else 'Updating'} stack {stack_name} from {template_path}")
+    _show_parameters(say, given, previous, creating)
+    try:
+        cfn.create_change_set(StackName=stack_name, ChangeSetName=change_set_name,
+                              ChangeSetType=kind, TemplateBody=text, Parameters=parameters,
+                              Capabilities=CAPABILITIES,
+                              Description="rv-batch-cfn deploy")
+    except Exception as e:  # noqa: BLE001
+        raise AwsError(f"CloudFormation refused the change set: {_message(e)}") from None
+    change_set = _wait_for_change_set(cfn, stack_name, change_set_name)
+
+    if change_set["Status"] == "FAILED":
+        reason = change_set.get("StatusReason", "")
+        _discard(cfn, stack_name, change_set_name, creating)
+        if any(phrase in reason for phrase in NO_CHANGES):
+            say(f"No changes: stack {stack_name} already has this template and these values; "
+                "nothing to do.")
+            return 0
+        raise AwsError(f"CloudFormation could not plan the change: {reason}")
+
+    _show_changes(say, change_set["Changes"])
+    if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
+        _discard(cfn, stack_name, change_set_name, creating)
+        say("Cancelled: nothing was changed.")
+        return EXIT_DECLINED
+
+    seen = {e["EventId"] for e in _events(cfn, change_set["StackId"])}
+    started = time.monotonic()
+    cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+    say("")
+    say("Events:")
+    stack, events = _follow(cfn, change_set["StackId"], seen, say)
+    if stack["StackStatus"] not in SUCCESS:
+        raise AwsError(_failure(stack, events))
+    say("")
+    say(f"Stack {stack_name} is {stack['StackStatus']} ({time.monotonic() - started:.0f} s).")
+    _show_outputs(say, stack)
+    return 0
+
+
+def _existing(cfn: Any, name: str) -> Optional[dict]:
+    try:
+        return describe_stack(cfn, name)
+    except AwsError as e:
+        if "not found" in str(e):
+            return None
+        raise
+
+
+def _message(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Message") or str(error)
+    return str(error)
+
+
+def _show_parameters(say: Printer, given: Mapping[str, str], previous: Mapping[str, str],
+                     creating: bool) -> None:
+    if not given:
+        say("Parameters: " + ("template defaults" if creating else "all kept as they are"))
+        return
+    say("Parameters:")
+    width = max(len(k) for k in given)
+    for key, value in given.items():
+        was = previous.get(key)
+        change = f"{was} -> {value}" if was is not None and was != value else value
+        say(f"  {key:<{width}}  {change}")
+    if not creating:
+        say("  (every other parameter keeps its current value)")
+
+
+def _wait_for_change_set(cfn: Any, stack_name: str, name: str) -> dict:
+    delay = 0.2
+    while True:
+        description = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
+        if description["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            changes = list(description.get("Changes", []))
+            token = description.get("NextToken")
+            while token:
+                page = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name,
+                                               NextToken=token)
+                changes += page.get("Changes", [])
+                token = page.get("NextToken")
+            description["Changes"] = changes
+            return description
+        time.sleep(delay)
+        delay = min(delay * 2, 5)
+
+
+def _discard(cfn: Any, stack_name: str, change_set_name: str, creating: bool) -> None:
+    """Leave nothing behind: the change set, and the empty stack a CREATE change set makes."""
+    try:
+        cfn.delete_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+        if creating:
+            cfn.delete_stack(StackName=stack_name)
+    except Exception:  # noqa: BLE001 - tidying up must not hide the real message
+        pass
+
+
+_SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": "?"}
+
+
+def _show_changes(say: Printer, changes: list[dict]) -> None:
+    say(f"Planned changes ({len(changes)}):")
+    rows = [c["ResourceChange"] for c in changes if c.get("Type", "Resource") == "Resource"]
+    width = max((len(r["LogicalResourceId"]) for r in rows), default=0)
+    for r in rows:
+        replacement = r.get("Replacement")
+        note = {"True": "  (replaced)", "Conditional": "  (may be replaced)"}.get(
+            str(replacement), "")
+        say(f"  {_SYMBOLS.get(r['Action'], '*')} {r['Action']:<7} "
+            f"{r['LogicalResourceId']:<{width}}  {r['ResourceType']}{note}")
+
+
+def _ask_terminal(question: str) -> bool:
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _events(cfn: Any, stack_id: str, seen: Optional[set] = None) -> list[dict]:
+    """Events newer than `seen`, oldest first (the API pages them newest first)."""
+    found: list[dict] = []
+    token = None
+    while True:
+        page = cfn.describe_stack_events(StackName=stack_id, **({"NextToken": token} if token
+                                                                 else {}))
+        for event in page["StackEvents"]:
+            if seen is not None and event["EventId"] in seen:
+                return list(reversed(found))
+            found.append(event)
+        token = page.get("NextToken")
+        if not token:
+            return list(reversed(found))
+
+
+def _follow(cfn: Any, stack_id: str, seen: set, say: Printer,
+            max_delay: float = 5.0) -> tuple[dict, list[dict]]:
+    """Print the stack's events as they come until it leaves every *_IN_PROGRESS state."""
+    events: list[dict] = []
+    delay = 0.2
+    while True:
+        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        new = _events(cfn, stack_id, seen)
+        for event in new:
+            seen.add(event["EventId"])
+            say(_event_line(event))
+        events += new
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            return stack, events
+        time.sleep(delay)
+        delay = min(delay * 2, max_delay)
+
+
+def _event_line(event: dict) -> str:
+    stamp = event["Timestamp"]
+    when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
+    reason = event.get("ResourceStatusReason")
+    return (f"  {when}  {event['ResourceStatus']:<30} {event['LogicalResourceId']:<28} "
+            f"{event.get('ResourceType', '')}" + (f"  {reason}" if reason else ""))
+
+
+def _failure(stack: dict, events: list[dict]) -> str:
+    """The stack's final state and the first resource that failed, with CloudFormation's reason."""
+    failed = [e for e in events if e["ResourceStatus"].endswith("_FAILED")]
+    resources = [e for e in failed if e["LogicalResourceId"] != stack["StackName"]]
+    first = (resources or failed or [None])[0]
+    message = f"stack {stack['StackName']!r} ended in {stack['StackStatus']}"
+    if first is not None:
+        message += (f"; the first failure: {first['LogicalResourceId']} "
+                    f"({first.get('ResourceType', '')}): "
+                    f"{first.get('ResourceStatusReason', 'no reason given').rstrip('.')}")
+    else:
+        message += "; see the stack's events in the CloudFormation console"
+    if stack["StackStatus"] in DEAD:
+        message += (f". Nothing usable is left: delete the stack (aws cloudformation delete-stack "
+                    f"--stack-name {stack['StackName']}) before deploying again")
+    elif stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE":
+        message += ". The stack is back as it was before this update"
+    return message
+
+
+def _show_outputs(say: Printer, stack: dict) -> None:
+    outputs = stack_outputs(stack)
+    if outputs:
+        say("Outputs:")
+        for key, value in outputs.items():
+            lines = value.rstrip("\n").split("\n")
+            say(f"  {key} = {lines[0]}")
+            for line in lines[1:]:
+                say(f"  {' ' * len(key)}   {line}")
+    name = stack["StackName"]
+    main = stack_parameters(stack).get(MAIN_STACK_PARAMETER)
+    if out.GPU_JOB_QUEUE in outputs:
+        say(f"Next: rv-batch-cfn rv-config --stack {name} --write  "
+            "(writes the [BATCH] section Raster Vision reads)")
+    elif out.GPU_JOB_DEFINITION in outputs and main:
+        say(f"Next: rv-batch-cfn rv-config --stack {main} --job-def-stack {name} --write")
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn deploy`: every value is checked before the first call to AWS."""
+    given = checks.parse_assignments(args.param or [])
+    template = load_template(args.template)
+    checks.check_values(template[1], given)
+    session = connect(args.profile, args.region)
+    with aws_errors(f"deploy stack {args.stack!r}"):
+        return deploy(session, args.stack, args.template, given, assume_yes=args.yes,
+                      template=template)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `deploy` subcommand."""
+    p = sub.add_parser(
+        "deploy", help="create or update the stack through a change set",
+        description="Create or update a stack from the template through a change set: show "
+                    "the planned changes, ask before executing them (unless --yes), follow the "
+                    "events until the stack settles, and print its outputs. Parameters not "
+                    "given keep their current values on update (defaults on create). Values "
+                    "are checked against the template before anything is sent to AWS.")
+    p.add_argument("--stack", required=True, help="stack name")
+    p.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE,
+                   help=f"template file (default {DEFAULT_TEMPLATE})")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE",
+                   help="a parameter value, e.g. --param VPC=vpc-0abc --param "
+                        "SubnetIds=subnet-1,subnet-2 (repeatable)")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="execute the change set without asking")
+    add_aws_arguments(p)
+    p.set_defaults(func=cmd_deploy)

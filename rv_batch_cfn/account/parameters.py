@@ -1,0 +1,209 @@
+"""Stack parameter values checked against a template's own Parameters and Rules, before any
+call to AWS: CloudFormation would refuse the same values, only later and less clearly."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Optional, Sequence
+
+from ..errors import ConfigError, Problem
+
+# What the AWS-specific parameter types accept: an id with the type's prefix.
+_ID_PREFIXES = {"VPC": "vpc", "Subnet": "subnet", "SecurityGroup": "sg", "Image": "ami",
+                "Instance": "i", "Volume": "vol"}
+
+
+def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings (from --param) as a mapping; ConfigError for malformed or repeated
+    ones. Only the first `=` splits, so values may contain `=`."""
+    values: dict[str, str] = {}
+    problems = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(Problem("--param", pair, "allowed: KEY=VALUE, e.g. Prefix=team1"))
+        elif key in values:
+            problems.append(Problem(f"--param {key}", value,
+                                    f"given twice (first {values[key]!r}); allowed: once"))
+        else:
+            values[key] = value
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
+def check_values(template: Mapping[str, Any], given: Mapping[str, str]) -> None:
+    """ConfigError listing every given value the template's Parameters section refuses: unknown
+    names, and values breaking a parameter's type, AllowedValues, AllowedPattern, lengths or
+    bounds."""
+    declared = template.get("Parameters") or {}
+    problems = []
+    for name, value in given.items():
+        if name not in declared:
+            problems.append(Problem(f"--param {name}", value, "unknown parameter; allowed: "
+                                    + ", ".join(sorted(declared))))
+            continue
+        reason = value_problem(declared[name], value)
+        if reason:
+            problems.append(Problem(f"--param {name}", value, reason))
+    if problems:
+        raise ConfigError(problems)
+
+
+def value_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
+    """Why CloudFormation would refuse `value` for a parameter declared so; None if it would not."""
+    kind = str(declaration.get("Type", "String"))
+    constraint = declaration.get("ConstraintDescription")
+    is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
+    items = [v.strip() for v in value.split(",")] if is_list else [value]
+    element = kind[5:-1] if kind.startswith("List<") else kind
+    for item in items:
+        problem = _item_problem(declaration, element, item)
+        if problem:
+            where = f"item {item!r}: " if is_list else ""
+            return f"{where}{problem}" + (f" ({constraint})" if constraint else "")
+    if not is_list:
+        problem = _string_problem(declaration, value)
+        if problem:
+            return problem + (f" ({constraint})" if constraint else "")
+    return None
+
+
+def _item_problem(declaration: Mapping[str, Any], kind: str, item: str) -> Optional[str]:
+    allowed = declaration.get("AllowedValues")
+    if allowed is not None and item not in [str(a) for a in allowed]:
+        return "allowed: one of " + ", ".join(str(a) for a in allowed)
+    if kind == "Number":
+        try:
+            number = float(item)
+        except ValueError:
+            return "allowed: a number"
+        low, high = declaration.get("MinValue"), declaration.get("MaxValue")
+        if low is not None and number < float(low):
+            return f"allowed: at least {low}" + (f" and at most {high}" if high is not None else "")
+        if high is not None and number > float(high):
+            return f"allowed: at most {high}" + (f" and at least {low}" if low is not None else "")
+    match = re.fullmatch(r"AWS::EC2::(\w+)::Id", kind)
+    if match and match.group(1) in _ID_PREFIXES:
+        prefix = _ID_PREFIXES[match.group(1)]
+        if not re.fullmatch(rf"{prefix}-[0-9a-f]{{8,17}}", item):
+            return f"allowed: an id like {prefix}-0123456789abcdef0"
+    if kind == "AWS::EC2::KeyPair::KeyName" and not item:
+        return "allowed: the name of an EC2 key pair"
+    return None
+
+
+def _string_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
+    pattern = declaration.get("AllowedPattern")
+    # CloudFormation matches the whole value against the pattern.
+    if pattern is not None and not re.fullmatch(pattern, value):
+        return f"allowed: a value matching {pattern}"
+    low, high = declaration.get("MinLength"), declaration.get("MaxLength")
+    if low is not None and len(value) < int(low):
+        return f"allowed: at least {low} characters"
+    if high is not None and len(value) > int(high):
+        return f"allowed: at most {high} characters"
+    return None
+
+
+def missing_required(template: Mapping[str, Any], known: Sequence[str]) -> None:
+    """ConfigError naming every parameter with no default and no value in `known`."""
+    declared = template.get("Parameters") or {}
+    problems = [Problem(f"--param {name}", None,
+                        "required: the parameter has no default. "
+                        + str(p.get("Description", "")).split(". ")[0].strip().rstrip("."))
+                for name, p in declared.items() if "Default" not in p and name not in known]
+    if problems:
+        raise ConfigError(problems)
+
+
+def effective_values(template: Mapping[str, Any], given: Mapping[str, str],
+                     previous: Mapping[str, str]) -> dict[str, str]:
+    """What each parameter will be: given, else the stack's previous value, else the default."""
+    declared = template.get("Parameters") or {}
+    values = {}
+    for name, p in declared.items():
+        if name in given:
+            values[name] = given[name]
+        elif name in previous:
+            values[name] = previous[name]
+        elif "Default" in p:
+            values[name] = _as_string(p["Default"])
+    return values
+
+
+def _as_string(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+class _Unsupported(Exception):
+    """A rule uses a function this evaluator does not know; CloudFormation will check it."""
+
+
+def check_rules(template: Mapping[str, Any], values: Mapping[str, str]) -> None:
+    """ConfigError with the AssertDescription of every template Rule the values break, as
+    CloudFormation would report before creating anything. Rules using functions this evaluator
+    does not know (Fn::ValueOf, ...) are left to CloudFormation."""
+    declared = template.get("Parameters") or {}
+    problems = []
+    for name, rule in (template.get("Rules") or {}).items():
+        try:
+            if "RuleCondition" in rule and not _evaluate(rule["RuleCondition"], values, declared):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not _evaluate(assertion["Assert"], values, declared):
+                    used = sorted(set(_refs(assertion["Assert"])) & set(values))
+                    problems.append(Problem(
+                        f"rule {name}", {n: values[n] for n in used},
+                        assertion.get("AssertDescription", "the rule's assertion fails")))
+        except _Unsupported:
+            continue
+    if problems:
+        raise ConfigError(problems)
+
+
+def _refs(expression: Any) -> list[str]:
+    if isinstance(expression, Mapping):
+        if set(expression) == {"Ref"}:
+            return [expression["Ref"]]
+        return [r for v in expression.values() for r in _refs(v)]
+    if isinstance(expression, list):
+        return [r for v in expression for r in _refs(v)]
+    return []
+
+
+def _evaluate(expression: Any, values: Mapping[str, str], declared: Mapping[str, Any]) -> Any:
+    if not isinstance(expression, Mapping):
+        if isinstance(expression, list):
+            return [_evaluate(e, values, declared) for e in expression]
+        return expression if isinstance(expression, bool) else str(expression)
+    if len(expression) != 1:
+        raise _Unsupported(expression)
+    (function, argument), = expression.items()
+    if function == "Ref":
+        value = values.get(argument, "")
+        kind = str(declared.get(argument, {}).get("Type", "String"))
+        is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
+        return [v.strip() for v in value.split(",") if v.strip()] if is_list else value
+    args = [_evaluate(a, values, declared) for a in argument] \
+        if isinstance(argument, list) else None
+    if args is None:
+        raise _Unsupported(expression)
+    if function == "Fn::Equals":
+        return args[0] == args[1]
+    if function == "Fn::Not":
+        return not args[0]
+    if function == "Fn::And":
+        return all(args)
+    if function == "Fn::Or":
+        return any(args)
+    if function == "Fn::Contains":
+        return args[1] in args[0]
+    if function == "Fn::EachMemberEquals":
+        return all(v == args[1] for v in args[0])
+    if function == "Fn::EachMemberIn":
+        return all(v in args[1] for v in args[0])
+    raise _Unsupported(expression)

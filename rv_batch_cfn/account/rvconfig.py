@@ -1,0 +1,242 @@
+"""Raster Vision's Batch configuration, read from the deployed stack's outputs.
+
+Three forms: the [BATCH] section of current Raster Vision (0.12 and later), the [AWS_BATCH]
+section of Raster Vision 0.9/0.10, and `export BATCH_...` lines for the environment. `--write`
+merges the section into the Raster Vision profile file, keeping everything else in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from ..errors import AwsError, OutputError, RvBatchError
+from ..render import write_atomic
+from ..template import job_definitions
+from ..template import outputs as out
+from ..template import parameters as params
+from .session import add_aws_arguments, aws_errors, connect
+from .stack import complete_stack, require_outputs, stack_parameters
+
+BATCH = "batch"
+AWS_BATCH = "aws_batch"
+ENV = "env"
+FORMATS = (BATCH, AWS_BATCH, ENV)
+WRITE_NEEDS_INI = ("--write merges an INI section into the Raster Vision profile file; --env "
+                   "prints shell lines instead: use one or the other")
+
+# The stack parameters Raster Vision's `attempts` comes from: the main template's JobAttempts,
+# or the per-kind attempts of the job-definitions template.
+ATTEMPTS_PARAMETERS: tuple[str, ...] = (params.JOB_ATTEMPTS, *job_definitions.ATTEMPTS_PARAMETERS)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """The names Raster Vision submits jobs with, keyed by stack output name, and `attempts`."""
+
+    names: Mapping[str, str]
+    attempts: str
+
+    def value(self, output: str) -> str:
+        return self.names[output]
+
+
+def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = None
+                  ) -> BatchSettings:
+    """Queues (and job definitions) from `stack_name`; with `job_def_stack`, the job definitions
+    and attempts come from that per-project stack instead."""
+    cfn = session.client("cloudformation")
+    main = complete_stack(cfn, stack_name)
+    if job_def_stack is None:
+        names = require_outputs(main, [*out.QUEUE_OUTPUTS, *out.JOB_DEFINITION_OUTPUTS])
+        return BatchSettings(names, _attempts(main))
+    names = require_outputs(main, list(out.QUEUE_OUTPUTS))
+    definitions = complete_stack(cfn, job_def_stack)
+    names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
+    return BatchSettings(names, _attempts(definitions))
+
+
+def _attempts(stack: dict) -> str:
+    # Raster Vision passes one `attempts` to every job it submits, overriding the job
+    # definition's, so with one value per kind the larger keeps every job's retries.
+    values = stack_parameters(stack)
+    found = [values[name] for name in ATTEMPTS_PARAMETERS if values.get(name, "").isdigit()]
+    if not found:
+        raise AwsError(f"stack {stack['StackName']!r} has no parameter "
+                       f"{' or '.join(ATTEMPTS_PARAMETERS)}: was it created from this project's "
+                       "templates?")
+    return str(max(int(v) for v in found))
+
+
+def section(settings: BatchSettings, fmt: str = BATCH) -> tuple[str, dict[str, str]]:
+    """The INI section name and its keys, in Raster Vision's order, for `fmt`."""
+    if fmt == AWS_BATCH:
+        keys, name = out.AWS_BATCH_KEYS, out.AWS_BATCH_SECTION
+    else:
+        keys, name = out.BATCH_KEYS, out.BATCH_SECTION
+    values = {key: settings.value(output) for output, key in keys.items()}
+    values[out.ATTEMPTS_KEY] = settings.attempts
+    return name, values
+
+
+def render(settings: BatchSettings, fmt: str = BATCH) -> str:
+    """The configuration as text: an INI section, or `export` lines for `fmt` == "env"."""
+    if fmt not in FORMATS:
+        raise RvBatchError(f"--format: got {fmt!r}; allowed: {', '.join(FORMATS)}")
+    name, values = section(settings, BATCH if fmt == ENV else fmt)
+    if fmt == ENV:
+        return "".join(f"export {out.ENV_PREFIX}{key.upper()}={shlex.quote(value)}\n"
+                       for key, value in values.items())
+    return f"[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+
+
+def config_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """Raster Vision's profile file: $RV_CONFIG, else $RV_CONFIG_DIR/<profile>, else
+    ~/.rastervision/<profile>; the profile is $RV_PROFILE, `default` when unset."""
+    if environ.get("RV_CONFIG"):
+        return Path(environ["RV_CONFIG"]).expanduser()
+    profile = environ.get("RV_PROFILE") or "default"
+    directory = environ.get("RV_CONFIG_DIR") or "~/.rastervision"
+    return Path(directory).expanduser() / profile
+
+
+_HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+_KEY = re.compile(r"^([^\s=:#;\[][^=:]*?)\s*[=:]")
+
+
+def merge_section(text: str, name: str, values: Mapping[str, str]) -> str:
+    """`text` (an INI file) with section `name` holding `values`: keys already there are set in
+    place, missing ones are added at the end of the section, and every other line (other keys,
+    other sections, comments) is kept as it was. A missing section is appended."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = next((i for i, line in enumerate(lines)
+                  if (m := _HEADER.match(line)) and m.group(1).strip() == name), None)
+    if start is None:
+        gap = "\n" if lines and lines[-1].strip() else ""
+        body = "".join(f"{key} = {value}\n" for key, value in values.items())
+        return "".join(lines) + gap + f"[{name}]\n" + body
+    end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+    wanted = {key.lower(): (key, value) for key, value in values.items()}
+    done: set[str] = set()
+    kept = []
+    for line in lines[start + 1:end]:
+        match = _KEY.match(line)
+        key = match.group(1).strip().lower() if match else None
+        if key in wanted:
+            if key not in done:  # a duplicate key would shadow the new value; drop it
+                kept.append(f"{wanted[key][0]} = {wanted[key][1]}\n")
+                done.add(key)
+            continue
+        kept.append(line)
+    # New keys go after the section's last non-blank line, before the blank lines that
+    # separate it from the next section.
+    last = max((i for i, line in enumerate(kept) if line.strip()), default=-1) + 1
+    added = [f"{k} = {v}\n" for low, (k, v) in wanted.items() if low not in done]
+    kept[last:last] = added
+    return "".join(lines[:start + 1] + kept + lines[end:])
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Where the configuration went, the backup of the previous file, and whether it changed."""
+
+    path: Path
+    backup: Optional[Path]
+    changed: bool
+
+
+def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path] = None,
+                 now: Optional[datetime] = None) -> WriteResult:
+    """Merge the section for `fmt` into the profile file (`config_path()` by default), keeping
+    a time-stamped backup of the previous file; both files are written atomically."""
+    if fmt == ENV:
+        raise RvBatchError(WRITE_NEEDS_INI)
+    path = path or config_path()
+    old = _read(path)
+    name, values = section(settings, fmt)
+    new = merge_section(old or "", name, values)
+    if old == new:
+        return WriteResult(path, None, False)
+    backup = None
+    if old is not None:
+        backup = _backup_path(path, now or datetime.now())
+        write_atomic(backup, old)
+        os.chmod(backup, path.stat().st_mode & 0o777)
+    write_atomic(path, new)
+    return WriteResult(path, backup, True)
+
+
+def _read(path: Path) -> Optional[str]:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise OutputError(f"cannot write {path}: a parent of it is a file, not a directory "
+                          "(set RV_CONFIG or RV_CONFIG_DIR to another place)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise OutputError(f"cannot read the Raster Vision config {path}: {reason}") from None
+
+
+def _backup_path(path: Path, now: datetime) -> Path:
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    candidate = path.with_name(f"{path.name}.{stamp}.bak")
+    n = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{stamp}-{n}.bak")
+        n += 1
+    return candidate
+
+
+def cmd_rv_config(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn rv-config`: print (and with --write, save) the Batch configuration."""
+    if args.write and args.format == ENV:
+        raise RvBatchError(WRITE_NEEDS_INI)
+    session = connect(args.profile, args.region)
+    with aws_errors(f"read stack {args.stack!r}"):
+        settings = read_settings(session, args.stack, args.job_def_stack)
+    sys.stdout.write(render(settings, args.format))
+    if args.write:
+        result = write_config(settings, args.format)
+        if not result.changed:
+            print(f"{result.path} already holds this configuration; left unchanged",
+                  file=sys.stderr)
+        else:
+            kept = f" (previous file kept as {result.backup})" if result.backup else ""
+            print(f"wrote the section to {result.path}{kept}", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `rv-config` subcommand."""
+    p = sub.add_parser(
+        "rv-config", help="print or write Raster Vision's Batch configuration from the stack",
+        description="Read the deployed stack's outputs and print the Raster Vision Batch "
+                    "configuration: the [BATCH] section of current Raster Vision (default), "
+                    "the [AWS_BATCH] section of Raster Vision 0.9/0.10, or export lines. "
+                    "--write merges the section into $RV_CONFIG, else $RV_CONFIG_DIR/<profile> "
+                    "or ~/.rastervision/<profile> (profile: $RV_PROFILE, default 'default'), "
+                    "keeping every other section and a backup of the previous file.")
+    p.add_argument("--stack", required=True, help="name of the main stack (queues)")
+    p.add_argument("--job-def-stack", metavar="NAME",
+                   help="a per-project job-definitions stack to take the job definitions and "
+                        "attempts from (queues still come from --stack)")
+    p.add_argument("--format", choices=FORMATS, default=BATCH,
+                   help="batch: [BATCH] (Raster Vision 0.12+); aws_batch: [AWS_BATCH] (0.9/0.10); "
+                        "env: export lines")
+    p.add_argument("--env", dest="format", action="store_const", const=ENV,
+                   help="same as --format env")
+    p.add_argument("--write", action="store_true",
+                   help="merge the section into the Raster Vision profile file")
+    add_aws_arguments(p)
+    p.set_defaults(func=cmd_rv_config)

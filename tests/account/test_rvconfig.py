@@ -1,0 +1,252 @@
+"""`rv-batch-cfn rv-config` against stacks deployed in the emulator, run as a user runs it, and
+the INI merge it writes with."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+from rv_batch_cfn.account.rvconfig import config_path, merge_section
+from rv_batch_cfn.template import jobs
+from rv_batch_cfn.template import outputs as out
+from rv_batch_cfn.template import parameters as p
+from tests.emulator import (
+    ROOT, TEMPLATE, aws_env, console_parameters, deploy, make_network, parameter_values,
+    physical_ids, run_cli,
+)
+
+
+def parse(text: str) -> configparser.ConfigParser:
+    """Read an INI text the way Raster Vision's config reader does (configparser)."""
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    return parser
+
+
+def api_names(emulator, stack_name: str) -> dict[str, str]:
+    """The queue and job definition names the Batch API reports for the stack's resources."""
+    ids = physical_ids(emulator, stack_name)
+    batch = emulator.client("batch")
+    names = {}
+    for kind in ("gpu", "cpu"):
+        queue, = batch.describe_job_queues(jobQueues=[ids[jobs.queue_id(kind)]])["jobQueues"]
+        definition, = batch.describe_job_definitions(
+            jobDefinitions=[ids[jobs.job_definition_id(kind)]])["jobDefinitions"]
+        names[f"{kind}_queue"] = queue["jobQueueName"]
+        names[f"{kind}_definition"] = definition["jobDefinitionName"]
+    return names
+
+
+@pytest.fixture
+def stack(emulator):
+    """A main stack with a prefix and non-default attempts, deployed the console's way."""
+    net = make_network(emulator)
+    deploy(emulator, "rv", net, Prefix="team", JobAttempts=5)
+    return "rv"
+
+
+def test_batch_section_names_the_real_queues_and_definitions(emulator, stack):
+    result = run_cli(emulator, "rv-config", "--stack", stack)
+    assert result.returncode == 0, result.stderr
+    section = parse(result.stdout)[out.BATCH_SECTION]
+    names = api_names(emulator, stack)
+    assert dict(section) == {
+        "gpu_job_queue": names["gpu_queue"], "gpu_job_def": names["gpu_definition"],
+        "cpu_job_queue": names["cpu_queue"], "cpu_job_def": names["cpu_definition"],
+        "attempts": "5"}
+    assert names["gpu_queue"].startswith("team")
+
+
+def test_aws_batch_format_for_raster_vision_0_9(emulator, stack):
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--format", "aws_batch")
+    assert result.returncode == 0, result.stderr
+    parser = parse(result.stdout)
+    assert parser.sections() == [out.AWS_BATCH_SECTION]
+    names = api_names(emulator, stack)
+    assert dict(parser[out.AWS_BATCH_SECTION]) == {
+        "job_queue": names["gpu_queue"], "job_definition": names["gpu_definition"],
+        "cpu_job_queue": names["cpu_queue"], "cpu_job_definition": names["cpu_definition"],
+        "attempts": "5"}
+
+
+def test_env_format(emulator, stack):
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--env")
+    assert result.returncode == 0, result.stderr
+    exported = {}
+    for line in result.stdout.splitlines():
+        word, assignment = shlex.split(line)
+        assert word == "export"
+        key, value = assignment.split("=", 1)
+        exported[key] = value
+    names = api_names(emulator, stack)
+    assert exported == {
+        "BATCH_GPU_JOB_QUEUE": names["gpu_queue"], "BATCH_GPU_JOB_DEF": names["gpu_definition"],
+        "BATCH_CPU_JOB_QUEUE": names["cpu_queue"], "BATCH_CPU_JOB_DEF": names["cpu_definition"],
+        "BATCH_ATTEMPTS": "5"}
+
+
+EXISTING = """\
+# my Raster Vision settings
+[AWS_S3]
+requester_pays = True
+
+[BATCH]
+gpu_job_queue = OldQueue
+; the old one
+Attempts = 1
+debug = true
+
+[PLUGINS]
+modules = []
+"""
+
+
+def test_write_merges_keeps_the_rest_and_a_backup(emulator, stack, tmp_path):
+    env = {"RV_CONFIG_DIR": str(tmp_path / "rv"), "RV_PROFILE": "work"}
+    target = tmp_path / "rv" / "work"
+    target.parent.mkdir()
+    target.write_text(EXISTING)
+
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write", env=env)
+    assert result.returncode == 0, result.stderr
+    backups = list(target.parent.glob("work.*.bak"))
+    assert len(backups) == 1 and backups[0].read_text() == EXISTING
+    assert f"wrote the section to {target} (previous file kept as {backups[0]})" in result.stderr
+    written = target.read_text()
+    parser = parse(written)
+    assert parser.sections() == ["AWS_S3", "BATCH", "PLUGINS"]
+    assert parser["AWS_S3"]["requester_pays"] == "True"
+    assert parser["PLUGINS"]["modules"] == "[]"
+    names = api_names(emulator, stack)
+    assert dict(parser["BATCH"]) == {
+        "gpu_job_queue": names["gpu_queue"], "attempts": "5", "debug": "true",
+        "gpu_job_def": names["gpu_definition"], "cpu_job_queue": names["cpu_queue"],
+        "cpu_job_def": names["cpu_definition"]}
+    assert "# my Raster Vision settings" in written and "; the old one" in written
+
+    again = run_cli(emulator, "rv-config", "--stack", stack, "--write", env=env)
+    assert again.returncode == 0
+    assert "already holds this configuration; left unchanged" in again.stderr
+    assert target.read_text() == written
+    assert len(list(target.parent.glob("work.*.bak"))) == 1
+
+
+def test_write_creates_the_default_profile_in_home(emulator, stack, tmp_path):
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write", "--format", "aws_batch",
+                     env={"HOME": str(tmp_path), "RV_PROFILE": "", "RV_CONFIG": "",
+                          "RV_CONFIG_DIR": ""})
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / ".rastervision" / "default"
+    assert parse(written.read_text()).sections() == [out.AWS_BATCH_SECTION]
+    assert not list(written.parent.glob("*.bak"))  # nothing to back up
+
+
+def test_config_path_precedence(tmp_path):
+    assert config_path({"RV_CONFIG": str(tmp_path / "x"), "RV_CONFIG_DIR": "/d",
+                        "RV_PROFILE": "p"}) == tmp_path / "x"
+    assert config_path({"RV_CONFIG_DIR": str(tmp_path), "RV_PROFILE": "p"}) == tmp_path / "p"
+    assert config_path({"RV_CONFIG_DIR": str(tmp_path)}) == tmp_path / "default"
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("empty file", "", "[BATCH]\na = 1\nb = 2\n"),
+    ("no trailing newline", "[X]\nk = v", "[X]\nk = v\n\n[BATCH]\na = 1\nb = 2\n"),
+    ("keys in place, case-insensitively; new ones at the section's end",
+     "[BATCH]\nA = 0\nkeep = yes\n\n[Y]\n", "[BATCH]\na = 1\nkeep = yes\nb = 2\n\n[Y]\n"),
+    ("a duplicate key would shadow the new value", "[BATCH]\na = 0\na = 9\n",
+     "[BATCH]\na = 1\nb = 2\n"),
+    ("a section with a similar name is another section", "[BATCH_OLD]\na = 0\n",
+     "[BATCH_OLD]\na = 0\n\n[BATCH]\na = 1\nb = 2\n"),
+])
+def test_merge_section(name, text, expected):
+    assert merge_section(text, "BATCH", {"a": "1", "b": "2"}) == expected
+
+
+# ---- errors a user meets: one clear message, exit code 2, never a traceback
+
+
+def assert_error(result, *fragments: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rv-batch-cfn rv-config: error: "), lines
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_no_credentials(emulator):
+    result = run_cli(emulator, "rv-config", "--stack", "rv",
+                     env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+    assert_error(result, "no AWS credentials found", "AWS_PROFILE", "aws configure")
+
+
+def test_unknown_profile(emulator):
+    result = run_cli(emulator, "rv-config", "--stack", "rv", "--profile", "nosuch")
+    assert_error(result, "nosuch", "could not be found", "known profiles: none")
+
+
+def test_stack_not_found(emulator):
+    result = run_cli(emulator, "rv-config", "--stack", "nope")
+    assert_error(result, "stack 'nope' not found in region us-east-1", "--region")
+
+
+def test_stack_not_complete(emulator):
+    # A change set created and never executed leaves the stack in REVIEW_IN_PROGRESS.
+    net = make_network(emulator)
+    text = TEMPLATE.read_text()
+    emulator.client("cloudformation").create_change_set(
+        StackName="rv", ChangeSetName="pending", ChangeSetType="CREATE", TemplateBody=text,
+        Parameters=console_parameters(text, net), Capabilities=["CAPABILITY_IAM"])
+    result = run_cli(emulator, "rv-config", "--stack", "rv")
+    assert_error(result, "stack 'rv' is REVIEW_IN_PROGRESS", "never executed")
+
+
+def test_stack_from_another_template(emulator):
+    other = "Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n"
+    emulator.client("cloudformation").create_stack(StackName="other", TemplateBody=other)
+    result = run_cli(emulator, "rv-config", "--stack", "other")
+    assert_error(result, "stack 'other' has no output GpuJobQueueName", "template.yml")
+
+
+def test_unwritable_config_file(emulator, stack, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
+                     env={"RV_CONFIG": str(blocker / "default")})
+    assert_error(result, f"cannot write {blocker / 'default'}", "not a directory")
+
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
+                     env={"RV_CONFIG": str(tmp_path)})
+    assert_error(result, f"cannot read the Raster Vision config {tmp_path}", "Is a directory")
+
+
+def test_write_and_env_together(emulator):
+    result = run_cli(emulator, "rv-config", "--stack", "rv", "--env", "--write")
+    assert_error(result, "--write", "--env", "one or the other")
+
+
+def test_make_rv_config(emulator, stack):
+    cli = ROOT / ".venv" / "bin" / "rv-batch-cfn"
+    if not (cli.exists() and shutil.which("make")):
+        pytest.skip("make rv-config needs make and the project's .venv")
+    env = aws_env(emulator)
+    result = subprocess.run(["make", "-s", "-o", ".venv/bin/.installed", "rv-config",
+                             f"STACK={stack}"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    section = parse(result.stdout)[out.BATCH_SECTION]
+    assert section["gpu_job_queue"] == api_names(emulator, stack)["gpu_queue"]
+    missing = subprocess.run(["make", "-s", "-o", ".venv/bin/.installed", "rv-config"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "usage: make rv-config STACK=" in missing.stderr
+
+
+def test_attempts_follow_the_stack_parameter(emulator, stack):
+    values = parameter_values(emulator.client("cloudformation").describe_stacks(
+        StackName=stack)["Stacks"][0]["Parameters"])
+    result = run_cli(emulator, "rv-config", "--stack", stack)
+    assert parse(result.stdout)[out.BATCH_SECTION][out.ATTEMPTS_KEY] == values[p.JOB_ATTEMPTS]

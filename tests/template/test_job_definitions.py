@@ -1,0 +1,163 @@
+"""The per-project job-definitions template: committed and fresh, lint-clean, and deployed in
+the emulator beside a main stack whose queues, job role and log group it uses."""
+
+from __future__ import annotations
+
+import configparser
+
+import pytest
+
+from rv_batch_cfn import build_job_definitions_template, check_template, render_yaml
+from rv_batch_cfn.config import from_dict
+from rv_batch_cfn.template import iam, jobs
+from rv_batch_cfn.template import job_definitions as jd
+from rv_batch_cfn.template import outputs as out
+from tests.emulator import (
+    ROOT, deploy, load_template, make_network, outputs, physical_ids, run_cli, wait_stack,
+)
+
+JOB_DEF_TEMPLATE = ROOT / "cloudformation" / "job-definitions.yml"
+REPOSITORY = "raster-vision"
+
+
+def test_committed_template_is_fresh():
+    assert JOB_DEF_TEMPLATE.read_text() == render_yaml(build_job_definitions_template()), (
+        "cloudformation/job-definitions.yml is stale: run make job-def-template")
+
+
+def test_lint_clean():
+    assert check_template(JOB_DEF_TEMPLATE.read_text()) == []
+
+
+def test_config_sets_the_defaults():
+    config = from_dict({"gpu": {"repository_name": "team/rv", "job_vcpus": 4},
+                        "job_attempts": 5, "job_timeout_seconds": 3600})
+    text = render_yaml(build_job_definitions_template(config))
+    check_template(text)
+    declared = load_template(text)["Parameters"]
+    assert declared[jd.REPOSITORY_NAME]["Default"] == "team/rv"
+    assert declared["GPUInstanceVCPUs"]["Default"] == 4
+    assert declared["GpuJobAttempts"]["Default"] == declared["CpuJobAttempts"]["Default"] == 5
+    assert declared["CpuJobTimeout"]["Default"] == 3600
+    # Without one in the config, the repository has no default: the console asks for it.
+    assert "Default" not in load_template(JOB_DEF_TEMPLATE.read_text())["Parameters"][
+        jd.REPOSITORY_NAME]
+
+
+def deploy_project(emulator, name: str, **values) -> dict:
+    """A job-definitions stack, every parameter sent as the console sends them."""
+    text = JOB_DEF_TEMPLATE.read_text()
+    declared = load_template(text)["Parameters"]
+    sent = {k: str(p["Default"]) for k, p in declared.items() if "Default" in p}
+    sent.update({k: str(v) for k, v in values.items()})
+    cfn = emulator.client("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=text,
+                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sent.items()])
+    stack = wait_stack(cfn, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack["StackStatus"]
+    return {"stack": stack, "sent": sent}
+
+
+def active(emulator, name: str) -> dict:
+    found = emulator.client("batch").describe_job_definitions(
+        jobDefinitionName=name, status="ACTIVE")["jobDefinitions"]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.fixture
+def main_stack(emulator):
+    net = make_network(emulator)
+    stack = deploy(emulator, "rv", net, Prefix="team")
+    return {"stack": stack, "ids": physical_ids(emulator, "rv")}
+
+
+def test_beside_a_main_stack(emulator, main_stack):
+    project = deploy_project(emulator, "rv-alice", MainStackName="rv", Namespace="alice",
+                             RepositoryName=REPOSITORY, GpuJobAttempts=4)
+    account = emulator.client("sts").get_caller_identity()["Account"]
+    main_outputs = outputs(main_stack["stack"])
+    sent = project["sent"]
+    for kind in ("gpu", "cpu"):
+        title = kind.capitalize()
+        name = outputs(project["stack"])[f"{title}JobDefinitionName"]
+        assert name == f"alice-RasterVision{title}JobDefinition"
+        definition = active(emulator, name)
+        container = definition["containerProperties"]
+        assert container["image"] == \
+            f"{account}.dkr.ecr.{emulator.region}.amazonaws.com/{REPOSITORY}:alice"
+        requirements = {r["type"]: str(r["value"]) for r in container["resourceRequirements"]}
+        k = jd.KINDS[kind]
+        assert requirements == {"VCPU": sent[k.size.vcpus], "MEMORY": sent[k.size.memory],
+                                **({"GPU": "1"} if kind == "gpu" else {})}
+        assert container["linuxParameters"]["sharedMemorySize"] == int(sent[k.shared_memory])
+        assert definition["retryStrategy"]["attempts"] == int(sent[k.attempts])
+        # The main stack's role and log group, through its exports.
+        assert container["jobRoleArn"] == main_outputs[out.JOB_ROLE_ARN]
+        assert container["logConfiguration"]["options"]["awslogs-group"] == \
+            main_stack["ids"][jobs.LOG_GROUP]
+        # Built by the same function as the main stack's: everything but the image and the
+        # attempts (set apart above) is the same as on the main stack's job definition.
+        main = active(emulator, main_outputs[f"{title}JobDefinitionName"])
+        assert {key: v for key, v in container.items() if key != "image"} == \
+            {key: v for key, v in main["containerProperties"].items() if key != "image"}
+        assert definition["retryStrategy"]["evaluateOnExit"] == \
+            main["retryStrategy"]["evaluateOnExit"]
+    role_name = main_stack["ids"][iam.JOB_ROLE]
+    assert main_outputs[out.JOB_ROLE_ARN].endswith(f"/{role_name}")
+
+
+def test_two_namespaces_coexist(emulator, main_stack):
+    own_role = emulator.client("iam").create_role(
+        RoleName="bob-jobs", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    deploy_project(emulator, "rv-alice", MainStackName="rv", Namespace="alice",
+                   RepositoryName=REPOSITORY)
+    deploy_project(emulator, "rv-bob", MainStackName="rv", Namespace="bob",
+                   RepositoryName="bob/rv", ImageTag="v2", JobRoleArn=own_role)
+    alice = active(emulator, "alice-RasterVisionGpuJobDefinition")["containerProperties"]
+    bob = active(emulator, "bob-RasterVisionGpuJobDefinition")["containerProperties"]
+    assert alice["image"].endswith(f"/{REPOSITORY}:alice")
+    assert bob["image"].endswith("/bob/rv:v2")
+    assert alice["jobRoleArn"] == outputs(main_stack["stack"])[out.JOB_ROLE_ARN]
+    assert bob["jobRoleArn"] == own_role
+    names = {d["jobDefinitionName"] for d in emulator.client("batch").describe_job_definitions(
+        status="ACTIVE")["jobDefinitions"]}
+    assert names == {"teamRasterVisionGpuJobDefinition", "teamRasterVisionCpuJobDefinition",
+                     "alice-RasterVisionGpuJobDefinition", "alice-RasterVisionCpuJobDefinition",
+                     "bob-RasterVisionGpuJobDefinition", "bob-RasterVisionCpuJobDefinition"}
+
+
+def test_deploy_and_rv_config_with_job_def_stack(emulator, main_stack):
+    deployed = run_cli(emulator, "deploy", "--stack", "rv-alice", "--yes",
+                       "--template", str(JOB_DEF_TEMPLATE), "--param", "MainStackName=rv",
+                       "--param", "Namespace=alice", "--param", f"RepositoryName={REPOSITORY}",
+                       "--param", "GpuJobAttempts=4", "--param", "CpuJobAttempts=2")
+    assert deployed.returncode == 0, deployed.stderr
+    assert "Next: rv-batch-cfn rv-config --stack rv --job-def-stack rv-alice --write" in \
+        deployed.stdout
+
+    result = run_cli(emulator, "rv-config", "--stack", "rv", "--job-def-stack", "rv-alice")
+    assert result.returncode == 0, result.stderr
+    parser = configparser.ConfigParser()
+    parser.read_string(result.stdout)
+    main_outputs = outputs(main_stack["stack"])
+    assert dict(parser[out.BATCH_SECTION]) == {
+        "gpu_job_queue": main_outputs[out.GPU_JOB_QUEUE],
+        "gpu_job_def": active(emulator, "alice-RasterVisionGpuJobDefinition")["jobDefinitionName"],
+        "cpu_job_queue": main_outputs[out.CPU_JOB_QUEUE],
+        "cpu_job_def": active(emulator, "alice-RasterVisionCpuJobDefinition")["jobDefinitionName"],
+        # Raster Vision passes one attempts value to every job: the larger of the two.
+        "attempts": "4"}
+
+    # The job-definitions stack has no queues: naming it as the main stack is a clear error.
+    wrong = run_cli(emulator, "rv-config", "--stack", "rv-alice")
+    assert wrong.returncode == 2
+    assert "stack 'rv-alice' has no output GpuJobQueueName" in wrong.stderr
+
+
+def test_main_stack_that_does_not_export(emulator, main_stack):
+    failed = run_cli(emulator, "deploy", "--stack", "rv-alice", "--yes",
+                     "--template", str(JOB_DEF_TEMPLATE), "--param", "MainStackName=nosuch",
+                     "--param", "Namespace=alice", "--param", f"RepositoryName={REPOSITORY}")
+    assert failed.returncode == 2
+    assert "nosuch-JobRoleArn" in failed.stderr or "nosuch-JobLogGroupName" in failed.stderr
