@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from tests.emulator import Emulator, make_moto_like_aws
+from tests.emulator import Emulator
+from tests.moto_like_aws import make_moto_like_aws
 
 
 def require_tool(name: str) -> str:
@@ -25,7 +26,7 @@ def require_tool(name: str) -> str:
 @pytest.fixture(scope="session")
 def moto_server():
     """moto in server mode on 127.0.0.1 and a free port, for the whole test session, patched
-    where it falls short of AWS (see tests/emulator.py)."""
+    where it falls short of AWS (see tests/moto_like_aws.py)."""
     from moto.server import ThreadedMotoServer
 
     make_moto_like_aws()

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from rv_batch_cfn import cli
-from rv_batch_cfn.config import StackConfig, from_dict
+from rv_batch_cfn.config import from_dict
 from rv_batch_cfn.errors import ConfigError
 from rv_batch_cfn.instance_types import lookup
 

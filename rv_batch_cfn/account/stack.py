@@ -68,13 +68,3 @@ def require_outputs(stack: dict, names: list[str]) -> dict[str, str]:
         raise AwsError(f"stack {stack['StackName']!r} has no output {', '.join(missing)}: was it "
                        "created from this project's cloudformation/template.yml?")
     return {n: outputs[n] for n in names}
-
-
-def stack_parameters(stack: dict) -> dict[str, str]:
-    """The stack's parameter values as a name -> value mapping.
-
-    Use it for scalar parameters; the live resources are the better source for list values
-    (SubnetIds, *InstanceTypes), whose rendering here differs between services and emulators.
-    """
-    return {p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue", ""))
-            for p in stack.get("Parameters", [])}

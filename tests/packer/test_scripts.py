@@ -6,7 +6,6 @@ decisions. 90-cleanup.sh is only shellchecked: it deletes this machine's identit
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path

@@ -1,0 +1,499 @@
+"""Where moto falls short of AWS, compensated in the test fixture (never in the product).
+
+The moto server runs in the test process (ThreadedMotoServer), so the fixture can make it behave
+as CloudFormation and Batch do, and the product talks to it exactly as it talks to AWS. Every
+patch says what AWS does that moto does not. They reach into moto's internals, which is why
+setup.cfg pins moto to one minor series; a moto upgrade must rerun the emulator tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+_PATCHED = False
+NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
+              "to create a change set.")
+
+
+def make_moto_like_aws() -> None:
+    """Patch the in-process moto so that change sets, stack events, parameters and Batch
+    updates and deletions behave as in AWS (idempotent)."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    _PATCHED = True
+    _patch_parameters()
+    _patch_change_sets()
+    _patch_resource_events()
+    _patch_batch()
+    _patch_iam()
+    _patch_yaml()
+
+
+def _as_console_string(value: Any) -> str:
+    """A resolved parameter value as CloudFormation reports it: lists joined with commas."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _patch_parameters() -> None:
+    from moto.cloudformation.models import Stack
+    from moto.cloudformation.parsing import ResourceMap
+
+    # AWS reports list parameters as "a,b" and hands the same string back for UsePreviousValue;
+    # moto reports Python reprs ("['a', 'b']") and passes the split list back, which its own
+    # parameter loader then fails to split again.
+    def parameter_list(self: Any) -> list[dict[str, str]]:
+        return [{"ParameterKey": k,
+                 "ParameterValue": "****" if k in self.resource_map.no_echo_parameter_keys
+                 else _as_console_string(v)}
+                for k, v in self.resource_map.resolved_parameters.items()]
+
+    def stack_parameters(self: Any) -> dict[str, str]:
+        return {k: _as_console_string(v) for k, v in self.resource_map.resolved_parameters.items()}
+
+    # AWS compares the values a change set would resolve to (defaults included) with the stack's;
+    # moto compares the raw request with the very first request that created the stack.
+    def has_parameters(self: Any, other: dict[str, Any]) -> bool:
+        parameters = (self.template_dict or {}).get("Parameters", {})
+        wanted = {k: _as_console_string(p["Default"]) for k, p in parameters.items()
+                  if "Default" in p}
+        wanted.update({k: _as_console_string(v) for k, v in other.items()})
+        return wanted == stack_parameters(self)
+
+    # AWS splits the default of a list parameter as it splits a given value; moto passes the
+    # default on as one string ("a,b"), so a stack relying on it gets the wrong list.
+    original_load = ResourceMap.load_parameters
+
+    def load_parameters(self: Any) -> None:
+        original_load(self)
+        for name, declaration in self._template.get("Parameters", {}).items():
+            kind = declaration.get("Type", "String")
+            value = self.resolved_parameters.get(name)
+            if ((kind == "CommaDelimitedList" or kind.startswith("List<"))
+                    and name not in self.input_parameters and isinstance(value, str)):
+                self.resolved_parameters[name] = value.split(",")
+                self._parsed_resources[name] = self.resolved_parameters[name]
+
+    ResourceMap.load_parameters = load_parameters
+    Stack.parameter_list = property(parameter_list)
+    Stack.stack_parameters = property(stack_parameters)
+    Stack.has_parameters = has_parameters
+
+
+def _patch_change_sets() -> None:
+    from moto.cloudformation import models, parsing, responses
+
+    # AWS creates a FAILED change set ("didn't contain changes") for a no-op update; moto
+    # refuses the CreateChangeSet call itself. UpdateStack keeps moto's (correct) refusal.
+    original_validate = responses.CloudFormationResponse._validate_different_update
+
+    def validate_different_update(self: Any, *args: Any, **kwargs: Any) -> None:
+        if self._get_param("ChangeSetName"):
+            return
+        original_validate(self, *args, **kwargs)
+
+    responses.CloudFormationResponse._validate_different_update = validate_different_update
+
+    original_create = models.CloudFormationBackend.create_change_set
+
+    def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
+        change_set_id, stack_id = original_create(self, *args, **kwargs)
+        change_set = self.change_sets[change_set_id]
+        if change_set.status == "FAILED":
+            change_set.status_reason = NO_CHANGES
+        else:
+            change_set.changes = _planned_changes(change_set)
+        return change_set_id, stack_id
+
+    models.CloudFormationBackend.create_change_set = create_change_set
+    models.CloudFormationBackend.execute_change_set = _execute_change_set
+
+    def build_resource_diff(self: Any, other_template: dict, parameters: Any = None) -> dict:
+        diff = original_diff(self, other_template, parameters)
+        planned = _resource_map(self, other_template, parameters or self.input_parameters)
+        diff["Modify"] = _modified(self, planned)
+        return diff
+
+    original_diff = parsing.ResourceMap.build_resource_diff
+    parsing.ResourceMap.build_resource_diff = build_resource_diff
+
+
+def _planned_changes(change_set: Any) -> list:
+    """The resources a change set adds, modifies or removes. moto lists every resource of the
+    template, conditions aside, and for an update only those whose text changed; AWS lists the
+    resources whose condition holds, and every resource the new values modify."""
+    from moto.cloudformation.models import Change
+
+    current = change_set.stack.resource_map
+    planned = _resource_map(current, change_set.template_dict, change_set.parameters)
+    old = _existing_resources(current._template or {}, current)
+    new = _existing_resources(planned._template, planned)
+    changes = [Change("Add", name, r["Type"]) for name, r in new.items() if name not in old]
+    if old:
+        changes += [Change("Modify", name, new[name]["Type"])
+                    for name in _modified(current, planned)]
+    changes += [Change("Remove", name, r["Type"]) for name, r in old.items() if name not in new]
+    return changes
+
+
+def _resource_map(current: Any, template: dict, parameters: dict) -> Any:
+    """A loaded resource map of `template` and `parameters`, beside the stack of `current`."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import ResourceMap
+
+    backend = cloudformation_backends[current._account_id][current._region_name]
+    planned = ResourceMap(current.stack_id, current["AWS::StackName"], parameters, {},
+                          region_name=current._region_name, account_id=current._account_id,
+                          template=template, cross_stack_resources=backend.exports)
+    planned.load()
+    return planned
+
+
+def _existing_resources(template: dict, resource_map: Any) -> dict:
+    """The template's resources whose condition holds: AWS plans, creates and lists only
+    those; moto lists every resource of the template."""
+    return {name: resource for name, resource in template.get("Resources", {}).items()
+            if not resource.get("Condition")
+            or resource_map.lazy_condition_map[resource["Condition"]]}
+
+
+def _conditions(node: Any) -> set[str]:
+    """The conditions a resource depends on: its Condition and the first argument of Fn::If."""
+    if isinstance(node, list):
+        return set().union(*(_conditions(n) for n in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {node["Condition"]} if isinstance(node.get("Condition"), str) else set()
+    if isinstance(node.get("Fn::If"), list):
+        found.add(node["Fn::If"][0])
+    return found | set().union(*(_conditions(v) for v in node.values()))
+
+
+def _modified(current: Any, planned: Any) -> list[str]:
+    """The resources an update modifies, in update order. moto counts only those whose text
+    changed or that Ref a parameter given a different raw value; AWS compares resolved values,
+    so it also counts resources using a condition whose value changed, and those reading an
+    attribute of a modified resource."""
+    old_template = current._template or {}
+    old = _existing_resources(old_template, current)
+    new = _existing_resources(planned._template, planned)
+    before = {k: _as_console_string(v) for k, v in current.resolved_parameters.items()}
+    after = {k: _as_console_string(v) for k, v in planned.resolved_parameters.items()}
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    conditions = {c for c in planned._template.get("Conditions", {})
+                  if c in old_template.get("Conditions", {})
+                  and current.lazy_condition_map[c] != planned.lazy_condition_map[c]}
+    direct = [name for name, resource in new.items() if name in old and (
+        resource != old[name] or changed & _references(resource)
+        or conditions & _conditions(resource))]
+    return _with_dependents({n: r for n, r in new.items() if n in old}, direct)
+
+
+def _references(node: Any, attributes_only: bool = False) -> set[str]:
+    """Every name a template fragment refers to with Ref, Fn::GetAtt or Fn::Sub (only those
+    whose attributes it reads, with `attributes_only`)."""
+    import re
+
+    if isinstance(node, list):
+        return set().union(*(_references(n, attributes_only) for n in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found: set[str] = set()
+    for key, value in node.items():
+        if key == "Ref" and isinstance(value, str):
+            found |= set() if attributes_only else {value}
+        elif key == "Fn::GetAtt":
+            found.add(value.split(".")[0] if isinstance(value, str) else value[0])
+        elif key == "Fn::Sub":
+            text = value if isinstance(value, str) else value[0]
+            names = re.findall(r"\$\{([^!}][^}]*)\}", text)
+            found |= {n.split(".")[0] for n in names if "." in n or not attributes_only}
+            found |= _references(value[1:] if isinstance(value, list) else [], attributes_only)
+        else:
+            found |= _references(value, attributes_only)
+    return found
+
+
+def _with_dependents(resources: dict, modified: list[str]) -> list[str]:
+    """`modified` and, after them, every resource reading an attribute of one of them
+    (transitively): in AWS a new attribute value (a launch template's LatestVersionNumber)
+    updates its readers too; a Ref (the physical id) stays the same on an in-place update."""
+    result = list(modified)
+    grew = True
+    while grew:
+        grew = False
+        for name, resource in resources.items():
+            if name not in result and _references(resource, True) & set(result):
+                result.append(name)
+                grew = True
+    return result
+
+
+def _register_exports(backend: Any, stack: Any) -> None:
+    for name in [n for n, e in backend.exports.items()
+                 if e.exporting_stack_id == stack.stack_id]:
+        del backend.exports[name]
+    backend._validate_export_uniqueness(stack)
+    for export in stack.exports:
+        backend.exports[export.name] = export
+
+
+def _execute_change_set(self: Any, change_set_name: str, stack_name: Optional[str] = None) -> None:
+    """AWS's ExecuteChangeSet: the stack gets the change set's template, parameters, outputs and
+    exports (moto keeps the empty template of a CREATE change set, so no outputs), each resource
+    reports its own events, and a failure rolls the stack back with the failing resource's reason
+    instead of failing the API call."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import Stack
+
+    change_set = self.change_sets.get(change_set_name) or next(
+        (c for c in self.change_sets.values() if c.change_set_name == change_set_name
+         and (stack_name is None or c.stack_name == stack_name)), None)
+    if change_set is None:
+        raise ValidationError(stack_name or change_set_name)
+    if change_set.execution_status != "AVAILABLE":
+        raise ValidationError(message=f"ChangeSet [{change_set.change_set_id}] cannot be executed "
+                                      f"in its current execution status of "
+                                      f"[{change_set.execution_status}]")
+    old = self.stacks[change_set.stack_id]
+    change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    if change_set.change_set_type == "CREATE":
+        old._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        old.status = "CREATE_IN_PROGRESS"
+        try:
+            stack = Stack(stack_id=old.stack_id, name=old.name, template=change_set.template,
+                          parameters=change_set.parameters, account_id=self.account_id,
+                          region_name=self.region_name, notification_arns=old.notification_arns,
+                          tags=change_set.tags, role_arn=change_set.role_arn,
+                          cross_stack_resources=self.exports)
+        except Exception as e:  # noqa: BLE001 - any moto error is a failed deployment
+            _roll_back_create(old, None, e)
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+        stack.events = old.events
+        stack.status = "CREATE_IN_PROGRESS"
+        self.stacks[stack.stack_id] = stack
+        change_set.stack = stack
+        try:
+            stack.resource_map.create(stack.template_dict)
+            _register_exports(self, stack)
+        except Exception as e:  # noqa: BLE001
+            _roll_back_create(stack, stack.resource_map, e)
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+        stack.mark_creation_complete()
+    else:
+        saved = (old.template, old.template_dict, old.parameters, old.output_map)
+        resources = old.resource_map
+        saved_map = (resources._template, resources._resource_json_map,
+                     resources.input_parameters, dict(resources.resolved_parameters))
+        # moto decides what an update touches by comparing the new values with the raw request
+        # that last created or updated the stack, so every value a request left to its default
+        # or previous value looks changed; AWS compares the values themselves.
+        old.resource_map.input_parameters = dict(old.stack_parameters)
+        try:
+            old.update(change_set.template, role_arn=change_set.role_arn,
+                       parameters=change_set.parameters, tags=change_set.tags or None)
+            _register_exports(self, old)
+        except Exception as e:  # noqa: BLE001
+            # AWS restores the previous resources too; the emulator only restores the stack's
+            # template, parameters and outputs, which is what the tests read afterwards.
+            old.template, old.template_dict, old.parameters, old.output_map = saved
+            (resources._template, resources._resource_json_map, resources.input_parameters,
+             resources.resolved_parameters) = saved_map
+            resources._parsed_resources.update(resources.resolved_parameters)
+            resources.load_conditions()
+            old._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=(
+                f"The following resource(s) failed to update: [{_failed_resource(e)}]."))
+            old._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+            old.status = "UPDATE_ROLLBACK_COMPLETE"
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+    change_set.execution_status = "EXECUTE_COMPLETE"
+    # AWS deletes a stack's change sets once one of them is executed.
+    for change_set_id in [i for i, c in self.change_sets.items()
+                          if c.stack_id == change_set.stack_id]:
+        del self.change_sets[change_set_id]
+
+
+def _failed_resource(error: BaseException) -> str:
+    return getattr(error, "rv_logical_id", "unknown")
+
+
+def _roll_back_create(stack: Any, resource_map: Any, error: BaseException) -> None:
+    from moto.cloudformation.parsing import OutputMap
+
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=(
+        f"The following resource(s) failed to create: [{_failed_resource(error)}]. "
+        "Rollback requested by user."))
+    if resource_map is not None:
+        try:
+            resource_map.delete()
+        except Exception:  # noqa: BLE001 - best effort, as the emulator's rollback is
+            pass
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+    stack.status = "ROLLBACK_COMPLETE"
+    # A rolled-back stack has no outputs in AWS; moto would evaluate them lazily and so recreate
+    # the deleted resources they refer to.
+    stack.output_map = OutputMap(stack.resource_map, {}, stack.stack_id)
+
+
+def _error_message(error: BaseException) -> str:
+    return str(getattr(error, "message", None) or error)
+
+
+def _patch_resource_events() -> None:
+    """AWS reports every resource's progress and failure as stack events; moto reports only
+    the stack's own. Wrap moto's resource creation and update to add them."""
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import Event, cloudformation_backends
+
+    def add_event(resources_map: Any, logical_id: str, resource_type: str, status: str,
+                  physical_id: str = "", reason: Optional[str] = None) -> None:
+        backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+        stack = backend.stacks.get(resources_map.stack_id)
+        if stack is None:
+            return
+        stack.events.append(Event(
+            stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+            physical_resource_id=physical_id, resource_type=resource_type,
+            resource_status=status, resource_status_reason=reason, resource_properties=None))
+
+    def wrap(original: Any, action: str) -> Any:
+        def wrapper(logical_id: str, resource_json: dict, resources_map: Any, *args: Any,
+                    **kwargs: Any) -> Any:
+            condition = resource_json.get("Condition")
+            if condition and not resources_map.lazy_condition_map[condition]:
+                # AWS leaves a resource whose condition is false alone; moto would try to
+                # update the resource that was never created.
+                if action == "UPDATE":
+                    return None
+                return original(logical_id, resource_json, resources_map, *args, **kwargs)
+            resource_type = resource_json.get("Type", "")
+            if _failed_in_this_operation(resources_map, logical_id, f"{action}_FAILED"):
+                # moto retries a failed resource a few times; AWS tries (and reports) it once.
+                try:
+                    return original(logical_id, resource_json, resources_map, *args, **kwargs)
+                except Exception as e:
+                    e.rv_logical_id = getattr(e, "rv_logical_id", logical_id)  # type: ignore
+                    raise
+            add_event(resources_map, logical_id, resource_type, f"{action}_IN_PROGRESS")
+            try:
+                resource = original(logical_id, resource_json, resources_map, *args, **kwargs)
+            except Exception as e:
+                if not hasattr(e, "rv_logical_id"):
+                    e.rv_logical_id = logical_id  # type: ignore[attr-defined]
+                    add_event(resources_map, logical_id, resource_type, f"{action}_FAILED",
+                              reason=_error_message(e))
+                raise
+            physical = getattr(resource, "physical_resource_id", "") if resource else ""
+            add_event(resources_map, logical_id, resource_type, f"{action}_COMPLETE",
+                      physical_id=str(physical or ""))
+            return resource
+        return wrapper
+
+    def _failed_in_this_operation(resources_map: Any, logical_id: str, status: str) -> bool:
+        backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
+        stack = backend.stacks.get(resources_map.stack_id)
+        for event in reversed(stack.events if stack else []):
+            if event.logical_resource_id == stack.name:
+                return False
+            if event.logical_resource_id == logical_id and event.resource_status == status:
+                return True
+        return False
+
+    parsing.parse_and_create_resource = wrap(parsing.parse_and_create_resource, "CREATE")
+    parsing.parse_and_update_resource = wrap(parsing.parse_and_update_resource, "UPDATE")
+
+
+def _patch_batch() -> None:
+    """Batch resources in AWS CloudFormation: compute environments and queues update in place,
+    a job definition change registers a new revision and deregisters the old one, and deleting
+    the stack deletes them all. moto's handlers do none of this."""
+    from moto.batch import models as batch
+    from moto.batch.utils import lowercase_first_key
+
+    def backend(account_id: str, region_name: str) -> Any:
+        return batch.batch_backends[account_id][region_name]
+
+    def update_environment(cls: Any, original_resource: Any, new_resource_name: str,
+                           cloudformation_json: dict, account_id: str, region_name: str) -> Any:
+        properties = cloudformation_json["Properties"]
+        resources = lowercase_first_key(properties["ComputeResources"])
+        backend(account_id, region_name)._validate_compute_resources(resources)
+        original_resource.compute_resources = resources
+        original_resource.state = properties.get("State", "ENABLED")
+        return original_resource
+
+    def update_queue(cls: Any, original_resource: Any, new_resource_name: str,
+                     cloudformation_json: dict, account_id: str, region_name: str) -> Any:
+        properties = cloudformation_json["Properties"]
+        order = [lowercase_first_key(o) for o in properties["ComputeEnvironmentOrder"]]
+        backend(account_id, region_name).update_job_queue(
+            original_resource.arn, properties["Priority"], properties.get("State", "ENABLED"),
+            order, None)
+        return original_resource
+
+    def update_definition(cls: Any, original_resource: Any, new_resource_name: str,
+                          cloudformation_json: dict, account_id: str, region_name: str) -> Any:
+        new = cls.create_from_cloudformation_json(original_resource.name, cloudformation_json,
+                                                  account_id, region_name)
+        original_resource.deregister()
+        return new
+
+    def delete_environment(cls: Any, resource_name: str, cloudformation_json: dict,
+                           account_id: str, region_name: str) -> None:
+        backend(account_id, region_name).delete_compute_environment(resource_name)
+
+    def delete_queue(cls: Any, resource_name: str, cloudformation_json: dict, account_id: str,
+                     region_name: str) -> None:
+        backend(account_id, region_name).delete_job_queue(resource_name)
+
+    def delete_definition(cls: Any, resource_name: str, cloudformation_json: dict,
+                          account_id: str, region_name: str) -> None:
+        backend(account_id, region_name).deregister_job_definition(resource_name)
+
+    for model, update, delete in ((batch.ComputeEnvironment, update_environment,
+                                   delete_environment),
+                                  (batch.JobQueue, update_queue, delete_queue),
+                                  (batch.JobDefinition, update_definition, delete_definition)):
+        model.update_from_cloudformation_json = classmethod(update)
+        model.delete_from_cloudformation_json = classmethod(delete)
+
+
+def _patch_iam() -> None:
+    """An inline role policy from a template reads back as the JSON document in AWS; moto
+    stores the Python repr of the parsed document, which no JSON parser reads."""
+    import json
+
+    from moto.iam.models import Role
+
+    original_put = Role.put_policy
+
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        original_put(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy
+
+
+def _patch_yaml() -> None:
+    """CloudFormation reads a short-form tag over a mapping (`!ImportValue` then `Fn::Sub: ...`
+    on the next line, as cfn-flip writes it); moto's YAML loader hands back the raw nodes."""
+    import yaml
+    from moto.cloudformation import models, responses, utils
+
+    original = utils.yaml_tag_constructor
+
+    def yaml_tag_constructor(loader: Any, tag: Any, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            key = "Ref" if tag == "!Ref" else f"Fn::{tag[1:]}"
+            return {key: loader.construct_mapping(node, deep=True)}
+        return original(loader, tag, node)
+
+    for module in (utils, models, responses):
+        if hasattr(module, "yaml_tag_constructor"):
+            module.yaml_tag_constructor = yaml_tag_constructor
