@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/rv-batch-cfn
 TEMPLATE := cloudformation/template.yml
 SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
+# AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region of
+# the commands that call AWS; unset, the AWS CLI's usual defaults apply.
+AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
 
 .DEFAULT_GOAL := help
 .PHONY: help template lint test update-golden bench clean
@@ -29,7 +32,7 @@ $(BIN)/.test-installed: $(BIN)/.installed
 $(TEMPLATE): $(BIN)/.installed $(SOURCES)
 	$(CLI) template -o $@
 
-template: $(TEMPLATE) ## generate and lint cloudformation/template.yml (creates .venv on first use)
+template: $(TEMPLATE) ## generate and lint cloudformation/template.yml, packer/template-gpu.json and cloudformation/job-definitions.yml (creates .venv on first use)
 
 lint: $(BIN)/.installed ## cfn-lint the committed template, informational checks included
 	$(CLI) lint $(TEMPLATE)
@@ -68,17 +71,16 @@ publish-container-cpu: $(BIN)/.installed ## tag and push RASTER_VISION_CPU_IMAGE
 publish-container-gpu: $(BIN)/.installed ## tag and push RASTER_VISION_GPU_IMAGE to ECR_GPU_IMAGE:ECR_IMAGE_TAG
 	$(CLI) publish-container --kind gpu $(PUBLISH_ARGS)
 
-# --- issue 6: checks against the account (AWS_PROFILE / AWS_REGION from settings.mk or the env)
-AWS_FLAGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
+# --- Checks against the account: subnets before deploying, the stack after ---------------------
 .PHONY: doctor choose-subnets
 
 doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name
 	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name>" >&2; exit 2; }
-	$(CLI) doctor --stack $(STACK) $(AWS_FLAGS)
+	$(CLI) doctor --stack $(STACK) $(AWS_ARGS)
 
 choose-subnets: $(BIN)/.installed ## subnets whose zones offer the types: make choose-subnets VPC=vpc-... [TYPES=g5.2xlarge,m6i.xlarge]
 	@test -n "$(VPC)" || { echo "usage: make choose-subnets VPC=<vpc id> [TYPES=t1,t2]" >&2; exit 2; }
-	$(CLI) choose-subnets --vpc $(VPC) $(if $(TYPES),--instance-types $(TYPES)) $(AWS_FLAGS)
+	$(CLI) choose-subnets --vpc $(VPC) $(if $(TYPES),--instance-types $(TYPES)) $(AWS_ARGS)
 
 # --- The optional GPU AMI (Packer) -----------------------------------------------------------
 PACKER_TEMPLATE := packer/template-gpu.json
@@ -109,10 +111,7 @@ validate-ami: $(PACKER_TEMPLATE) ## create-ami's checks and packer validate, wit
 find-base-ami: $(BIN)/.installed ## print the newest Deep Learning Base OSS GPU AMI (WRITE=1: into settings.mk)
 	$(CLI) find-base-ami --region='$(AWS_REGION)' --profile='$(AWS_PROFILE)' $(if $(WRITE),--write)
 
-# --- the deployed stack: rv-config and deploy ---------------------------------------------------
-# AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region.
-AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
-
+# --- The deployed stack: rv-config and deploy -------------------------------------------------
 .PHONY: rv-config deploy
 rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK=name (WRITE=1 merges it into ~/.rastervision/default; FORMAT=aws_batch|env; JOB_DEF_STACK=name)
 	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
@@ -122,8 +121,11 @@ deploy: $(TEMPLATE) ## create or update STACK=name from the template through a c
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [YES=1]" >&2; exit 2; }
 	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(YES),--yes)
 
-# --- per-project job definitions ------------------------------------------------------------
+# --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml
+
+# `make template` refreshes the job-definitions template too.
+template: $(JOB_DEF_TEMPLATE)
 
 .PHONY: job-def-template
 $(JOB_DEF_TEMPLATE): $(BIN)/.installed $(SOURCES)
