@@ -45,6 +45,9 @@ set_config() {
 
 # The agent reports the instance's GPUs to ECS and gives each job the ones it asked for.
 set_config ECS_ENABLE_GPU_SUPPORT true
+# The job definitions log with awslogs; an agent that does not advertise it gets no jobs placed
+# (they wait in RUNNABLE). The ECS-optimized AMIs set this; a plain ecs-init install does not.
+set_config ECS_AVAILABLE_LOGGING_DRIVERS '["json-file","awslogs"]'
 log "$ECS_CONFIG:"
 cat "$ECS_CONFIG"
 

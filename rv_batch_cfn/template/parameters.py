@@ -217,8 +217,9 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         BATCH_SERVICE_ROLE_ARN, Type="String", Default=cfg.batch_service_role_arn,
         AllowedPattern=c.ROLE_ARN_PATTERN,
         ConstraintDescription="must be empty or an IAM role ARN",
-        Description="Optional service role for AWS Batch. Empty: the AWSServiceRoleForBatch "
-                    "service-linked role, which Batch creates when needed."))
+        Description="Optional service role for AWS Batch. Empty (recommended): the "
+                    "AWSServiceRoleForBatch service-linked role, which Batch creates when needed "
+                    "and which in-place updates of instance types, AMI and volumes require."))
 
 
 def _not_empty(name: str) -> Not:

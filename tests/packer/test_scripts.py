@@ -76,8 +76,9 @@ def test_ecs_agent_setup_on_al2023_keeps_existing_config_lines(host):
     assert done.returncode == 0, done.stderr
     assert host.calls("dnf") == ["install -y ecs-init"]
     assert host.calls("systemctl") == ["enable ecs.service"]  # enabled, never started
-    assert config.read_text().splitlines() == ["ECS_CLUSTER=from-batch",
-                                               "ECS_ENABLE_GPU_SUPPORT=true"]
+    assert config.read_text().splitlines() == [
+        "ECS_CLUSTER=from-batch", "ECS_ENABLE_GPU_SUPPORT=true",
+        'ECS_AVAILABLE_LOGGING_DRIVERS=["json-file","awslogs"]']
 
 
 def test_ecs_agent_setup_on_al2_uses_amazon_linux_extras(host):
@@ -87,7 +88,8 @@ def test_ecs_agent_setup_on_al2_uses_amazon_linux_extras(host):
     assert done.returncode == 0, done.stderr
     assert host.calls("amazon-linux-extras") == ["install -y ecs"]
     assert host.calls("dnf") == []
-    assert config.read_text() == "ECS_ENABLE_GPU_SUPPORT=true\n"
+    assert config.read_text() == ('ECS_ENABLE_GPU_SUPPORT=true\n'
+                                  'ECS_AVAILABLE_LOGGING_DRIVERS=["json-file","awslogs"]\n')
 
 
 def test_ecs_agent_setup_refuses_another_os(host):
