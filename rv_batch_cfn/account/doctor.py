@@ -8,17 +8,15 @@ a stack that cannot be read at all is an error (AwsError, exit 2).
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..instance_types import InstanceType
 from ..template import outputs as out
 from ..template import parameters as params
-from . import instances
+from . import instances, rvconfig
 from .session import aws_error, aws_errors, check_credentials, error_code
 from .stack import complete_stack, require_outputs, stack_parameters
 
@@ -450,43 +448,6 @@ def _ecr_finding(session: Any, who: str, image: str, match: re.Match) -> Finding
 
 # ----------------------------------------------------------------------------------------------
 # Raster Vision's own config: it must name this stack's queues and job definitions.
-# Path resolution and reading are kept in the two small functions below so they can move to
-# the module that writes the file (rv-config) without changing what doctor checks.
-
-
-def _rv_config_candidates() -> list[Path]:
-    """Where Raster Vision looks for its config file, in order; it reads the first that exists.
-
-    $RV_CONFIG; then $RV_CONFIG_DIR/<profile> or ~/.rastervision/<profile>; then .rastervision
-    in the working directory. The profile is $RV_PROFILE, else `default`.
-    """
-    profile = os.environ.get("RV_PROFILE") or "default"
-    candidates = []
-    if os.environ.get("RV_CONFIG"):
-        candidates.append(Path(os.environ["RV_CONFIG"]))
-    directory = os.environ.get("RV_CONFIG_DIR")
-    candidates.append(Path(directory) / profile if directory
-                      else Path.home() / ".rastervision" / profile)
-    candidates.append(Path.cwd() / ".rastervision")
-    return candidates
-
-
-def _rv_config_path() -> Optional[Path]:
-    """The Raster Vision config file in use, or None when there is none."""
-    return next((p for p in _rv_config_candidates() if p.is_file()), None)
-
-
-def _rv_batch_section(path: Path) -> Optional[dict[str, str]]:
-    """The [BATCH] section of the Raster Vision config file (keys lower-case), or None when the
-    file has none. Raises ValueError (with the reason) when the file cannot be read as INI."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    except (OSError, UnicodeDecodeError, configparser.Error) as e:
-        raise ValueError(str(e).splitlines()[0]) from None
-    # Everett, which Raster Vision reads it with, matches section names without regard to case.
-    section = next((s for s in parser.sections() if s.lower() == "batch"), None)
-    return dict(parser[section]) if section else None
 
 
 def _rv_config_findings(stack_name: str, names: dict[str, str]) -> list[Finding]:
@@ -501,14 +462,14 @@ def _rv_config_findings(stack_name: str, names: dict[str, str]) -> list[Finding]
                                  f"environment variable {variable}={os.environ[variable]} "
                                  f"overrides the config file and is not this stack's {value}",
                                  f"export {variable}={value} (or unset it)"))
-    path = _rv_config_path()
+    path = rvconfig.find_config()
     if path is None:
-        looked = ", ".join(str(p) for p in _rv_config_candidates())
+        looked = ", ".join(str(p) for p in rvconfig.config_candidates())
         found.append(Finding(RV_CONFIG, NOTE, f"no Raster Vision config file (looked for {looked})"
                                               f"; `{write}` writes one"))
         return found
     try:
-        section = _rv_batch_section(path)
+        section = rvconfig.read_batch_section(path)
     except ValueError as e:
         return found + [Finding(RV_CONFIG, PROBLEM, f"{path} cannot be read: {e}",
                                 f"Fix or remove the file, then run `{write}`.")]

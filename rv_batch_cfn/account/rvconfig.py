@@ -8,6 +8,7 @@ merges the section into the Raster Vision profile file, keeping everything else 
 from __future__ import annotations
 
 import argparse
+import configparser
 import os
 import re
 import shlex
@@ -97,14 +98,40 @@ def render(settings: BatchSettings, fmt: str = BATCH) -> str:
     return f"[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
 
 
-def config_path(environ: Mapping[str, str] = os.environ) -> Path:
-    """Raster Vision's profile file: $RV_CONFIG, else $RV_CONFIG_DIR/<profile>, else
-    ~/.rastervision/<profile>; the profile is $RV_PROFILE, `default` when unset."""
-    if environ.get("RV_CONFIG"):
-        return Path(environ["RV_CONFIG"]).expanduser()
+def config_candidates(environ: Mapping[str, str] = os.environ) -> list[Path]:
+    """Where Raster Vision looks for its profile file, in order; it reads the first that exists.
+
+    $RV_CONFIG; then $RV_CONFIG_DIR/<profile> or ~/.rastervision/<profile> (the profile is
+    $RV_PROFILE, `default` when unset); then .rastervision in the working directory.
+    """
     profile = environ.get("RV_PROFILE") or "default"
     directory = environ.get("RV_CONFIG_DIR") or "~/.rastervision"
-    return Path(directory).expanduser() / profile
+    explicit = [Path(environ["RV_CONFIG"]).expanduser()] if environ.get("RV_CONFIG") else []
+    return [*explicit, Path(directory).expanduser() / profile, Path.cwd() / ".rastervision"]
+
+
+def config_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """The profile file `--write` writes: $RV_CONFIG, else $RV_CONFIG_DIR/<profile>, else
+    ~/.rastervision/<profile>."""
+    return config_candidates(environ)[0]
+
+
+def find_config(environ: Mapping[str, str] = os.environ) -> Optional[Path]:
+    """The profile file Raster Vision reads, or None when there is none."""
+    return next((p for p in config_candidates(environ) if p.is_file()), None)
+
+
+def read_batch_section(path: Path) -> Optional[dict[str, str]]:
+    """The [BATCH] section of a Raster Vision profile file (keys lower-case), or None when it
+    has none. Raises ValueError (with the reason) when the file cannot be read as INI."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except (OSError, UnicodeDecodeError, configparser.Error) as e:
+        raise ValueError(str(e).splitlines()[0]) from None
+    # Everett, which Raster Vision reads it with, matches section names without regard to case.
+    name = next((s for s in parser.sections() if s.lower() == out.BATCH_SECTION.lower()), None)
+    return dict(parser[name]) if name else None
 
 
 _HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$")

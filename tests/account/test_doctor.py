@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rv_batch_cfn.account import doctor
+from rv_batch_cfn.account import doctor, rvconfig
 from rv_batch_cfn.template import parameters as params
 from tests.account.conftest import assert_one_clean_error
 from tests.emulator import deploy, make_network
@@ -233,18 +233,18 @@ def test_rv_config_path_follows_raster_vision(monkeypatch, tmp_path, env, expect
     if env == "explicit file":
         monkeypatch.setenv("RV_CONFIG", str(tmp_path / "explicit"))
 
-    assert doctor._rv_config_path() == Path(expected.format(home=home, tmp=tmp_path))
+    assert rvconfig.find_config() == Path(expected.format(home=home, tmp=tmp_path))
 
 
 def test_rv_batch_section_is_read_whatever_the_case_of_its_name(tmp_path):
     path = tmp_path / "default"
     path.write_text("[AWS_S3]\nrequester_pays = False\n[batch]\nGPU_JOB_QUEUE = q\n")
-    assert doctor._rv_batch_section(path) == {"gpu_job_queue": "q"}
+    assert rvconfig.read_batch_section(path) == {"gpu_job_queue": "q"}
     path.write_text("[AWS_S3]\nrequester_pays = False\n")
-    assert doctor._rv_batch_section(path) is None
+    assert rvconfig.read_batch_section(path) is None
     path.write_text("gpu_job_queue = q\n")
     with pytest.raises(ValueError):
-        doctor._rv_batch_section(path)
+        rvconfig.read_batch_section(path)
 
 
 def test_job_size_reads_old_and_new_job_definitions():
