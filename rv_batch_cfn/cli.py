@@ -135,3 +135,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"rv-batch-cfn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        # A safety net: an AWS failure a command did not anticipate (a dropped connection, a
+        # throttled call) is still one message, not a traceback. Anything else is a bug.
+        if not type(e).__module__.startswith("botocore"):
+            raise
+        print(f"rv-batch-cfn {args.command}: error: AWS call failed: {e}", file=sys.stderr)
+        return EXIT_ERROR

@@ -17,7 +17,7 @@ from ..instance_types import InstanceType
 from ..template import outputs as out
 from ..template import parameters as params
 from . import instances, rvconfig
-from .session import aws_error, aws_errors, check_credentials, error_code
+from .session import add_aws_arguments, aws_error, aws_errors, check_credentials, error_code
 from .stack import complete_stack, require_outputs, stack_parameters
 
 OK = "ok"
@@ -536,7 +536,6 @@ def register(sub: Any) -> None:
                     "stack. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
                     "the stack cannot be read.")
     p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
-    p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default profile)")
-    p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    add_aws_arguments(p)
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.set_defaults(func=cmd_doctor)

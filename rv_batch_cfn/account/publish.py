@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence, TextIO
 
 from .. import config as c
 from ..errors import AwsError, ConfigError, DockerError, Problem
-from .session import check_credentials, client, make_session
+from .session import add_aws_arguments, aws_error, check_credentials, client, make_session
 
 KINDS = ("cpu", "gpu")
 DEFAULT_TAG = "latest"
@@ -258,9 +258,8 @@ def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region:
             ecr.describe_repositories(registryId=account, repositoryNames=[push.repository])
         except ecr.exceptions.RepositoryNotFoundException:
             missing.append(push)
-        except botocore.exceptions.ClientError as e:
-            raise AwsError(f"cannot look up ECR repository {push.repository!r}: "
-                           f"{e.response['Error'].get('Message') or e}") from None
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            raise aws_error(f"look up ECR repository {push.repository!r}", e) from None
     if not missing:
         return
     lines = [f"ECR repository not found in account {account}, region {region}:"]
@@ -279,9 +278,9 @@ def login_password(ecr: Any) -> str:
 
     try:
         data = ecr.get_authorization_token()["authorizationData"][0]
-    except botocore.exceptions.ClientError as e:
-        raise AwsError(f"cannot get an ECR login token: {e.response['Error'].get('Message') or e}"
-                       " (the credentials need ecr:GetAuthorizationToken)") from None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        raise aws_error("get an ECR login token (the credentials need "
+                        "ecr:GetAuthorizationToken)", e) from None
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     if user != "AWS" or not password:
         raise AwsError("ecr:GetAuthorizationToken returned a token of an unexpected form")
@@ -295,9 +294,8 @@ def image_digest(ecr: Any, repository: str, tag: str) -> str:
     try:
         details = ecr.describe_images(repositoryName=repository,
                                       imageIds=[{"imageTag": tag}])["imageDetails"]
-    except botocore.exceptions.ClientError as e:
-        raise AwsError(f"docker pushed {repository}:{tag}, but ECR cannot describe it: "
-                       f"{e.response['Error'].get('Message') or e}") from None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        raise aws_error(f"describe {repository}:{tag}, which docker pushed", e) from None
     return details[0]["imageDigest"]
 
 
@@ -452,8 +450,7 @@ def add_subcommand(sub: argparse._SubParsersAction) -> None:
                         "(ECR_GPU_IMAGE)")
     p.add_argument("--tag", help=f"tag to push: the stack's ImageTag (ECR_IMAGE_TAG; default "
                                  f"{DEFAULT_TAG})")
-    p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
-    p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    add_aws_arguments(p)
     p.add_argument("--dry-run", action="store_true",
                    help="run every check, then print the docker commands (password elided) "
                         "instead of running them")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AwsError
+from .session import aws_error
 
 COMPLETE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
                    "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE")
@@ -21,10 +22,9 @@ def describe_stack(cfn: Any, name: str) -> dict:
         if "does not exist" in message:
             raise AwsError(f"stack {name!r} not found in region {cfn.meta.region_name} "
                            "(check --region / AWS_REGION and the stack name)") from None
-        raise AwsError(f"cannot describe stack {name!r}: {message or e}") from None
-    except botocore.exceptions.NoCredentialsError:
-        raise AwsError("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a "
-                       "profile made with `aws configure`") from None
+        raise aws_error(f"describe stack {name!r}", e) from None
+    except botocore.exceptions.BotoCoreError as e:  # no credentials, no connection, ...
+        raise aws_error(f"describe stack {name!r}", e) from None
 
 
 def complete_stack(cfn: Any, name: str) -> dict:

@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import AwsError
 from . import instances
-from .session import check_credentials
+from .session import add_aws_arguments, check_credentials
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,6 @@ def register(sub: Any) -> None:
     p.add_argument("--instance-types", default=_default_types(), metavar="T1,T2",
                    help="comma-separated instance types, GPU and CPU together (default: the "
                         "template's defaults, %(default)s)")
-    p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default profile)")
-    p.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    add_aws_arguments(p)
     p.add_argument("--json", action="store_true", help="print the table and choice as JSON")
     p.set_defaults(func=cmd_choose_subnets)

@@ -419,3 +419,11 @@ def test_plan_rejects_a_repository_uri_in_place_of_a_name():
     with pytest.raises(ConfigError, match=r"ECR_CPU_IMAGE \(--cpu-repository\): got "
                                           r"'123456789012\.dkr.*without registry or tag"):
         plan(settings, ("cpu",))
+
+
+def test_unreachable_ecr_is_one_clear_error(emulator, docker):
+    # STS answers (credentials work) but nothing listens where ECR should be.
+    done = run_cli(emulator, *both_kinds(), "--dry-run", env=docker.env(
+        AWS_ENDPOINT_URL_ECR="http://127.0.0.1:1", AWS_MAX_ATTEMPTS="1"))
+    assert_one_clean_error(done, "cannot look up ECR repository 'rv-cpu'",
+                           "Could not connect to the endpoint URL")
