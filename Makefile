@@ -34,8 +34,9 @@ $(TEMPLATE): $(BIN)/.installed $(SOURCES)
 
 template: $(TEMPLATE) ## generate and lint cloudformation/template.yml, packer/template-gpu.json and cloudformation/job-definitions.yml (creates .venv on first use)
 
-lint: $(BIN)/.installed ## cfn-lint the committed template, informational checks included
+lint: $(BIN)/.installed ## cfn-lint the committed templates, informational checks included
 	$(CLI) lint $(TEMPLATE)
+	$(CLI) lint cloudformation/job-definitions.yml
 
 test: $(BIN)/.test-installed ## install what the tests need and run them
 	scripts/install-test-tools

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import cli_job_defs
 from . import config as config_module
 from .account import ami, deploy, doctor, publish, rvconfig, subnets
 from .config import StackConfig
 from .errors import ConfigError, Problem, RvBatchError
 
 DEFAULT_TEMPLATE = Path("cloudformation/template.yml")
+DEFAULT_JOB_DEF_TEMPLATE = Path("cloudformation/job-definitions.yml")
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command worked and found problems (lint findings, doctor failures)
@@ -46,24 +46,43 @@ def load_config(path: Optional[str]) -> StackConfig:
         raise ConfigError(e.problems, source=f"the configuration file {path}") from None
 
 
-def cmd_template(args: argparse.Namespace) -> int:
+def emit_template(text: str, output: str, lint: bool = True) -> None:
+    """Lint `text` (LintError on any error or warning) and write it atomically to `output`, or
+    to standard output when `output` is '-'."""
     from .lint import check_template
-    from .render import render_yaml, write_atomic
+    from .render import write_atomic
+
+    if lint:
+        check_template(text)
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    write_atomic(output, text)
+    print(f"wrote {output}" + (" (cfn-lint: clean)" if lint else ""), file=sys.stderr)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """`template`: the main template for the configuration."""
+    from .render import render_yaml
     from .template import build_template
 
-    text = render_yaml(build_template(load_config(args.config)))
-    if not args.no_lint:
-        check_template(text)
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        write_atomic(args.output, text)
-        print(f"wrote {args.output}" + ("" if args.no_lint else " (cfn-lint: clean)"),
-              file=sys.stderr)
+    emit_template(render_yaml(build_template(load_config(args.config))), args.output,
+                  lint=not args.no_lint)
+    return EXIT_OK
+
+
+def cmd_job_def_template(args: argparse.Namespace) -> int:
+    """`job-def-template`: the per-project job-definitions template for the configuration."""
+    from .render import render_yaml
+    from .template import build_job_definitions_template
+
+    emit_template(render_yaml(build_job_definitions_template(load_config(args.config))),
+                  args.output, lint=not args.no_lint)
     return EXIT_OK
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    """`lint`: cfn-lint findings of a template file; exit 1 when any is an error or warning."""
     from .lint import lint_template
 
     try:
@@ -81,20 +100,37 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def _add_template(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "template", help="generate (and lint) the CloudFormation template",
-        description="Generate the CloudFormation template for Raster Vision on AWS Batch, check "
-                    "it with cfn-lint, and write it atomically (the old file stays whole if "
-                    "anything fails).")
-    p.add_argument("-o", "--output", default=str(DEFAULT_TEMPLATE),
-                   help=f"where to write the template ('-' for standard output; default "
-                        f"{DEFAULT_TEMPLATE})")
-    p.add_argument("--config", metavar="FILE",
-                   help="YAML or JSON file whose keys mirror StackConfig (prefix, gpu, cpu, "
-                        "max_vcpus, ...); missing keys keep the console defaults")
+def _add_generator(sub: argparse._SubParsersAction, name: str, func: Callable, default: Path,
+                   help: str, description: str, config_help: str) -> None:
+    p = sub.add_parser(name, help=help, description=description + " It is checked with "
+                       "cfn-lint and written atomically (the old file stays whole if anything "
+                       "fails).")
+    p.add_argument("-o", "--output", default=str(default),
+                   help=f"where to write it ('-' for standard output; default {default})")
+    p.add_argument("--config", metavar="FILE", help=config_help)
     p.add_argument("--no-lint", action="store_true", help="skip cfn-lint (faster; for scripts)")
-    p.set_defaults(func=cmd_template)
+    p.set_defaults(func=func)
+
+
+def _add_template(sub: argparse._SubParsersAction) -> None:
+    _add_generator(
+        sub, "template", cmd_template, DEFAULT_TEMPLATE,
+        help="generate (and lint) the CloudFormation template",
+        description="Generate the CloudFormation template for Raster Vision on AWS Batch.",
+        config_help="YAML or JSON file whose keys mirror StackConfig (prefix, gpu, cpu, "
+                    "max_vcpus, ...); missing keys keep the console defaults")
+
+
+def _add_job_def_template(sub: argparse._SubParsersAction) -> None:
+    _add_generator(
+        sub, "job-def-template", cmd_job_def_template, DEFAULT_JOB_DEF_TEMPLATE,
+        help="generate (and lint) the per-project job-definitions template",
+        description="Generate the CloudFormation template of per-project job definitions: a "
+                    "GPU and a CPU job definition named after a Namespace, pulling an image "
+                    "from an ECR repository, for the queues of a shared main stack whose job "
+                    "role and log group they import (MainStackName).",
+        config_help="YAML or JSON file whose keys mirror StackConfig; its job sizes, shared "
+                    "memory, attempts, timeout and repository become the defaults")
 
 
 def _add_lint(sub: argparse._SubParsersAction) -> None:
@@ -109,11 +145,12 @@ def _add_lint(sub: argparse._SubParsersAction) -> None:
 
 # Each part of the tool registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_template, _add_lint, rvconfig.register, deploy.register, cli_job_defs.register,
+    _add_template, _add_job_def_template, _add_lint, rvconfig.register, deploy.register,
     publish.add_subcommand, ami.register, doctor.register, subnets.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
         prog="rv-batch-cfn",
         description="Set up AWS Batch for Raster Vision: generate the CloudFormation template "

@@ -29,7 +29,13 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 PREFIX_PATTERN = r"^[a-z0-9]{0,12}$"
 AMI_PATTERN = r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$"
-INSTANCE_TYPE_PATTERN = r"^([a-z][a-z0-9-]*(\.[a-z0-9]+)?|optimal)$"
+# Every EC2 family name has a digit (m6i, g5, p4d), which also keeps 'optimal' out of the GPU
+# kind, where it would pick only instance types without a GPU.
+GPU_INSTANCE_TYPE_PATTERN = r"^[a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?$"
+INSTANCE_TYPE_PATTERN = r"^([a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?|optimal)$"
+INSTANCE_TYPE_PATTERNS = {"gpu": GPU_INSTANCE_TYPE_PATTERN, "cpu": INSTANCE_TYPE_PATTERN}
+GPU_TYPES_ALLOWED = ("allowed: an EC2 instance type (g5.2xlarge) or family (g5) with a GPU; "
+                     "not 'optimal', which picks only C, M and R types, without GPUs")
 REPOSITORY_PATTERN = r"^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)?$"
 IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 BUCKET_PATTERN = r"^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$"
@@ -99,7 +105,8 @@ class StackConfig:
 
     def validate(self) -> "StackConfig":
         """Return self when valid; otherwise raise a ConfigError listing every problem."""
-        problems = list(_problems(self))
+        # Values of the wrong type are reported first: the other checks would trip over them.
+        problems = _type_problems(self) or list(_problems(self))
         if problems:
             raise ConfigError(problems)
         return self
@@ -131,8 +138,9 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
         p.append(Problem(f"{kind}.instance_types", c.instance_types,
                          "allowed: at least one instance type, e.g. ['g5.2xlarge']"))
     for i, name in enumerate(c.instance_types):
-        _pattern(p, f"{kind}.instance_types[{i}]", name, INSTANCE_TYPE_PATTERN,
-                 "allowed: an EC2 instance type (g5.2xlarge), a family (g5) or 'optimal'")
+        _pattern(p, f"{kind}.instance_types[{i}]", name, INSTANCE_TYPE_PATTERNS[kind],
+                 GPU_TYPES_ALLOWED if kind == "gpu" else
+                 "allowed: an EC2 instance type (m6i.xlarge), a family (m6i) or 'optimal'")
     if c.capacity not in CAPACITIES:
         p.append(Problem(f"{kind}.capacity", c.capacity, f"allowed: one of {', '.join(CAPACITIES)}"))
     _pattern(p, f"{kind}.ami", c.ami, AMI_PATTERN,
@@ -171,10 +179,8 @@ def _fit_problems(kind: str, c: ComputeConfig) -> list[Problem]:
     too_small("job_memory_mib", c.job_memory_mib, lambda it: it.job_memory_mib, " MiB",
               " after the ECS agent's reserve of about 6%")
     if kind == "gpu":
-        for it in known:
-            if it.gpus < 1:
-                p.append(Problem(f"{kind}.instance_types", it.name,
-                                 "allowed: instance types with a GPU (g4dn, g5, g6, g6e, p3 ...)"))
+        p.extend(Problem(f"{kind}.instance_types", name, GPU_TYPES_ALLOWED)
+                 for name in c.instance_types if instance_types.has_no_gpu(name))
     return p
 
 
@@ -213,6 +219,9 @@ def _problems(cfg: StackConfig):
     if not cfg.s3_buckets:
         p.append(Problem("s3_buckets", cfg.s3_buckets,
                          "allowed: at least one bucket name, or ['*'] for every bucket"))
+    if "*" in cfg.s3_buckets and len(cfg.s3_buckets) > 1:
+        p.append(Problem("s3_buckets", cfg.s3_buckets,
+                         "allowed: '*' alone (every bucket) or bucket names without '*'"))
     for i, bucket in enumerate(cfg.s3_buckets):
         _pattern(p, f"s3_buckets[{i}]", bucket, BUCKET_PATTERN,
                  "allowed: an S3 bucket name (3-63 lower-case letters, digits, . -) or '*'")
@@ -304,6 +313,24 @@ def _convert(hint: Any, value: Any) -> Any:
             return _INVALID
         return tuple(value)
     return _INVALID  # pragma: no cover - every field type is handled above
+
+
+def _type_problems(obj: Any, path: str = "") -> list[Problem]:
+    """Fields of a dataclass built in Python (not from_dict) whose values have the wrong type."""
+    problems: list[Problem] = []
+    hints = get_type_hints(type(obj))
+    for f in fields(obj):
+        value, hint, where = getattr(obj, f.name), hints[f.name], f"{path}{f.name}"
+        if dataclasses.is_dataclass(hint):
+            if isinstance(value, hint):
+                problems.extend(_type_problems(value, where + "."))
+            else:
+                problems.append(Problem(where, value, f"allowed: a {hint.__name__}"))
+        elif isinstance(value, str) and get_origin(hint) is tuple:
+            problems.append(Problem(where, value, f"allowed: {_describe(hint)}, e.g. ({value!r},)"))
+        elif _convert(hint, value) is _INVALID:
+            problems.append(Problem(where, value, f"allowed: {_describe(hint)}"))
+    return problems
 
 
 def _describe(hint: Any) -> str:

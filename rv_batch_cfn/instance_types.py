@@ -72,3 +72,12 @@ CATALOGUE = _catalogue()
 def lookup(name: str) -> Optional[InstanceType]:
     """The instance type called `name`, or None when this table does not know it."""
     return CATALOGUE.get(name)
+
+
+def has_no_gpu(name: str) -> bool:
+    """True when `name`, an instance type or a family, surely has no GPU (a type or family of
+    this table's CPU families); False for GPU types and for names it does not know."""
+    known = lookup(name)
+    if known is not None:
+        return known.gpus < 1
+    return name.split(".")[0] in _CPU_FAMILIES

@@ -33,8 +33,8 @@ CASES = [
     ("no instance types", gpu(instance_types=()),
      ["gpu.instance_types: got (); allowed: at least one instance type, e.g. ['g5.2xlarge']"]),
     ("malformed instance type", cpu(instance_types=("m6i.xlarge", "M6I LARGE")),
-     ["cpu.instance_types[1]: got 'M6I LARGE'; allowed: an EC2 instance type (g5.2xlarge), a "
-      "family (g5) or 'optimal'"]),
+     ["cpu.instance_types[1]: got 'M6I LARGE'; allowed: an EC2 instance type (m6i.xlarge), a "
+      "family (m6i) or 'optimal'"]),
     ("capacity in lower case", gpu(capacity="spot"),
      ["gpu.capacity: got 'spot'; allowed: one of SPOT, ON_DEMAND"]),
     ("short AMI id", gpu(ami="ami-123"),
@@ -69,8 +69,26 @@ CASES = [
       "offers 15401 MiB after the ECS agent's reserve of about 6%); or larger types in "
       "cpu.instance_types"]),
     ("GPU kind on a CPU instance type", gpu(instance_types=("g5.2xlarge", "m6i.2xlarge")),
-     ["gpu.instance_types: got 'm6i.2xlarge'; allowed: instance types with a GPU (g4dn, g5, g6, "
-      "g6e, p3 ...)"]),
+     ["gpu.instance_types: got 'm6i.2xlarge'; allowed: an EC2 instance type (g5.2xlarge) or "
+      "family (g5) with a GPU; not 'optimal', which picks only C, M and R types, without GPUs"]),
+    ("GPU kind on a CPU family", gpu(instance_types=("m6i",)),
+     ["gpu.instance_types: got 'm6i'; allowed: an EC2 instance type (g5.2xlarge) or family (g5) "
+      "with a GPU; not 'optimal', which picks only C, M and R types, without GPUs"]),
+    ("GPU kind on optimal", gpu(instance_types=("optimal",)),
+     ["gpu.instance_types[0]: got 'optimal'; allowed: an EC2 instance type (g5.2xlarge) or "
+      "family (g5) with a GPU; not 'optimal', which picks only C, M and R types, without GPUs"]),
+    ("every bucket and one more", top(s3_buckets=("*", "my-bucket")),
+     ["s3_buckets: got ('*', 'my-bucket'); allowed: '*' alone (every bucket) or bucket names "
+      "without '*'"]),
+    ("number given as text in Python", top(max_vcpus="80"),
+     ["max_vcpus: got '80'; allowed: a whole number"]),
+    ("None for a string", top(prefix=None), ["prefix: got None; allowed: a string"]),
+    ("one bucket name instead of a list", top(s3_buckets="my-bucket"),
+     ["s3_buckets: got 'my-bucket'; allowed: a list of strings, e.g. ('my-bucket',)"]),
+    ("a kind that is not a ComputeConfig", top(gpu="g5.2xlarge"),
+     ["gpu: got 'g5.2xlarge'; allowed: a ComputeConfig"]),
+    ("a float for a whole number", gpu(job_vcpus=8.0),
+     ["gpu.job_vcpus: got 8.0; allowed: a whole number"]),
     ("negative minimum vCPUs", top(min_vcpus=-1), ["min_vcpus: got -1; allowed: 0 to 100000"]),
     ("maximum below minimum", top(min_vcpus=100, max_vcpus=90),
      ["max_vcpus: got 90; allowed: at least min_vcpus (100) and at least 1"]),

@@ -51,7 +51,8 @@ def test_types_the_table_does_not_know_are_left_to_doctor():
      "cpu.job_vcpus: got 8; allowed: at most 4 vCPUs"),
     ("cpu type for gpu jobs",
      {"gpu": {"instance_types": "g5.2xlarge,m6i.2xlarge"}},
-     "gpu.instance_types: got 'm6i.2xlarge'; allowed: instance types with a GPU"),
+     "gpu.instance_types: got 'm6i.2xlarge'; allowed: an EC2 instance type (g5.2xlarge) or "
+     "family (g5) with a GPU"),
 ])
 def test_template_refuses_a_config_file_whose_job_does_not_fit(tmp_path, capsys, name, config,
                                                                 expected):

@@ -32,9 +32,6 @@ AMI = "AMI override"
 IMAGES = "container images"
 RV_CONFIG = "Raster Vision config"
 
-# The stack's outputs that name each kind's queue and job definition.
-KIND_OUTPUTS = {"gpu": (out.GPU_JOB_QUEUE, out.GPU_JOB_DEFINITION),
-                "cpu": (out.CPU_JOB_QUEUE, out.CPU_JOB_DEFINITION)}
 
 ECR_IMAGE = re.compile(r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
                        r"(?:\.cn)?/(?P<repository>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>.+))?$")
@@ -109,9 +106,10 @@ def diagnose(session: Any, stack_name: str) -> Diagnosis:
     check_credentials(session)
     cfn = session.client("cloudformation")
     stack = complete_stack(cfn, stack_name)
-    names = require_outputs(stack, [n for pair in KIND_OUTPUTS.values() for n in pair])
+    names = require_outputs(stack, [n for pair in out.KIND_OUTPUTS.values() for n in pair])
     batch, ec2 = session.client("batch"), session.client("ec2")
-    kinds = [_read_kind(batch, kind, names[q], names[d]) for kind, (q, d) in KIND_OUTPUTS.items()]
+    kinds = [_read_kind(batch, kind, names[q], names[d])
+             for kind, (q, d) in out.KIND_OUTPUTS.items()]
     lookup = instances.describe_types(ec2, [t for k in kinds for t in k.instance_types()])
     vpc = stack_parameters(stack).get(params.VPC, "VPC_ID")
 

@@ -16,10 +16,12 @@ IMAGE_TYPES = {"gpu": "ECS_AL2023_NVIDIA", "cpu": "ECS_AL2023"}
 
 
 def launch_template_id(kind: str) -> str:
+    """The logical ID of the kind's launch template: Gpu/CpuLaunchTemplate."""
     return f"{kind.capitalize()}LaunchTemplate"
 
 
 def compute_environment_id(kind: str) -> str:
+    """The logical ID of the kind's compute environment: Gpu/CpuComputeEnvironment."""
     return f"{kind.capitalize()}ComputeEnvironment"
 
 

@@ -155,8 +155,4 @@ def _add_console_metadata(t: Template) -> None:
                        k.shared_memory: f"{what} shared memory (MiB)",
                        k.attempts: f"{what} job attempts",
                        k.timeout: f"{what} job timeout (seconds)"})
-    t.set_metadata({"AWS::CloudFormation::Interface": {
-        "ParameterGroups": [{"Label": {"default": label}, "Parameters": names}
-                            for label, names in groups],
-        "ParameterLabels": {name: {"default": label} for name, label in labels.items()},
-    }})
+    p.add_console_metadata(t, groups, labels)

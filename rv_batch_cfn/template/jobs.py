@@ -27,10 +27,12 @@ RETRY_ON_HOST_LOSS = [
 
 
 def queue_id(kind: str) -> str:
+    """The logical ID of the kind's queue: Gpu/CpuJobQueue."""
     return f"{kind.capitalize()}JobQueue"
 
 
 def job_definition_id(kind: str) -> str:
+    """The logical ID of the kind's job definition: Gpu/CpuJobDefinition."""
     return f"{kind.capitalize()}JobDefinition"
 
 

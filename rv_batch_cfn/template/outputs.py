@@ -36,27 +36,26 @@ AWS_BATCH_KEYS = {
     CPU_JOB_DEFINITION: "cpu_job_definition",
 }
 JOB_DEFINITION_OUTPUTS = (GPU_JOB_DEFINITION, CPU_JOB_DEFINITION)
+# Each kind's (queue, job definition) outputs.
+KIND_OUTPUTS = {"gpu": (GPU_JOB_QUEUE, GPU_JOB_DEFINITION),
+                "cpu": (CPU_JOB_QUEUE, CPU_JOB_DEFINITION)}
 QUEUE_OUTPUTS = (GPU_JOB_QUEUE, CPU_JOB_QUEUE)
 
 
 def rv_config_section() -> Sub:
     """A ready-to-paste [BATCH] section for ~/.rastervision/default."""
-    lines = [f"[{BATCH_SECTION}]"]
-    for kind in ("gpu", "cpu"):
-        title = kind.capitalize()
-        lines.append(f"{BATCH_KEYS[f'{title}JobQueueName']} = "
-                     f"${{Prefix}}RasterVision{title}JobQueue")
-        lines.append(f"{BATCH_KEYS[f'{title}JobDefinitionName']} = "
-                     f"${{Prefix}}RasterVision{title}JobDefinition")
-    lines.append(f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}")
-    return Sub("\n".join(lines) + "\n")
+    names = {}
+    for kind, (queue, definition) in KIND_OUTPUTS.items():
+        names[queue], names[definition] = jobs.queue_name(kind), jobs.job_definition_name(kind)
+    lines = [f"[{BATCH_SECTION}]", *(f"{BATCH_KEYS[o]} = ${{{o}}}" for o in BATCH_KEYS),
+             f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}"]
+    return Sub("\n".join(lines) + "\n", **names)
 
 
 def add_outputs(t: Template) -> None:
-    """Queue and job definition names, the whole [BATCH] section, and the exported job role."""
-    for kind in ("gpu", "cpu"):
-        title = kind.capitalize()
-        queue, definition = f"{title}JobQueueName", f"{title}JobDefinitionName"
+    """Queue and job definition names, the whole [BATCH] section, and the exports that the
+    per-project job-definitions stacks import."""
+    for kind, (queue, definition) in KIND_OUTPUTS.items():
         t.add_output(Output(queue, Value=jobs.queue_name(kind),
                             Description=f"Raster Vision [BATCH] {BATCH_KEYS[queue]}"))
         t.add_output(Output(definition, Value=jobs.job_definition_name(kind),
@@ -64,13 +63,12 @@ def add_outputs(t: Template) -> None:
     t.add_output(Output(RV_CONFIG, Value=rv_config_section(),
                         Description="Paste into ~/.rastervision/default (or run rv-batch-cfn "
                                     "rv-config --write)"))
-    t.add_output(Output(JOB_ROLE_ARN, Value=iam.job_role_arn(),
-                        Description="Role of Raster Vision jobs, for per-project job definitions",
-                        Export=Export(export_name(JOB_ROLE_ARN))))
-    t.add_output(Output(JOB_LOG_GROUP, Value=Ref(jobs.LOG_GROUP),
-                        Description="Log group of Raster Vision jobs, for per-project job "
-                                    "definitions",
-                        Export=Export(export_name(JOB_LOG_GROUP))))
+    exported = {JOB_ROLE_ARN: (iam.job_role_arn(), "Role of Raster Vision jobs"),
+                JOB_LOG_GROUP: (Ref(jobs.LOG_GROUP), "Log group of Raster Vision jobs")}
+    for name in EXPORTED:
+        value, what = exported[name]
+        t.add_output(Output(name, Value=value, Export=Export(export_name(name)),
+                            Description=f"{what}, for per-project job definitions"))
 
 
 def export_name(output: str) -> Sub:

@@ -73,9 +73,11 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
         Parameter(k.instance_types, Type="CommaDelimitedList",
                   Default=",".join(cc.instance_types),
                   # On a list, CloudFormation matches the pattern against each element.
-                  AllowedPattern=c.INSTANCE_TYPE_PATTERN,
-                  ConstraintDescription="each must be an instance type (g5.2xlarge), a family "
-                                        "(g5) or optimal",
+                  AllowedPattern=c.INSTANCE_TYPE_PATTERNS[kind],
+                  ConstraintDescription=(
+                      "each must be an instance type (g5.2xlarge) or a family (g5) with a GPU"
+                      if kind == "gpu" else
+                      "each must be an instance type (m6i.xlarge), a family (m6i) or optimal"),
                   Description=f"Comma-separated EC2 instance types (or families) for {what} jobs. "
                               "Several types give spot capacity more pools to come from; every "
                               f"one must offer the {what} job's vCPUs and memory."),
@@ -132,20 +134,29 @@ def shared_memory_parameter(name: str, default: int, what: str = "") -> Paramete
 
 
 def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
-    """Attempts per job, retried only after a spot reclaim or a lost host."""
+    """Attempts per job. The job definition retries only spot reclaims, but Raster Vision
+    submits every job with its own retry strategy, which replaces the job definition's."""
     return Parameter(
         name, Type="Number", Default=default, MinValue=c.ATTEMPTS[0], MaxValue=c.ATTEMPTS[1],
         ConstraintDescription=f"must be {c.ATTEMPTS[0]} to {c.ATTEMPTS[1]}",
-        Description=f"Attempts per {what}job; only spot reclaims (Host EC2 ...) are retried, "
-                    "other failures end the job at once.")
+        Description=f"Attempts per {what}job submitted without a retry strategy of its own: "
+                    "spot reclaims (Host EC2 ...) are retried, other failures end the job. "
+                    "Raster Vision submits its jobs with [BATCH] attempts (rv-config writes "
+                    "this value), which retries every failure.")
+
+
+# Batch refuses attempt durations under 60 seconds; a Number parameter cannot say "0 or >= 60",
+# so the console gets a String with a pattern that does.
+TIMEOUT_PATTERN = r"^(0|[6-9][0-9]|[1-9][0-9]{2,8})$"
 
 
 def timeout_parameter(name: str, default: int, what: str = "") -> Parameter:
     """Seconds after which an attempt is stopped; 0 for none."""
     attempt = f"an attempt of a {what}job" if what else "an attempt"
     return Parameter(
-        name, Type="Number", Default=default, MinValue=0,
-        ConstraintDescription=f"must be 0 or at least {c.MIN_TIMEOUT_SECONDS} seconds",
+        name, Type="String", Default=str(default), AllowedPattern=TIMEOUT_PATTERN,
+        ConstraintDescription=f"must be 0 (no timeout) or at least {c.MIN_TIMEOUT_SECONDS} "
+                              "seconds",
         Description=f"Seconds after which {attempt} is stopped; 0 for no timeout.")
 
 
@@ -316,10 +327,12 @@ LABELS = {
 }
 
 
-def add_console_metadata(t: Template) -> None:
-    """Parameter groups and labels for the CloudFormation console."""
+def add_console_metadata(t: Template, groups: list[tuple[str, list[str]]] = GROUPS,
+                         labels: dict[str, str] = LABELS) -> None:
+    """Parameter groups and labels for the CloudFormation console (the main template's by
+    default)."""
     t.set_metadata({"AWS::CloudFormation::Interface": {
         "ParameterGroups": [{"Label": {"default": label}, "Parameters": names}
-                            for label, names in GROUPS],
-        "ParameterLabels": {name: {"default": label} for name, label in LABELS.items()},
+                            for label, names in groups],
+        "ParameterLabels": {name: {"default": label} for name, label in labels.items()},
     }})

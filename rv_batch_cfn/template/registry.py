@@ -20,6 +20,7 @@ LIFECYCLE_POLICY = json.dumps({"rules": [{
 
 
 def repository_id(kind: str) -> str:
+    """The logical ID of the kind's repository: Gpu/CpuRepository."""
     return f"{kind.capitalize()}Repository"
 
 

@@ -32,15 +32,17 @@ def test_committed_template_is_what_make_template_writes():
 
 def test_output_is_byte_identical_whatever_the_hash_seed():
     code = ("import sys; from rv_batch_cfn import build_template, render_yaml; "
+            "from rv_batch_cfn.template import build_job_definitions_template as jobs; "
             "from tests.golden_configs import CONFIGS; "
-            "sys.stdout.write(''.join(render_yaml(build_template(c)) for c in CONFIGS.values()))")
+            "sys.stdout.write(''.join(render_yaml(build(c)) for c in CONFIGS.values() "
+            "for build in (build_template, jobs)))")
     outputs = []
     for seed in ("1", "4242"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
         outputs.append(subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                                       capture_output=True, check=True).stdout)
     assert outputs[0] == outputs[1]
-    assert len(outputs[0]) > 50_000  # three whole templates, not an empty string twice
+    assert len(outputs[0]) > 100_000  # six whole templates, not an empty string twice
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))

@@ -38,7 +38,7 @@ def test_config_sets_the_defaults():
     assert declared[jd.REPOSITORY_NAME]["Default"] == "team/rv"
     assert declared["GPUInstanceVCPUs"]["Default"] == 4
     assert declared["GpuJobAttempts"]["Default"] == declared["CpuJobAttempts"]["Default"] == 5
-    assert declared["CpuJobTimeout"]["Default"] == 3600
+    assert declared["CpuJobTimeout"]["Default"] == "3600"  # a String, for its pattern
     # Without one in the config, the repository has no default: the console asks for it.
     assert "Default" not in load_template(JOB_DEF_TEMPLATE.read_text())["Parameters"][
         jd.REPOSITORY_NAME]

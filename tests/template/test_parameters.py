@@ -78,8 +78,13 @@ def test_defaults_satisfy_their_own_constraints(name):
     ("GpuRepositoryName", ["", "raster-vision", "team/rv.gpu"], ["Raster", "-rv", "rv-"]),
     ("ImageTag", ["latest", "v1.2_3"], ["", ".hidden", "a b"]),
     # On lists the pattern applies to each element.
-    ("GpuInstanceTypes", ["g5.2xlarge", "g6", "optimal"], ["G5.2XLARGE", "g5 .2xlarge", ""]),
+    ("GpuInstanceTypes", ["g5.2xlarge", "g6"], ["G5.2XLARGE", "g5 .2xlarge", ""]),
     ("S3Buckets", ["*", "my-bucket", "data.example.org"], ["My_Bucket", "ab", "s3://x"]),
+    # Batch refuses attempt durations under a minute.
+    ("JobTimeout", ["0", "60", "86400"], ["30", "59", "059", "-1", "", "1.5"]),
+    # optimal picks only C, M and R types, none of which has a GPU.
+    ("CpuInstanceTypes", ["m6i.xlarge", "c7i", "optimal"], ["M6I", ""]),
+    ("GpuInstanceTypes", ["g5.2xlarge", "p4d.24xlarge", "g6e"], ["optimal", "gpu"]),
 ])
 def test_console_refuses_bad_input(name, good, bad):
     pattern = PARAMETERS[name]["AllowedPattern"]

@@ -41,8 +41,10 @@ def test_outputs_name_the_raster_vision_keys_they_feed():
 
 
 def test_rv_config_output_is_a_section_raster_vision_reads():
-    section = template()["Outputs"]["RasterVisionConfig"]["Value"]["Fn::Sub"]
-    filled = section.replace("${Prefix}", "team").replace("${JobAttempts}", "3")
+    section, names = template()["Outputs"]["RasterVisionConfig"]["Value"]["Fn::Sub"]
+    filled = section.replace("${JobAttempts}", "3")
+    for name, value in names.items():  # each itself a !Sub of the prefix
+        filled = filled.replace(f"${{{name}}}", value["Fn::Sub"].replace("${Prefix}", "team"))
     parser = configparser.ConfigParser()
     parser.read_string(filled)
     assert dict(parser["BATCH"]) == {
