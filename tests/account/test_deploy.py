@@ -132,6 +132,16 @@ def test_failed_update_rolls_back_and_keeps_previous_values(emulator):
     ("malformed subnet id", ["--param", "SubnetIds=subnet-0123456789abcdef0,my-subnet"],
      ["--param SubnetIds: got 'subnet-0123456789abcdef0,my-subnet'; item 'my-subnet': allowed: "
       "an id like subnet-0123456789abcdef0"]),
+    # CloudFormation matches a list's AllowedPattern against each member, empty ones too.
+    ("list member breaking the pattern", ["--param", "S3Buckets=rv-data,Bad_Bucket"],
+     ["--param S3Buckets: got 'rv-data,Bad_Bucket'; item 'Bad_Bucket': allowed: a value "
+      "matching ^(\\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$ (each must be an S3 bucket name"]),
+    ("list members breaking the pattern, one empty", ["--param", "GpuInstanceTypes=G5 X,,"],
+     ["--param GpuInstanceTypes: got 'G5 X,,'; item 'G5 X', an empty item (two commas in a "
+      "row, or a comma at either end): allowed: a value matching ",
+      "(each must be an instance type (g5.2xlarge), a family (g5) or optimal)"]),
+    ("empty list", ["--param", "CpuInstanceTypes="],
+     ["--param CpuInstanceTypes: got ''; an empty item"]),
     ("no equals sign", ["--param", "Prefix"], ["--param: got 'Prefix'; allowed: KEY=VALUE"]),
     ("every problem at once", ["--param", "Prefix=A", "--param", "JobAttempts=0"],
      ["2 problems", "--param Prefix", "--param JobAttempts: got '0'; allowed: at least 1"]),
