@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Optional, TextIO
 from ..errors import AwsError, RvBatchError
 from ..template import outputs as out
 from . import parameters as checks
-from .session import add_aws_arguments, aws_errors, connect
+from .session import add_aws_arguments, aws_error, aws_errors, connect, not_aws_answer
 from .stack import describe_stack, stack_outputs, stack_parameters
 
 DEFAULT_TEMPLATE = Path("cloudformation/template.yml")
@@ -109,6 +109,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                               Capabilities=CAPABILITIES,
                               Description="rv-batch-cfn deploy")
     except Exception as e:  # noqa: BLE001
+        if not_aws_answer(e):
+            raise aws_error("create a change set", e, cfn.meta.endpoint_url) from None
         raise AwsError(f"CloudFormation refused the change set: {_message(e)}") from None
     change_set = _wait_for_change_set(cfn, stack_name, change_set_name)
 
