@@ -60,8 +60,26 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
         return BatchSettings(names, _attempts(main))
     names = require_outputs(main, list(out.QUEUE_OUTPUTS))
     definitions = complete_stack(cfn, job_def_stack)
+    _check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
     return BatchSettings(names, _attempts(definitions))
+
+
+def _check_main_stack(definitions: dict, main: dict) -> None:
+    """AwsError unless the job-definitions stack was deployed for `main` (its MainStackName):
+    its jobs run with that stack's job role and log to its log group."""
+    name, wanted = definitions["StackName"], main["StackName"]
+    given = stack_parameters(definitions).get(job_definitions.MAIN_STACK_NAME)
+    if given is None:
+        raise AwsError(f"stack {name!r} (--job-def-stack) has no parameter "
+                       f"{job_definitions.MAIN_STACK_NAME}: was it created from this project's "
+                       "cloudformation/job-definitions.yml?")
+    if given != wanted:
+        raise AwsError(f"stack {name!r} (--job-def-stack) was deployed for main stack "
+                       f"{given!r} ({job_definitions.MAIN_STACK_NAME}={given}), not for "
+                       f"{wanted!r} (--stack): its jobs use {given!r}'s job role and log group. "
+                       f"Pass --stack {given}, or deploy job definitions with "
+                       f"{job_definitions.MAIN_STACK_NAME}={wanted}")
 
 
 def _attempts(stack: dict) -> str:
