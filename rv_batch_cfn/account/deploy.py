@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, TextIO
 
 from ..errors import AwsError, RvBatchError
+from ..template import TEMPLATE_PATH
 from ..template import outputs as out
+from ..template.job_definitions import MAIN_STACK_NAME
 from . import parameters as checks
 from .session import (
     add_aws_arguments, aws_error, aws_errors, connect, error_code, not_aws_answer,
 )
 from .stack import describe_stack, stack_outputs, stack_parameters
 
-DEFAULT_TEMPLATE = Path("cloudformation/template.yml")
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
 # Larger templates must go through S3 (TemplateURL), which this command does not do.
@@ -33,8 +34,6 @@ NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 # States from which an update is impossible: the stack must be deleted first.
 DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
-# The parameter of the job-definitions template naming its main stack (for the rv-config hint).
-MAIN_STACK_PARAMETER = "MainStackName"
 
 EXIT_DECLINED = 1
 # Right after ExecuteChangeSet, AWS may still describe the stack as it was (UPDATE_COMPLETE from
@@ -350,7 +349,7 @@ def _show_outputs(say: Printer, stack: dict) -> None:
             for line in lines[1:]:
                 say(f"  {' ' * len(key)}   {line}")
     name = stack["StackName"]
-    main = stack_parameters(stack).get(MAIN_STACK_PARAMETER)
+    main = stack_parameters(stack).get(MAIN_STACK_NAME)
     if out.GPU_JOB_QUEUE in outputs:
         say(f"Next: rv-batch-cfn rv-config --stack {name} --write  "
             "(writes the [BATCH] section Raster Vision reads)")
@@ -379,8 +378,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "given keep their current values on update (defaults on create). Values "
                     "are checked against the template before anything is sent to AWS.")
     p.add_argument("--stack", required=True, help="stack name")
-    p.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE,
-                   help=f"template file (default {DEFAULT_TEMPLATE})")
+    p.add_argument("--template", type=Path, default=TEMPLATE_PATH,
+                   help=f"template file (default {TEMPLATE_PATH})")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="a parameter value, e.g. --param VPC=vpc-0abc --param "
                         "SubnetIds=subnet-1,subnet-2 (repeatable)")

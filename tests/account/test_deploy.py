@@ -8,7 +8,7 @@ import pytest
 
 from rv_batch_cfn.template import compute
 from tests.emulator import (
-    make_network, network_parameters, outputs, parameter_values, physical_ids, run_cli,
+    ROOT, make_network, network_parameters, outputs, parameter_values, physical_ids, run_cli,
 )
 
 # A port nothing listens on: a command that reached for AWS would fail with a connection error.
@@ -188,3 +188,18 @@ def test_no_credentials(emulator):
     assert result.returncode == 2
     assert result.stderr.startswith("rv-batch-cfn deploy: error: no AWS credentials found")
     assert emulator.client("cloudformation").list_stacks()["StackSummaries"] == []
+
+
+def test_constants_have_one_definition():
+    # The default template path and the job-definitions template's parameter naming its main
+    # stack are defined once, where they belong, and imported: never redefined here.
+    from rv_batch_cfn import template
+    from rv_batch_cfn.account import deploy
+    from rv_batch_cfn.template import job_definitions
+
+    assert deploy.TEMPLATE_PATH is template.TEMPLATE_PATH
+    assert deploy.MAIN_STACK_NAME is job_definitions.MAIN_STACK_NAME
+    for path in (ROOT / "rv_batch_cfn" / "account").glob("*.py"):
+        text = path.read_text()
+        assert f'"{template.TEMPLATE_PATH}")' not in text, path.name
+        assert f'= "{job_definitions.MAIN_STACK_NAME}"' not in text, path.name
