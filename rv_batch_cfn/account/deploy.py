@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, TextIO
 
 from ..errors import AwsError, RvBatchError
+from ..template import TEMPLATE_PATH
 from ..template import outputs as out
+from ..template.job_definitions import MAIN_STACK_NAME
 from . import parameters as checks
-from .session import add_aws_arguments, aws_errors, connect
+from .session import (
+    add_aws_arguments, aws_error, aws_errors, connect, error_code, not_aws_answer,
+)
 from .stack import describe_stack, stack_outputs, stack_parameters
 
-DEFAULT_TEMPLATE = Path("cloudformation/template.yml")
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
 # Larger templates must go through S3 (TemplateURL), which this command does not do.
@@ -31,10 +34,14 @@ NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 # States from which an update is impossible: the stack must be deleted first.
 DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
-# The parameter of the job-definitions template naming its main stack (for the rv-config hint).
-MAIN_STACK_PARAMETER = "MainStackName"
 
 EXIT_DECLINED = 1
+# Right after ExecuteChangeSet, AWS may still describe the stack as it was (UPDATE_COMPLETE from
+# the last update). How long to wait for a sign that the execution began before giving up.
+EXECUTION_START_TIMEOUT = 120.0
+# The change set's ExecutionStatus once its execution has ended (OBSOLETE: another change set
+# was executed meanwhile).
+EXECUTION_ENDED = ("EXECUTE_COMPLETE", "EXECUTE_FAILED", "OBSOLETE")
 
 
 def load_template(path: Path) -> tuple[str, dict]:
@@ -109,6 +116,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                               Capabilities=CAPABILITIES,
                               Description="rv-batch-cfn deploy")
     except Exception as e:  # noqa: BLE001
+        if not_aws_answer(e):
+            raise aws_error("create a change set", e, cfn.meta.endpoint_url) from None
         raise AwsError(f"CloudFormation refused the change set: {_message(e)}") from None
     change_set = _wait_for_change_set(cfn, stack_name, change_set_name)
 
@@ -132,7 +141,7 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
     say("")
     say("Events:")
-    stack, events = _follow(cfn, change_set["StackId"], seen, say)
+    stack, events = _follow(cfn, change_set["StackId"], seen, say, change_set_name)
     if stack["StackStatus"] not in SUCCESS:
         raise AwsError(_failure(stack, events))
     say("")
@@ -239,22 +248,67 @@ def _events(cfn: Any, stack_id: str, seen: Optional[set] = None) -> list[dict]:
             return list(reversed(found))
 
 
-def _follow(cfn: Any, stack_id: str, seen: set, say: Printer,
+def _follow(cfn: Any, stack_id: str, seen: set, say: Printer, change_set_name: str,
             max_delay: float = 5.0) -> tuple[dict, list[dict]]:
-    """Print the stack's events as they come until it leaves every *_IN_PROGRESS state."""
+    """Print the stack's events as they come until the execution of `change_set_name` has
+    ended and the stack has left every *_IN_PROGRESS state.
+
+    A settled status alone proves nothing right after ExecuteChangeSet: AWS may still report
+    the previous operation's UPDATE_COMPLETE. The status is trusted once the change set's
+    execution has ended (or the change set is gone, as AWS deletes them after an execution),
+    or once a stack event newer than the execute call has closed the operation. Without either
+    within EXECUTION_START_TIMEOUT seconds, AwsError."""
     events: list[dict] = []
     delay = 0.2
+    started = time.monotonic()
+    ended = False
     while True:
-        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-        new = _events(cfn, stack_id, seen)
-        for event in new:
-            seen.add(event["EventId"])
-            say(_event_line(event))
+        # Read in this order so that the stack's status is at least as recent as the signs.
+        ended = ended or _execution_ended(cfn, stack_id, change_set_name)
+        new = _show_new_events(cfn, stack_id, seen, say)
         events += new
+        ended = ended or any(_closes_stack_operation(e, stack_id) for e in new)
+        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
         if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack, events
+            if ended:
+                # Events written between the two reads above.
+                return stack, events + _show_new_events(cfn, stack_id, seen, say)
+            if time.monotonic() - started > EXECUTION_START_TIMEOUT:
+                raise AwsError(
+                    f"change set {change_set_name} was executed, but after "
+                    f"{EXECUTION_START_TIMEOUT:.0f} s stack {stack['StackName']!r} still shows "
+                    f"no sign of it (status {stack['StackStatus']}, no new event): see its "
+                    "change sets and events in the CloudFormation console")
         time.sleep(delay)
         delay = min(delay * 2, max_delay)
+
+
+def _show_new_events(cfn: Any, stack_id: str, seen: set, say: Printer) -> list[dict]:
+    new = _events(cfn, stack_id, seen)
+    for event in new:
+        seen.add(event["EventId"])
+        say(_event_line(event))
+    return new
+
+
+def _execution_ended(cfn: Any, stack_id: str, change_set_name: str) -> bool:
+    """Whether the change set's execution has ended, or the change set is gone."""
+    try:
+        description = cfn.describe_change_set(StackName=stack_id, ChangeSetName=change_set_name)
+    except Exception as e:  # noqa: BLE001 - botocore's ClientError; anything else is re-raised
+        code = error_code(e)
+        if code == "ChangeSetNotFound" or (code == "ValidationError"
+                                           and "does not exist" in _message(e)):
+            return True
+        raise
+    return description.get("ExecutionStatus") in EXECUTION_ENDED
+
+
+def _closes_stack_operation(event: dict, stack_id: str) -> bool:
+    """Whether `event` is the stack's own, ending an operation (UPDATE_COMPLETE, ...)."""
+    return (event.get("ResourceType") == "AWS::CloudFormation::Stack"
+            and event.get("PhysicalResourceId") in (stack_id, None)
+            and not event["ResourceStatus"].endswith("_IN_PROGRESS"))
 
 
 def _event_line(event: dict) -> str:
@@ -295,7 +349,7 @@ def _show_outputs(say: Printer, stack: dict) -> None:
             for line in lines[1:]:
                 say(f"  {' ' * len(key)}   {line}")
     name = stack["StackName"]
-    main = stack_parameters(stack).get(MAIN_STACK_PARAMETER)
+    main = stack_parameters(stack).get(MAIN_STACK_NAME)
     if out.GPU_JOB_QUEUE in outputs:
         say(f"Next: rv-batch-cfn rv-config --stack {name} --write  "
             "(writes the [BATCH] section Raster Vision reads)")
@@ -324,8 +378,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "given keep their current values on update (defaults on create). Values "
                     "are checked against the template before anything is sent to AWS.")
     p.add_argument("--stack", required=True, help="stack name")
-    p.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE,
-                   help=f"template file (default {DEFAULT_TEMPLATE})")
+    p.add_argument("--template", type=Path, default=TEMPLATE_PATH,
+                   help=f"template file (default {TEMPLATE_PATH})")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="a parameter value, e.g. --param VPC=vpc-0abc --param "
                         "SubnetIds=subnet-1,subnet-2 (repeatable)")

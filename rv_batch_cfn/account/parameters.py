@@ -55,19 +55,28 @@ def value_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
     """Why CloudFormation would refuse `value` for a parameter declared so; None if it would not."""
     kind = str(declaration.get("Type", "String"))
     constraint = declaration.get("ConstraintDescription")
+    note = f" ({constraint})" if constraint else ""
     is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
-    items = [v.strip() for v in value.split(",")] if is_list else [value]
-    element = kind[5:-1] if kind.startswith("List<") else kind
-    for item in items:
-        problem = _item_problem(declaration, element, item)
-        if problem:
-            where = f"item {item!r}: " if is_list else ""
-            return f"{where}{problem}" + (f" ({constraint})" if constraint else "")
     if not is_list:
-        problem = _string_problem(declaration, value)
-        if problem:
-            return problem + (f" ({constraint})" if constraint else "")
-    return None
+        problem = _item_problem(declaration, kind, value) or _string_problem(declaration, value)
+        return problem + note if problem else None
+    # CloudFormation splits a list at every comma and trims each member; AllowedPattern must
+    # match each member, an empty one ("a,,b", "a,") included.
+    element = kind[5:-1] if kind.startswith("List<") else kind
+    refused: dict[str, list[str]] = {}
+    for item in (v.strip() for v in value.split(",")):
+        problem = _item_problem(declaration, element, item) or _pattern_problem(declaration, item)
+        if problem and _describe_item(item) not in refused.get(problem, []):
+            refused.setdefault(problem, []).append(_describe_item(item))
+    if not refused:
+        return None
+    return "; ".join(f"{', '.join(items)}: {problem}" for problem, items in refused.items()) + note
+
+
+def _describe_item(item: str) -> str:
+    if not item:
+        return "an empty item (two commas in a row, or a comma at either end)"
+    return f"item {item!r}"
 
 
 def _item_problem(declaration: Mapping[str, Any], kind: str, item: str) -> Optional[str]:
@@ -94,11 +103,18 @@ def _item_problem(declaration: Mapping[str, Any], kind: str, item: str) -> Optio
     return None
 
 
-def _string_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
+def _pattern_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
     pattern = declaration.get("AllowedPattern")
-    # CloudFormation matches the whole value against the pattern.
+    # CloudFormation matches the whole value (each member of a list) against the pattern.
     if pattern is not None and not re.fullmatch(pattern, value):
         return f"allowed: a value matching {pattern}"
+    return None
+
+
+def _string_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
+    problem = _pattern_problem(declaration, value)
+    if problem:
+        return problem
     low, high = declaration.get("MinLength"), declaration.get("MaxLength")
     if low is not None and len(value) < int(low):
         return f"allowed: at least {low} characters"

@@ -60,8 +60,26 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
         return BatchSettings(names, _attempts(main))
     names = require_outputs(main, list(out.QUEUE_OUTPUTS))
     definitions = complete_stack(cfn, job_def_stack)
+    _check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
     return BatchSettings(names, _attempts(definitions))
+
+
+def _check_main_stack(definitions: dict, main: dict) -> None:
+    """AwsError unless the job-definitions stack was deployed for `main` (its MainStackName):
+    its jobs run with that stack's job role and log to its log group."""
+    name, wanted = definitions["StackName"], main["StackName"]
+    given = stack_parameters(definitions).get(job_definitions.MAIN_STACK_NAME)
+    if given is None:
+        raise AwsError(f"stack {name!r} (--job-def-stack) has no parameter "
+                       f"{job_definitions.MAIN_STACK_NAME}: was it created from this project's "
+                       "cloudformation/job-definitions.yml?")
+    if given != wanted:
+        raise AwsError(f"stack {name!r} (--job-def-stack) was deployed for main stack "
+                       f"{given!r} ({job_definitions.MAIN_STACK_NAME}={given}), not for "
+                       f"{wanted!r} (--stack): its jobs use {given!r}'s job role and log group. "
+                       f"Pass --stack {given}, or deploy job definitions with "
+                       f"{job_definitions.MAIN_STACK_NAME}={wanted}")
 
 
 def _attempts(stack: dict) -> str:
@@ -141,12 +159,15 @@ _KEY = re.compile(r"^([^\s=:#;\[][^=:]*?)\s*[=:]")
 def merge_section(text: str, name: str, values: Mapping[str, str]) -> str:
     """`text` (an INI file) with section `name` holding `values`: keys already there are set in
     place, missing ones are added at the end of the section, and every other line (other keys,
-    other sections, comments) is kept as it was. A missing section is appended."""
+    other sections, comments) is kept as it was. The section is found whatever the case of its
+    name (which is kept); a missing section is appended."""
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
+    # Raster Vision (Everett) reads section names without regard to case: [batch] is [BATCH].
     start = next((i for i, line in enumerate(lines)
-                  if (m := _HEADER.match(line)) and m.group(1).strip() == name), None)
+                  if (m := _HEADER.match(line)) and m.group(1).strip().lower() == name.lower()),
+                 None)
     if start is None:
         gap = "\n" if lines and lines[-1].strip() else ""
         body = "".join(f"{key} = {value}\n" for key, value in values.items())
@@ -174,32 +195,74 @@ def merge_section(text: str, name: str, values: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """Where the configuration went, the backup of the previous file, and whether it changed."""
+    """Where the configuration went, the backup of the previous file, and whether it changed.
+
+    `target` is the file written when `path` is a symbolic link (None otherwise)."""
 
     path: Path
     backup: Optional[Path]
     changed: bool
+    target: Optional[Path] = None
 
 
 def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path] = None,
                  now: Optional[datetime] = None) -> WriteResult:
     """Merge the section for `fmt` into the profile file (`config_path()` by default), keeping
-    a time-stamped backup of the previous file; both files are written atomically."""
+    a time-stamped backup of the previous file; both files are written atomically.
+
+    A symbolic link is written through: the file it points to gets the new text (and the
+    backup beside it), the link stays a link. A file that is not valid INI is refused, and
+    left as it is."""
     if fmt == ENV:
         raise RvBatchError(WRITE_NEEDS_INI)
     path = path or config_path()
-    old = _read(path)
+    target = _link_target(path)
+    destination = target or path
+    old = _read(destination)
     name, values = section(settings, fmt)
+    if old is not None:
+        _check_ini(path, old, name)
     new = merge_section(old or "", name, values)
     if old == new:
-        return WriteResult(path, None, False)
+        return WriteResult(path, None, False, target)
     backup = None
     if old is not None:
-        backup = _backup_path(path, now or datetime.now())
+        backup = _backup_path(destination, now or datetime.now())
         write_atomic(backup, old)
-        os.chmod(backup, path.stat().st_mode & 0o777)
-    write_atomic(path, new)
-    return WriteResult(path, backup, True)
+        os.chmod(backup, destination.stat().st_mode & 0o777)
+    # A rename onto the link itself would replace the link with a plain file.
+    write_atomic(destination, new)
+    return WriteResult(path, backup, True, target)
+
+
+def _link_target(path: Path) -> Optional[Path]:
+    """The file `path` points to when it is a symbolic link (through every link), else None."""
+    if not path.is_symlink():
+        return None
+    try:
+        return path.resolve(strict=False)
+    except (OSError, RuntimeError) as e:  # a loop of links
+        raise OutputError(f"cannot write {path}: it is a symbolic link that cannot be followed "
+                          f"({e})") from None
+
+
+def _check_ini(path: Path, text: str, name: str) -> None:
+    """OutputError unless `text` reads as INI (configparser, strict: section headers, no
+    duplicate sections or keys) with at most one section called `name` in any case."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as e:
+        reason = " ".join(str(e).split())
+        raise OutputError(f"cannot merge into the Raster Vision config {path}: it is not a "
+                          f"valid INI file ({reason}); fix it (or set RV_CONFIG to another "
+                          "file) and run this again. The file was left unchanged") from None
+    same = [s for s in parser.sections() if s.lower() == name.lower()]
+    if len(same) > 1:
+        raise OutputError(f"cannot merge into the Raster Vision config {path}: it has sections "
+                          f"{', '.join(f'[{s}]' for s in same)}, which Raster Vision reads as "
+                          "one (section names are not case-sensitive to it); keep one and run "
+                          "this again. The file was left unchanged")
 
 
 def _read(path: Path) -> Optional[str]:
@@ -239,8 +302,9 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
             print(f"{result.path} already holds this configuration; left unchanged",
                   file=sys.stderr)
         else:
+            through = f" (a link to {result.target})" if result.target else ""
             kept = f" (previous file kept as {result.backup})" if result.backup else ""
-            print(f"wrote the section to {result.path}{kept}", file=sys.stderr)
+            print(f"wrote the section to {result.path}{through}{kept}", file=sys.stderr)
     return 0
 
 

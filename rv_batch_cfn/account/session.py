@@ -64,20 +64,73 @@ def endpoint_from_env(service: str) -> Optional[str]:
 
 
 def check_credentials(session: Any) -> dict:
-    """The caller's identity (sts:GetCallerIdentity), or AwsError saying how to fix credentials."""
+    """The caller's identity (sts:GetCallerIdentity), or AwsError saying how to fix credentials
+    (or that the endpoint is not AWS at all)."""
     import botocore.exceptions
 
+    sts = session.client("sts")
+    endpoint = getattr(sts.meta, "endpoint_url", None)
     try:
-        return session.client("sts").get_caller_identity()
+        return sts.get_caller_identity()
     except botocore.exceptions.NoCredentialsError:
         raise AwsError(NO_CREDENTIALS) from None
     except botocore.exceptions.ClientError as e:
+        detail = e.response.get("Error")
+        code = str(detail.get("Code", "")) if isinstance(detail, dict) else ""
+        # AWS refuses credentials with an error code (InvalidClientTokenId, ExpiredToken...);
+        # botocore makes the HTTP status the code when the body holds no AWS error at all.
+        if not code or code.isdigit():
+            raise _not_aws("check the credentials", e, endpoint) from None
         raise AwsError(f"the AWS credentials {_credentials_source(session)} were refused: "
-                       f"{e.response['Error'].get('Message', e)} (check AWS_PROFILE or "
+                       f"{detail.get('Message') or code} (check AWS_PROFILE or "
                        "--profile; renew the keys with `aws configure --profile NAME`, or the "
                        "login with `aws sso login --profile NAME`)") from None
     except botocore.exceptions.BotoCoreError as e:
         raise AwsError(f"cannot reach AWS: {e}") from None
+    except Exception as e:  # noqa: BLE001 - botocore's parsers raise plain Python errors too
+        if not_aws_answer(e):
+            raise _not_aws("check the credentials", e, endpoint) from None
+        raise
+
+
+def not_aws_answer(error: BaseException) -> bool:
+    """Whether `error` means the endpoint answered, but not as AWS answers: a body botocore
+    cannot parse (an HTML page, an empty reply, XML of another shape), or an error reply with
+    no AWS error in it."""
+    import xml.etree.ElementTree
+
+    import botocore.exceptions
+    import botocore.parsers
+
+    if isinstance(error, (botocore.parsers.ResponseParserError,
+                          xml.etree.ElementTree.ParseError)):
+        return True
+    if isinstance(error, botocore.exceptions.ClientError):
+        return not isinstance(error.response.get("Error"), dict)
+    if isinstance(error, botocore.exceptions.BotoCoreError):
+        return False
+    # Well-formed XML of another shape makes botocore's parsers fail with KeyError and the like.
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__") == "botocore.parsers"
+
+
+def _not_aws(action: str, error: BaseException, endpoint: Optional[str] = None) -> AwsError:
+    """The AwsError for an endpoint that answered, but not like AWS."""
+    set_by_user = os.environ.get("AWS_ENDPOINT_URL") or any(
+        key.startswith("AWS_ENDPOINT_URL_") and value for key, value in os.environ.items())
+    endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
+    where = f"the endpoint {endpoint}" if endpoint else "the AWS endpoint"
+    response = getattr(error, "response", None) or {}
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    detail = response.get("Error", {}) if isinstance(response.get("Error"), dict) else {}
+    got = (f"HTTP {status} {detail.get('Message', '')}".rstrip() if status
+           else "a reply that is not an AWS response")
+    fix = ("check AWS_ENDPOINT_URL (and any AWS_ENDPOINT_URL_<SERVICE>), or unset it to reach "
+           "AWS itself" if set_by_user
+           else "is a proxy or a captive portal in the way? (HTTPS_PROXY, the network)")
+    return AwsError(f"cannot {action}: {where} did not answer like AWS ({got}): {fix}")
 
 
 def connect(profile: Optional[str] = None, region: Optional[str] = None) -> Any:
@@ -114,14 +167,17 @@ def _credentials_source(session: Any) -> str:
     return f"of profile {session.profile_name!r}"
 
 
-def aws_error(action: str, error: Exception) -> Exception:
+def aws_error(action: str, error: Exception, endpoint: Optional[str] = None) -> Exception:
     """The AwsError to raise for a botocore `error` met while trying to `action`.
 
-    `action` completes "cannot ...", e.g. "describe the subnets of vpc-0123". Anything that is
+    `action` completes "cannot ...", e.g. "describe the subnets of vpc-0123"; `endpoint` is the
+    client's, named when the reply was not AWS's (default: AWS_ENDPOINT_URL). Anything that is
     not a botocore error is returned unchanged, so programming errors keep their traceback.
     """
     import botocore.exceptions
 
+    if not_aws_answer(error):
+        return _not_aws(action, error, endpoint)
     if isinstance(error, botocore.exceptions.NoCredentialsError):
         return AwsError(NO_CREDENTIALS)
     if isinstance(error, botocore.exceptions.ClientError):
@@ -146,6 +202,10 @@ def aws_errors(action: str) -> Iterator[None]:
         yield
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         raise aws_error(action, e) from None
+    except Exception as e:  # noqa: BLE001 - botocore's parsers raise plain Python errors too
+        if not_aws_answer(e):
+            raise aws_error(action, e) from None
+        raise
 
 
 def error_code(error: Exception) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AwsError
-from .session import aws_error
+from .session import aws_error, not_aws_answer
 
 COMPLETE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
                    "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE")
@@ -18,13 +18,18 @@ def describe_stack(cfn: Any, name: str) -> dict:
     try:
         return cfn.describe_stacks(StackName=name)["Stacks"][0]
     except botocore.exceptions.ClientError as e:
-        message = e.response["Error"].get("Message", "")
+        detail = e.response.get("Error")
+        message = detail.get("Message", "") if isinstance(detail, dict) else ""
         if "does not exist" in message:
             raise AwsError(f"stack {name!r} not found in region {cfn.meta.region_name} "
                            "(check --region / AWS_REGION and the stack name)") from None
-        raise aws_error(f"describe stack {name!r}", e) from None
+        raise aws_error(f"describe stack {name!r}", e, cfn.meta.endpoint_url) from None
     except botocore.exceptions.BotoCoreError as e:  # no credentials, no connection, ...
         raise aws_error(f"describe stack {name!r}", e) from None
+    except Exception as e:  # noqa: BLE001 - a reply botocore cannot parse: not AWS
+        if not_aws_answer(e):
+            raise aws_error(f"describe stack {name!r}", e, cfn.meta.endpoint_url) from None
+        raise
 
 
 def complete_stack(cfn: Any, name: str) -> dict:

@@ -8,7 +8,7 @@ import pytest
 
 from rv_batch_cfn.template import compute
 from tests.emulator import (
-    make_network, network_parameters, outputs, parameter_values, physical_ids, run_cli,
+    ROOT, make_network, network_parameters, outputs, parameter_values, physical_ids, run_cli,
 )
 
 # A port nothing listens on: a command that reached for AWS would fail with a connection error.
@@ -132,6 +132,16 @@ def test_failed_update_rolls_back_and_keeps_previous_values(emulator):
     ("malformed subnet id", ["--param", "SubnetIds=subnet-0123456789abcdef0,my-subnet"],
      ["--param SubnetIds: got 'subnet-0123456789abcdef0,my-subnet'; item 'my-subnet': allowed: "
       "an id like subnet-0123456789abcdef0"]),
+    # CloudFormation matches a list's AllowedPattern against each member, empty ones too.
+    ("list member breaking the pattern", ["--param", "S3Buckets=rv-data,Bad_Bucket"],
+     ["--param S3Buckets: got 'rv-data,Bad_Bucket'; item 'Bad_Bucket': allowed: a value "
+      "matching ^(\\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$ (each must be an S3 bucket name"]),
+    ("list members breaking the pattern, one empty", ["--param", "GpuInstanceTypes=G5 X,,"],
+     ["--param GpuInstanceTypes: got 'G5 X,,'; item 'G5 X', an empty item (two commas in a "
+      "row, or a comma at either end): allowed: a value matching ",
+      "(each must be an instance type (g5.2xlarge), a family (g5) or optimal)"]),
+    ("empty list", ["--param", "CpuInstanceTypes="],
+     ["--param CpuInstanceTypes: got ''; an empty item"]),
     ("no equals sign", ["--param", "Prefix"], ["--param: got 'Prefix'; allowed: KEY=VALUE"]),
     ("every problem at once", ["--param", "Prefix=A", "--param", "JobAttempts=0"],
      ["2 problems", "--param Prefix", "--param JobAttempts: got '0'; allowed: at least 1"]),
@@ -178,3 +188,18 @@ def test_no_credentials(emulator):
     assert result.returncode == 2
     assert result.stderr.startswith("rv-batch-cfn deploy: error: no AWS credentials found")
     assert emulator.client("cloudformation").list_stacks()["StackSummaries"] == []
+
+
+def test_constants_have_one_definition():
+    # The default template path and the job-definitions template's parameter naming its main
+    # stack are defined once, where they belong, and imported: never redefined here.
+    from rv_batch_cfn import template
+    from rv_batch_cfn.account import deploy
+    from rv_batch_cfn.template import job_definitions
+
+    assert deploy.TEMPLATE_PATH is template.TEMPLATE_PATH
+    assert deploy.MAIN_STACK_NAME is job_definitions.MAIN_STACK_NAME
+    for path in (ROOT / "rv_batch_cfn" / "account").glob("*.py"):
+        text = path.read_text()
+        assert f'"{template.TEMPLATE_PATH}")' not in text, path.name
+        assert f'= "{job_definitions.MAIN_STACK_NAME}"' not in text, path.name

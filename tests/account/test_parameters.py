@@ -68,6 +68,15 @@ def test_assignments():
     ({"Type": "Number", "MaxValue": 9}, "10", "allowed: at most 9"),
     ({"Type": "Number", "MinValue": 0, "MaxValue": 9}, "9", None),
     ({"Type": "CommaDelimitedList", "AllowedValues": ["a", "b"]}, "a,b", None),
+    # AllowedPattern applies to each member of a list (trimmed, as CloudFormation trims them).
+    ({"Type": "CommaDelimitedList", "AllowedPattern": "[a-z]+"}, "ab, cd", None),
+    ({"Type": "CommaDelimitedList", "AllowedPattern": "[a-z]+"}, "ab,C,d,E",
+     "item 'C', item 'E': allowed: a value matching [a-z]+"),
+    ({"Type": "CommaDelimitedList", "AllowedPattern": "[a-z]+"}, "ab,",
+     "an empty item (two commas in a row, or a comma at either end): "
+     "allowed: a value matching [a-z]+"),
+    ({"Type": "List<Number>", "AllowedPattern": "[0-9]+"}, "1,2.5,x",
+     "item '2.5': allowed: a value matching [0-9]+; item 'x': allowed: a number"),
 ])
 def test_value_problem(declaration, value, expected):
     assert checks.value_problem(declaration, value) == expected

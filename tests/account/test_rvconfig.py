@@ -135,6 +135,40 @@ def test_write_merges_keeps_the_rest_and_a_backup(emulator, stack, tmp_path):
     assert len(list(target.parent.glob("work.*.bak"))) == 1
 
 
+def test_write_updates_a_lower_case_section_in_place(emulator, stack, tmp_path):
+    target = tmp_path / "default"
+    target.write_text("[AWS_S3]\nrequester_pays = True\n\n[batch]\nGPU_JOB_QUEUE = Old\n")
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
+                     env={"RV_CONFIG": str(target)})
+    assert result.returncode == 0, result.stderr
+    parser = parse(target.read_text())
+    assert parser.sections() == ["AWS_S3", "batch"]  # no second, upper-case [BATCH]
+    assert parser["batch"]["gpu_job_queue"] == api_names(emulator, stack)["gpu_queue"]
+    assert parser["batch"]["attempts"] == "5"
+
+
+def test_write_goes_through_a_symbolic_link(emulator, stack, tmp_path):
+    # A profile file kept elsewhere (a dotfiles repository) and linked into place.
+    dotfiles, rv_dir = tmp_path / "dotfiles", tmp_path / "rv"
+    dotfiles.mkdir()
+    rv_dir.mkdir()
+    real = dotfiles / "rastervision-default"
+    real.write_text(EXISTING)
+    link = rv_dir / "default"
+    link.symlink_to(real)
+
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
+                     env={"RV_CONFIG_DIR": str(rv_dir)})
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.readlink() == real
+    assert parse(real.read_text())["BATCH"]["attempts"] == "5"
+    backups = list(dotfiles.glob("rastervision-default.*.bak"))
+    assert len(backups) == 1 and backups[0].read_text() == EXISTING
+    assert sorted(p.name for p in rv_dir.iterdir()) == ["default"]  # nothing beside the link
+    assert (f"wrote the section to {link} (a link to {real}) "
+            f"(previous file kept as {backups[0]})") in result.stderr
+
+
 def test_write_creates_the_default_profile_in_home(emulator, stack, tmp_path):
     result = run_cli(emulator, "rv-config", "--stack", stack, "--write", "--format", "aws_batch",
                      env={"HOME": str(tmp_path), "RV_PROFILE": "", "RV_CONFIG": "",
@@ -161,6 +195,9 @@ def test_config_path_precedence(tmp_path):
      "[BATCH]\na = 1\nb = 2\n"),
     ("a section with a similar name is another section", "[BATCH_OLD]\na = 0\n",
      "[BATCH_OLD]\na = 0\n\n[BATCH]\na = 1\nb = 2\n"),
+    # Raster Vision reads section names without regard to case: update [batch], keep its name.
+    ("the section in another case is the same section", "[batch]\na = 0\n\n[Y]\n",
+     "[batch]\na = 1\nb = 2\n\n[Y]\n"),
 ])
 def test_merge_section(name, text, expected):
     assert merge_section(text, "BATCH", {"a": "1", "b": "2"}) == expected
@@ -222,6 +259,26 @@ def test_unwritable_config_file(emulator, stack, tmp_path):
     result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
                      env={"RV_CONFIG": str(tmp_path)})
     assert_error(result, f"cannot read the Raster Vision config {tmp_path}", "Is a directory")
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("no section header", "gpu_job_queue = Old\n", "File contains no section headers"),
+    ("a duplicate section", "[BATCH]\nattempts = 1\n\n[AWS_S3]\n\n[BATCH]\ndebug = 1\n",
+     "section 'BATCH' already exists"),
+    ("a duplicate key", "[AWS_S3]\nregion = a\nregion = b\n",
+     "option 'region' in section 'AWS_S3' already exists"),
+    ("the section twice, in two cases", "[BATCH]\nattempts = 1\n[batch]\ndebug = 1\n",
+     "it has sections [BATCH], [batch], which Raster Vision reads as one"),
+])
+def test_write_refuses_a_file_that_is_not_ini(emulator, stack, tmp_path, name, text, expected):
+    target = tmp_path / "default"
+    target.write_text(text)
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
+                     env={"RV_CONFIG": str(target)})
+    assert_error(result, f"cannot merge into the Raster Vision config {target}", expected,
+                 "The file was left unchanged")
+    assert target.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default"]  # no backup, no temp file
 
 
 def test_write_and_env_together(emulator):

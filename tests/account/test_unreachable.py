@@ -1,6 +1,11 @@
-"""Every command that calls AWS turns an unreachable endpoint into one clear message."""
+"""Every command that calls AWS turns an unreachable endpoint, or one that is not AWS, into one
+clear message."""
 
 from __future__ import annotations
+
+import functools
+import http.server
+import threading
 
 import pytest
 
@@ -22,3 +27,65 @@ def test_unreachable_endpoint(cli, args):
     done = cli(*args, AWS_ENDPOINT_URL=UNREACHABLE, AWS_MAX_ATTEMPTS="1")
     assert_one_clean_error(done, f"rv-batch-cfn {args[0]}: error:",
                            f'Could not connect to the endpoint URL: "{UNREACHABLE}/')
+
+
+class _WebPage(http.server.BaseHTTPRequestHandler):
+    """A web server that is not AWS: every request gets a 200 and a small HTML page (a
+    captive portal, a proxy's notice), which is well-formed XML of the wrong shape."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b"<html><body><p>Welcome</p></body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class _FileServer(http.server.SimpleHTTPRequestHandler):
+    """What `python -m http.server` runs: a POST gets an HTML 501 page."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(params=[_FileServer, _WebPage], ids=["http.server", "html-200"])
+def not_aws(request, tmp_path):
+    """The URL of a local HTTP server on 127.0.0.1 that answers, but not like AWS."""
+    handler = functools.partial(request.param, directory=str(tmp_path)) \
+        if request.param is _FileServer else request.param
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.mark.parametrize("args", [
+    ["rv-config", "--stack", "rv"],
+    ["deploy", "--stack", "rv", "--yes", "--template", str(TEMPLATE), "--param", f"VPC={VPC}",
+     "--param", "SubnetIds=subnet-0123456789abcdef0"],
+], ids=lambda args: args[0])
+def test_endpoint_that_is_not_aws(cli, not_aws, args):
+    done = cli(*args, AWS_ENDPOINT_URL=not_aws)
+    assert_one_clean_error(done, f"rv-batch-cfn {args[0]}: error: cannot check the credentials: "
+                                 f"the endpoint {not_aws} did not answer like AWS",
+                           "check AWS_ENDPOINT_URL")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_service_endpoint_that_is_not_aws(cli, not_aws):
+    # STS (the credentials check) is the emulator; only CloudFormation's endpoint is not AWS.
+    done = cli("rv-config", "--stack", "rv", AWS_ENDPOINT_URL_CLOUDFORMATION=not_aws)
+    assert_one_clean_error(done, "rv-batch-cfn rv-config: error: cannot describe stack 'rv': "
+                                 f"the endpoint {not_aws} did not answer like AWS",
+                           "AWS_ENDPOINT_URL_<SERVICE>")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -155,6 +155,26 @@ def test_deploy_and_rv_config_with_job_def_stack(emulator, main_stack):
     assert "stack 'rv-alice' has no output GpuJobQueueName" in wrong.stderr
 
 
+def test_rv_config_refuses_a_job_def_stack_of_another_main_stack(emulator, main_stack):
+    deploy(emulator, "rv-other", make_network(emulator, key_name="other-key"), Prefix="other")
+    deploy_project(emulator, "rv-alice", MainStackName="rv", Namespace="alice",
+                   RepositoryName=REPOSITORY)
+    result = run_cli(emulator, "rv-config", "--stack", "rv-other", "--job-def-stack", "rv-alice")
+    assert result.returncode == 2, result.stdout
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert error[0].startswith(
+        "rv-batch-cfn rv-config: error: stack 'rv-alice' (--job-def-stack) was deployed for "
+        "main stack 'rv' (MainStackName=rv), not for 'rv-other' (--stack)")
+    assert "Pass --stack rv, or deploy job definitions with MainStackName=rv-other" in error[0]
+    assert result.stdout == ""
+
+    # A main stack is no job-definitions stack: it has no MainStackName.
+    result = run_cli(emulator, "rv-config", "--stack", "rv", "--job-def-stack", "rv-other")
+    assert result.returncode == 2
+    assert "stack 'rv-other' (--job-def-stack) has no parameter MainStackName" in result.stderr
+
+
 def test_main_stack_that_does_not_export(emulator, main_stack):
     failed = run_cli(emulator, "deploy", "--stack", "rv-alice", "--yes",
                      "--template", str(JOB_DEF_TEMPLATE), "--param", "MainStackName=nosuch",
