@@ -11,10 +11,9 @@ from typing import Callable, Optional, Sequence
 from . import config as config_module
 from .account import ami, deploy, doctor, publish, rvconfig, subnets
 from .config import StackConfig
+from .template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
 from .errors import ConfigError, Problem, RvBatchError
 
-DEFAULT_TEMPLATE = Path("cloudformation/template.yml")
-DEFAULT_JOB_DEF_TEMPLATE = Path("cloudformation/job-definitions.yml")
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command worked and found problems (lint findings, doctor failures)
@@ -114,7 +113,7 @@ def _add_generator(sub: argparse._SubParsersAction, name: str, func: Callable, d
 
 def _add_template(sub: argparse._SubParsersAction) -> None:
     _add_generator(
-        sub, "template", cmd_template, DEFAULT_TEMPLATE,
+        sub, "template", cmd_template, TEMPLATE_PATH,
         help="generate (and lint) the CloudFormation template",
         description="Generate the CloudFormation template for Raster Vision on AWS Batch.",
         config_help="YAML or JSON file whose keys mirror StackConfig (prefix, gpu, cpu, "
@@ -123,7 +122,7 @@ def _add_template(sub: argparse._SubParsersAction) -> None:
 
 def _add_job_def_template(sub: argparse._SubParsersAction) -> None:
     _add_generator(
-        sub, "job-def-template", cmd_job_def_template, DEFAULT_JOB_DEF_TEMPLATE,
+        sub, "job-def-template", cmd_job_def_template, JOB_DEFINITIONS_PATH,
         help="generate (and lint) the per-project job-definitions template",
         description="Generate the CloudFormation template of per-project job definitions: a "
                     "GPU and a CPU job definition named after a Namespace, pulling an image "
@@ -177,5 +176,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # throttled call) is still one message, not a traceback. Anything else is a bug.
         if not type(e).__module__.startswith("botocore"):
             raise
-        print(f"rv-batch-cfn {args.command}: error: AWS call failed: {e}", file=sys.stderr)
+        from .account.session import aws_error
+
+        print(f"rv-batch-cfn {args.command}: error: {aws_error('call AWS', e)}", file=sys.stderr)
         return EXIT_ERROR
