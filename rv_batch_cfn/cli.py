@@ -51,7 +51,8 @@ def cmd_template(args: argparse.Namespace) -> int:
     from .render import render_yaml, write_atomic
     from .template import build_template
 
-    text = render_yaml(build_template(load_config(args.config)))
+    config = load_config(args.config)
+    text = render_yaml(build_template(config))
     if not args.no_lint:
         check_template(text)
     if args.output == "-":
@@ -60,6 +61,12 @@ def cmd_template(args: argparse.Namespace) -> int:
         write_atomic(args.output, text)
         print(f"wrote {args.output}" + ("" if args.no_lint else " (cfn-lint: clean)"),
               file=sys.stderr)
+    # The template's GpuAMI default is gpu.ami; the AMI create-ami built is only pointed to.
+    hint = ami.last_ami_hint(config.gpu.ami, "to use it, paste it as GpuAMI in the console, "
+                             "pass --param GpuAMI={ami} to `rv-batch-cfn deploy`, or set gpu.ami "
+                             "in the --config file")
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AwsError
+from .session import NO_CREDENTIALS
 
 COMPLETE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
                    "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE")
@@ -23,8 +24,7 @@ def describe_stack(cfn: Any, name: str) -> dict:
                            "(check --region / AWS_REGION and the stack name)") from None
         raise AwsError(f"cannot describe stack {name!r}: {message or e}") from None
     except botocore.exceptions.NoCredentialsError:
-        raise AwsError("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a "
-                       "profile made with `aws configure`") from None
+        raise AwsError(NO_CREDENTIALS) from None
 
 
 def complete_stack(cfn: Any, name: str) -> dict:
