@@ -92,7 +92,8 @@ AMI_OPTIONS = --base-ami='$(AWS_BATCH_BASE_AMI)' --region='$(AWS_REGION)' \
 	$(if $(AMI_BUILD_INSTANCE_TYPE),--instance-type='$(AMI_BUILD_INSTANCE_TYPE)') \
 	$(if $(filter undefined,$(origin PREPULL_IMAGES)),,--prepull-images='$(PREPULL_IMAGES)') \
 	$(if $(AMI_BUILD_SUBNET_ID),--subnet-id='$(AMI_BUILD_SUBNET_ID)') \
-	$(if $(AMI_BUILD_INSTANCE_PROFILE),--iam-instance-profile='$(AMI_BUILD_INSTANCE_PROFILE)')
+	$(if $(AMI_BUILD_INSTANCE_PROFILE),--iam-instance-profile='$(AMI_BUILD_INSTANCE_PROFILE)') \
+	$(if $(AMI_BUILD_PUBLIC_IP),--associate-public-ip-address='$(AMI_BUILD_PUBLIC_IP)')
 .PHONY: packer-template create-ami validate-ami find-base-ami
 
 $(PACKER_TEMPLATE): $(BIN)/.installed $(SOURCES)
@@ -103,7 +104,7 @@ template: $(PACKER_TEMPLATE)
 
 packer-template: $(PACKER_TEMPLATE) ## generate packer/template-gpu.json (also part of make template)
 
-create-ami: $(PACKER_TEMPLATE) ## build the GPU AMI (settings.mk; SKIP_PROVISIONING=1 for a quick check); id in packer/last-ami
+create-ami: $(PACKER_TEMPLATE) ## build the GPU AMI (settings.mk); id in packer/last-ami. SKIP_PROVISIONING=1: a permissions check whose image is not usable (not recorded)
 	$(CLI) create-ami $(AMI_OPTIONS) $(if $(SKIP_PROVISIONING),--skip-provisioning)
 
 validate-ami: $(PACKER_TEMPLATE) ## create-ami's checks and packer validate, without building
@@ -118,9 +119,9 @@ rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK
 	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
 	$(CLI) rv-config --stack '$(STACK)' $(AWS_ARGS) $(if $(FORMAT),--format $(FORMAT)) $(if $(WRITE),--write) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)')
 
-deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", YES=1 skips the question)
-	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [YES=1]" >&2; exit 2; }
-	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(YES),--yes)
+deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", GPU_AMI=ami-..., YES=1 skips the question)
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [YES=1]" >&2; exit 2; }
+	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(YES),--yes)
 
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml

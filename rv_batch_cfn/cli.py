@@ -65,8 +65,14 @@ def cmd_template(args: argparse.Namespace) -> int:
     from .render import render_yaml
     from .template import build_template
 
-    emit_template(render_yaml(build_template(load_config(args.config))), args.output,
-                  lint=not args.no_lint)
+    config = load_config(args.config)
+    emit_template(render_yaml(build_template(config)), args.output, lint=not args.no_lint)
+    # The template's GpuAMI default is gpu.ami; the AMI create-ami built is only pointed to.
+    hint = ami.last_ami_hint(config.gpu.ami, "to use it, paste it as GpuAMI in the console, "
+                             "pass --param GpuAMI={ami} to `rv-batch-cfn deploy`, or set gpu.ami "
+                             "in the --config file")
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -16,8 +16,8 @@ NO_CHANGES = ("The submitted information didn't contain changes. Submit differen
 
 
 def make_moto_like_aws() -> None:
-    """Patch the in-process moto so that change sets, stack events, parameters and Batch
-    updates and deletions behave as in AWS (idempotent)."""
+    """Patch the in-process moto so that change sets, stack events, parameters, Batch
+    updates and deletions, and image root volumes behave as in AWS (idempotent)."""
     global _PATCHED
     if _PATCHED:
         return
@@ -28,6 +28,7 @@ def make_moto_like_aws() -> None:
     _patch_batch()
     _patch_iam()
     _patch_yaml()
+    _patch_images()
 
 
 def _as_console_string(value: Any) -> str:
@@ -497,3 +498,23 @@ def _patch_yaml() -> None:
     for module in (utils, models, responses):
         if hasattr(module, "yaml_tag_constructor"):
             module.yaml_tag_constructor = yaml_tag_constructor
+
+
+def _patch_images() -> None:
+    """An image's root device mapping reports the volume it was made with, at its own device
+    name and size (75 GiB on /dev/xvda for the Deep Learning Base OSS AMIs); moto reports a
+    15 GiB volume for every image. Tests set `root_volume_size` on moto's record of an image."""
+    from moto.ec2.models.amis import Ami
+
+    original = Ami.block_device_mappings.fget
+
+    def block_device_mappings(self: Any) -> list:
+        mappings = original(self)
+        size = getattr(self, "root_volume_size", None)
+        if size is not None:
+            for mapping in mappings:
+                if mapping["DeviceName"] == self.root_device_name:
+                    mapping["Ebs"]["VolumeSize"] = size
+        return mappings
+
+    Ami.block_device_mappings = property(block_device_mappings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
@@ -121,3 +123,47 @@ def test_help_explains_the_commands():
 def test_no_command_is_a_usage_error():
     result = cli()
     assert result.returncode == 2 and "usage:" in result.stderr
+
+
+def test_template_points_to_the_ami_create_ami_recorded(tmp_path):
+    # Run where packer/last-ami is (make runs from the project folder); the template's GpuAMI
+    # default stays whatever the config says: the record is only pointed to.
+    ami = "ami-0123456789abcdef0"
+    (tmp_path / "packer").mkdir()
+    (tmp_path / "packer" / "last-ami").write_text(ami + "\n")
+    out = tmp_path / "template.yml"
+    result = cli("template", "-o", str(out), "--no-lint", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (f"hint: packer/last-ami records {ami} (built by create-ami); to use it, paste it as "
+            f"GpuAMI in the console, pass --param GpuAMI={ami} to `rv-batch-cfn deploy`, or set "
+            "gpu.ami in the --config file") in result.stderr
+    assert out.read_text() == TEMPLATE.read_text()
+
+    config = tmp_path / "team.yml"
+    config.write_text(f"gpu:\n  ami: {ami}\n")
+    result = cli("template", "-o", str(out), "--no-lint", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hint:" not in result.stderr  # the config already uses it
+
+
+def test_template_without_a_recorded_ami_gives_no_hint(tmp_path):
+    result = cli("template", "-o", str(tmp_path / "t.yml"), "--no-lint", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hint:" not in result.stderr
+
+
+def test_make_deploy_passes_gpu_ami_as_a_parameter(tmp_path):
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # -n prints the commands without running them; -s keeps make's own chatter out.
+    done = subprocess.run([make, "-s", "-n", "deploy", "STACK=rv", "PARAMS=VPC=vpc-0abc",
+                           "GPU_AMI=ami-0123456789abcdef0"], capture_output=True, text=True,
+                          cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    [command] = [line for line in done.stdout.splitlines() if " deploy --stack " in line]
+    assert "--param 'VPC=vpc-0abc' --param 'GpuAMI=ami-0123456789abcdef0'" in command
+    done = subprocess.run([make, "-s", "-n", "deploy", "STACK=rv"], capture_output=True,
+                          text=True, cwd=ROOT, env=env)
+    assert "GpuAMI" not in done.stdout

@@ -5,7 +5,16 @@
 # new container instance. Runs as root.
 set -euo pipefail
 
+# Every file below is under CLEANUP_ROOT: empty (the default) for the build instance's own /;
+# the tests point it at a folder of their own.
+CLEANUP_ROOT=${CLEANUP_ROOT:-}
+BUILD_USER=ec2-user
+
 log() { printf '==> %s\n' "$*"; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+[ -z "$CLEANUP_ROOT" ] || [ -d "$CLEANUP_ROOT" ] ||
+  fail "CLEANUP_ROOT=$CLEANUP_ROOT is not a directory"
 
 # Remove the contents of a directory, keeping the directory (its owner and mode stay right).
 empty_dir() {
@@ -20,12 +29,12 @@ if command -v docker >/dev/null 2>&1 && docker container inspect ecs-agent >/dev
   docker rm -f ecs-agent >/dev/null
 fi
 # Registration (cluster, container instance ARN), task state, and the GPU IDs of this instance.
-empty_dir /var/lib/ecs/data
-empty_dir /var/lib/ecs/gpu
-empty_dir /var/log/ecs
+empty_dir "$CLEANUP_ROOT/var/lib/ecs/data"
+empty_dir "$CLEANUP_ROOT/var/lib/ecs/gpu"
+empty_dir "$CLEANUP_ROOT/var/log/ecs"
 # Batch writes its own ECS_CLUSTER line at boot.
-if [ -f /etc/ecs/ecs.config ]; then
-  sed -i '/^ECS_CLUSTER=/d' /etc/ecs/ecs.config
+if [ -f "$CLEANUP_ROOT/etc/ecs/ecs.config" ]; then
+  sed -i '/^ECS_CLUSTER=/d' "$CLEANUP_ROOT/etc/ecs/ecs.config"
 fi
 
 log "removing per-instance identity"
@@ -33,15 +42,17 @@ if command -v cloud-init >/dev/null 2>&1; then
   cloud-init clean --logs
 fi
 # sshd-keygen (and cloud-init) generate new host keys at the next boot.
-rm -f /etc/ssh/ssh_host_*
+rm -f "$CLEANUP_ROOT"/etc/ssh/ssh_host_*
 # An empty machine-id makes systemd generate a new one at the next boot.
-truncate -s 0 /etc/machine-id
-if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
-  rm -f /var/lib/dbus/machine-id
+truncate -s 0 "$CLEANUP_ROOT/etc/machine-id"
+if [ -f "$CLEANUP_ROOT/var/lib/dbus/machine-id" ] &&
+   [ ! -L "$CLEANUP_ROOT/var/lib/dbus/machine-id" ]; then
+  rm -f "$CLEANUP_ROOT/var/lib/dbus/machine-id"
 fi
 # The build's temporary key; instances get the launch key pair from cloud-init.
-rm -f /root/.ssh/authorized_keys /home/ec2-user/.ssh/authorized_keys
-rm -f /root/.bash_history /home/ec2-user/.bash_history
+rm -f "$CLEANUP_ROOT/root/.ssh/authorized_keys" \
+  "$CLEANUP_ROOT/home/$BUILD_USER/.ssh/authorized_keys"
+rm -f "$CLEANUP_ROOT/root/.bash_history" "$CLEANUP_ROOT/home/$BUILD_USER/.bash_history"
 
 log "removing package caches and logs of the build"
 if command -v dnf >/dev/null 2>&1; then

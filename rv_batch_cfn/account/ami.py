@@ -3,33 +3,38 @@
 
 `create-ami` checks everything it can in seconds before starting a build that takes half an
 hour: the settings, that packer is installed, the AWS profile and its credentials, and that the
-base AMI exists in the region. Then `packer validate`, then `packer build` with Packer's output
-streamed live; the new AMI id is printed last and recorded in packer/last-ami.
+base AMI exists in the region and suits the build. Then `packer validate`, then `packer build`
+with Packer's output streamed live; the new AMI id is printed last and recorded in
+packer/last-ami, which `template` and `deploy` then mention. A `--skip-provisioning` build is
+never recorded: its image has no ECS agent or GPU setup and must not be used as GpuAMI.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from .. import instance_types
-from ..config import ROOT_VOLUME_GIB
+from ..config import AMI_PATTERN, ROOT_VOLUME_GIB
 from ..errors import AwsError, ConfigError, OutputError, PackerError, Problem
 from ..render import render_json, write_atomic
 from ..template import packer as pt
+from ..template.parameters import GPU
 from . import session as aws
 
 TEMPLATE = Path("packer/template-gpu.json")
 MANIFEST = Path(pt.DEFAULT_MANIFEST)
-# The id of the last AMI create-ami built: what to paste as GpuAMI (ignored by git).
+# The id of the last AMI create-ami built with provisioning: what to paste as GpuAMI (ignored by
+# git). Builds made with --skip-provisioning are never recorded here.
 LAST_AMI = Path("packer/last-ami")
 SETTINGS = Path("settings.mk")
 SETTINGS_TEMPLATE = Path("settings.mk.template")
@@ -40,13 +45,17 @@ PLACEHOLDER_AMI = "ami-XXXXXXXX"  # what settings.mk.template ships with
 PLUGINS_REQUIRED_FROM = (1, 10, 0)
 AMAZON_PLUGIN = "github.com/hashicorp/amazon"
 
-AMI_ID_PATTERN = r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$"
 BUILD_INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
 # A registry/repository:tag@digest reference, nothing a shell would interpret.
 IMAGE_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
 SUBNET_PATTERN = r"^(subnet-[0-9a-f]{8}([0-9a-f]{9})?)?$"
 INSTANCE_PROFILE_PATTERN = (r"^([\w+=,.@-]{1,128}"
                             r"|arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[\w+=,.@/-]+)?$")
+
+
+def is_ami_id(text: str) -> bool:
+    """Whether `text` is an AMI id: config.AMI_PATTERN, whose empty match (no AMI) is refused."""
+    return bool(text) and re.match(AMI_PATTERN, text) is not None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -66,6 +75,7 @@ class AmiSettings:
     ec2_endpoint: str = ""  # empty: EC2's public endpoint
     subnet_id: str = ""  # empty: the default VPC
     iam_instance_profile: str = ""
+    associate_public_ip: str = ""  # "true", "false", or empty: the subnet's own setting
     skip_provisioning: bool = False
 
     def problems(self, environ: Mapping[str, str] = os.environ) -> list[Problem]:
@@ -79,7 +89,7 @@ class AmiSettings:
         elif self.base_ami == PLACEHOLDER_AMI:
             p.append(Problem(field, self.base_ami, "allowed: a real AMI id; this is the "
                              f"placeholder from settings.mk.template: {find}"))
-        elif not re.match(AMI_ID_PATTERN, self.base_ami):
+        elif not is_ami_id(self.base_ami):
             p.append(Problem(field, self.base_ami,
                              f"allowed: an AMI id such as ami-0123456789abcdef0; {find}"))
         if not self.profile and not _has_key_credentials(environ):
@@ -112,6 +122,10 @@ class AmiSettings:
         if not re.match(INSTANCE_PROFILE_PATTERN, self.iam_instance_profile):
             p.append(Problem("--iam-instance-profile", self.iam_instance_profile,
                              "allowed: empty or an instance profile name or ARN"))
+        if self.associate_public_ip not in ("", "true", "false"):
+            p.append(Problem("AMI_BUILD_PUBLIC_IP (--associate-public-ip-address)",
+                             self.associate_public_ip,
+                             "allowed: true, false, or empty (the subnet's own setting)"))
         return p
 
     def _instance_type_problems(self) -> list[Problem]:
@@ -143,6 +157,7 @@ class AmiSettings:
             pt.V_EC2_ENDPOINT: self.ec2_endpoint,
             pt.V_SUBNET_ID: self.subnet_id,
             pt.V_INSTANCE_PROFILE: self.iam_instance_profile,
+            pt.V_PUBLIC_IP: self.associate_public_ip,
             pt.V_PREPULL_IMAGES: " ".join(self.prepull_images),
             pt.V_MANIFEST: str(manifest),
         }
@@ -168,6 +183,10 @@ class Preflight:
     region: str
     account: str
     base_ami_name: str
+    # Things worth a second look that do not stop the build (an unexpected base AMI name).
+    warnings: tuple[str, ...] = ()
+    # The EC2 client of the checks, for looking at the new image after the build.
+    ec2: Any = dataclass_field(default=None, compare=False, repr=False)
 
 
 def find_packer(explicit: Optional[str] = None) -> str:
@@ -202,8 +221,11 @@ def packer_version(packer: str) -> tuple[int, int, int]:
     return (int(match[1]), int(match[2]), int(match[3]))
 
 
-def check_base_ami(ec2: Any, ami: str, region: str) -> dict:
-    """The base AMI's description; AwsError when it is not visible in `region`."""
+def check_base_ami(ec2: Any, ami: str, region: str,
+                   root_volume_gib: Optional[int] = None) -> dict:
+    """The base AMI's description; AwsError when it is not visible in `region` or cannot be
+    built on (another architecture, Windows), ConfigError when `root_volume_gib` is smaller
+    than its own root volume."""
     import botocore.exceptions
 
     missing = (f"{BASE_AMI_SETTING} {ami} is not an AMI this account can use in {region}: AMI "
@@ -211,20 +233,60 @@ def check_base_ami(ec2: Any, ami: str, region: str) -> dict:
                "AWS_REGION)")
     try:
         images = ec2.describe_images(ImageIds=[ami])["Images"]
-    except botocore.exceptions.ClientError as e:
-        if e.response["Error"].get("Code", "").startswith("InvalidAMIID"):
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        if aws.error_code(e).startswith("InvalidAMIID"):
             raise AwsError(missing) from None
-        raise AwsError(f"cannot describe {ami} in {region}: "
-                       f"{e.response['Error'].get('Message', e)}") from None
-    except botocore.exceptions.BotoCoreError as e:
-        raise AwsError(f"cannot reach EC2 in {region}: {e}") from None
+        raise aws.aws_error(f"describe the base AMI {ami} in {region}", e) from None
     if not images:
         raise AwsError(missing)
     image = images[0]
+    name = image.get("Name", "")
     if image.get("Architecture", "x86_64") != "x86_64":
         raise AwsError(f"{BASE_AMI_SETTING} {ami} is for {image['Architecture']}; the build "
                        "instance types are x86_64: use the x86_64 Deep Learning Base OSS AMI")
+    platform = image.get("Platform") or image.get("PlatformDetails") or ""
+    if platform.lower().startswith("windows"):
+        raise AwsError(f"{BASE_AMI_SETTING} {ami} ({name or 'no name'}) is a Windows AMI; the "
+                       "build needs a Deep Learning Base OSS Nvidia Driver GPU AMI for Amazon "
+                       "Linux 2023 or Amazon Linux 2 (`make find-base-ami` prints the newest)")
+    if root_volume_gib is not None:
+        _check_root_volume(image, root_volume_gib)
     return image
+
+
+def _check_root_volume(image: dict, root_volume_gib: int) -> None:
+    """ConfigError when the build's root volume would not replace the image's own root volume
+    or would be smaller than it (EC2 refuses to launch with a smaller one)."""
+    root = image.get("RootDeviceName", "")
+    mappings = {m.get("DeviceName"): m.get("Ebs") or {}
+                for m in image.get("BlockDeviceMappings", [])}
+    field_name = "AWS_ROOT_BLOCK_DEVICE_SIZE (--root-volume-size)"
+    if root and root != pt.ROOT_DEVICE:
+        raise ConfigError([Problem(
+            f"{BASE_AMI_SETTING} (--base-ami)", image.get("ImageId", ""),
+            f"allowed: an AMI whose root device is {pt.ROOT_DEVICE}, as on the Deep Learning Base "
+            f"OSS AMIs for Amazon Linux; this one boots from {root}, so the build's "
+            f"{field_name} volume would not be its root volume")])
+    own = mappings.get(root or pt.ROOT_DEVICE, {}).get("VolumeSize")
+    if own is not None and root_volume_gib < int(own):
+        raise ConfigError([Problem(
+            field_name, root_volume_gib,
+            f"allowed: at least {own} GiB, the size of the base AMI {image.get('ImageId', '')}'s "
+            f"own root volume ({root or pt.ROOT_DEVICE}); set AWS_ROOT_BLOCK_DEVICE_SIZE to "
+            f"{own} or more (room for the pre-pulled images too)")])
+
+
+def base_ami_warnings(image: dict) -> list[str]:
+    """Doubts about the base AMI that do not stop the build: a name unlike the families the
+    scripts are written for (they expect its NVIDIA driver, Docker and container toolkit)."""
+    name = image.get("Name", "")
+    if any(fnmatch.fnmatchcase(name, family.name_pattern) for family in BASE_IMAGES.values()):
+        return []
+    return [f"{BASE_AMI_SETTING} {image.get('ImageId', '')} is named {name or 'nothing'!r}, not "
+            "like a Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023 or 2): the "
+            "scripts expect its NVIDIA driver, Docker and NVIDIA container toolkit, and the "
+            "build fails at the GPU check without them (`make find-base-ami` prints the newest "
+            "one)"]
 
 
 def preflight(settings: AmiSettings, packer: Optional[str] = None,
@@ -238,9 +300,10 @@ def preflight(settings: AmiSettings, packer: Optional[str] = None,
     session = aws.make_session(settings.profile or None, settings.region or None)
     identity = aws.check_credentials(session)
     ec2 = aws.client(session, "ec2", settings.ec2_endpoint or None)
-    image = check_base_ami(ec2, settings.base_ami, session.region_name)
+    image = check_base_ami(ec2, settings.base_ami, session.region_name, settings.root_volume_gib)
     return Preflight(packer=path, packer_version=version, region=session.region_name,
-                     account=identity.get("Account", ""), base_ami_name=image.get("Name", ""))
+                     account=identity.get("Account", ""), base_ami_name=image.get("Name", ""),
+                     warnings=tuple(base_ami_warnings(image)), ec2=ec2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -309,7 +372,7 @@ def ami_from_manifest(manifest: Path, build_name: str, region: str) -> str:
     # artifact_id is "region:ami-...", comma-separated when the AMI is copied to other regions.
     for artifact in runs[-1].get("artifact_id", "").split(","):
         where, _, ami = artifact.partition(":")
-        if where == region and re.match(AMI_ID_PATTERN, ami):
+        if where == region and is_ami_id(ami):
             return ami
     raise PackerError(f"Packer's manifest {manifest} names no AMI in {region}: "
                       f"{runs[-1].get('artifact_id')!r}")
@@ -328,15 +391,40 @@ def read_last_ami(path: Path = LAST_AMI) -> Optional[str]:
         return None
     except OSError as e:
         raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
-    return ami if re.match(AMI_ID_PATTERN, ami) else None
+    return ami if is_ami_id(ami) else None
+
+
+def last_ami_hint(using: Optional[str], how: str, path: Path = LAST_AMI) -> Optional[str]:
+    """A hint naming the AMI the last `create-ami` recorded in `path`, when GpuAMI is not being
+    set to it (`using`: the value it gets; None or "" for none); None otherwise. `how` says how
+    to use it, with {ami} for the id. Only a hint: nothing ever sets GpuAMI from the record."""
+    try:
+        recorded = read_last_ami(path)
+    except OutputError:
+        return None
+    if recorded is None or recorded == using:
+        return None
+    return f"{path} records {recorded} (built by create-ami); " + how.format(ami=recorded)
 
 
 @dataclass(frozen=True)
 class BuiltAmi:
-    """The AMI a build made, and where."""
+    """The AMI a build made, and where; `provisioned` False for a --skip-provisioning check,
+    whose image is not usable as GpuAMI (its snapshots are listed so it can be removed)."""
 
     image_id: str
     region: str
+    provisioned: bool = True
+    snapshot_ids: tuple[str, ...] = ()
+
+
+def image_snapshots(ec2: Any, ami: str) -> tuple[str, ...]:
+    """The EBS snapshots behind `ami`, for the commands that remove it."""
+    with aws.aws_errors(f"describe the new image {ami}"):
+        images = ec2.describe_images(ImageIds=[ami])["Images"]
+    return tuple(m["Ebs"]["SnapshotId"] for image in images
+                 for m in image.get("BlockDeviceMappings", [])
+                 if (m.get("Ebs") or {}).get("SnapshotId"))
 
 
 def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path = MANIFEST,
@@ -344,7 +432,8 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
                validate_only: bool = False) -> Optional[BuiltAmi]:
     """Check, validate and (unless `validate_only`) build the AMI; None when only validating.
 
-    The new AMI id is also written to `record` (None: not written)."""
+    The new AMI id is also written to `record` (None: not written), unless the build skipped
+    provisioning: that image must not be used as GpuAMI, so the last usable one stays recorded."""
     if not template.is_file():
         raise PackerError(f"no Packer template at {template}: run `make template` (or pass "
                           "--template)")
@@ -352,6 +441,8 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
     print(f"checks passed: packer {'.'.join(map(str, checked.packer_version))}, account "
           f"{checked.account}, {checked.region}, base AMI {settings.base_ami} "
           f"({checked.base_ami_name or 'no name'})", file=sys.stderr, flush=True)
+    for warning in checked.warnings:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     install_plugin(checked.packer, checked.packer_version)
     variables = settings.packer_variables(checked.region, manifest.resolve())
     said = validate(checked.packer, template, variables)
@@ -361,6 +452,12 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
         return None
     build(checked.packer, template, variables, settings.build_name)
     ami = ami_from_manifest(manifest, settings.build_name, checked.region)
+    if settings.skip_provisioning:
+        try:
+            snapshots = image_snapshots(checked.ec2, ami) if checked.ec2 is not None else ()
+        except AwsError:
+            snapshots = ()  # the removal hint then says how to find them
+        return BuiltAmi(ami, checked.region, provisioned=False, snapshot_ids=snapshots)
     if record is not None:
         record_ami(ami, record)
     return BuiltAmi(ami, checked.region)
@@ -414,26 +511,30 @@ class FoundImage:
 
 
 def _parameter(ssm: Any, name: str) -> tuple[Optional[str], str]:
-    """(value, why not) of an SSM parameter; the value is None when it cannot be read."""
+    """(value, why not) of an SSM parameter; the value is None when it cannot be read (the
+    search by name then answers)."""
     import botocore.exceptions
 
     try:
         return ssm.get_parameter(Name=name)["Parameter"]["Value"], ""
     except botocore.exceptions.ClientError as e:
-        return None, f"{e.response['Error'].get('Code', 'error')} reading SSM parameter {name}"
+        return None, f"{aws.error_code(e) or 'error'} reading SSM parameter {name}"
     except botocore.exceptions.NoCredentialsError:
-        raise
+        raise AwsError(aws.NO_CREDENTIALS) from None
     except botocore.exceptions.BotoCoreError as e:
         return None, f"{e} reading SSM parameter {name}"
 
 
 def _describe(ec2: Any, ami: str) -> dict:
+    """The image's description, {} when EC2 does not show it (its name and date are extras);
+    AwsError when EC2 cannot be reached at all."""
     import botocore.exceptions
 
-    try:
-        images = ec2.describe_images(ImageIds=[ami])["Images"]
-    except botocore.exceptions.ClientError:
-        return {}
+    with aws.aws_errors(f"describe image {ami}"):
+        try:
+            images = ec2.describe_images(ImageIds=[ami])["Images"]
+        except botocore.exceptions.ClientError:
+            return {}
     return images[0] if images else {}
 
 
@@ -442,8 +543,6 @@ def find_base_ami(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
                   ec2_endpoint: Optional[str] = None) -> FoundImage:
     """The newest image of `family`: its SSM public parameter first (`parameter` overrides its
     name; "" skips it), then the newest available x86_64 image named like the family."""
-    import botocore.exceptions
-
     ec2 = aws.client(session, "ec2", ec2_endpoint)
     name = family.parameter if parameter is None else parameter
     why = "no SSM parameter given"
@@ -453,15 +552,13 @@ def find_base_ami(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
             image = _describe(ec2, ami)
             return FoundImage(family.label, ami, image.get("Name", ""),
                               image.get("CreationDate", ""), f"SSM parameter {name}")
-    try:
+    with aws.aws_errors(f"search the images named {family.name_pattern!r} in "
+                        f"{session.region_name}"):
         images = ec2.describe_images(Owners=list(owners), Filters=[
             {"Name": "name", "Values": [family.name_pattern]},
             {"Name": "state", "Values": ["available"]},
             {"Name": "architecture", "Values": ["x86_64"]},
         ])["Images"]
-    except botocore.exceptions.ClientError as e:
-        raise AwsError(f"cannot search images in {session.region_name}: "
-                       f"{e.response['Error'].get('Message', e)}") from None
     if not images:
         raise AwsError(f"no {family.label} in {session.region_name} ({why}; no image owned by "
                        f"{', '.join(owners)} named {family.name_pattern!r}): pick a region where "
@@ -517,15 +614,34 @@ def _settings_from_args(args: argparse.Namespace) -> AmiSettings:
     return AmiSettings(
         base_ami=args.base_ami or "",
         region=args.region or "",
-        profile=args.profile or "",
+        # Packer reads no AWS_PROFILE of ours: the profile is passed on by name.
+        profile=args.profile or os.environ.get("AWS_PROFILE", ""),
         root_volume_gib=args.root_volume_size,
         instance_type=args.instance_type,
         prepull_images=parse_image_list(args.prepull_images),
         ec2_endpoint=endpoint,
         subnet_id=args.subnet_id or "",
         iam_instance_profile=args.iam_instance_profile or "",
+        associate_public_ip=args.associate_public_ip_address or "",
         skip_provisioning=args.skip_provisioning,
     )
+
+
+def removal_commands(built: BuiltAmi, settings: AmiSettings) -> list[str]:
+    """AWS CLI commands that deregister `built` and delete its snapshots."""
+    options = f"--region {built.region}"
+    if settings.profile:
+        options += f" --profile {settings.profile}"
+    if settings.ec2_endpoint:
+        options += f" --endpoint-url {settings.ec2_endpoint}"
+    commands = []
+    if not built.snapshot_ids:  # could not be read after the build: look them up first
+        commands.append(f"aws ec2 describe-images {options} --image-ids {built.image_id} "
+                        "--query 'Images[].BlockDeviceMappings[].Ebs.SnapshotId' --output text")
+    commands.append(f"aws ec2 deregister-image {options} --image-id {built.image_id}")
+    commands += [f"aws ec2 delete-snapshot {options} --snapshot-id {snapshot}"
+                 for snapshot in built.snapshot_ids or ("SNAPSHOT_ID",)]
+    return commands
 
 
 def cmd_create_ami(args: argparse.Namespace) -> int:
@@ -538,10 +654,20 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
         print("the checks and packer validate passed; `make create-ami` builds the AMI",
               file=sys.stderr)
         return 0
+    if not built.provisioned:
+        commands = "\n".join("  " + c for c in removal_commands(built, settings))
+        print(f"\nbuilt {built.image_id} in {built.region} WITHOUT provisioning "
+              "(--skip-provisioning): a check of permissions and networking only. It is NOT "
+              "usable as GpuAMI: it has no ECS agent and no GPU setup, so Batch jobs on it would "
+              f"stay RUNNABLE forever. {args.record} was not changed. Remove the image and its "
+              f"snapshot (they cost storage):\n{commands}", file=sys.stderr, flush=True)
+        print(built.image_id, flush=True)
+        return 0
     print(f"\nbuilt {built.image_id} in {built.region}, recorded in {args.record}. To use it, "
           "paste it as GpuAMI when you create or update the stack in the CloudFormation console "
-          "(same region), or set gpu.ami in the --config file of `rv-batch-cfn template`.",
-          file=sys.stderr, flush=True)
+          f"(same region), pass --param {GPU.ami}={built.image_id} to `rv-batch-cfn deploy` "
+          "(make deploy GPU_AMI=...), or set gpu.ami in the --config file of "
+          "`rv-batch-cfn template`.", file=sys.stderr, flush=True)
     print(built.image_id, flush=True)
     return 0
 
@@ -556,8 +682,7 @@ def cmd_packer_template(args: argparse.Namespace) -> int:
 def cmd_find_base_ami(args: argparse.Namespace) -> int:
     """`find-base-ami`."""
     family = BASE_IMAGES[args.os]
-    session = aws.make_session(args.profile or None, args.region or None)
-    aws.check_credentials(session)
+    session = aws.connect(args.profile or None, args.region or None)
     endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
                 else aws.endpoint_from_env("ec2"))
     base = find_base_ami(session, family, parameter=args.parameter,
@@ -579,11 +704,7 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-ami", default=env(BASE_AMI_SETTING),
                    help=f"AMI to build on (settings.mk {BASE_AMI_SETTING}; default: that "
                         "environment variable)")
-    p.add_argument("--region", default=None,
-                   help="AWS region (settings.mk AWS_REGION; default: AWS_REGION or the "
-                        "profile's region)")
-    p.add_argument("--profile", default=env("AWS_PROFILE"),
-                   help="AWS CLI profile (settings.mk AWS_PROFILE; default: AWS_PROFILE)")
+    aws.add_aws_arguments(p)  # settings.mk AWS_PROFILE and AWS_REGION
     p.add_argument("--root-volume-size", type=int, default=pt.DEFAULT_ROOT_VOLUME_GIB,
                    metavar="GIB", help="root volume size of the AMI in GiB (settings.mk "
                    f"AWS_ROOT_BLOCK_DEVICE_SIZE; default {pt.DEFAULT_ROOT_VOLUME_GIB})")
@@ -602,15 +723,23 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iam-instance-profile", default="",
                    help="instance profile for the build instance (needed to pre-pull from a "
                         "private ECR repository)")
+    p.add_argument("--associate-public-ip-address", default="", metavar="true|false",
+                   help="give the build instance a public IP address (settings.mk "
+                        "AMI_BUILD_PUBLIC_IP; default: the subnet's own setting); true for a "
+                        "--subnet-id that does not give one, so Packer can reach it over SSH")
     p.add_argument("--skip-provisioning", action="store_true",
-                   help="make the image without connecting to it or running the scripts: a quick "
-                        "check of permissions, base AMI, instance type and networking")
+                   help="make an image without connecting to it or running the scripts: a quick "
+                        "check of permissions, base AMI, instance type and networking. That "
+                        f"image is NOT usable as GpuAMI (named {pt.DEFAULT_CHECK_AMI_NAME_PREFIX}-"
+                        f"..., tagged {pt.TAG_PROVISIONED}=false, not recorded); remove it "
+                        "afterwards")
     p.add_argument("--template", default=str(TEMPLATE),
                    help=f"Packer template (default {TEMPLATE})")
     p.add_argument("--manifest", default=str(MANIFEST),
                    help=f"where Packer's manifest post-processor writes (default {MANIFEST})")
     p.add_argument("--record", default=str(LAST_AMI),
-                   help=f"file to record the new AMI id in (default {LAST_AMI})")
+                   help=f"file to record the new AMI id in (default {LAST_AMI}; never written "
+                        "by --skip-provisioning)")
     p.add_argument("--packer", default=env("PACKER"),
                    help="packer executable (default: PACKER, else `packer` on PATH)")
 
@@ -630,7 +759,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check the settings, packer, the AWS profile and credentials and the base "
                     "AMI; run packer validate, then packer build with its output as it comes. "
                     f"The new AMI id is printed last and written to {LAST_AMI}; paste it as "
-                    "GpuAMI.")
+                    "GpuAMI. A --skip-provisioning image is only a check: never recorded, not "
+                    "usable as GpuAMI.")
     _add_build_arguments(p)
     p.set_defaults(func=cmd_create_ami, validate_only=False)
 
@@ -645,10 +775,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print the newest Deep Learning Base OSS Nvidia Driver GPU AMI (from its SSM "
                     "public parameter, else the newest image by name), and the current "
                     "ECS-optimized CPU and GPU AMIs. --write puts the base AMI in settings.mk.")
-    p.add_argument("--region", default=None, help="AWS region (default: AWS_REGION or the "
-                                                  "profile's region)")
-    p.add_argument("--profile", default=os.environ.get("AWS_PROFILE"),
-                   help="AWS CLI profile (default: AWS_PROFILE)")
+    aws.add_aws_arguments(p)
     p.add_argument("--os", choices=sorted(BASE_IMAGES), default="al2023",
                    help="Amazon Linux version of the base AMI (default al2023)")
     p.add_argument("--parameter", default=None, metavar="NAME",

@@ -19,7 +19,9 @@ from ..errors import AwsError, RvBatchError
 from ..template import TEMPLATE_PATH
 from ..template import outputs as out
 from ..template.job_definitions import MAIN_STACK_NAME
+from ..template.parameters import GPU
 from . import parameters as checks
+from .ami import LAST_AMI, last_ami_hint
 from .session import (
     add_aws_arguments, aws_error, aws_errors, connect, error_code, not_aws_answer,
 )
@@ -78,9 +80,13 @@ class Printer:
 
 def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[str, str],
            assume_yes: bool = False, ask: Optional[Callable[[str], bool]] = None,
-           say: Optional[Printer] = None, template: Optional[tuple[str, dict]] = None) -> int:
+           say: Optional[Printer] = None, template: Optional[tuple[str, dict]] = None,
+           last_ami: Optional[Path] = LAST_AMI) -> int:
     """Create or update `stack_name` from the template; returns the exit code (0 done or no
-    change, 1 declined). Raises AwsError when the deployment fails, naming the first failure."""
+    change, 1 declined). Raises AwsError when the deployment fails, naming the first failure.
+
+    When `last_ami` (the file create-ami records its AMI in; None: not looked at) names an AMI
+    GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given."""
     say = say or Printer(sys.stdout)
     ask = ask or _ask_terminal
     text, data = template or load_template(template_path)
@@ -110,6 +116,13 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     kind = "CREATE" if creating else "UPDATE"
     say(f"{'Creating' if creating else 'Updating'} stack {stack_name} from {template_path}")
     _show_parameters(say, given, previous, creating)
+    if last_ami is not None and GPU.ami in declared:
+        gpu_ami = given.get(GPU.ami, previous.get(GPU.ami, declared[GPU.ami].get("Default")))
+        hint = last_ami_hint(gpu_ami, f"pass --param {GPU.ami}={{ami}} to use it (make deploy "
+                             f"STACK={stack_name} GPU_AMI={{ami}}); GpuAMI is not changed "
+                             "otherwise", last_ami)
+        if hint:
+            say(f"Hint: {hint}.")
     try:
         cfn.create_change_set(StackName=stack_name, ChangeSetName=change_set_name,
                               ChangeSetType=kind, TemplateBody=text, Parameters=parameters,

@@ -21,7 +21,8 @@ from ..config import HOSTED_IMAGE
 BUILD = "gpu-ami"
 # Same image, no SSH and no provisioners: the quick check of permissions and networking that
 # `create-ami --skip-provisioning` runs, and the build the emulator test runs (a provisioner
-# with `communicator: none` would wait forever).
+# with `communicator: none` would wait forever). Its image has no ECS agent and no GPU setup, so
+# it is named and tagged apart: Batch jobs on it would wait in RUNNABLE forever.
 BUILD_WITHOUT_PROVISIONING = "gpu-ami-skip-provisioning"
 
 # A current-generation single-GPU type (NVIDIA L4): the GPU check needs a GPU, and 4 vCPUs are
@@ -33,6 +34,10 @@ DEFAULT_PREPULL_IMAGES = (HOSTED_IMAGE,)
 # Small, on a registry without anonymous pull limits; the NVIDIA runtime mounts nvidia-smi in.
 DEFAULT_GPU_CHECK_IMAGE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
 DEFAULT_AMI_NAME_PREFIX = "rv-batch-gpu"
+# Not starting with DEFAULT_AMI_NAME_PREFIX, so a search for usable AMIs by name never finds it.
+DEFAULT_CHECK_AMI_NAME_PREFIX = "rv-batch-check-unprovisioned"
+# "true" on the provisioned build's AMI and snapshot, "false" on the check's.
+TAG_PROVISIONED = "rv-batch-cfn:provisioned"
 DEFAULT_MANIFEST = "packer/manifest.json"
 # The Deep Learning Base OSS Nvidia Driver GPU AMIs log in as ec2-user (Amazon Linux 2023 and 2).
 SSH_USERNAME = "ec2-user"
@@ -42,11 +47,13 @@ GP3_IOPS = 3000
 GP3_THROUGHPUT_MIBS = 125
 
 # The provisioning scripts, in the order they run (paths relative to the template's folder).
+# The GPU check comes before the pre-pull: a build on a broken base fails in minutes, not after
+# pulling many gigabytes.
 SCRIPTS = (
     "scripts/10-ecs-agent.sh",
     "scripts/20-nvidia-docker.sh",
-    "scripts/30-prepull-images.sh",
-    "scripts/40-gpu-check.sh",
+    "scripts/30-gpu-check.sh",
+    "scripts/40-prepull-images.sh",
     "scripts/90-cleanup.sh",
 )
 
@@ -59,9 +66,11 @@ V_ROOT_VOLUME_SIZE = "root_volume_size"
 V_EC2_ENDPOINT = "ec2_endpoint"
 V_SUBNET_ID = "subnet_id"
 V_INSTANCE_PROFILE = "iam_instance_profile"
+V_PUBLIC_IP = "associate_public_ip_address"
 V_PREPULL_IMAGES = "prepull_images"
 V_GPU_CHECK_IMAGE = "gpu_check_image"
 V_AMI_NAME_PREFIX = "ami_name_prefix"
+V_CHECK_AMI_NAME_PREFIX = "check_ami_name_prefix"
 V_MANIFEST = "manifest"
 
 DESCRIPTION = ("GPU AMI for Raster Vision on AWS Batch: a Deep Learning Base OSS Nvidia Driver GPU "
@@ -76,7 +85,9 @@ def user(name: str) -> str:
 
 
 # AMI names allow letters, digits and ()[] ./-'@_ only, hence no colons in this timestamp.
-AMI_NAME = user(V_AMI_NAME_PREFIX) + '-{{isotime "20060102-150405"}}'
+TIMESTAMP = '-{{isotime "20060102-150405"}}'
+AMI_NAME = user(V_AMI_NAME_PREFIX) + TIMESTAMP
+CHECK_AMI_NAME = user(V_CHECK_AMI_NAME_PREFIX) + TIMESTAMP
 BUILD_TIME = '{{isotime "2006-01-02T15:04:05Z07:00"}}'
 
 
@@ -91,21 +102,28 @@ def variables() -> dict[str, Any]:
         V_EC2_ENDPOINT: "",
         V_SUBNET_ID: "",
         V_INSTANCE_PROFILE: "",
+        # Empty: the subnet's own setting (Packer 1.6.6 reads it as false, which leaves the
+        # subnet's setting alone too); "true" for a subnet that does not give public addresses.
+        V_PUBLIC_IP: "",
         V_PREPULL_IMAGES: " ".join(DEFAULT_PREPULL_IMAGES),
         V_GPU_CHECK_IMAGE: DEFAULT_GPU_CHECK_IMAGE,
         V_AMI_NAME_PREFIX: DEFAULT_AMI_NAME_PREFIX,
+        V_CHECK_AMI_NAME_PREFIX: DEFAULT_CHECK_AMI_NAME_PREFIX,
         V_MANIFEST: DEFAULT_MANIFEST,
     }
 
 
-def tags() -> dict[str, str]:
-    """Tags of the AMI and its snapshot: where it came from and when it was built."""
+def tags(provisioned: bool = True) -> dict[str, str]:
+    """Tags of the AMI and its snapshot: where it came from, when it was built, and whether the
+    scripts ran (an unprovisioned image must never be used as GpuAMI)."""
     return {
-        "Name": AMI_NAME,
+        "Name": AMI_NAME if provisioned else CHECK_AMI_NAME,
         "rv-batch-cfn:base-ami": user(V_SOURCE_AMI),
         "rv-batch-cfn:base-ami-name": "{{ .SourceAMIName }}",
         "rv-batch-cfn:built-at": BUILD_TIME,
-        "rv-batch-cfn:built-by": "rv-batch-cfn create-ami",
+        "rv-batch-cfn:built-by": "rv-batch-cfn create-ami"
+                                 + ("" if provisioned else " --skip-provisioning"),
+        TAG_PROVISIONED: "true" if provisioned else "false",
     }
 
 
@@ -123,15 +141,19 @@ def builder(name: str, provisioned: bool) -> dict[str, Any]:
         # Empty: the default VPC's subnet; an instance profile lets scripts pull from private ECR.
         "subnet_id": user(V_SUBNET_ID),
         "iam_instance_profile": user(V_INSTANCE_PROFILE),
+        "associate_public_ip_address": user(V_PUBLIC_IP),
     }
     connection = ({"communicator": "ssh", "ssh_username": SSH_USERNAME,
                    # The Deep Learning AMIs are large and take minutes to boot the first time.
                    "ssh_timeout": "20m"}
                   if provisioned else {"communicator": "none"})
+    description = ("Raster Vision GPU AMI for AWS Batch (rv-batch-cfn), built from "
+                   if provisioned else
+                   "NOT USABLE AS GpuAMI (no ECS agent, no GPU setup): rv-batch-cfn create-ami "
+                   "--skip-provisioning check of permissions and networking, from ")
     image = {
-        "ami_name": AMI_NAME,
-        "ami_description": "Raster Vision GPU AMI for AWS Batch (rv-batch-cfn), built from "
-                           + user(V_SOURCE_AMI),
+        "ami_name": AMI_NAME if provisioned else CHECK_AMI_NAME,
+        "ami_description": description + user(V_SOURCE_AMI),
         "launch_block_device_mappings": [{
             "device_name": ROOT_DEVICE,
             "volume_size": user(V_ROOT_VOLUME_SIZE),
@@ -142,8 +164,8 @@ def builder(name: str, provisioned: bool) -> dict[str, Any]:
             "encrypted": True,
             "delete_on_termination": True,
         }],
-        "tags": tags(),
-        "snapshot_tags": tags(),
+        "tags": tags(provisioned),
+        "snapshot_tags": tags(provisioned),
         "run_tags": {"Name": "rv-batch-cfn AMI build (Packer)",
                      "rv-batch-cfn:base-ami": user(V_SOURCE_AMI)},
         "run_volume_tags": {"Name": "rv-batch-cfn AMI build (Packer)"},

@@ -26,6 +26,7 @@ from rv_batch_cfn.account import session as aws
 from rv_batch_cfn.account.ami import AmiSettings
 from rv_batch_cfn.errors import PackerError
 from rv_batch_cfn.template import packer as pt
+from tests.account.conftest import assert_one_clean_error
 from tests.conftest import require_tool
 from tests.emulator import deploy, make_network
 
@@ -86,12 +87,17 @@ def build_args(base_ami: str = "ami-0123456789abcdef0", *extra: str) -> list[str
             "--template", str(TEMPLATE), *extra]
 
 
-def make_images(emu, dated_names: list[tuple[str, datetime.datetime]]) -> list[str]:
-    """Images with these names and creation dates, owned by the emulator's account, shaped like
-    the Deep Learning AMIs: x86_64, EBS-backed, booting from /dev/xvda."""
+def image_record(emu, image_id: str):
+    """moto's own record of an image (the emulator runs in this process)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ec2.models import ec2_backends
 
+    return ec2_backends[DEFAULT_ACCOUNT_ID][emu.region].amis[image_id]
+
+
+def make_images(emu, dated_names: list[tuple[str, datetime.datetime]]) -> list[str]:
+    """Images with these names and creation dates, owned by the emulator's account, shaped like
+    the Deep Learning AMIs: x86_64, EBS-backed, booting from /dev/xvda."""
     ec2 = emu.client("ec2")
     ids = []
     for name, created in dated_names:
@@ -101,7 +107,7 @@ def make_images(emu, dated_names: list[tuple[str, datetime.datetime]]) -> list[s
         # EC2 has no call to back-date an image, and moto's RegisterImage keeps neither the
         # architecture nor an EBS root (Packer's amazon-ebs refuses an instance-store source).
         # The emulator runs in this process, so set them on moto's record.
-        record = ec2_backends[DEFAULT_ACCOUNT_ID][emu.region].amis[image_id]
+        record = image_record(emu, image_id)
         record.creation_date = created
         record.architecture = "x86_64"
         record.root_device_type = "ebs"
@@ -246,9 +252,102 @@ def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_pa
                                                "--record", str(tmp_path / "last-ami")))
     assert code == 0, err
     assert "packer validate: passed" in err
+    assert "warning:" not in err  # a Deep Learning Base OSS AMI's name
     assert not (tmp_path / "last-ami").exists()
     assert [i["ImageId"] for i in account.client("ec2").describe_images(Owners=["self"])[
         "Images"]] == [base]
+
+
+# ----------------------------------------------------------------------------------------------
+# The base AMI: what it is, not only that it exists
+
+
+def test_a_windows_base_ami_is_refused(account, tmp_path, capsys):
+    [base] = make_images(account, [("Windows_Server-2022-English-Full-Base-2025.01.01", day(0))])
+    record = image_record(account, base)
+    record.platform, record.platform_details = "windows", "Windows"
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE, "--packer",
+                                               stand_in_packer(tmp_path, "1.6.6",
+                                                               tmp_path / "packer.log")))
+    assert code == 2
+    assert f"AWS_BATCH_BASE_AMI {base} (Windows_Server-2022-English-Full-Base-2025.01.01) is a " \
+           "Windows AMI" in err
+    assert "make find-base-ami" in err
+    assert "validate" not in (tmp_path / "packer.log").read_text()  # refused before validate
+
+
+def test_a_base_ami_of_another_family_is_a_warning_not_a_failure(account, tmp_path, capsys):
+    [base] = make_images(account, [("my-team-ubuntu-gpu 2025-01-01", day(0))])
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE, "--packer",
+                                               stand_in_packer(tmp_path, "1.6.6",
+                                                               tmp_path / "packer.log")))
+    assert code == 0, err
+    assert (f"warning: AWS_BATCH_BASE_AMI {base} is named 'my-team-ubuntu-gpu 2025-01-01', not "
+            "like a Deep Learning Base OSS Nvidia Driver GPU AMI") in err
+    assert "packer validate: passed" in err
+
+
+def test_a_root_volume_smaller_than_the_base_amis_own_is_refused(account, tmp_path, capsys):
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    image_record(account, base).root_volume_size = 150
+    packer = stand_in_packer(tmp_path, "1.6.6", tmp_path / "packer.log")
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE, "--packer", packer,
+                                               "--root-volume-size", "100"))
+    assert code == 2
+    assert ("AWS_ROOT_BLOCK_DEVICE_SIZE (--root-volume-size): got 100; allowed: at least 150 "
+            f"GiB, the size of the base AMI {base}'s own root volume (/dev/xvda)") in err
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE, "--packer", packer,
+                                               "--root-volume-size", "150"))
+    assert code == 0, err
+
+
+def test_a_base_ami_booting_from_another_device_is_refused(account, tmp_path, capsys):
+    # The build's root volume is /dev/xvda: on such an image it would be an extra disk.
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    image_record(account, base).root_device_name = "/dev/sda1"
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE, "--packer",
+                                               stand_in_packer(tmp_path, "1.6.6",
+                                                               tmp_path / "packer.log")))
+    assert code == 2
+    assert "allowed: an AMI whose root device is /dev/xvda" in err and "/dev/sda1" in err
+
+
+# ----------------------------------------------------------------------------------------------
+# An endpoint nobody answers on: one message, never a traceback
+
+UNREACHABLE = "http://127.0.0.1:1"
+# botocore retries a refused connection four times with back-off (about 12 s); the message is
+# the same after one attempt.
+ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"}
+
+
+def test_find_base_ami_with_an_unreachable_ec2_endpoint(cli):
+    # SSM (the emulator) has no such parameter, so the search by name reaches for EC2.
+    result = cli("find-base-ami", "--ec2-endpoint", UNREACHABLE, **ONE_ATTEMPT)
+    assert_one_clean_error(result, "cannot search the images named 'Deep Learning Base OSS",
+                           f'Could not connect to the endpoint URL: "{UNREACHABLE}/"')
+
+
+def test_find_base_ami_describing_the_ssm_image_with_an_unreachable_ec2_endpoint(cli, emulator):
+    emulator.client("ssm").put_parameter(Name="/rv-batch-cfn-test/base-ami",
+                                         Value="ami-0123456789abcdef0", Type="String")
+    result = cli("find-base-ami", "--parameter", "/rv-batch-cfn-test/base-ami",
+                 "--ec2-endpoint", UNREACHABLE, **ONE_ATTEMPT)
+    assert_one_clean_error(result, "cannot describe image ami-0123456789abcdef0",
+                           "Could not connect to the endpoint URL")
+
+
+def test_find_base_ami_with_nothing_reachable(cli):
+    result = cli("find-base-ami", AWS_ENDPOINT_URL=UNREACHABLE, **ONE_ATTEMPT)
+    assert_one_clean_error(result, "cannot reach AWS", "Could not connect to the endpoint URL")
+
+
+def test_validate_ami_with_an_unreachable_ec2_endpoint(cli, tmp_path):
+    packer = stand_in_packer(tmp_path, "1.6.6", tmp_path / "packer.log")
+    result = cli("validate-ami", "--base-ami", "ami-0123456789abcdef0", "--template",
+                 str(TEMPLATE), "--packer", packer, "--ec2-endpoint", UNREACHABLE, **ONE_ATTEMPT)
+    assert_one_clean_error(result, "cannot describe the base AMI ami-0123456789abcdef0 in "
+                                   "us-east-1", "Could not connect to the endpoint URL")
 
 
 @pytest.mark.parametrize("version, installs", [("1.6.6", False), ("1.9.5", False),
@@ -272,11 +371,13 @@ def test_amazon_plugin_is_installed_first_from_packer_1_10(account, tmp_path, ve
 # The build, end to end: real packer through packer-py, moto as EC2, then CloudFormation
 
 
-def test_create_ami_builds_against_the_emulator_and_the_stack_uses_the_ami(account, tmp_path,
-                                                                            capfd):
+def test_skip_provisioning_build_against_the_emulator_is_a_check_never_recorded(account,
+                                                                                tmp_path, capfd):
     require_tool("packer")
     [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
     record = tmp_path / "last-ami"
+    usable = "ami-0aaaaaaaaaaaaaaaa"  # what an earlier full build recorded
+    record.write_text(usable + "\n")
     started = time.monotonic()
     # No --ec2-endpoint: it defaults to AWS_ENDPOINT_URL, which points at the emulator.
     code = cli.main(["create-ami", "--base-ami", base, "--profile", PROFILE,
@@ -291,22 +392,78 @@ def test_create_ami_builds_against_the_emulator_and_the_stack_uses_the_ami(accou
     image_id = out.strip().splitlines()[-1]
     assert image_id.startswith("ami-") and image_id != base
     assert f"Build '{pt.BUILD_WITHOUT_PROVISIONING}' finished" in out  # Packer's own output
-    assert record.read_text() == image_id + "\n"
-    assert ami_module.read_last_ami(record) == image_id
-    assert "paste it as GpuAMI" in err
+    # Not the AMI to use: the record keeps the last usable one, and the user is told.
+    assert record.read_text() == usable + "\n"
+    assert ami_module.read_last_ami(record) == usable
+    assert "paste it as GpuAMI" not in err
+    assert "WITHOUT provisioning" in err and "NOT usable as GpuAMI" in err
+    assert "Batch jobs on it would stay RUNNABLE forever" in err
+    assert f"{record} was not changed" in err
 
-    [image] = account.client("ec2").describe_images(ImageIds=[image_id])["Images"]
+    ec2 = account.client("ec2")
+    [image] = ec2.describe_images(ImageIds=[image_id])["Images"]
     tags = {t["Key"]: t["Value"] for t in image["Tags"]}
-    assert image["Name"].startswith(pt.DEFAULT_AMI_NAME_PREFIX + "-")
+    assert image["Name"].startswith(pt.DEFAULT_CHECK_AMI_NAME_PREFIX + "-")
+    assert not image["Name"].startswith(pt.DEFAULT_AMI_NAME_PREFIX)
+    # (Packer sets the description afterwards with ModifyImageAttribute, which moto ignores;
+    # tests/template/test_packer.py checks it in the template.)
+    assert tags[pt.TAG_PROVISIONED] == "false"
     assert tags["rv-batch-cfn:base-ami"] == base
     assert tags["rv-batch-cfn:base-ami-name"] == f"{DLAMI} 20250101"
+    [snapshot] = [m["Ebs"]["SnapshotId"] for m in image["BlockDeviceMappings"]]
+    options = f"--region {account.region} --profile {PROFILE} --endpoint-url {account.endpoint}"
+    assert f"aws ec2 deregister-image {options} --image-id {image_id}\n" in err
+    assert f"aws ec2 delete-snapshot {options} --snapshot-id {snapshot}\n" in err
 
+    # The pipeline still works end to end: a stack deploys with that image as GpuAMI.
     stack = deploy(account, "rv-gpu-ami", make_network(account), GpuAMI=image_id)
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     environments = account.client("batch").describe_compute_environments()["computeEnvironments"]
     overrides = [configuration for c in environments
                  for configuration in c["computeResources"].get("ec2Configuration", [])]
     assert {"imageType": "ECS_AL2023_NVIDIA", "imageIdOverride": image_id} in overrides
+
+
+def building_packer(tmp_path: Path, ami: str) -> str:
+    """A `packer` whose build writes the manifest Packer's post-processor would, naming `ami`
+    for the build given with -only. Packer cannot run a provisioned build here (it needs SSH to
+    a real instance), so this stands in for one."""
+    path = tmp_path / "bin" / "packer"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text('#!/usr/bin/env bash\n'
+                    'if [ "$1" = version ]; then echo "Packer v1.6.6"; exit 0; fi\n'
+                    'if [ "$1" != build ]; then exit 0; fi\n'
+                    'for a in "$@"; do case $a in manifest=*) m=${a#manifest=};; '
+                    '-only=*) b=${a#-only=};; esac; done\n'
+                    'printf \'{"builds": [{"name": "%s", "artifact_id": "us-east-1:%s", '
+                    f'"packer_run_uuid": "r"}}], "last_run_uuid": "r"}}\' "$b" {ami} > "$m"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_only_a_provisioned_build_is_recorded(account, tmp_path, skip, capsys):
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    built = "ami-0fedcba9876543210"
+    record = tmp_path / "last-ami"
+    code, out, err = run_cli(capsys, "create-ami", "--base-ami", base, "--profile", PROFILE,
+                             "--region", "us-east-1", "--template", str(TEMPLATE),
+                             "--manifest", str(tmp_path / "manifest.json"),
+                             "--record", str(record), "--packer", building_packer(tmp_path, built),
+                             *(["--skip-provisioning"] if skip else []))
+    assert code == 0, err
+    assert out.splitlines()[-1] == built
+    if skip:
+        assert not record.exists()
+        assert "NOT usable as GpuAMI" in err
+        # The stand-in's image does not exist, so its snapshot cannot be looked up: the
+        # message says how to find it before deregistering.
+        assert f"--image-ids {built} --query 'Images[].BlockDeviceMappings[].Ebs.SnapshotId'" in err
+        assert "--snapshot-id SNAPSHOT_ID" in err
+    else:
+        assert ami_module.read_last_ami(record) == built
+        assert f"recorded in {record}" in err and "paste it as GpuAMI" in err
+        assert f"--param GpuAMI={built}" in err
 
 
 def test_a_failed_build_is_one_error_after_packers_own_reason(account, tmp_path, capfd):
@@ -486,3 +643,28 @@ def test_keys_in_the_environment_stand_in_for_a_profile():
     settings = AmiSettings(base_ami="ami-0123456789abcdef0")
     assert [p.field for p in settings.problems({})] == ["AWS_PROFILE (--profile)"]
     assert settings.problems({"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}) == []
+
+
+def test_public_ip_setting_is_checked_and_passed_to_packer(tmp_path):
+    settings = AmiSettings(base_ami="ami-0123456789abcdef0", profile=PROFILE,
+                           associate_public_ip="yes")
+    assert [p.field for p in settings.problems({})] == [
+        "AMI_BUILD_PUBLIC_IP (--associate-public-ip-address)"]
+    good = AmiSettings(base_ami="ami-0123456789abcdef0", profile=PROFILE,
+                       associate_public_ip="true")
+    assert good.problems({}) == []
+    assert good.packer_variables("us-east-1", tmp_path / "m.json")[pt.V_PUBLIC_IP] == "true"
+
+
+def test_build_options_take_the_profile_from_the_environment(monkeypatch):
+    # --profile and --region are session.add_aws_arguments'; Packer still gets the name.
+    monkeypatch.setenv("AWS_PROFILE", PROFILE)
+    args = cli.build_parser().parse_args(["validate-ami", "--base-ami", "ami-0123456789abcdef0"])
+    assert ami_module._settings_from_args(args).profile == PROFILE
+    args = cli.build_parser().parse_args(["validate-ami", "--profile", "other"])
+    assert ami_module._settings_from_args(args).profile == "other"
+
+
+def test_ami_ids_are_recognised_with_the_configs_pattern():
+    assert ami_module.is_ami_id("ami-0123456789abcdef0") and ami_module.is_ami_id("ami-01234567")
+    assert not ami_module.is_ami_id("") and not ami_module.is_ami_id("ami-XXXXXXXX")

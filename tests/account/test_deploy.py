@@ -8,7 +8,8 @@ import pytest
 
 from rv_batch_cfn.template import compute
 from tests.emulator import (
-    ROOT, make_network, network_parameters, outputs, parameter_values, physical_ids, run_cli,
+    ROOT, TEMPLATE, make_network, network_parameters, outputs, parameter_values, physical_ids,
+    run_cli,
 )
 
 # A port nothing listens on: a command that reached for AWS would fail with a connection error.
@@ -203,3 +204,42 @@ def test_constants_have_one_definition():
         text = path.read_text()
         assert f'"{template.TEMPLATE_PATH}")' not in text, path.name
         assert f'= "{job_definitions.MAIN_STACK_NAME}"' not in text, path.name
+
+def test_points_to_the_recorded_ami_without_ever_using_it_unasked(emulator, cli, tmp_path):
+    # `cli` runs in tmp_path, where this test records an AMI as create-ami would.
+    net = make_network(emulator)
+    ami = emulator.client("ec2").register_image(Name="rv-batch-gpu-test")["ImageId"]
+    (tmp_path / "packer").mkdir()
+    (tmp_path / "packer" / "last-ami").write_text(ami + "\n")
+    template = str(TEMPLATE)
+    hint = (f"Hint: packer/last-ami records {ami} (built by create-ami); pass --param "
+            f"GpuAMI={ami} to use it (make deploy STACK=rv GPU_AMI={ami}); GpuAMI is not "
+            "changed otherwise.")
+
+    created = cli("deploy", "--stack", "rv", "--template", template, "--yes",
+                  *network_parameters(net))
+    assert created.returncode == 0, created.stderr
+    assert hint in created.stdout
+    assert parameter_values(stack(emulator)["Parameters"])["GpuAMI"] == ""
+
+    other = cli("deploy", "--stack", "rv", "--template", template, "--yes",
+                "--param", "GpuAMI=ami-0123456789abcdef0")
+    assert other.returncode == 0, other.stderr
+    assert hint in other.stdout  # another AMI than the recorded one
+
+    used = cli("deploy", "--stack", "rv", "--template", template, "--yes",
+               "--param", f"GpuAMI={ami}")
+    assert used.returncode == 0, used.stderr
+    assert "Hint:" not in used.stdout
+    assert parameter_values(stack(emulator)["Parameters"])["GpuAMI"] == ami
+
+    kept = cli("deploy", "--stack", "rv", "--template", template, "--yes",
+               "--param", "GPUInstanceStorage=300")  # GpuAMI keeps the recorded AMI
+    assert kept.returncode == 0, kept.stderr
+    assert "Hint:" not in kept.stdout
+
+    (tmp_path / "packer" / "last-ami").unlink()
+    again = cli("deploy", "--stack", "rv", "--template", template, "--yes",
+                "--param", "GpuAMI=")
+    assert again.returncode == 0, again.stderr
+    assert "Hint:" not in again.stdout

@@ -105,3 +105,31 @@ def test_rendering_is_deterministic_across_hash_seeds():
                for seed in ("1", "2")}
     assert len(outputs) == 1
     json.loads(outputs.pop())
+
+
+def test_the_unprovisioned_check_image_is_named_and_tagged_apart():
+    # Its image has no ECS agent and no GPU setup: nobody must mistake it for a usable GpuAMI.
+    builds = {b["name"]: b for b in pt.packer_template()["builders"]}
+    full, check = builds[pt.BUILD], builds[pt.BUILD_WITHOUT_PROVISIONING]
+    variables = pt.variables()
+    assert full["ami_name"].startswith(pt.user(pt.V_AMI_NAME_PREFIX) + "-")
+    assert check["ami_name"].startswith(pt.user(pt.V_CHECK_AMI_NAME_PREFIX) + "-")
+    assert not variables[pt.V_CHECK_AMI_NAME_PREFIX].startswith(variables[pt.V_AMI_NAME_PREFIX])
+    for key in ("tags", "snapshot_tags"):
+        assert full[key][pt.TAG_PROVISIONED] == "true"
+        assert check[key][pt.TAG_PROVISIONED] == "false"
+        assert check[key]["Name"] == check["ami_name"]
+    assert check["ami_description"].startswith("NOT USABLE AS GpuAMI")
+    assert len(check["ami_description"].replace(pt.user(pt.V_SOURCE_AMI), "ami-" + "0" * 17)) \
+        <= 255  # EC2's limit
+
+
+@pytest.mark.parametrize("value, valid", [("", True), ("true", True), ("false", True),
+                                          ("maybe", False)])
+def test_public_ip_variable_reaches_a_boolean_option(tmp_path, value, valid):
+    # Packer 1.6.6 reads "" as false (the subnet decides); current Packer reads it as unset.
+    done = validate(tmp_path, COMMITTED, "source_ami=ami-0123456789abcdef0",
+                    f"{pt.V_PUBLIC_IP}={value}")
+    assert (done.returncode == 0) is valid, done.stdout + done.stderr
+    if not valid:
+        assert "associate_public_ip_address" in done.stdout + done.stderr

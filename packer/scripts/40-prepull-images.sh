@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Pulls the images listed in PREPULL_IMAGES (separated by spaces or commas) into the AMI, so GPU
-# jobs start without downloading many gigabytes first. Empty: nothing to pull. Runs as root.
-# Images in a private ECR repository need the build instance to have an instance profile that
-# may read it (create-ami --iam-instance-profile).
+# jobs start without downloading many gigabytes first, and tells the ECS agent to use them
+# (ECS_IMAGE_PULL_BEHAVIOR=prefer-cached). Empty: nothing to pull, the agent's default kept.
+# Runs as root, after the GPU check (30-gpu-check.sh). Images in a private ECR repository need
+# the build instance to have an instance profile that may read it
+# (create-ami --iam-instance-profile).
 set -euo pipefail
+
+# Overridable so the tests can run this script against a file of their own.
+ECS_CONFIG=${ECS_CONFIG:-/etc/ecs/ecs.config}
 
 log() { printf '==> %s\n' "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -50,6 +55,23 @@ for image in "$@"; do
   pull "$image"
 done
 
-# Layers already on disk make the ECS agent's own pull a quick manifest check when jobs start.
+# Set one KEY=VALUE line, keeping the others (as 10-ecs-agent.sh does; Packer uploads each
+# script on its own, so they cannot share a file of functions).
+set_config() {
+  local key=$1 value=$2
+  mkdir -p "$(dirname "$ECS_CONFIG")"
+  touch "$ECS_CONFIG"
+  if grep -q "^${key}=" "$ECS_CONFIG"; then
+    sed -i "s|^${key}=.*|${key}=${value}|" "$ECS_CONFIG"
+  else
+    printf '%s=%s\n' "$key" "$value" >>"$ECS_CONFIG"
+  fi
+}
+
+# The agent's default behaviour asks the image's registry at every job start (quick when the
+# layers are on disk, but subject to the registry's rate limits and outages); prefer-cached
+# starts jobs from the images on disk and pulls only those that are missing. A tag moved on the
+# registry after the build is therefore not picked up: rebuild the AMI, or use another tag.
+set_config ECS_IMAGE_PULL_BEHAVIOR prefer-cached
 docker image ls
-log "pre-pulled $# image(s)"
+log "pre-pulled $# image(s); $ECS_CONFIG: ECS_IMAGE_PULL_BEHAVIOR=prefer-cached"
