@@ -673,8 +673,12 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
 
 
 def cmd_packer_template(args: argparse.Namespace) -> int:
-    """`packer-template`: write the Packer template (make template runs it)."""
-    write_atomic(args.output, render_json(pt.packer_template()))
+    """`packer-template`: write the Packer template (make template runs it); '-' prints it."""
+    text = render_json(pt.packer_template())
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    write_atomic(args.output, text)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -751,7 +755,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write the Packer template create-ami builds (legacy JSON, checked by "
                     "packer validate), atomically.")
     p.add_argument("-o", "--output", default=str(TEMPLATE),
-                   help=f"where to write it (default {TEMPLATE})")
+                   help=f"where to write it ('-' for standard output; default {TEMPLATE})")
     p.set_defaults(func=cmd_packer_template)
 
     p = sub.add_parser(

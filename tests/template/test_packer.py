@@ -44,6 +44,16 @@ def test_committed_template_is_fresh():
         "packer/template-gpu.json is stale: run `make template`")
 
 
+def test_packer_template_command_writes_or_prints(tmp_path):
+    run = [sys.executable, "-m", "rv_batch_cfn", "packer-template", "-o"]
+    printed = subprocess.run([*run, "-"], capture_output=True, text=True, cwd=tmp_path)
+    assert printed.returncode == 0 and printed.stdout == COMMITTED.read_text(encoding="utf-8")
+    assert not (tmp_path / "-").exists()
+    written = subprocess.run([*run, "out.json"], capture_output=True, text=True, cwd=tmp_path)
+    assert written.returncode == 0 and "wrote out.json" in written.stderr
+    assert (tmp_path / "out.json").read_text() == printed.stdout
+
+
 def test_packer_validate_accepts_the_template(tmp_path):
     # Run from another folder: the scripts are found through {{template_dir}}, not the cwd.
     started = time.monotonic()
