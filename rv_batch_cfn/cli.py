@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from . import config as config_module
-from .account import ami, deploy, doctor, publish, rvconfig, subnets
+from .account import ami, base_ami, deploy, doctor, publish, rvconfig, subnets
 from .config import StackConfig
 from .template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
 from .errors import ConfigError, Problem, RvBatchError
@@ -151,7 +151,8 @@ def _add_lint(sub: argparse._SubParsersAction) -> None:
 # Each part of the tool registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_template, _add_job_def_template, _add_lint, rvconfig.register, deploy.register,
-    publish.add_subcommand, ami.register, doctor.register, subnets.register]
+    publish.add_subcommand, ami.register, base_ami.register, doctor.register,
+    subnets.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
-"""The optional GPU AMI: `create-ami` and `validate-ami` (Packer through packer-py), and
-`find-base-ami` (the newest Deep Learning Base OSS Nvidia Driver GPU AMI to build on).
+"""The optional GPU AMI: `create-ami` and `validate-ami` (Packer through packer-py); the base AMI
+they build on is found by `find-base-ami` (base_ami.py).
 
 `create-ami` checks everything it can in seconds before starting a build that takes half an
 hour: the settings, that packer is installed, the AWS profile and its credentials, and that the
@@ -21,7 +21,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 from .. import instance_types
 from ..config import AMI_PATTERN, ROOT_VOLUME_GIB
@@ -30,15 +30,13 @@ from ..render import render_json, write_atomic
 from ..template import packer as pt
 from ..template.parameters import GPU
 from . import session as aws
+from .base_ami import BASE_AMI_SETTING, BASE_IMAGES
 
 TEMPLATE = Path("packer/template-gpu.json")
 MANIFEST = Path(pt.DEFAULT_MANIFEST)
 # The id of the last AMI create-ami built with provisioning: what to paste as GpuAMI (ignored by
 # git). Builds made with --skip-provisioning are never recorded here.
 LAST_AMI = Path("packer/last-ami")
-SETTINGS = Path("settings.mk")
-SETTINGS_TEMPLATE = Path("settings.mk.template")
-BASE_AMI_SETTING = "AWS_BATCH_BASE_AMI"
 PLACEHOLDER_AMI = "ami-XXXXXXXX"  # what settings.mk.template ships with
 
 # From Packer 1.10 the amazon builder is a plugin that JSON templates cannot declare.
@@ -464,147 +462,6 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
 
 
 # ----------------------------------------------------------------------------------------------
-# find-base-ami
-
-
-@dataclass(frozen=True)
-class ImageFamily:
-    """Where the newest image of one family is published: an SSM parameter and a name pattern."""
-
-    label: str
-    parameter: str
-    name_pattern: str
-    ecs_cpu_parameter: str
-    ecs_gpu_parameter: str
-
-
-BASE_IMAGES = {
-    "al2023": ImageFamily(
-        label="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023)",
-        parameter="/aws/service/deeplearning/ami/x86_64/"
-                  "base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
-        name_pattern="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023) *",
-        ecs_cpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
-        ecs_gpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/"
-                          "image_id"),
-    "al2": ImageFamily(
-        label="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2)",
-        parameter="/aws/service/deeplearning/ami/x86_64/"
-                  "base-oss-nvidia-driver-gpu-amazon-linux-2/latest/ami-id",
-        name_pattern="Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2) *",
-        ecs_cpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2/recommended/image_id",
-        ecs_gpu_parameter="/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/"
-                          "image_id"),
-}
-DEFAULT_OWNERS = ("amazon",)
-
-
-@dataclass(frozen=True)
-class FoundImage:
-    """An AMI found for a purpose, and how it was found."""
-
-    purpose: str
-    image_id: str
-    name: str = ""
-    creation_date: str = ""
-    source: str = ""
-
-
-def _parameter(ssm: Any, name: str) -> tuple[Optional[str], str]:
-    """(value, why not) of an SSM parameter; the value is None when it cannot be read (the
-    search by name then answers)."""
-    import botocore.exceptions
-
-    try:
-        return ssm.get_parameter(Name=name)["Parameter"]["Value"], ""
-    except botocore.exceptions.ClientError as e:
-        return None, f"{aws.error_code(e) or 'error'} reading SSM parameter {name}"
-    except botocore.exceptions.NoCredentialsError:
-        raise AwsError(aws.NO_CREDENTIALS) from None
-    except botocore.exceptions.BotoCoreError as e:
-        return None, f"{e} reading SSM parameter {name}"
-
-
-def _describe(ec2: Any, ami: str) -> dict:
-    """The image's description, {} when EC2 does not show it (its name and date are extras);
-    AwsError when EC2 cannot be reached at all."""
-    import botocore.exceptions
-
-    with aws.aws_errors(f"describe image {ami}"):
-        try:
-            images = ec2.describe_images(ImageIds=[ami])["Images"]
-        except botocore.exceptions.ClientError:
-            return {}
-    return images[0] if images else {}
-
-
-def find_base_ami(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
-                  parameter: Optional[str] = None, owners: Sequence[str] = DEFAULT_OWNERS,
-                  ec2_endpoint: Optional[str] = None) -> FoundImage:
-    """The newest image of `family`: its SSM public parameter first (`parameter` overrides its
-    name; "" skips it), then the newest available x86_64 image named like the family."""
-    ec2 = aws.client(session, "ec2", ec2_endpoint)
-    name = family.parameter if parameter is None else parameter
-    why = "no SSM parameter given"
-    if name:
-        ami, why = _parameter(aws.client(session, "ssm"), name)
-        if ami:
-            image = _describe(ec2, ami)
-            return FoundImage(family.label, ami, image.get("Name", ""),
-                              image.get("CreationDate", ""), f"SSM parameter {name}")
-    with aws.aws_errors(f"search the images named {family.name_pattern!r} in "
-                        f"{session.region_name}"):
-        images = ec2.describe_images(Owners=list(owners), Filters=[
-            {"Name": "name", "Values": [family.name_pattern]},
-            {"Name": "state", "Values": ["available"]},
-            {"Name": "architecture", "Values": ["x86_64"]},
-        ])["Images"]
-    if not images:
-        raise AwsError(f"no {family.label} in {session.region_name} ({why}; no image owned by "
-                       f"{', '.join(owners)} named {family.name_pattern!r}): pick a region where "
-                       "the Deep Learning AMIs are published, or set AWS_BATCH_BASE_AMI by hand")
-    newest = max(images, key=lambda i: (i.get("CreationDate", ""), i["ImageId"]))
-    return FoundImage(family.label, newest["ImageId"], newest.get("Name", ""),
-                      newest.get("CreationDate", ""),
-                      f"newest of {len(images)} image(s) named {family.name_pattern!r} ({why})")
-
-
-def find_ecs_amis(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
-                  ec2_endpoint: Optional[str] = None) -> list[FoundImage]:
-    """The current ECS-optimized CPU and GPU AMIs (what Batch uses when no AMI is given)."""
-    ssm = aws.client(session, "ssm")
-    ec2 = aws.client(session, "ec2", ec2_endpoint)
-    found = []
-    for purpose, name in (("ECS-optimized AMI (CPU)", family.ecs_cpu_parameter),
-                          ("ECS-optimized GPU AMI", family.ecs_gpu_parameter)):
-        ami, why = _parameter(ssm, name)
-        image = _describe(ec2, ami) if ami else {}
-        found.append(FoundImage(purpose, ami or "", image.get("Name", ""),
-                                image.get("CreationDate", ""),
-                                f"SSM parameter {name}" if ami else why))
-    return found
-
-
-def write_setting(path: Path, name: str, value: str,
-                  template: Optional[Path] = SETTINGS_TEMPLATE) -> Path:
-    """Set `NAME := value` in a Makefile settings file, atomically, keeping every other line
-    (and the line's own operator and comment). A missing file starts from `template`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = template.read_text(encoding="utf-8") if template and template.is_file() else ""
-    except OSError as e:
-        raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
-    line = re.compile(rf"^(?P<head>[ \t]*(?:override[ \t]+|export[ \t]+)?{re.escape(name)}"
-                      r"[ \t]*(?::=|::=|\?=|=)[ \t]*)(?P<value>[^#\n]*?)(?P<tail>[ \t]*(?:#.*)?)$",
-                      re.MULTILINE)
-    text, count = line.subn(lambda m: m["head"] + value + m["tail"], text)
-    if count == 0:
-        text += ("" if not text or text.endswith("\n") else "\n") + f"{name} := {value}\n"
-    return write_atomic(path, text)
-
-
-# ----------------------------------------------------------------------------------------------
 # The subcommands
 
 
@@ -683,26 +540,6 @@ def cmd_packer_template(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_find_base_ami(args: argparse.Namespace) -> int:
-    """`find-base-ami`."""
-    family = BASE_IMAGES[args.os]
-    session = aws.connect(args.profile or None, args.region or None)
-    endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
-                else aws.endpoint_from_env("ec2"))
-    base = find_base_ami(session, family, parameter=args.parameter,
-                         owners=args.owner or DEFAULT_OWNERS, ec2_endpoint=endpoint or None)
-    print(f"In {session.region_name}:")
-    for found in [base, *find_ecs_amis(session, family, endpoint or None)]:
-        detail = ", ".join(x for x in (found.name, found.creation_date) if x)
-        print(f"  {found.purpose}: {found.image_id or 'not found'}"
-              + (f"\n      {detail}" if detail else "") + f"\n      ({found.source})")
-    if args.write:
-        write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
-        print(f"wrote {BASE_AMI_SETTING} := {base.image_id} to {args.settings}", file=sys.stderr)
-    print(f"{BASE_AMI_SETTING} := {base.image_id}")
-    return 0
-
-
 def _add_build_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ.get
     p.add_argument("--base-ami", default=env(BASE_AMI_SETTING),
@@ -774,25 +611,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_build_arguments(p)
     p.set_defaults(func=cmd_create_ami, validate_only=True)
 
-    p = sub.add_parser(
-        "find-base-ami", help="print the newest Deep Learning Base OSS GPU AMI to build on",
-        description="Print the newest Deep Learning Base OSS Nvidia Driver GPU AMI (from its SSM "
-                    "public parameter, else the newest image by name), and the current "
-                    "ECS-optimized CPU and GPU AMIs. --write puts the base AMI in settings.mk.")
-    aws.add_aws_arguments(p)
-    p.add_argument("--os", choices=sorted(BASE_IMAGES), default="al2023",
-                   help="Amazon Linux version of the base AMI (default al2023)")
-    p.add_argument("--parameter", default=None, metavar="NAME",
-                   help="SSM parameter to read first (default: the public one of --os; '' "
-                        "searches by name only)")
-    p.add_argument("--owner", action="append", metavar="OWNER",
-                   help="owner of the images searched by name (repeatable; default amazon; "
-                        "'self' or an account id for copies in your account)")
-    p.add_argument("--ec2-endpoint", default=None, metavar="URL",
-                   help="EC2 endpoint (default: AWS_ENDPOINT_URL_EC2 or AWS_ENDPOINT_URL)")
-    p.add_argument("--write", action="store_true",
-                   help=f"set {BASE_AMI_SETTING} in the settings file (other lines are kept)")
-    p.add_argument("--settings", default=str(SETTINGS),
-                   help=f"settings file for --write (default {SETTINGS}; created from "
-                        f"{SETTINGS_TEMPLATE} when missing)")
-    p.set_defaults(func=cmd_find_base_ami)

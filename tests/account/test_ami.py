@@ -22,6 +22,7 @@ import pytest
 
 from rv_batch_cfn import cli
 from rv_batch_cfn.account import ami as ami_module
+from rv_batch_cfn.account import base_ami
 from rv_batch_cfn.account import session as aws
 from rv_batch_cfn.account.ami import AmiSettings
 from rv_batch_cfn.errors import PackerError
@@ -527,7 +528,7 @@ AWS_REGION := eu-west-1
 def test_write_setting_replaces_only_the_value(tmp_path):
     settings = tmp_path / "settings.mk"
     settings.write_text(SETTINGS_TEXT)
-    ami_module.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
     assert settings.read_text() == SETTINGS_TEXT.replace(
         "?= ami-XXXXXXXX", "?= ami-0123456789abcdef0")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.mk"]  # no temporary left
@@ -536,14 +537,14 @@ def test_write_setting_replaces_only_the_value(tmp_path):
 def test_write_setting_appends_a_missing_setting(tmp_path):
     settings = tmp_path / "settings.mk"
     settings.write_text("AWS_REGION := eu-west-1")
-    ami_module.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
     assert settings.read_text() == ("AWS_REGION := eu-west-1\n"
                                     "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n")
 
 
 def test_write_setting_starts_a_missing_file_from_the_template(tmp_path):
     settings = tmp_path / "settings.mk"
-    ami_module.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
+    base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
                              template=ROOT / "settings.mk.template")
     text = settings.read_text()
     assert "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n" in text
@@ -569,7 +570,7 @@ def test_find_base_ami_picks_the_newest_by_date_not_by_order(account):
     session = aws.make_session(PROFILE)
     # The public parameter does not exist in the emulator (nor can it be created there): the
     # search by name is what answers.
-    found = ami_module.find_base_ami(session, owners=["self"])
+    found = base_ami.find_base_ami(session, owners=["self"])
     assert found.image_id == ids[1]
     assert found.name == f"{DLAMI} 20250401"
     assert found.creation_date.startswith("2025-04-01")
@@ -582,7 +583,7 @@ def test_find_base_ami_prefers_the_ssm_parameter(account):
     # Names under /aws are reserved, so the test publishes its own parameter.
     account.client("ssm").put_parameter(Name="/rv-batch-cfn-test/base-ami", Value=older,
                                         Type="String")
-    found = ami_module.find_base_ami(aws.make_session(PROFILE), owners=["self"],
+    found = base_ami.find_base_ami(aws.make_session(PROFILE), owners=["self"],
                                      parameter="/rv-batch-cfn-test/base-ami")
     assert (found.image_id, found.source) == (older, "SSM parameter /rv-batch-cfn-test/base-ami")
 
@@ -592,7 +593,7 @@ def test_find_base_ami_without_any_image_says_where_it_looked(account):
 
     with pytest.raises(AwsError, match=r"no Deep Learning Base OSS .* in us-east-1 .*"
                                        r"ParameterNotFound.*owned by self"):
-        ami_module.find_base_ami(aws.make_session(PROFILE), owners=["self"])
+        base_ami.find_base_ami(aws.make_session(PROFILE), owners=["self"])
 
 
 def test_find_base_ami_command_prints_the_amis_and_writes_settings(account, tmp_path, capsys):
@@ -604,8 +605,8 @@ def test_find_base_ami_command_prints_the_amis_and_writes_settings(account, tmp_
                              "--write", "--settings", str(settings))
     assert code == 0, err
     ssm = account.client("ssm")
-    ecs_cpu = ssm.get_parameter(Name=ami_module.BASE_IMAGES["al2023"].ecs_cpu_parameter)
-    ecs_gpu = ssm.get_parameter(Name=ami_module.BASE_IMAGES["al2023"].ecs_gpu_parameter)
+    ecs_cpu = ssm.get_parameter(Name=base_ami.BASE_IMAGES["al2023"].ecs_cpu_parameter)
+    ecs_gpu = ssm.get_parameter(Name=base_ami.BASE_IMAGES["al2023"].ecs_gpu_parameter)
     assert f"{DLAMI}: {newest}" in out
     assert f"ECS-optimized AMI (CPU): {ecs_cpu['Parameter']['Value']}" in out
     assert f"ECS-optimized GPU AMI: {ecs_gpu['Parameter']['Value']}" in out
