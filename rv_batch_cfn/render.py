@@ -39,10 +39,9 @@ def render_yaml(template: Template) -> str:
     return cfn_flip.to_yaml(json.dumps(template_dict(template)), clean_up=False, long_form=False)
 
 
-def render_json(data: Union[Template, dict]) -> str:
-    """Indented JSON with a trailing newline (for the Packer template and --format json)."""
-    body = template_dict(data) if isinstance(data, Template) else data
-    return json.dumps(body, indent=2) + "\n"
+def render_json(data: dict) -> str:
+    """Indented JSON with a trailing newline, keys in the order given (the Packer template)."""
+    return json.dumps(data, indent=2) + "\n"
 
 
 def write_atomic(path: Union[str, Path], text: str) -> Path:

@@ -16,6 +16,8 @@ from typing import Any, Optional
 import boto3
 import yaml
 
+from rv_batch_cfn.account.stack import stack_outputs
+
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "cloudformation" / "template.yml"
@@ -111,16 +113,27 @@ def wait_stack(cfn: Any, name: str, timeout: float = 60) -> dict:
 def deploy(emu: Emulator, name: str, network: Network, template_text: Optional[str] = None,
            **overrides: Any) -> dict:
     """Create a stack from the template (the committed one by default); return its description."""
+    return _submit(emu, "create_stack", name, network, template_text, overrides)
+
+
+def update(emu: Emulator, name: str, network: Network, template_text: Optional[str] = None,
+           **overrides: Any) -> dict:
+    """Update a stack the console's way (every value sent again); return its description."""
+    return _submit(emu, "update_stack", name, network, template_text, overrides)
+
+
+def _submit(emu: Emulator, action: str, name: str, network: Network,
+            template_text: Optional[str], overrides: dict) -> dict:
     text = template_text if template_text is not None else TEMPLATE.read_text()
     cfn = emu.client("cloudformation")
-    cfn.create_stack(StackName=name, TemplateBody=text,
-                     Parameters=console_parameters(text, network, **overrides),
-                     Capabilities=["CAPABILITY_IAM"])
+    getattr(cfn, action)(StackName=name, TemplateBody=text,
+                         Parameters=console_parameters(text, network, **overrides),
+                         Capabilities=["CAPABILITY_IAM"])
     return wait_stack(cfn, name)
 
 
-def outputs(stack: dict) -> dict[str, str]:
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+# The product's own reading of a stack's outputs.
+outputs = stack_outputs
 
 
 def physical_ids(emu: Emulator, stack_name: str) -> dict[str, str]:
@@ -129,17 +142,6 @@ def physical_ids(emu: Emulator, stack_name: str) -> dict[str, str]:
         StackName=stack_name)["StackResourceSummaries"]
     return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries
             if r["LogicalResourceId"]}
-
-
-def update(emu: Emulator, name: str, network: Network, template_text: Optional[str] = None,
-           **overrides: Any) -> dict:
-    """Update a stack the console's way (every value sent again); return its description."""
-    text = template_text if template_text is not None else TEMPLATE.read_text()
-    cfn = emu.client("cloudformation")
-    cfn.update_stack(StackName=name, TemplateBody=text,
-                     Parameters=console_parameters(text, network, **overrides),
-                     Capabilities=["CAPABILITY_IAM"])
-    return wait_stack(cfn, name)
 
 
 def parameter_values(parameters: list[dict]) -> dict[str, str]:
