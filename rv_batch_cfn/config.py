@@ -47,6 +47,11 @@ ROLE_ARN_PATTERN = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$"
 ROOT_VOLUME_GIB = (30, 16384)  # the ECS-optimized AL2023 AMI's snapshot is 30 GiB
 ATTEMPTS = (1, 10)
 MIN_TIMEOUT_SECONDS = 60
+# A job queue's JobStateTimeLimitAction waits 600 to 86,400 seconds (Batch API reference,
+# JobStateTimeLimitAction.maxTimeSeconds); 0 here means no action at all.
+TIME_LIMIT_MINUTES = (10, 1440)
+# Loose on purpose (SNS confirms the address by mail): something@domain.tld, or empty for none.
+EMAIL_PATTERN = r"^([A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})?$"
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,13 @@ class StackConfig:
     cidr_range: str = ""
     key_name: str = ""
     batch_service_role_arn: str = ""
+    # Minutes a job may wait in RUNNABLE, at the head of its queue, for a reason that will not
+    # fix itself (no instance type or MaximumVCPUs large enough) before Batch cancels it; 0: never.
+    unrunnable_job_timeout_minutes: int = 30
+    # Minutes a job may wait in RUNNABLE for instance capacity before Batch cancels it; 0: never.
+    capacity_wait_timeout_minutes: int = 0
+    # Address that hears of failed jobs and blocked queues (an encrypted SNS topic); "": nobody.
+    notification_email: str = ""
 
     def validate(self) -> "StackConfig":
         """Return self when valid; otherwise raise a ConfigError listing every problem."""
@@ -233,6 +245,16 @@ def _problems(cfg: StackConfig):
              "allowed: empty (no key pair) or an EC2 key pair name of printable ASCII")
     _pattern(p, "batch_service_role_arn", cfg.batch_service_role_arn, ROLE_ARN_PATTERN,
              "allowed: empty (the AWSServiceRoleForBatch service-linked role) or an IAM role ARN")
+    for name in ("unrunnable_job_timeout_minutes", "capacity_wait_timeout_minutes"):
+        minutes = getattr(cfg, name)
+        if minutes != 0 and not TIME_LIMIT_MINUTES[0] <= minutes <= TIME_LIMIT_MINUTES[1]:
+            p.append(Problem(name, minutes,
+                             f"allowed: 0 (never cancel) or {TIME_LIMIT_MINUTES[0]} to "
+                             f"{TIME_LIMIT_MINUTES[1]} minutes (Batch acts after 10 minutes "
+                             "to 24 hours)"))
+    _pattern(p, "notification_email", cfg.notification_email, EMAIL_PATTERN,
+             "allowed: empty (no notifications) or an e-mail address such as "
+             "team@example.com")
     return p
 
 

@@ -17,7 +17,8 @@ NO_CHANGES = ("The submitted information didn't contain changes. Submit differen
 
 def make_moto_like_aws() -> None:
     """Patch the in-process moto so that change sets, stack events, parameters, Batch
-    updates and deletions, and image root volumes behave as in AWS (idempotent)."""
+    updates and deletions, image root volumes, SNS resources and jobs run without Docker
+    behave as in AWS (idempotent)."""
     global _PATCHED
     if _PATCHED:
         return
@@ -29,6 +30,9 @@ def make_moto_like_aws() -> None:
     _patch_iam()
     _patch_yaml()
     _patch_images()
+    # Queue time limits, notifications and jobs without Docker: tests/moto_like_aws_alerts.py.
+    from tests import moto_like_aws_alerts
+    moto_like_aws_alerts.patch()
 
 
 def _as_console_string(value: Any) -> str:

@@ -7,7 +7,9 @@ from pathlib import Path
 from troposphere import Template
 
 from ..config import StackConfig
-from . import compute, iam, jobs, network, outputs, parameters, registry
+from . import (
+    compute, iam, jobs, network, notifications, outputs, parameters, queue_limits, registry,
+)
 from .job_definitions import build_job_definitions_template
 
 __all__ = ["build_template", "build_job_definitions_template", "TEMPLATE_PATH",
@@ -28,7 +30,11 @@ def build_template(config: StackConfig | None = None) -> Template:
     t = Template(Description=DESCRIPTION)
     t.set_version("2010-09-09")
     parameters.add_parameters(t, config)
+    queue_limits.add_parameters(t, config)
+    notifications.add_parameter(t, config)
     parameters.add_conditions(t)
+    queue_limits.add_conditions(t)
+    notifications.add_conditions(t)
     parameters.add_rules(t)
     parameters.add_console_metadata(t)
 
@@ -41,6 +47,8 @@ def build_template(config: StackConfig | None = None) -> Template:
         jobs.add_queue(t, kind)
         jobs.add_job_definition(t, kind)
         registry.add_repository(t, kind)
+
+    notifications.add_notifications(t)
 
     outputs.add_outputs(t)
     return t

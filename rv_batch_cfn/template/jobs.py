@@ -11,7 +11,7 @@ from typing import Any
 
 from troposphere import AWSHelperFn, If, Ref, Region, Sub, Template, batch, logs
 
-from . import compute, iam
+from . import compute, iam, queue_limits
 from . import parameters as p
 from .parameters import KindParameters, checkov_skip, if_set
 
@@ -118,7 +118,8 @@ def add_log_group(t: Template) -> logs.LogGroup:
 
 
 def add_queue(t: Template, k: KindParameters) -> batch.JobQueue:
-    """The kind's queue, feeding its compute environment."""
+    """The kind's queue, feeding its compute environment; jobs stuck in RUNNABLE are cancelled
+    after the configured time limits (queue_limits.py)."""
     return t.add_resource(batch.JobQueue(
         queue_id(k.kind),
         JobQueueName=queue_name(k.kind),
@@ -126,6 +127,7 @@ def add_queue(t: Template, k: KindParameters) -> batch.JobQueue:
         State="ENABLED",
         ComputeEnvironmentOrder=[batch.ComputeEnvironmentOrder(
             ComputeEnvironment=Ref(compute.compute_environment_id(k.kind)), Order=1)],
+        JobStateTimeLimitActions=queue_limits.time_limit_actions(),
     ))
 
 

@@ -29,6 +29,10 @@ JOB_TIMEOUT = "JobTimeout"
 S3_BUCKETS = "S3Buckets"
 LOG_RETENTION_DAYS = "LogRetentionDays"
 BATCH_SERVICE_ROLE_ARN = "BatchServiceRoleArn"
+# Defined in queue_limits.py and notifications.py, named here for the console's groups.
+UNRUNNABLE_JOB_TIMEOUT = "UnrunnableJobTimeout"
+CAPACITY_WAIT_TIMEOUT = "CapacityWaitTimeout"
+NOTIFICATION_EMAIL = "NotificationEmail"
 
 
 class KindParameters:
@@ -289,7 +293,9 @@ GROUPS = [
     ("Container images and jobs", [GPU.hosted_image, CPU.hosted_image, GPU.repository_name,
                                    CPU.repository_name, IMAGE_TAG, GPU.vcpus, GPU.memory,
                                    CPU.vcpus, CPU.memory, SHARED_MEMORY_SIZE, JOB_ATTEMPTS,
-                                   JOB_TIMEOUT, S3_BUCKETS, LOG_RETENTION_DAYS]),
+                                   JOB_TIMEOUT, S3_BUCKETS, LOG_RETENTION_DAYS,
+                                   UNRUNNABLE_JOB_TIMEOUT, CAPACITY_WAIT_TIMEOUT,
+                                   NOTIFICATION_EMAIL]),
 ]
 
 LABELS = {
@@ -324,6 +330,9 @@ LABELS = {
     JOB_TIMEOUT: "Job timeout (seconds)",
     S3_BUCKETS: "S3 buckets for jobs",
     LOG_RETENTION_DAYS: "Log retention (days)",
+    UNRUNNABLE_JOB_TIMEOUT: "Cancel jobs that cannot run after (minutes)",
+    CAPACITY_WAIT_TIMEOUT: "Cancel jobs waiting for capacity after (minutes)",
+    NOTIFICATION_EMAIL: "Notification e-mail (optional)",
 }
 
 

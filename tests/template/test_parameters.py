@@ -22,7 +22,8 @@ ORIGINAL_NAMES = ["Prefix", "VPC", "SubnetIds", "KeyName", "GpuAMI", "CpuAMI", "
                   "GPUInstanceVCPUs", "GPUInstanceMemory", "GPUInstanceStorage", "CPUInstanceVCPUs",
                   "CPUInstanceMemory", "CPUInstanceStorage"]
 NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemorySize",
-             "JobAttempts", "JobTimeout", "S3Buckets", "LogRetentionDays", "BatchServiceRoleArn"]
+             "JobAttempts", "JobTimeout", "S3Buckets", "LogRetentionDays", "BatchServiceRoleArn",
+             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
@@ -85,6 +86,8 @@ def test_defaults_satisfy_their_own_constraints(name):
     # optimal picks only C, M and R types, none of which has a GPU.
     ("CpuInstanceTypes", ["m6i.xlarge", "c7i", "optimal"], ["M6I", ""]),
     ("GpuInstanceTypes", ["g5.2xlarge", "p4d.24xlarge", "g6e"], ["optimal", "gpu"]),
+    ("NotificationEmail", ["", "team@example.com", "first.last+rv@mail.example.co.uk"],
+     ["team", "team@", "@example.com", "team@example", "a b@example.com", "x@y.c", " "]),
 ])
 def test_console_refuses_bad_input(name, good, bad):
     pattern = PARAMETERS[name]["AllowedPattern"]

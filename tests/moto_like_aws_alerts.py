@@ -1,0 +1,223 @@
+"""Where moto falls short of AWS for the queue time limits, the notifications and the jobs that
+`smoke-test` submits; compensated in the test fixture, never in the product (the companion of
+tests/moto_like_aws.py, which calls `patch()`).
+
+- CloudFormation: `Ref` on a Number parameter is a string in AWS (Fn::FindInMap and Fn::Equals
+  see "30"); moto makes it an int.
+- CloudFormation: moto has no handler for AWS::SNS::Subscription and AWS::SNS::TopicPolicy
+  (it logs "No Moto CloudFormation support" and creates nothing).
+- Batch without Docker (`{"batch": {"use_docker": false}}`): moto marks a submitted job
+  SUCCEEDED at once, writes no log and ignores TerminateJob. AWS moves a job through SUBMITTED,
+  PENDING, RUNNABLE, STARTING and RUNNING, its container writes to the log group of the job
+  definition, and TerminateJob fails a job that has not finished. `BATCH` says what the jobs
+  submitted next do: succeed (the default), fail as a container exiting with status 1 does, or
+  wait in RUNNABLE (no instance comes) until terminated.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+SUCCEED, FAIL, HOLD = "succeed", "fail", "hold"
+# AWS's status reason for a job whose container exited with a non-zero status.
+CONTAINER_EXITED = "Essential container in task exited"
+
+
+@dataclass
+class BatchStandIn:
+    """What jobs submitted from now on do, and how long each status lasts."""
+
+    outcome: str = SUCCEED
+    step_seconds: float = 0.3
+    hold_limit_seconds: float = 300.0  # a held job nobody terminates gives up eventually
+
+
+BATCH = BatchStandIn()
+
+
+def patch() -> None:
+    _patch_number_parameters()
+    _patch_sns_resources()
+    _patch_simple_batch()
+
+
+def _patch_number_parameters() -> None:
+    from moto.cloudformation import parsing
+
+    original_clean = parsing.clean_json
+    original_condition = parsing.parse_condition
+
+    def as_string(value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            else value
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::FindInMap" in resource_json:
+            name, *path = resource_json["Fn::FindInMap"]
+            result = resources_map[name]
+            for key in path:
+                result = result[as_string(clean_json(key, resources_map))]
+            return result
+        return original_clean(resource_json, resources_map)
+
+    def parse_condition(condition: Any, resources_map: Any, condition_map: Any) -> bool:
+        if isinstance(condition, dict) and list(condition) == ["Fn::Equals"]:
+            values = [condition_map[v["Condition"]] if isinstance(v, dict) and "Condition" in v
+                      else as_string(clean_json(v, resources_map))
+                      for v in condition["Fn::Equals"]]
+            if not any(isinstance(v, bool) for v in values):
+                return values[0] == values[1]
+        return original_condition(condition, resources_map, condition_map)
+
+    parsing.clean_json = clean_json
+    parsing.parse_condition = parse_condition
+
+
+def _patch_sns_resources() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.sns.models import sns_backends
+
+    class Subscription(CloudFormationModel):
+        """AWS::SNS::Subscription: an e-mail subscription waits for its confirmation."""
+
+        def __init__(self, arn: str):
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::Subscription"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str,
+                                            **kwargs: Any) -> "Subscription":
+            properties = cloudformation_json["Properties"]
+            subscription = sns_backends[account_id][region_name].subscribe(
+                properties["TopicArn"], properties["Endpoint"], properties["Protocol"])
+            if properties["Protocol"] in ("email", "email-json"):
+                subscription.attributes["PendingConfirmation"] = "true"
+            return cls(subscription.arn)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str) -> None:
+            sns_backends[account_id][region_name].unsubscribe(resource_name)
+
+    class TopicPolicy(CloudFormationModel):
+        """AWS::SNS::TopicPolicy: the document replaces each topic's policy."""
+
+        def __init__(self, topics: list[str]):
+            self.topics = topics
+
+        @property
+        def physical_resource_id(self) -> str:
+            return ",".join(self.topics)
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::TopicPolicy"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str,
+                                            **kwargs: Any) -> "TopicPolicy":
+            properties = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][region_name]
+            for arn in properties["Topics"]:
+                backend.get_topic(arn).policy = json.dumps(properties["PolicyDocument"])
+            return cls(list(properties["Topics"]))
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str) -> None:
+            pass  # the topics go with the stack
+
+    # moto lists the CloudFormation models once (lru_cache): let it see the two new ones.
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    assert {Subscription, TopicPolicy} <= set(parsing.get_model_list())
+
+
+def _patch_simple_batch() -> None:
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    def mark_job_as_finished(self: Any, include_start_attempt: bool, job: Any) -> None:
+        self.backend._jobs[job.job_id] = job
+        job.status = "SUBMITTED"
+        threading.Thread(target=_run, args=(job, BATCH.outcome, BATCH.step_seconds),
+                         daemon=True).start()
+
+    BatchSimpleBackend._mark_job_as_finished = mark_job_as_finished
+
+
+def _run(job: Any, outcome: str, step: float) -> None:
+    """A job's life as AWS reports it, one status per step."""
+    def stopped() -> bool:
+        if job.stop:  # TerminateJob: AWS fails the job with the reason given
+            job._mark_stopped(success=False)
+        return job.stop
+
+    for status in ("PENDING", "RUNNABLE"):
+        time.sleep(step)
+        if stopped():
+            return
+        job.status = status
+    if outcome == HOLD:
+        deadline = time.monotonic() + BATCH.hold_limit_seconds
+        while not stopped() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return
+    for status in ("STARTING", "RUNNING"):
+        time.sleep(step)
+        if stopped():
+            return
+        job.status = status
+        if status == "RUNNING":
+            job.job_started_at = datetime.datetime.now()
+            job.log_stream_name = _write_log(job, outcome)
+            job._start_attempt()
+    time.sleep(step)
+    if stopped():
+        return
+    if outcome == FAIL:
+        job.job_stopped_reason = CONTAINER_EXITED
+        job.exit_code = 1
+    job._mark_stopped(success=outcome != FAIL)
+
+
+def _write_log(job: Any, outcome: str) -> str:
+    """What the container would print, in the job definition's log group, in a stream named
+    as the awslogs driver names it (prefix/container/task)."""
+    container = job.job_definition.container_properties or {}
+    options = (container.get("logConfiguration") or {}).get("options") or {}
+    group = options.get("awslogs-group", "/aws/batch/job")
+    stream = f"{options.get('awslogs-stream-prefix', 'default')}/default/{job.job_id}"
+    command = job.container_overrides.get("command") or container.get("command") or []
+    now = int(time.time() * 1000)
+    lines = [f"[emulator stand-in for the container] {' '.join(command)}"]
+    if outcome == FAIL:
+        lines.append("[emulator stand-in] the command exited with status 1")
+    logs = job._log_backend
+    logs.ensure_log_group(group)
+    logs.ensure_log_stream(group, stream)
+    logs.put_log_events(group, stream, [{"timestamp": now + i, "message": line}
+                                        for i, line in enumerate(lines)])
+    return stream
