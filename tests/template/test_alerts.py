@@ -1,0 +1,318 @@
+"""Queue time limits and notifications, read from the generated template.
+
+The time-limit actions are checked here, not in the emulator: moto accepts a queue's
+JobStateTimeLimitActions but does not store them (DescribeJobQueues never returns them).
+The rules' event patterns are matched against the documented shape of Batch's events
+(tests/template/batch_events/) with moto's EventBridge pattern matcher, and the input
+transformer is rendered the way EventBridge renders it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rv_batch_cfn import StackConfig, build_template, render_yaml
+from rv_batch_cfn.errors import ConfigError
+from rv_batch_cfn.template import jobs, notifications, queue_limits
+from rv_batch_cfn.template import parameters as p
+from tests.emulator import load_template
+
+EVENTS = Path(__file__).parent / "batch_events"
+ACCOUNT, REGION, STACK = "123456789012", "us-east-1", "rv"
+QUEUES = {kind: f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/RasterVision{kind.title()}JobQueue"
+          for kind in ("gpu", "cpu")}
+OTHER_QUEUE = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/otherRasterVisionGpuJobQueue"
+
+
+def template(config: StackConfig | None = None) -> dict:
+    return load_template(render_yaml(build_template(config)))
+
+
+DEFAULT = template()
+
+
+def sample(name: str, queue: str | None = None) -> dict:
+    event = json.loads((EVENTS / f"{name}.json").read_text())
+    if queue is not None:
+        event["detail"]["jobQueue"] = queue
+    return event
+
+
+# -- A small evaluator of the intrinsic functions these parts use, with the values the console
+# would send: enough to see what CloudFormation hands to Batch, EventBridge, SNS and KMS.
+
+def resolve(node, t: dict, values: dict):
+    if isinstance(node, list):
+        resolved = [resolve(n, t, values) for n in node]
+        return [r for r in resolved if r is not NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        (fn, arg), = node.items()
+        if fn == "Ref":
+            if arg == "AWS::NoValue":
+                return NO_VALUE
+            return values.get(arg, f"<{arg}>")
+        if fn == "Fn::If":
+            name, yes, no = arg
+            return resolve(yes if condition(t, name, values) else no, t, values)
+        if fn == "Fn::FindInMap":
+            name, first, second = (resolve(a, t, values) for a in arg)
+            return t["Mappings"][name][str(first)][second]
+        if fn == "Fn::Sub":
+            text, extra = (arg, {}) if isinstance(arg, str) else arg
+            names = {**values, **{k: resolve(v, t, values) for k, v in extra.items()}}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(names[m[1]]), text)
+        if fn == "Fn::GetAtt":
+            return values.get(".".join(arg), f"<{'.'.join(arg)}>")
+    return {k: resolve(v, t, values) for k, v in node.items()}
+
+
+NO_VALUE = object()
+
+
+def condition(t: dict, name: str, values: dict) -> bool:
+    def evaluate(expr):
+        (fn, arg), = expr.items()
+        if fn == "Fn::Not":
+            return not evaluate(arg[0])
+        if fn == "Fn::Equals":
+            a, b = (str(resolve(x, t, values)) for x in arg)
+            return a == b
+        if fn == "Fn::And":
+            return all(evaluate(x) for x in arg)
+        if fn == "Condition":
+            return condition(t, arg, values)
+        raise AssertionError(fn)
+    return evaluate(t["Conditions"][name])
+
+
+def console_values(t: dict, **overrides) -> dict:
+    values = {n: str(v.get("Default", "")) for n, v in t["Parameters"].items()}
+    values.update({k: str(v) for k, v in overrides.items()})
+    values.update({"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+                   "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
+    values.update({jobs.queue_id(kind): arn for kind, arn in QUEUES.items()})
+    return values
+
+
+# -- Queue time limits
+
+
+def actions(t: dict, kind: str, **overrides) -> list[dict]:
+    queue = t["Resources"][jobs.queue_id(kind)]["Properties"]
+    return resolve(queue["JobStateTimeLimitActions"], t, console_values(t, **overrides))
+
+
+def cancel(reason: str, seconds: int) -> dict:
+    return {"Action": "CANCEL", "State": "RUNNABLE", "Reason": reason, "MaxTimeSeconds": seconds}
+
+
+UNRUNNABLE = ["MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+              "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"]
+CAPACITY = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
+
+
+@pytest.mark.parametrize("kind", ["gpu", "cpu"])
+@pytest.mark.parametrize("overrides,expected", [
+    ({}, [cancel(r, 1800) for r in UNRUNNABLE]),
+    ({"UnrunnableJobTimeout": 10, "CapacityWaitTimeout": 1440},
+     [cancel(r, 600) for r in UNRUNNABLE] + [cancel(CAPACITY, 86400)]),
+    ({"UnrunnableJobTimeout": 0, "CapacityWaitTimeout": 240}, [cancel(CAPACITY, 14400)]),
+    ({"UnrunnableJobTimeout": 0}, []),
+], ids=["defaults: cancel unrunnable jobs after 30 minutes, wait for capacity for ever",
+        "both at their bounds", "capacity only", "none"])
+def test_both_queues_cancel_stuck_jobs_after_the_configured_minutes(kind, overrides, expected):
+    assert actions(DEFAULT, kind, **overrides) == expected
+
+
+def test_every_allowed_minute_maps_to_seconds_batch_accepts():
+    mapping = DEFAULT["Mappings"][queue_limits.SECONDS_MAP]
+    for name in (p.UNRUNNABLE_JOB_TIMEOUT, p.CAPACITY_WAIT_TIMEOUT):
+        parameter = DEFAULT["Parameters"][name]
+        assert parameter["Type"] == "Number"
+        allowed = parameter["AllowedValues"]
+        assert 0 in allowed and min(m for m in allowed if m) == 10 and max(allowed) == 1440
+        for minutes in allowed:
+            seconds = mapping[str(minutes)]["Seconds"]
+            # Batch API reference, JobStateTimeLimitAction.maxTimeSeconds: 600 to 86,400.
+            assert seconds == minutes * 60 and (minutes == 0 or 600 <= seconds <= 86400)
+        assert "0" in parameter["Description"] and "RUNNABLE" in parameter["Description"]
+    assert DEFAULT["Parameters"][p.UNRUNNABLE_JOB_TIMEOUT]["Default"] == 30
+    assert DEFAULT["Parameters"][p.CAPACITY_WAIT_TIMEOUT]["Default"] == 0
+
+
+def test_a_configured_default_joins_the_allowed_minutes():
+    t = template(dataclasses.replace(StackConfig(), unrunnable_job_timeout_minutes=25,
+                                     capacity_wait_timeout_minutes=600))
+    for name, minutes in ((p.UNRUNNABLE_JOB_TIMEOUT, 25), (p.CAPACITY_WAIT_TIMEOUT, 600)):
+        assert t["Parameters"][name]["Default"] == minutes
+        assert minutes in t["Parameters"][name]["AllowedValues"]
+    assert actions(t, "gpu") == [cancel(r, 1500) for r in UNRUNNABLE] + [cancel(CAPACITY, 36000)]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("unrunnable_job_timeout_minutes", 5), ("unrunnable_job_timeout_minutes", 1441),
+    ("capacity_wait_timeout_minutes", -1), ("notification_email", "team"),
+    ("notification_email", "team@example"),
+])
+def test_config_refuses_what_the_console_refuses(field, value):
+    with pytest.raises(ConfigError) as error:
+        dataclasses.replace(StackConfig(), **{field: value}).validate()
+    problem, = error.value.problems
+    assert (problem.field, problem.value) == (field, value)
+    assert "allowed: " in str(problem)
+
+
+# -- Notifications: created with the e-mail address only
+
+
+NOTIFICATION_RESOURCES = {notifications.KEY, notifications.TOPIC, notifications.SUBSCRIPTION,
+                          notifications.TOPIC_POLICY, *notifications.RULES}
+
+
+def test_notification_resources_and_output_exist_only_with_an_email_address():
+    conditional = {n for n, r in DEFAULT["Resources"].items()
+                   if r.get("Condition") == notifications.HAS_EMAIL}
+    assert conditional == NOTIFICATION_RESOURCES
+    assert DEFAULT["Outputs"][notifications.TOPIC_OUTPUT]["Condition"] == notifications.HAS_EMAIL
+    assert DEFAULT["Parameters"][p.NOTIFICATION_EMAIL]["Default"] == ""
+    assert not condition(DEFAULT, notifications.HAS_EMAIL, console_values(DEFAULT))
+    assert condition(DEFAULT, notifications.HAS_EMAIL,
+                     console_values(DEFAULT, NotificationEmail="team@example.com"))
+
+
+def test_the_console_shows_the_address_with_the_job_settings():
+    groups = {g["Label"]["default"]: g["Parameters"]
+              for g in DEFAULT["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]}
+    jobs_group = groups["Container images and jobs"]
+    assert {p.NOTIFICATION_EMAIL, p.UNRUNNABLE_JOB_TIMEOUT, p.CAPACITY_WAIT_TIMEOUT} \
+        <= set(jobs_group)
+
+
+def resolved_resource(name: str) -> dict:
+    values = console_values(DEFAULT, NotificationEmail="team@example.com")
+    values.update({f"{r}.Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{STACK}-{r}-X"
+                   for r in notifications.RULES})
+    values[notifications.TOPIC] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications"
+    return resolve(DEFAULT["Resources"][name], DEFAULT, values)
+
+
+def test_the_topic_is_encrypted_with_a_key_only_eventbridge_may_use_for_it():
+    topic = resolved_resource(notifications.TOPIC)["Properties"]
+    assert topic["KmsMasterKeyId"] == f"<{notifications.KEY}.Arn>"  # not alias/aws/sns
+    assert topic["TopicName"] == f"{STACK}-notifications"
+    key = resolved_resource(notifications.KEY)["Properties"]
+    assert key["EnableKeyRotation"] is True
+    admin, events = key["KeyPolicy"]["Statement"]
+    assert admin["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT}:root"]}
+    assert events["Principal"] == {"Service": ["events.amazonaws.com"]}
+    assert sorted(events["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # The topic ARN the key names is the topic's own: its fixed name in this stack.
+    assert events["Condition"] == {"StringEquals": {
+        "kms:EncryptionContext:aws:sns:topicArn":
+            f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic['TopicName']}"}}
+
+
+def test_only_this_stacks_rules_may_publish_to_the_topic():
+    policy = resolved_resource(notifications.TOPIC_POLICY)["Properties"]["PolicyDocument"]
+    statement, = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": ["events.amazonaws.com"]}
+    assert statement["Action"] == ["sns:Publish"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnEquals": {"aws:SourceArn": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{STACK}-{r}-X"
+                                        for r in notifications.RULES]}}
+
+
+def test_the_subscription_mails_the_address():
+    subscription = resolved_resource(notifications.SUBSCRIPTION)["Properties"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "team@example.com")
+
+
+# -- The rules against the documented events
+
+
+def rule(name: str) -> dict:
+    return resolved_resource(name)["Properties"]
+
+
+def matches(pattern: dict, event: dict) -> bool:
+    from moto.events.models import EventPattern
+
+    return EventPattern.load(json.dumps(pattern)).matches_event(event)
+
+
+@pytest.mark.parametrize("rule_name,event,queue,expected", [
+    (notifications.JOB_FAILED_RULE, "job-failed", QUEUES["gpu"], True),
+    (notifications.JOB_FAILED_RULE, "job-failed", QUEUES["cpu"], True),
+    (notifications.JOB_FAILED_RULE, "job-failed", OTHER_QUEUE, False),
+    (notifications.JOB_FAILED_RULE, "job-succeeded", QUEUES["gpu"], False),
+    (notifications.JOB_FAILED_RULE, "job-failed-dependency", QUEUES["gpu"], False),
+    (notifications.JOB_FAILED_RULE, "job-queue-blocked", QUEUES["gpu"], False),
+    (notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", QUEUES["gpu"], True),
+    (notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", QUEUES["cpu"], True),
+    (notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", OTHER_QUEUE, False),
+    (notifications.QUEUE_BLOCKED_RULE, "job-failed", QUEUES["gpu"], False),
+], ids=lambda v: v.rsplit("/", 1)[-1] if isinstance(v, str) else str(v))
+def test_each_rule_matches_its_events_from_this_stacks_queues_only(rule_name, event, queue,
+                                                                   expected):
+    pattern = rule(rule_name)["EventPattern"]
+    assert pattern["detail"]["jobQueue"] == [QUEUES["gpu"], QUEUES["cpu"]]
+    assert matches(pattern, sample(event, queue)) is expected
+
+
+def test_a_failed_job_without_a_status_reason_is_still_reported():
+    event = sample("job-failed", QUEUES["gpu"])
+    del event["detail"]["statusReason"]
+    assert matches(rule(notifications.JOB_FAILED_RULE)["EventPattern"], event)
+
+
+def render(transformer: dict, event: dict) -> str:
+    """What EventBridge hands to SNS: every <name> replaced by the value at its JSON path
+    (strings inserted as they are); then the quoted lines as the e-mail shows them."""
+    assert len(transformer["InputPathsMap"]) <= 100
+    assert all(re.fullmatch(r"[A-Za-z0-9]+", k) for k in transformer["InputPathsMap"])
+    template = transformer["InputTemplate"]
+    assert len(template) <= 8192
+    for name, path in transformer["InputPathsMap"].items():
+        value = event
+        for part in path.removeprefix("$.").split("."):
+            value = value[part]
+        template = template.replace(f"<{name}>", str(value))
+    assert not re.search(r"<[A-Za-z0-9.-]+>", template), "a placeholder was left"
+    # A plain-text template of JSON strings, one per line: each must still be one.
+    return "\n".join(json.loads(line) for line in template.splitlines())
+
+
+def test_a_failed_job_reads_as_a_message_naming_job_queue_reason_and_log_command():
+    event = sample("job-failed", QUEUES["gpu"])
+    target, = rule(notifications.JOB_FAILED_RULE)["Targets"]
+    assert target["Arn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications"
+    message = render(target["InputTransformer"], event)
+    detail = event["detail"]
+    assert message.splitlines()[0] == \
+        f"Raster Vision job {detail['jobName']} FAILED at {event['time']}."
+    assert f"Reason: {detail['statusReason']}" in message
+    assert f"Queue: {QUEUES['gpu']}" in message
+    assert f"rv-batch-cfn logs {detail['jobId']} --region {REGION}" in message
+    assert f"#jobs/detail/{detail['jobId']}" in message
+    assert "{" not in message  # no raw JSON
+
+
+def test_a_blocked_queue_reads_as_a_message_with_the_reason_and_what_to_do():
+    event = sample("job-queue-blocked", QUEUES["cpu"])
+    target, = rule(notifications.QUEUE_BLOCKED_RULE)["Targets"]
+    message = render(target["InputTransformer"], event)
+    detail = event["detail"]
+    assert detail["jobName"] in message and detail["jobId"] in message
+    assert f"Reason: {detail['statusReason']}" in message
+    assert f"rv-batch-cfn doctor --stack {STACK} --region {REGION}" in message
+    assert "{" not in message
+

@@ -1,0 +1,130 @@
+"""Notifications deployed in the emulator the console's way, with and without the e-mail address,
+and read back through the SNS, KMS and EventBridge APIs.
+
+moto lacks CloudFormation handlers for the SNS subscription and topic policy and keeps a key
+policy from a template as a mapping: tests/moto_like_aws_alerts.py supplies what AWS does.
+The queues' time-limit actions are checked in tests/template/test_alerts.py (moto does not
+store them).
+"""
+
+from __future__ import annotations
+
+import json
+
+from rv_batch_cfn.template import jobs, notifications
+from tests.emulator import Emulator, deploy, make_network, outputs, physical_ids, update
+from tests.template.test_alerts import matches, sample
+
+EMAIL = "team@example.com"
+
+
+def account_id(emu: Emulator) -> str:
+    return emu.client("sts").get_caller_identity()["Account"]
+
+
+def queue_arns(emu: Emulator, stack: str) -> set[str]:
+    ids = physical_ids(emu, stack)
+    return {ids[jobs.queue_id(kind)] for kind in ("gpu", "cpu")}
+
+
+def stack_rules(emu: Emulator, stack: str) -> dict[str, dict]:
+    ids = physical_ids(emu, stack)
+    events = emu.client("events")
+    return {logical: events.describe_rule(Name=ids[logical]) for logical in notifications.RULES
+            if logical in ids}
+
+
+def everything(emu: Emulator) -> dict[str, list]:
+    """The notification resources of the whole account."""
+    return {"topics": emu.client("sns").list_topics()["Topics"],
+            "subscriptions": emu.client("sns").list_subscriptions()["Subscriptions"],
+            "rules": emu.client("events").list_rules()["Rules"],
+            "keys": emu.client("kms").list_keys()["Keys"]}
+
+
+def test_without_an_email_address_nothing_is_created(emulator):
+    stack = deploy(emulator, "rv", make_network(emulator))
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert everything(emulator) == {"topics": [], "subscriptions": [], "rules": [], "keys": []}
+    assert notifications.TOPIC_OUTPUT not in outputs(stack)
+
+
+def test_with_an_email_address_failures_reach_it_through_an_encrypted_topic(emulator):
+    stack = deploy(emulator, "rv", make_network(emulator), NotificationEmail=EMAIL)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    account, ids = account_id(emulator), physical_ids(emulator, "rv")
+    sns, kms = emulator.client("sns"), emulator.client("kms")
+
+    topic_arn = outputs(stack)[notifications.TOPIC_OUTPUT]
+    assert [t["TopicArn"] for t in sns.list_topics()["Topics"]] == [topic_arn]
+    attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+
+    # Encrypted with the stack's own key, which rotates, and which EventBridge may use for this
+    # topic only.
+    key = kms.describe_key(KeyId=attributes["KmsMasterKeyId"])["KeyMetadata"]
+    assert key["KeyId"] == ids[notifications.KEY] and key["KeyManager"] == "CUSTOMER"
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    key_policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"],
+                                               PolicyName="default")["Policy"])
+    for_events = [s for s in key_policy["Statement"]
+                  if s["Principal"] == {"Service": ["events.amazonaws.com"]}]
+    assert for_events and all(
+        s["Condition"] == {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}}
+        for s in for_events)
+
+    # The address is subscribed and must confirm.
+    subscription, = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", EMAIL)
+    assert sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])[
+        "Attributes"]["PendingConfirmation"] == "true"
+
+    # Two rules, each on exactly this stack's queues, each sending to the topic.
+    rules = stack_rules(emulator, "rv")
+    assert set(rules) == set(notifications.RULES)
+    events = emulator.client("events")
+    for logical, rule in rules.items():
+        pattern = json.loads(rule["EventPattern"])
+        assert set(pattern["detail"]["jobQueue"]) == queue_arns(emulator, "rv")
+        assert len(pattern["detail"]["jobQueue"]) == 2
+        target, = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert target["Arn"] == topic_arn and "InputTransformer" in target
+
+    # The topic policy admits EventBridge, for this account's two rules, and no one else.
+    statement, = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": ["events.amazonaws.com"]}
+    assert statement["Action"] == ["sns:Publish"] and statement["Effect"] == "Allow"
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+    assert sorted(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == \
+        sorted(r["Arn"] for r in rules.values())
+
+
+def test_the_deployed_patterns_match_only_this_stacks_events(emulator):
+    net = make_network(emulator)
+    deploy(emulator, "rv", net, NotificationEmail=EMAIL)
+    deploy(emulator, "other", net, Prefix="other")  # a second stack, without notifications
+    rules = stack_rules(emulator, "rv")
+    ours, theirs = sorted(queue_arns(emulator, "rv")), sorted(queue_arns(emulator, "other"))
+
+    # moto does not implement TestEventPattern: its own EventBridge matcher reads the patterns.
+    def matched(logical: str, event: str, queue: str) -> bool:
+        return matches(json.loads(rules[logical]["EventPattern"]), sample(event, queue))
+
+    for queue in ours:
+        assert matched(notifications.JOB_FAILED_RULE, "job-failed", queue)
+        assert not matched(notifications.JOB_FAILED_RULE, "job-succeeded", queue)
+        assert matched(notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", queue)
+    for queue in theirs:
+        assert not matched(notifications.JOB_FAILED_RULE, "job-failed", queue)
+        assert not matched(notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", queue)
+    assert len(everything(emulator)["rules"]) == 2  # none for the other stack
+
+
+def test_an_update_can_turn_notifications_on(emulator):
+    net = make_network(emulator)
+    deploy(emulator, "rv", net)
+    stack = update(emulator, "rv", net, NotificationEmail=EMAIL)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert notifications.TOPIC_OUTPUT in outputs(stack)
+    assert set(stack_rules(emulator, "rv")) == set(notifications.RULES)
+    found = everything(emulator)
+    assert [s["Endpoint"] for s in found["subscriptions"]] == [EMAIL]
