@@ -1,4 +1,4 @@
-"""`rv-batch-cfn deploy`: create or update a stack through a change set, from a terminal.
+"""The library behind `deploy`: create or update a stack through a change set, from a terminal.
 
 The steps are the console's: check the values, create a change set, show what it will do, ask,
 execute it, and follow the stack's events until it settles. Values are checked against the

@@ -1,4 +1,4 @@
-"""`doctor`: check a deployed stack for the mistakes that leave Raster Vision jobs stuck.
+"""The library behind `doctor`: check a deployed stack for the mistakes that leave Raster Vision jobs stuck.
 
 Each check reads the live resources (Batch, EC2, ECR), not the template, because what matters is
 what Batch will do now: a compute environment disabled by hand, an AMI deregistered since, an
