@@ -7,6 +7,8 @@ tests/moto_like_aws.py, which calls `patch()`).
 - CloudFormation: moto has no handler for AWS::SNS::Subscription and AWS::SNS::TopicPolicy
   (it logs "No Moto CloudFormation support" and creates nothing), and keeps the KeyPolicy of an
   AWS::KMS::Key as a mapping where AWS keeps the JSON document (DescribeKey then fails).
+- Batch: moto accepts a queue's JobStateTimeLimitActions and forgets them; AWS returns them in
+  DescribeJobQueues (doctor reads them there).
 - Batch without Docker (`{"batch": {"use_docker": false}}`): moto marks a submitted job
   SUCCEEDED at once, writes no log and ignores TerminateJob. AWS moves a job through SUBMITTED,
   PENDING, RUNNABLE, STARTING and RUNNING, its container writes to the log group of the job
@@ -45,6 +47,7 @@ def patch() -> None:
     _patch_number_parameters()
     _patch_sns_resources()
     _patch_kms_key_policy()
+    _patch_queue_time_limits()
     _patch_simple_batch()
 
 
@@ -172,6 +175,38 @@ def _patch_kms_key_policy() -> None:
                         account_id, region_name, **kwargs)
 
     Key.create_from_cloudformation_json = classmethod(create)
+
+
+def _patch_queue_time_limits() -> None:
+    from moto.batch.models import JobQueue
+    from moto.batch.utils import lowercase_first_key
+
+    def remember(queue: Any, cloudformation_json: Any) -> Any:
+        # An Fn::If that chose AWS::NoValue reaches moto as None: CloudFormation drops it.
+        given = cloudformation_json["Properties"].get("JobStateTimeLimitActions") or []
+        queue.time_limit_actions = [lowercase_first_key(a) for a in given if a]
+        return queue
+
+    create = JobQueue.create_from_cloudformation_json.__func__
+    update = JobQueue.update_from_cloudformation_json.__func__  # tests/moto_like_aws.py's
+
+    def create_queue(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        template = kwargs.get("cloudformation_json") or args[1]
+        return remember(create(cls, *args, **kwargs), template)
+
+    def update_queue(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        template = kwargs.get("cloudformation_json") or args[2]
+        return remember(update(cls, *args, **kwargs), template)
+
+    original_describe = JobQueue.describe
+
+    def describe(self: Any) -> dict:
+        return {**original_describe(self),
+                "jobStateTimeLimitActions": getattr(self, "time_limit_actions", [])}
+
+    JobQueue.create_from_cloudformation_json = classmethod(create_queue)
+    JobQueue.update_from_cloudformation_json = classmethod(update_queue)
+    JobQueue.describe = describe
 
 
 def _patch_simple_batch() -> None:

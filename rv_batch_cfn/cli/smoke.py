@@ -1,0 +1,164 @@
+"""`smoke-test`: one tiny job per kind on a deployed stack, its statuses as they come, its log."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, RvBatchError
+from .common import add_aws_arguments, stderr
+
+KIND_CHOICES = {"gpu": ("gpu",), "cpu": ("cpu",), "all": ("gpu", "cpu")}
+
+WHY_RUNNABLE = (
+    "A job waits in RUNNABLE while Batch launches an instance for it, a few minutes when the "
+    "compute environment has scaled to zero. Longer than that usually means one of: no instance "
+    "type of the queue offers the job's vCPUs, memory or GPU; the types are not offered in the "
+    "subnets' zones; no spot capacity right now (or the spot bid is too low); the account's EC2 "
+    "vCPU quota for the family is too low (new accounts often have 0 for 'Running On-Demand G "
+    "and VT instances' and 'All G and VT Spot Instance Requests': Service Quotas console); the "
+    "instances cannot reach ECS (no route to the internet or VPC endpoints); the compute "
+    "environment is INVALID.")
+
+
+def cmd_smoke_test(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn smoke-test`: exit 0 when every job succeeded, 1 when one did not, 2 when
+    they could not be submitted, 130 when interrupted (the jobs are then terminated)."""
+    from ..account import smoke
+    from ..account.session import connect
+
+    session = connect(args.profile, args.region)
+    plan = smoke.plan(session, args.stack, KIND_CHOICES[args.kind])
+    print(f"smoke-test: stack {plan.stack} ({plan.region}): one job per kind, up to "
+          f"{args.timeout} minutes", flush=True)
+    submitted = smoke.submit(session, plan, args.timeout)
+    for s in submitted:
+        print(f"  {s.job.label} job {s.name} ({s.job_id}) on {s.job.queue} with "
+              f"{s.job.definition}: {' '.join(s.job.command)}", flush=True)
+    results: dict[str, str] = {}
+    try:
+        for event in smoke.follow(session, submitted, args.timeout * 60, args.interval,
+                                  args.explain_after):
+            _print_event(session, plan, event)
+            if event.kind in ("done", "timeout"):
+                results[event.submitted.job_id] = event.status if event.kind == "done" \
+                    else "TIMEOUT"
+    except KeyboardInterrupt:
+        left = [s for s in submitted if s.job_id not in results]
+        stderr("smoke-test: interrupted; terminating "
+               + (", ".join(f"{s.job.label} job {s.job_id}" for s in left) or "nothing"))
+        smoke.stop(session, left)
+        return EXIT_INTERRUPTED
+    return _summary(submitted, results)
+
+
+def _print_event(session, plan, event) -> None:
+    label, at = event.submitted.job.label, f"[{event.elapsed:>5.0f}s]"
+    reason = f": {event.reason}" if event.reason else ""
+    if event.kind == "status":
+        print(f"{at} {label} {event.status}{reason}", flush=True)
+    elif event.kind == "stuck":
+        print(f"{at} {label} RUNNABLE for {event.waited:.0f}s{reason}", flush=True)
+        print(_indent(WHY_RUNNABLE), flush=True)
+        _print_doctor(session, plan.stack, event.submitted.job.kind)
+    elif event.kind == "timeout":
+        print(f"{at} {label} not done ({event.status}) when the time ran out: terminated",
+              flush=True)
+    else:
+        code = f" (exit code {event.exit_code})" if event.exit_code not in (None, 0) else ""
+        print(f"{at} {label} {event.status}{reason}{code}", flush=True)
+        _print_log(session, plan.log_group, label, event.log_stream)
+
+
+def _print_doctor(session, stack: str, kind: str) -> None:
+    """doctor's findings about this kind (and those about both)."""
+    from ..account.doctor import OK, diagnose
+
+    label = kind.upper()
+    try:
+        diagnosis = diagnose(session, stack)
+    except RvBatchError as e:
+        print(f"         doctor could not run: {e}", flush=True)
+        return
+    # Findings name their kind first ("GPU compute environment ...", "GPU and CPU jobs ...").
+    relevant = [f for f in diagnosis.findings
+                if f.status != OK and label in re.split(r"[:(]", f.message, 1)[0].split()]
+    if not relevant:
+        print(f"         doctor finds nothing wrong with the {label} setup: capacity or the "
+              "vCPU quota are the likeliest causes; keep waiting, or stop with Ctrl-C.",
+              flush=True)
+        return
+    print(f"         doctor, on the {label} setup:", flush=True)
+    for f in relevant:
+        print(f"           {f.status.upper()} {f.check}: {f.message}", flush=True)
+        if f.fix:
+            print(f"             fix: {f.fix}", flush=True)
+
+
+def _print_log(session, log_group: str, label: str, stream: str) -> None:
+    from ..account.smoke import read_log
+
+    lines = read_log(session, log_group, stream)
+    if not lines:
+        print(f"         {label} log: nothing (the container wrote nothing, or never started)",
+              flush=True)
+        return
+    print(f"         {label} log ({log_group}, {stream}):", flush=True)
+    for line in lines:
+        print(f"           | {line}", flush=True)
+
+
+def _summary(submitted, results: dict[str, str]) -> int:
+    failed = [s for s in submitted if results.get(s.job_id) != "SUCCEEDED"]
+    parts = ", ".join(f"{s.job.label} {results.get(s.job_id, '?')}"
+                      + (f" ({s.job.checks})" if results.get(s.job_id) == "SUCCEEDED" else "")
+                      for s in submitted)
+    if failed:
+        print(f"smoke-test: {len(failed)} of {len(submitted)} jobs did not succeed: {parts}")
+        return EXIT_FINDINGS
+    print(f"smoke-test: the stack works: {parts}")
+    return EXIT_OK
+
+
+def _indent(text: str, width: int = 88, prefix: str = "         ") -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=width, initial_indent=prefix, subsequent_indent=prefix)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `smoke-test`."""
+    p = sub.add_parser(
+        "smoke-test", help="check that a deployed stack runs jobs: one tiny job per kind",
+        description="Submit one tiny job per kind to the stack's queue with its own job "
+                    "definition (GPU: nvidia-smi, which shows the GPU in the container; CPU: "
+                    "a listing of the first of S3Buckets, which shows the job role reaches "
+                    "S3), print each status as it comes and the job's log when it ends. A job "
+                    "RUNNABLE for long gets the usual causes and doctor's findings. Ctrl-C "
+                    "terminates the jobs. Exit 0 when every job succeeded, 1 when one did not, "
+                    "2 when they could not be submitted.")
+    p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
+    p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="all",
+                   help="which queue(s) to test (default: all)")
+    p.add_argument("--timeout", type=_positive_int, default=30, metavar="MIN",
+                   help="minutes to wait for the jobs before terminating them (default: 30; "
+                        "a GPU instance starting from zero and pulling the Raster Vision image "
+                        "takes several)")
+    p.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+                   help="seconds between status checks (default: 5)")
+    p.add_argument("--explain-after", type=float, default=90.0, metavar="SECONDS",
+                   help="seconds in RUNNABLE before the usual causes and doctor's findings are "
+                        "printed (default: 90)")
+    add_aws_arguments(p)
+    p.set_defaults(func=cmd_smoke_test)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number of minutes, "
+                                         "at least 1")
+    return value

@@ -1,0 +1,152 @@
+"""`rv-batch-cfn smoke-test` run as a user runs it, against a stack deployed on the emulator.
+
+moto runs the jobs without Docker (`{"batch": {"use_docker": false}}` on the server); the
+fixture's stand-in (tests/moto_like_aws_alerts.py) moves each job through Batch's statuses,
+writes what its container would print to the job definition's log group, and, when a test asks,
+fails the job as a container exiting with status 1 does, or keeps it RUNNABLE (no instance
+comes) until it is terminated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from rv_batch_cfn.account.smoke import CANCEL_REASON
+from tests import moto_like_aws_alerts as stand_in
+from tests.account.conftest import assert_one_clean_error
+from tests.emulator import ROOT, aws_env, deploy, make_network, outputs
+
+STACK = "rv"
+FAST = ("--interval", "0.1")
+
+
+def configure_batch(endpoint: str, use_docker: bool) -> None:
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/config", method="POST",
+        data=json.dumps({"batch": {"use_docker": use_docker}}).encode())
+    urllib.request.urlopen(request).read()
+
+
+@pytest.fixture
+def jobs(emulator):
+    """Jobs run without Docker and succeed, unless the test says otherwise."""
+    configure_batch(emulator.endpoint, use_docker=False)
+    stand_in.BATCH.outcome, stand_in.BATCH.step_seconds = stand_in.SUCCEED, 0.3
+    yield stand_in.BATCH
+    stand_in.BATCH.outcome = stand_in.SUCCEED
+    configure_batch(emulator.endpoint, use_docker=True)
+
+
+def statuses(stdout: str, label: str) -> list[str]:
+    return re.findall(rf"^\[\s*\d+s\] {label} ([A-Z]+)", stdout, re.MULTILINE)
+
+
+def submitted_jobs(emulator) -> dict[str, dict]:
+    """Every job of the account, by kind label, as Batch describes it."""
+    batch = emulator.client("batch")
+    ids = [j["jobId"] for q in batch.describe_job_queues()["jobQueues"]
+           for j in batch.list_jobs(jobQueue=q["jobQueueName"],
+                                    filters=[{"name": "JOB_NAME", "values": ["rv-smoke-test-*"]}]
+                                    )["jobSummaryList"]]
+    found = batch.describe_jobs(jobs=ids)["jobs"] if ids else []
+    return {j["jobName"].split("-")[3].upper(): j for j in found}
+
+
+@pytest.mark.parametrize("buckets,cpu_command", [
+    ("rv-data,rv-results", "python -c import sys, boto3;"),
+    ("*", "sh -c echo 'S3Buckets is * (every bucket)"),
+], ids=["named buckets: the CPU job lists the first", "every bucket: nothing to list"])
+def test_both_jobs_succeed_with_live_statuses_and_logs(emulator, cli, jobs, buckets,
+                                                       cpu_command):
+    stack = deploy(emulator, STACK, make_network(emulator), S3Buckets=buckets)
+    names = outputs(stack)
+
+    result = cli("smoke-test", "--stack", STACK, *FAST)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for label in ("GPU", "CPU"):
+        assert statuses(result.stdout, label) == ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
+                                                  "RUNNING", "SUCCEEDED"], result.stdout
+    assert "[emulator stand-in for the container] nvidia-smi" in result.stdout
+    assert f"[emulator stand-in for the container] {cpu_command}" in result.stdout
+    if buckets != "*":
+        assert "rv-data" in result.stdout.split("CPU log", 1)[1]
+    assert result.stdout.rstrip().splitlines()[-1].startswith("smoke-test: the stack works")
+    # Each job ran on the stack's own queue and job definition, with the command replaced.
+    found = submitted_jobs(emulator)
+    for label, kind in (("GPU", "Gpu"), ("CPU", "Cpu")):
+        job = found[label]
+        assert job["jobQueue"].endswith(f"/{names[f'{kind}JobQueueName']}")
+        assert f"/{names[f'{kind}JobDefinitionName']}:" in job["jobDefinition"]
+    assert found["GPU"]["container"]["command"] == ["nvidia-smi"]
+
+
+def test_a_failing_job_exits_1_with_its_reason_and_log(emulator, cli, jobs):
+    deploy(emulator, STACK, make_network(emulator))
+    jobs.outcome = stand_in.FAIL
+
+    result = cli("smoke-test", "--stack", STACK, "--kind", "gpu", *FAST)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert statuses(result.stdout, "GPU")[-1] == "FAILED"
+    assert f"GPU FAILED: {stand_in.CONTAINER_EXITED}" in result.stdout
+    assert "the command exited with status 1" in result.stdout  # the log
+    assert "CPU" not in result.stdout
+    assert "1 of 1 jobs did not succeed: GPU FAILED" in result.stdout
+
+
+def test_a_stack_that_does_not_exist_exits_2_before_submitting(emulator, cli, jobs):
+    result = cli("smoke-test", "--stack", "nope", *FAST)
+
+    assert_one_clean_error(result, "stack 'nope' not found")
+    assert emulator.client("batch").describe_job_queues()["jobQueues"] == []
+
+
+def test_a_job_stuck_in_runnable_is_explained_and_ctrl_c_terminates_it(emulator, jobs, home,
+                                                                        tmp_path):
+    # A CPU job larger than every CPU instance type: Batch keeps it RUNNABLE for ever (the
+    # stand-in holds it), and doctor names the cause.
+    deploy(emulator, STACK, make_network(emulator), CPUInstanceMemory=100000)
+    jobs.outcome = stand_in.HOLD
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rv_batch_cfn", "smoke-test", "--stack", STACK, "--kind", "cpu",
+         *FAST, "--explain-after", "1"],
+        env=aws_env(emulator, HOME=str(home)), cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = _read_until(process, "fits no instance type")  # the causes, then doctor's findings
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    stdout = seen + stdout
+
+    assert process.returncode == 130, stdout + stderr
+    assert re.search(r"CPU RUNNABLE for \d+s", stdout) and "vCPU quota" in stdout
+    assert "PROBLEM job fit: CPU job definition RasterVisionCpuJobDefinition (4 vCPUs, " \
+           "100000 MiB) fits no instance type" in stdout
+    assert "GPU" not in stdout.split("doctor, on the CPU setup:")[1]
+    assert "Traceback" not in stderr
+    job = submitted_jobs(emulator)["CPU"]
+    assert "interrupted; terminating CPU job " + job["jobId"] in stderr
+    deadline = time.monotonic() + 10
+    while job["status"] != "FAILED" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = submitted_jobs(emulator)["CPU"]
+    assert (job["status"], job["statusReason"]) == ("FAILED", CANCEL_REASON)
+
+
+def _read_until(process: subprocess.Popen, text: str, timeout: float = 60) -> str:
+    """The child's output up to the line containing `text` (it keeps running)."""
+    os.set_blocking(process.stdout.fileno(), True)
+    seen, deadline = "", time.monotonic() + timeout
+    while text not in seen:
+        assert time.monotonic() < deadline and process.poll() is None, seen
+        seen += process.stdout.readline()
+    return seen
