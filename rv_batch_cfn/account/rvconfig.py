@@ -18,10 +18,10 @@ from typing import Any, Mapping, Optional
 
 from ..errors import AwsError, OutputError, RvBatchError
 from ..render import write_atomic
-from ..template import job_definitions
+from ..template import job_definitions, notifications
 from ..template import outputs as out
 from ..template import parameters as params
-from .stack import complete_stack, require_outputs, stack_parameters
+from .stack import complete_stack, require_outputs, stack_outputs, stack_parameters
 
 BATCH = "batch"
 AWS_BATCH = "aws_batch"
@@ -41,6 +41,8 @@ class BatchSettings:
 
     names: Mapping[str, str]
     attempts: str
+    # The main stack's SNS topic of e-mail notifications; None when they are off.
+    notification_topic: Optional[str] = None
 
     def value(self, output: str) -> str:
         return self.names[output]
@@ -52,14 +54,15 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
     and attempts come from that per-project stack instead."""
     cfn = session.client("cloudformation")
     main = complete_stack(cfn, stack_name)
+    topic = stack_outputs(main).get(notifications.TOPIC_OUTPUT)
     if job_def_stack is None:
         names = require_outputs(main, [*out.QUEUE_OUTPUTS, *out.JOB_DEFINITION_OUTPUTS])
-        return BatchSettings(names, _attempts(main))
+        return BatchSettings(names, _attempts(main), topic)
     names = require_outputs(main, list(out.QUEUE_OUTPUTS))
     definitions = complete_stack(cfn, job_def_stack)
     _check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
-    return BatchSettings(names, _attempts(definitions))
+    return BatchSettings(names, _attempts(definitions), topic)
 
 
 def _check_main_stack(definitions: dict, main: dict) -> None:

@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "definition fits an instance type of its queue; the instance types are "
                     "offered in the subnets' zones; the AMI override exists and differs between "
                     "CPU and GPU; the ECR images exist; the Raster Vision config names this "
-                    "stack. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
+                    "stack. Notes say whether the queues cancel jobs that can never run, the "
+                    "compute environments scale to zero and notifications are on. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
                     "the stack cannot be read.")
     p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
     add_aws_arguments(p)

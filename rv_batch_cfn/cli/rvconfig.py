@@ -28,6 +28,10 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
             through = f" (a link to {result.target})" if result.target else ""
             kept = f" (previous file kept as {result.backup})" if result.backup else ""
             stderr(f"wrote the section to {result.path}{through}{kept}")
+    stderr(f"notifications: on (failed jobs and blocked queues are e-mailed through "
+           f"{settings.notification_topic})" if settings.notification_topic else
+           "notifications: off (set the stack's NotificationEmail to hear of failed jobs and "
+           "blocked queues)")
     return EXIT_OK
 
 

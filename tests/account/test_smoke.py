@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -150,3 +151,19 @@ def _read_until(process: subprocess.Popen, text: str, timeout: float = 60) -> st
         assert time.monotonic() < deadline and process.poll() is None, seen
         seen += process.stdout.readline()
     return seen
+
+
+def test_make_smoke_test(emulator, jobs):
+    cli = ROOT / ".venv" / "bin" / "rv-batch-cfn"
+    if not (cli.exists() and shutil.which("make")):
+        pytest.skip("make smoke-test needs make and the project's .venv")
+    deploy(emulator, STACK, make_network(emulator))
+    make = ["make", "-s", "-o", ".venv/bin/.installed", "smoke-test"]
+    result = subprocess.run([*make, f"STACK={STACK}", "KIND=cpu", "TIMEOUT=2"], cwd=ROOT,
+                            env=aws_env(emulator), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to 2 minutes" in result.stdout and "CPU SUCCEEDED" in result.stdout
+    assert "GPU" not in result.stdout
+    missing = subprocess.run(make, cwd=ROOT, env=aws_env(emulator), capture_output=True,
+                             text=True, timeout=60)
+    assert missing.returncode != 0 and "usage: make smoke-test STACK=" in missing.stderr

@@ -18,6 +18,9 @@ OFFERINGS = "zone offerings"
 AMI = "AMI override"
 IMAGES = "container images"
 RV_CONFIG = "Raster Vision config"
+TIME_LIMITS = "queue time limits"
+IDLE = "idle capacity"
+NOTIFICATIONS = "notifications"
 
 
 @dataclass(frozen=True)
