@@ -134,12 +134,9 @@ def test_a_job_stuck_in_runnable_is_explained_and_ctrl_c_terminates_it(emulator,
            "100000 MiB) fits no instance type" in stdout
     assert "GPU" not in stdout.split("doctor, on the CPU setup:")[1]
     assert "Traceback" not in stderr
-    job = submitted_jobs(emulator)["CPU"]
-    assert "interrupted; terminating CPU job " + job["jobId"] in stderr
-    deadline = time.monotonic() + 10
-    while job["status"] != "FAILED" and time.monotonic() < deadline:
-        time.sleep(0.1)
-        job = submitted_jobs(emulator)["CPU"]
+    job_id = submitted_jobs(emulator)["CPU"]["jobId"]
+    assert "interrupted; terminating CPU job " + job_id in stderr
+    job = _wait_for_status(emulator, job_id, "FAILED")
     assert (job["status"], job["statusReason"]) == ("FAILED", CANCEL_REASON)
 
 
@@ -167,3 +164,55 @@ def test_make_smoke_test(emulator, jobs):
     missing = subprocess.run(make, cwd=ROOT, env=aws_env(emulator), capture_output=True,
                              text=True, timeout=60)
     assert missing.returncode != 0 and "usage: make smoke-test STACK=" in missing.stderr
+
+
+# -- The library, as a Python caller uses it
+
+
+def test_follow_terminates_what_is_not_done_when_the_time_runs_out(emulator, jobs):
+    from rv_batch_cfn.account import smoke
+    from rv_batch_cfn.account.session import make_session
+
+    deploy(emulator, STACK, make_network(emulator))
+    jobs.outcome = stand_in.HOLD
+    session = make_session()
+    submitted = smoke.submit(session, smoke.plan(session, STACK, ["gpu"]), timeout_minutes=1)
+
+    events = list(smoke.follow(session, submitted, timeout_seconds=1.5, poll_seconds=0.1,
+                               explain_after=0.5))
+
+    assert [e.kind for e in events if e.kind != "status"] == ["stuck", "timeout"]
+    assert events[-1].status == "RUNNABLE"
+    job = _wait_for_status(emulator, submitted[0].job_id, "FAILED")
+    assert job["statusReason"] == f"{smoke.CANCEL_REASON}: not done within the time given"
+
+
+def test_a_refused_submission_leaves_nothing_running(emulator, jobs):
+    import dataclasses
+
+    from rv_batch_cfn.account import smoke
+    from rv_batch_cfn.account.session import make_session
+    from rv_batch_cfn.errors import AwsError
+
+    deploy(emulator, STACK, make_network(emulator))
+    jobs.outcome = stand_in.HOLD
+    session = make_session()
+    plan = smoke.plan(session, STACK)
+    gpu, cpu = plan.jobs
+    broken = dataclasses.replace(plan, jobs=(gpu, dataclasses.replace(cpu, queue="NoSuchQueue")))
+
+    with pytest.raises(AwsError, match="submit a CPU job to queue NoSuchQueue"):
+        smoke.submit(session, broken, timeout_minutes=1)
+
+    gpu_job = submitted_jobs(emulator)["GPU"]
+    assert _wait_for_status(emulator, gpu_job["jobId"], "FAILED")["statusReason"] == \
+        smoke.CANCEL_REASON
+
+
+def _wait_for_status(emulator, job_id: str, status: str, timeout: float = 10) -> dict:
+    batch, deadline = emulator.client("batch"), time.monotonic() + timeout
+    while True:
+        job, = batch.describe_jobs(jobs=[job_id])["jobs"]
+        if job["status"] == status or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
