@@ -177,7 +177,8 @@ FILE_CASES = [
      "prefx: got 'a'; unknown key; did you mean 'prefix'? allowed keys: prefix, gpu, cpu, "
      "min_vcpus, max_vcpus, spot_bid_percentage, image_tag, shared_memory_mib, job_attempts, "
      "job_timeout_seconds, s3_buckets, log_retention_days, cidr_range, key_name, "
-     "batch_service_role_arn"),
+     "batch_service_role_arn, unrunnable_job_timeout_minutes, capacity_wait_timeout_minutes, "
+     "notification_email"),
     ("unknown nested key", {"gpu": {"memory": 3}},
      "gpu.memory: got 3; unknown key; did you mean 'job_memory_mib'? allowed keys: "
      "instance_types, job_vcpus, job_memory_mib, root_volume_gib, capacity, ami, hosted_image, "
