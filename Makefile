@@ -79,9 +79,9 @@ doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: 
 	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name>" >&2; exit 2; }
 	$(CLI) doctor --stack $(STACK) $(AWS_ARGS)
 
-smoke-test: $(BIN)/.installed ## run one tiny job per queue of a deployed stack and print its log: make smoke-test STACK=name [KIND=gpu|cpu] [TIMEOUT=minutes]
+smoke-test: $(BIN)/.installed ## run one tiny job per queue of a deployed stack and print its log: make smoke-test STACK=name [KIND=gpu|cpu] [TIMEOUT=minutes] [INTERVAL=seconds]
 	@test -n "$(STACK)" || { echo "usage: make smoke-test STACK=<stack name> [KIND=gpu|cpu|all] [TIMEOUT=<minutes>]" >&2; exit 2; }
-	$(CLI) smoke-test --stack '$(STACK)' $(if $(KIND),--kind $(KIND)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(AWS_ARGS)
+	$(CLI) smoke-test --stack '$(STACK)' $(if $(KIND),--kind $(KIND)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(INTERVAL),--interval $(INTERVAL)) $(AWS_ARGS)
 
 choose-subnets: $(BIN)/.installed ## subnets whose zones offer the types: make choose-subnets VPC=vpc-... [TYPES=g5.2xlarge,m6i.xlarge]
 	@test -n "$(VPC)" || { echo "usage: make choose-subnets VPC=<vpc id> [TYPES=t1,t2]" >&2; exit 2; }

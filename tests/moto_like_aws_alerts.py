@@ -12,16 +12,16 @@ tests/moto_like_aws.py, which calls `patch()`).
 - Batch without Docker (`{"batch": {"use_docker": false}}`): moto marks a submitted job
   SUCCEEDED at once, writes no log and ignores TerminateJob. AWS moves a job through SUBMITTED,
   PENDING, RUNNABLE, STARTING and RUNNING, its container writes to the log group of the job
-  definition, and TerminateJob fails a job that has not finished. `BATCH` says what the jobs
-  submitted next do: succeed (the default), fail as a container exiting with status 1 does, or
-  wait in RUNNABLE (no instance comes) until terminated.
+  definition, and TerminateJob fails a job that has not finished. The stand-in moves a job one
+  status further each time DescribeJobs reports it. `BATCH` says what the jobs submitted next
+  do: succeed (the default), fail as a container exiting with status 1 does, or wait in
+  RUNNABLE (no instance comes) until terminated.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +33,9 @@ CONTAINER_EXITED = "Essential container in task exited"
 
 @dataclass
 class BatchStandIn:
-    """What jobs submitted from now on do, and how long each status lasts."""
+    """What jobs submitted from now on do."""
 
     outcome: str = SUCCEED
-    step_seconds: float = 0.3
-    hold_limit_seconds: float = 300.0  # a held job nobody terminates gives up eventually
 
 
 BATCH = BatchStandIn()
@@ -210,45 +208,48 @@ def _patch_queue_time_limits() -> None:
 
 
 def _patch_simple_batch() -> None:
+    from moto.batch.models import BatchBackend
     from moto.batch_simple.models import BatchSimpleBackend
 
     def mark_job_as_finished(self: Any, include_start_attempt: bool, job: Any) -> None:
         self.backend._jobs[job.job_id] = job
         job.status = "SUBMITTED"
-        threading.Thread(target=_run, args=(job, BATCH.outcome, BATCH.step_seconds),
-                         daemon=True).start()
+        job.stand_in_outcome = BATCH.outcome
+
+    original_describe = BatchBackend.describe_jobs
+
+    def describe_jobs(self: Any, jobs: Any) -> list:
+        described = original_describe(self, jobs)
+        for detail in described:  # reported as they were; the next look finds the next status
+            job = self._jobs.get(detail["jobId"])
+            if getattr(job, "stand_in_outcome", None):
+                _advance(job)
+        return described
 
     BatchSimpleBackend._mark_job_as_finished = mark_job_as_finished
+    BatchBackend.describe_jobs = describe_jobs
 
 
-def _run(job: Any, outcome: str, step: float) -> None:
-    """A job's life as AWS reports it, one status per step."""
-    def stopped() -> bool:
-        if job.stop:  # TerminateJob: AWS fails the job with the reason given
-            job._mark_stopped(success=False)
-        return job.stop
+LIFE = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 
-    for status in ("PENDING", "RUNNABLE"):
-        time.sleep(step)
-        if stopped():
-            return
-        job.status = status
-    if outcome == HOLD:
-        deadline = time.monotonic() + BATCH.hold_limit_seconds
-        while not stopped() and time.monotonic() < deadline:
-            time.sleep(0.05)
+
+def _advance(job: Any) -> None:
+    """One step of a job's life as AWS reports it. Steps follow DescribeJobs calls, not the
+    clock, so whoever polls sees every status in order, however loaded the machine is."""
+    if job.job_stopped:
         return
-    for status in ("STARTING", "RUNNING"):
-        time.sleep(step)
-        if stopped():
-            return
-        job.status = status
-        if status == "RUNNING":
+    if job.stop:  # TerminateJob: AWS fails the job with the reason given
+        job._mark_stopped(success=False)
+        return
+    outcome = job.stand_in_outcome
+    if job.status == "RUNNABLE" and outcome == HOLD:
+        return
+    if job.status != "RUNNING":
+        job.status = LIFE[LIFE.index(job.status) + 1]
+        if job.status == "RUNNING":
             job.job_started_at = datetime.datetime.now()
             job.log_stream_name = _write_log(job, outcome)
             job._start_attempt()
-    time.sleep(step)
-    if stopped():
         return
     if outcome == FAIL:
         job.job_stopped_reason = CONTAINER_EXITED

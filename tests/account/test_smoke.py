@@ -1,7 +1,8 @@
 """`rv-batch-cfn smoke-test` run as a user runs it, against a stack deployed on the emulator.
 
 moto runs the jobs without Docker (`{"batch": {"use_docker": false}}` on the server); the
-fixture's stand-in (tests/moto_like_aws_alerts.py) moves each job through Batch's statuses,
+fixture's stand-in (tests/moto_like_aws_alerts.py) moves each job through Batch's statuses, one
+per DescribeJobs,
 writes what its container would print to the job definition's log group, and, when a test asks,
 fails the job as a container exiting with status 1 does, or keeps it RUNNABLE (no instance
 comes) until it is terminated.
@@ -38,10 +39,22 @@ def configure_batch(endpoint: str, use_docker: bool) -> None:
 
 
 @pytest.fixture
+def cli(emulator, home, tmp_path):
+    """`rv-batch-cfn ARGS` in a subprocess of its own, as a user runs it (the other account
+    tests run the CLI in process): what smoke-test prints as the jobs go is what a terminal
+    shows, and Ctrl-C reaches it as a signal."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "rv_batch_cfn", *args], cwd=tmp_path,
+                              env=aws_env(emulator, HOME=str(home)), capture_output=True,
+                              text=True, timeout=120)
+    return run
+
+
+@pytest.fixture
 def jobs(emulator):
     """Jobs run without Docker and succeed, unless the test says otherwise."""
     configure_batch(emulator.endpoint, use_docker=False)
-    stand_in.BATCH.outcome, stand_in.BATCH.step_seconds = stand_in.SUCCEED, 0.3
+    stand_in.BATCH.outcome = stand_in.SUCCEED
     yield stand_in.BATCH
     stand_in.BATCH.outcome = stand_in.SUCCEED
     configure_batch(emulator.endpoint, use_docker=True)
@@ -156,8 +169,9 @@ def test_make_smoke_test(emulator, jobs):
         pytest.skip("make smoke-test needs make and the project's .venv")
     deploy(emulator, STACK, make_network(emulator))
     make = ["make", "-s", "-o", ".venv/bin/.installed", "smoke-test"]
-    result = subprocess.run([*make, f"STACK={STACK}", "KIND=cpu", "TIMEOUT=2"], cwd=ROOT,
-                            env=aws_env(emulator), capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*make, f"STACK={STACK}", "KIND=cpu", "TIMEOUT=2", "INTERVAL=0.1"],
+                            cwd=ROOT, env=aws_env(emulator), capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to 2 minutes" in result.stdout and "CPU SUCCEEDED" in result.stdout
     assert "GPU" not in result.stdout
