@@ -12,6 +12,7 @@ never recorded: its image has no ECS agent or GPU setup and must not be used as 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import os
@@ -29,6 +30,7 @@ from ..errors import AwsError, ConfigError, OutputError, PackerError, Problem
 from ..render import render_json, write_atomic
 from ..template import packer as pt
 from ..template.parameters import GPU
+from . import build_access
 from . import session as aws
 from .base_ami import BASE_AMI_SETTING, BASE_IMAGES
 
@@ -75,6 +77,9 @@ class AmiSettings:
     iam_instance_profile: str = ""
     associate_public_ip: str = ""  # "true", "false", or empty: the subnet's own setting
     skip_provisioning: bool = False
+    # The one address range the build's temporary security group admits SSH from; empty: this
+    # machine's public address, looked up before the build (build_access.ssh_source_cidr).
+    ssh_source_cidr: str = ""
 
     def problems(self, environ: Mapping[str, str] = os.environ) -> list[Problem]:
         """Every problem with these settings, found without any network call."""
@@ -124,6 +129,10 @@ class AmiSettings:
             p.append(Problem("AMI_BUILD_PUBLIC_IP (--associate-public-ip-address)",
                              self.associate_public_ip,
                              "allowed: true, false, or empty (the subnet's own setting)"))
+        if self.ssh_source_cidr:
+            problem = build_access.cidr_problem(build_access.normalise(self.ssh_source_cidr))
+            if problem:
+                p.append(Problem(build_access.SETTING, self.ssh_source_cidr, problem))
         return p
 
     def _instance_type_problems(self) -> list[Problem]:
@@ -158,6 +167,10 @@ class AmiSettings:
             pt.V_PUBLIC_IP: self.associate_public_ip,
             pt.V_PREPULL_IMAGES: " ".join(self.prepull_images),
             pt.V_MANIFEST: str(manifest),
+            # create_ami fills ssh_source_cidr in before it gets here; empty only for builds
+            # without SSH.
+            pt.V_SSH_SOURCE_CIDR: (build_access.normalise(self.ssh_source_cidr)
+                                   if self.ssh_source_cidr else build_access.NO_CONNECTION_CIDR),
         }
 
 
@@ -299,9 +312,11 @@ def preflight(settings: AmiSettings, packer: Optional[str] = None,
     identity = aws.check_credentials(session)
     ec2 = aws.client(session, "ec2", settings.ec2_endpoint or None)
     image = check_base_ami(ec2, settings.base_ami, session.region_name, settings.root_volume_gib)
+    warnings = base_ami_warnings(image) + build_access.ssh_warnings(
+        version, image.get("Name", ""), connects=not settings.skip_provisioning)
     return Preflight(packer=path, packer_version=version, region=session.region_name,
                      account=identity.get("Account", ""), base_ami_name=image.get("Name", ""),
-                     warnings=tuple(base_ami_warnings(image)), ec2=ec2)
+                     warnings=tuple(warnings), ec2=ec2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -441,6 +456,10 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
           f"({checked.base_ami_name or 'no name'})", file=sys.stderr, flush=True)
     for warning in checked.warnings:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
+    cidr, why = build_access.ssh_source_cidr(settings.ssh_source_cidr,
+                                             connects=not settings.skip_provisioning)
+    settings = dataclasses.replace(settings, ssh_source_cidr=cidr)
+    print(f"build security group: SSH from {cidr} only ({why})", file=sys.stderr, flush=True)
     install_plugin(checked.packer, checked.packer_version)
     variables = settings.packer_variables(checked.region, manifest.resolve())
     said = validate(checked.packer, template, variables)
@@ -481,6 +500,7 @@ def _settings_from_args(args: argparse.Namespace) -> AmiSettings:
         iam_instance_profile=args.iam_instance_profile or "",
         associate_public_ip=args.associate_public_ip_address or "",
         skip_provisioning=args.skip_provisioning,
+        ssh_source_cidr=args.ssh_source_cidr or "",
     )
 
 
@@ -568,6 +588,11 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
                    help="give the build instance a public IP address (settings.mk "
                         "AMI_BUILD_PUBLIC_IP; default: the subnet's own setting); true for a "
                         "--subnet-id that does not give one, so Packer can reach it over SSH")
+    p.add_argument("--ssh-source-cidr", default=env("AMI_BUILD_SSH_CIDR"), metavar="CIDR",
+                   help="the address range the build's temporary security group admits SSH "
+                        "from (settings.mk AMI_BUILD_SSH_CIDR; default: this machine's public "
+                        f"address, from {build_access.CHECKIP_URL}); the VPC's range when Packer "
+                        "runs inside it")
     p.add_argument("--skip-provisioning", action="store_true",
                    help="make an image without connecting to it or running the scripts: a quick "
                         "check of permissions, base AMI, instance type and networking. That "
