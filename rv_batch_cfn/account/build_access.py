@@ -53,9 +53,10 @@ def normalise(cidr: str) -> str:
     return cidr if "/" in cidr else f"{cidr}/32"
 
 
-def public_ip_cidr(url: str = CHECKIP_URL, timeout: float = LOOKUP_TIMEOUT_SECONDS) -> str:
-    """This machine's public IPv4 address as AWS sees it, as a /32; PackerError when it cannot
-    be found (no internet, a proxy that answers something else)."""
+def public_ip_cidr(url: Optional[str] = None, timeout: float = LOOKUP_TIMEOUT_SECONDS) -> str:
+    """This machine's public IPv4 address as AWS sees it (from `url`, CHECKIP_URL by default),
+    as a /32; PackerError when it cannot be found (no internet, a proxy answering otherwise)."""
+    url = url or CHECKIP_URL
     fix = (f"set {SETTING} to the address Packer connects from (e.g. 203.0.113.7/32, or the "
            "VPC's range when Packer runs inside it)")
     try:
@@ -74,14 +75,15 @@ def public_ip_cidr(url: str = CHECKIP_URL, timeout: float = LOOKUP_TIMEOUT_SECON
 
 
 def ssh_source_cidr(given: str, connects: bool,
-                    lookup: Callable[[], str] = public_ip_cidr) -> tuple[str, str]:
+                    lookup: Optional[Callable[[], str]] = None) -> tuple[str, str]:
     """The CIDR the build admits SSH from, and how it was chosen (for the user to read):
-    `given` when set; else, for a build that connects, `lookup()`; else NO_CONNECTION_CIDR."""
+    `given` when set; else, for a build that connects, `lookup()` (public_ip_cidr by default);
+    else NO_CONNECTION_CIDR."""
     if given:
         return normalise(given), f"from {SETTING}"
     if not connects:
         return NO_CONNECTION_CIDR, "no SSH connection is made"
-    return lookup(), f"this machine's public address ({CHECKIP_URL})"
+    return (lookup or public_ip_cidr)(), f"this machine's public address ({CHECKIP_URL})"
 
 
 def is_amazon_linux_2023(image_name: str) -> Optional[bool]:

@@ -21,9 +21,13 @@ RSA signatures made with SHA-1, which is all Packer could make before 1.8.1. Pac
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..config import HOSTED_IMAGE
+
+# Where `make template` writes this template, relative to the project.
+PACKER_TEMPLATE_PATH = Path("packer/template-gpu.json")
 
 # Build names, used with `packer build -only=NAME`.
 BUILD = "gpu-ami"
