@@ -110,3 +110,13 @@ def test_template_no_lint_refuses_what_cloudformation_would(tmp_path):
     assert "update_job_timeout_minutes: got 10080; allowed: 1 to 7200 minutes" in result.stderr
     assert re.search(r"s3_buckets\[0\]: got '\*'", result.stderr)
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("path", ["cloudformation/template.yml",
+                                  "cloudformation/job-definitions.yml"])
+def test_every_number_parameter_of_both_templates_is_bounded(path):
+    parameters = load_template((ROOT / path).read_text())["Parameters"]
+    numbers = {n: d for n, d in parameters.items() if d["Type"] == "Number"}
+    assert numbers
+    unbounded = sorted(n for n, d in numbers.items() if "MinValue" not in d or "MaxValue" not in d)
+    assert unbounded == []
