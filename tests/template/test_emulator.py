@@ -339,7 +339,8 @@ def test_existing_repository_is_used_by_a_new_stack(emulator):
     assert repositories(emulator) == {"team/rv"}
     for kind in KINDS:
         assert outputs(stack)[out.REPOSITORY_URIS[kind]] == existing["repositoryUri"]
-        definition = job_definition(emulator, outputs(stack)[f"{kind.capitalize()}JobDefinitionName"])
+        name = outputs(stack)[f"{kind.capitalize()}JobDefinitionName"]
+        definition = job_definition(emulator, name)
         assert definition["containerProperties"]["image"] == existing["repositoryUri"] + ":v2"
 
 

@@ -83,7 +83,8 @@ def test_defaults_satisfy_their_own_constraints(name):
     ("GpuInstanceTypes", ["g5.2xlarge", "g6"], ["G5.2XLARGE", "g5 .2xlarge", ""]),
     # Write access only ever to named buckets; read-only access may be to every bucket. The
     # empty member is the empty list (CloudFormation matches "" against the pattern).
-    ("S3Buckets", ["", "my-bucket", "data.example.org"], ["*", "my-*", "My_Bucket", "ab", "s3://x"]),
+    ("S3Buckets", ["", "my-bucket", "data.example.org"],
+     ["*", "my-*", "My_Bucket", "ab", "s3://x"]),
     ("S3ReadOnlyBuckets", ["", "*", "my-bucket"], ["my-*", "**", "My_Bucket", "s3://x"]),
     ("S3KmsKeyArns", ["", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-"
                           "1234567890ab", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/"
