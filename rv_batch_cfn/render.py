@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any, Union
 
 import cfn_flip
+import yaml
+from cfn_clean import cfn_literal_parser
+from cfn_flip.yaml_dumper import get_dumper
+from cfn_tools._config import config as cfn_tools_config
 from troposphere import Template
 
 from .errors import OutputError
@@ -33,10 +37,24 @@ def template_dict(template: Template) -> dict[str, Any]:
     return ordered
 
 
+class _Dumper(get_dumper(clean_up=False, long_form=False)):
+    """cfn-flip's dumper, except that a multi-line string under an intrinsic function (the
+    launch templates' `UserData: !Base64`) is a literal block, as a person would write it, and
+    as cfn-flip writes multi-line strings that are not under a function."""
+
+    def represent_scalar(self, tag, value, style=None):
+        if style is None and tag.startswith("!") and "\n" in value:
+            style = "|"
+        return super().represent_scalar(tag, value, style)
+
+
 def render_yaml(template: Template) -> str:
     """YAML in the short intrinsic style (!Ref, !Sub, ...) a person would write."""
-    # json.dumps round trip: cfn_flip keeps key order only for data it parsed itself.
-    return cfn_flip.to_yaml(json.dumps(template_dict(template)), clean_up=False, long_form=False)
+    # json.dumps round trip: cfn_flip keeps key order only for data it parsed itself. The steps
+    # of cfn_flip.to_yaml(clean_up=False, long_form=False), with the dumper above.
+    data, _ = cfn_flip.load(json.dumps(template_dict(template)))
+    return yaml.dump(cfn_literal_parser(data), Dumper=_Dumper, default_flow_style=False,
+                     allow_unicode=True, width=cfn_tools_config.max_col_width)
 
 
 def render_json(data: dict) -> str:
