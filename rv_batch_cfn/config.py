@@ -185,18 +185,30 @@ def _gp3_problems(kind: str, c: ComputeConfig, fits_size: bool) -> list[Problem]
     fits_throughput = _between(p, f"{kind}.root_volume_throughput_mibs",
                                c.root_volume_throughput_mibs, *GP3_THROUGHPUT_MIBS, " MiB/s")
     fits_iops = _between(p, f"{kind}.root_volume_iops", c.root_volume_iops, *GP3_IOPS, " IOPS")
-    if fits_size and fits_iops and c.root_volume_iops > c.root_volume_gib * GP3_IOPS_PER_GIB:
-        p.append(Problem(f"{kind}.root_volume_iops", c.root_volume_iops,
-                         f"allowed: at most {c.root_volume_gib * GP3_IOPS_PER_GIB} IOPS, "
-                         f"{GP3_IOPS_PER_GIB} per GiB of {kind}.root_volume_gib "
-                         f"({c.root_volume_gib}); or a larger volume"))
-    elif (fits_throughput and fits_iops
-          and c.root_volume_throughput_mibs * GP3_IOPS_PER_MIBS > c.root_volume_iops):
-        p.append(Problem(f"{kind}.root_volume_throughput_mibs", c.root_volume_throughput_mibs,
-                         f"allowed: at most {c.root_volume_iops // GP3_IOPS_PER_MIBS} MiB/s "
-                         f"with {kind}.root_volume_iops {c.root_volume_iops} (gp3 gives 1 MiB/s "
-                         f"per {GP3_IOPS_PER_MIBS} IOPS); or at least "
-                         f"{c.root_volume_throughput_mibs * GP3_IOPS_PER_MIBS} IOPS"))
+    if fits_size and fits_throughput and fits_iops:
+        p.extend(gp3_ratio_problems((f"{kind}.root_volume_gib", c.root_volume_gib),
+                                    (f"{kind}.root_volume_iops", c.root_volume_iops),
+                                    (f"{kind}.root_volume_throughput_mibs",
+                                     c.root_volume_throughput_mibs)))
+    return p
+
+
+def gp3_ratio_problems(size: tuple[str, int], iops: tuple[str, int],
+                       throughput: tuple[str, int]) -> list[Problem]:
+    """gp3's ratios, for values within their bounds: at most 500 IOPS per GiB of the volume,
+    1 MiB/s per 4 IOPS. Each argument is (name, value): the config field or the parameter to
+    name in the message, and its value (shared with `deploy`'s checks of parameter values)."""
+    p = []
+    if iops[1] > size[1] * GP3_IOPS_PER_GIB:
+        p.append(Problem(iops[0], iops[1],
+                         f"allowed: at most {size[1] * GP3_IOPS_PER_GIB} IOPS, "
+                         f"{GP3_IOPS_PER_GIB} per GiB of {size[0]} ({size[1]}); "
+                         "or a larger volume"))
+    if throughput[1] * GP3_IOPS_PER_MIBS > iops[1]:
+        p.append(Problem(throughput[0], throughput[1],
+                         f"allowed: at most {iops[1] // GP3_IOPS_PER_MIBS} MiB/s with {iops[0]} "
+                         f"{iops[1]} (gp3 gives 1 MiB/s per {GP3_IOPS_PER_MIBS} IOPS); or at "
+                         f"least {throughput[1] * GP3_IOPS_PER_MIBS} IOPS"))
     return p
 
 

@@ -105,7 +105,9 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
 
     declared = data.get("Parameters") or {}
     checks.missing_required(data, [*given, *previous])
-    checks.check_rules(data, checks.effective_values(data, given, previous))
+    effective = checks.effective_values(data, given, previous)
+    checks.check_rules(data, effective)
+    checks.check_combinations(data, effective)
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]
     parameters += [{"ParameterKey": k, "UsePreviousValue": True}
                    for k in declared if k not in given and k in previous]
