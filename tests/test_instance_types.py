@@ -5,6 +5,7 @@ not through the emulator."""
 from __future__ import annotations
 
 import gzip
+import re
 import json
 from pathlib import Path
 
@@ -54,3 +55,39 @@ def test_catalogue_families():
 ])
 def test_instance_store_totals(name, store):
     assert lookup(name).instance_store_gb == store
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def scratch_rows() -> list[tuple[list[str], str]]:
+    text = README.read_text().split("### Scratch space", 1)[1].split("\n### ", 1)[0]
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 2:
+            rows.append((re.findall(r"`([a-z0-9]+\.[a-z0-9]+)`", cells[0]), cells[1]))
+    return rows
+
+
+def test_readme_scratch_table_matches_the_catalogue():
+    from rv_batch_cfn import StackConfig
+
+    rows = scratch_rows()
+    defaults = [t for _, c in StackConfig().kinds() for t in c.instance_types]
+    assert set(defaults) <= {t for names, _ in rows for t in names}  # every default type
+    for names, said in rows:
+        types = [lookup(name) for name in names]
+        if "root volume" in said:
+            assert all(t.instance_store == (0, 0) for t in types)
+            assert f"{StackConfig().cpu.root_volume_gib} GiB gp3" in said
+            continue
+        raid = re.search(r"RAID 0 of (\d+) × (\d+) GB", said)
+        if raid:
+            (t,) = types
+            assert t.instance_store == (int(raid[1]), int(raid[2]))
+            assert said.startswith(f"{t.instance_store_gb} GB")
+        else:
+            assert [int(n) for n in re.findall(r"(\d+) GB", said)] == \
+                [t.instance_store_gb for t in types]
+            assert all(t.instance_store[0] == 1 for t in types)
