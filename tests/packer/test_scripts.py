@@ -76,7 +76,7 @@ def test_ecs_agent_setup_on_al2023_keeps_existing_config_lines(host):
     done = host.run("10-ecs-agent.sh", ECS_CONFIG=str(config),
                     OS_RELEASE=os_release(host, "2023"))
     assert done.returncode == 0, done.stderr
-    assert host.calls("dnf") == ["install -y ecs-init"]
+    assert host.calls("dnf") == ["install -y ecs-init mdadm"]  # mdadm: RAID 0 scratch space
     assert host.calls("systemctl") == ["enable ecs.service"]  # enabled, never started
     assert config.read_text().splitlines() == [
         "ECS_CLUSTER=from-batch", "ECS_ENABLE_GPU_SUPPORT=true",
@@ -89,6 +89,7 @@ def test_ecs_agent_setup_on_al2_uses_amazon_linux_extras(host):
     done = host.run("10-ecs-agent.sh", ECS_CONFIG=str(config), OS_RELEASE=os_release(host, "2"))
     assert done.returncode == 0, done.stderr
     assert host.calls("amazon-linux-extras") == ["install -y ecs"]
+    assert host.calls("yum") == ["install -y mdadm"]
     assert host.calls("dnf") == []
     assert config.read_text() == ('ECS_ENABLE_GPU_SUPPORT=true\n'
                                   'ECS_AVAILABLE_LOGGING_DRIVERS=["json-file","awslogs"]\n')
