@@ -3,8 +3,8 @@
 Each job runs on the stack's own queue with its own job definition, so it takes the path a Raster
 Vision job takes (instance type, AMI, image pull, job role, log group); only the command is
 replaced: `nvidia-smi` shows that the GPU is visible in the container, and a Python one-liner
-with boto3 (which every Raster Vision image has) lists the first configured bucket, which shows
-that the job role reaches S3 (skipped when the stack grants every bucket).
+with boto3 (which every Raster Vision image has) lists the first bucket the stack names (to
+write, else to read), which shows that the job role reaches S3 (skipped when it names none).
 
 `plan()` reads the stack, `submit()` submits, `follow()` yields what happens as it happens,
 `read_log()` reads a job's log, `stop()` terminates jobs. Nothing here prints.
@@ -29,7 +29,7 @@ S3_CHECK = ("import sys, boto3; bucket = sys.argv[1]; "
             "listed = boto3.client('s3').list_objects_v2(Bucket=bucket, MaxKeys=5); "
             "print('the job role can list s3://%s: %d object(s) shown' "
             "% (bucket, listed.get('KeyCount', 0)))")
-NO_BUCKET = ("echo 'S3Buckets is * (every bucket): no bucket named, so S3 access is not "
+NO_BUCKET = ("echo 'no bucket named in S3Buckets or S3ReadOnlyBuckets: S3 access is not "
              "checked'")
 # How long a job may sit in RUNNABLE before it is worth explaining: Batch needs a minute or two
 # to launch an instance when the environment has scaled to zero.
@@ -104,17 +104,20 @@ def plan(session: Any, stack_name: str, kinds: Sequence[str] = KINDS) -> Plan:
     stack = complete_stack(cfn, stack_name)
     wanted = [name for kind in kinds for name in out.KIND_OUTPUTS[kind]]
     names = require_outputs(stack, [*wanted, out.JOB_LOG_GROUP])
-    buckets = [b for b in stack_parameters(stack).get(params.S3_BUCKETS, "*").split(",") if b]
+    values = stack_parameters(stack)
+    # The buckets jobs may write, then those they may only read: both may be listed.
+    buckets = [b for name in (params.S3_BUCKETS, params.S3_READ_ONLY_BUCKETS)
+               for b in values.get(name, "").split(",") if b and b != "*"]
     jobs = []
     for kind in kinds:
         queue, definition = (names[o] for o in out.KIND_OUTPUTS[kind])
         if kind == "gpu":
             command, checks = GPU_COMMAND, "the GPU is visible in the container"
-        elif buckets and "*" not in buckets:
+        elif buckets:
             command = ["python", "-c", S3_CHECK, buckets[0]]
             checks = f"the job role can list s3://{buckets[0]}"
         else:
-            command, checks = ["sh", "-c", NO_BUCKET], "the job runs (S3 not checked: S3Buckets is *)"
+            command, checks = ["sh", "-c", NO_BUCKET], "the job runs (S3 not checked: no bucket named)"
         jobs.append(SmokeJob(kind, queue, definition, tuple(command), checks))
     return Plan(stack_name, cfn.meta.region_name, names[out.JOB_LOG_GROUP], tuple(jobs))
 

@@ -132,8 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "smoke-test", help="check that a deployed stack runs jobs: one tiny job per kind",
         description="Submit one tiny job per kind to the stack's queue with its own job "
                     "definition (GPU: nvidia-smi, which shows the GPU in the container; CPU: "
-                    "a listing of the first of S3Buckets, which shows the job role reaches "
-                    "S3), print each status as it comes and the job's log when it ends. A job "
+                    "a listing of the first bucket of S3Buckets, else of S3ReadOnlyBuckets, "
+                    "which shows the job role reaches S3), print each status as it comes and the job's log when it ends. A job "
                     "RUNNABLE for long gets the usual causes and doctor's findings. Ctrl-C "
                     "terminates the jobs. Exit 0 when every job succeeded, 1 when one did not, "
                     "2 when they could not be submitted.")

@@ -1,8 +1,10 @@
 """E-mail notifications: a job that FAILED, a queue Batch reports blocked.
 
 Created only when NotificationEmail is set: an SNS topic encrypted with a key of its own, the
-e-mail subscription, a topic policy admitting this account's two rules only, and two EventBridge
-rules matching this stack's two queues, each turning the event into a message a person reads.
+e-mail subscription, a topic policy admitting this stack's rule only, and one EventBridge rule
+matching both kinds of event from this stack's two queues (one rule, not two: the template must
+stay under CloudFormation's 51,200 bytes for a template sent inline), which turns the event into
+a message a person reads.
 
 Why a customer managed key and not alias/aws/sns: EventBridge publishes to an encrypted topic
 only when the key policy lets events.amazonaws.com use the key, and the AWS managed key's policy
@@ -39,9 +41,8 @@ KEY = "NotificationKey"
 TOPIC = "NotificationTopic"
 SUBSCRIPTION = "NotificationSubscription"
 TOPIC_POLICY = "NotificationTopicPolicy"
-JOB_FAILED_RULE = "JobFailedRule"
-QUEUE_BLOCKED_RULE = "QueueBlockedRule"
-RULES = (JOB_FAILED_RULE, QUEUE_BLOCKED_RULE)
+RULE = "JobAlertRule"
+RULES = (RULE,)
 TOPIC_OUTPUT = "NotificationTopicArn"  # present only when notifications are on
 
 TOPIC_NAME = "${AWS::StackName}-notifications"  # stack names are unique in a region
@@ -55,7 +56,7 @@ JOB_QUEUE_BLOCKED = "Batch Job Queue Blocked"
 # A failed job fails every job of the pipeline that depends on it: one message, for the cause.
 DEPENDENCY_FAILED = "Dependent Job failed"
 
-# What the messages use from an event (JSON paths into the documented event shape).
+# What the message uses from an event (JSON paths into the documented event shape).
 INPUT_PATHS = {
     "jobName": "$.detail.jobName",
     "jobId": "$.detail.jobId",
@@ -65,36 +66,24 @@ INPUT_PATHS = {
     "region": "$.region",
     "time": "$.time",
 }
-CONSOLE_LINK = ("https://<region>.console.aws.amazon.com/batch/home?region=<region>"
-                "#jobs/detail/<jobId>")
 # A plain-text template of quoted lines, one per line of the message, as in the GuardDuty user
 # guide's e-mail example ("Creating custom responses to GuardDuty findings with EventBridge").
-JOB_FAILED_LINES = (
-    "Raster Vision job <jobName> FAILED at <time>.",
+# A blocked queue's job is RUNNABLE, a failed one FAILED: the status line tells them apart.
+MESSAGE_LINES = (
+    "Raster Vision job <jobName> is <status> (<time>).",
     "Reason: <statusReason>",
-    "Job id: <jobId>",
-    "Queue: <jobQueue>",
-    "Read its log: rv-batch-cfn logs <jobId> --region <region>",
-    f"Console: {CONSOLE_LINK}",
-)
-QUEUE_BLOCKED_LINES = (
-    "Raster Vision job <jobName> is stuck in RUNNABLE and blocks its queue (<time>).",
-    "Reason: <statusReason>",
-    "Job id: <jobId>",
-    "Queue: <jobQueue>",
-    "A reason starting with MISCONFIGURATION does not fix itself: the job asks for more than "
-    "the queue's instance types or MaximumVCPUs offer. CAPACITY means no instance can be had "
-    "in the subnets' zones right now.",
-    "Find the cause: rv-batch-cfn doctor --stack ${AWS::StackName} --region <region>",
-    f"Console: {CONSOLE_LINK}",
+    "Job <jobId> in queue <jobQueue>",
+    "Its log: rv-batch-cfn logs <jobId> --region <region>",
+    "RUNNABLE for long: the job blocks its queue; rv-batch-cfn doctor --stack ${AWS::StackName} "
+    "--region <region> says why.",
+    "https://<region>.console.aws.amazon.com/batch/home?region=<region>#jobs/detail/<jobId>",
 )
 
 
-def input_template(lines: tuple[str, ...]) -> str | Sub:
+def input_template(lines: tuple[str, ...] = MESSAGE_LINES) -> Sub:
     """The InputTemplate: each line a quoted string (EventBridge inserts the values as they
-    are); ${AWS::StackName}, where a line has it, is the stack's name."""
-    text = "\n".join(json.dumps(line) for line in lines) + "\n"
-    return Sub(text) if "${" in text else text
+    are); ${AWS::StackName} is the stack's name."""
+    return Sub("\n".join(json.dumps(line) for line in lines) + "\n")
 
 
 def add_parameter(t: Template, cfg: StackConfig) -> None:
@@ -103,10 +92,8 @@ def add_parameter(t: Template, cfg: StackConfig) -> None:
         p.NOTIFICATION_EMAIL, Type="String", Default=cfg.notification_email,
         AllowedPattern=c.EMAIL_PATTERN, MaxLength=254,
         ConstraintDescription="must be empty or an e-mail address such as team@example.com",
-        Description="Optional e-mail address told of every job that FAILED and every queue "
-                    "Batch reports blocked by a stuck job; AWS asks it to confirm first. Adds an "
-                    "encrypted SNS topic and its KMS key (about 1 USD a month). Empty: no "
-                    "notifications."))
+        Description="Optional address e-mailed when a job FAILED or blocks its queue (AWS asks "
+                    "it to confirm first). Adds a KMS key (about 1 USD a month). Empty: none."))
 
 
 def add_conditions(t: Template) -> None:
@@ -119,25 +106,28 @@ def queue_arns() -> list[Ref]:
     return [Ref(jobs.queue_id(kind)) for kind in p.KINDS]
 
 
-def event_pattern(detail_type: str) -> dict:
-    """Batch events of one type from this stack's queues only."""
-    detail: dict = {"jobQueue": queue_arns()}
-    if detail_type == JOB_STATE_CHANGE:
-        detail["status"] = ["FAILED"]
-        # Either condition (a list is an OR): a reason other than a failed dependency, or none.
-        detail["statusReason"] = [{"anything-but": {"prefix": DEPENDENCY_FAILED}},
-                                  {"exists": False}]
-    return {"source": [SOURCE], "detail-type": [detail_type], "detail": detail}
+def event_pattern() -> dict:
+    """A job of this stack's queues that FAILED (not merely because a job it depended on
+    failed), or that Batch reports blocking its queue ($or: either alternative)."""
+    queues = queue_arns()
+    return {"source": [SOURCE], "$or": [
+        {"detail-type": [JOB_STATE_CHANGE],
+         "detail": {"jobQueue": queues, "status": ["FAILED"],
+                    # A reason other than a failed dependency, or none (a list is an OR).
+                    "statusReason": [{"anything-but": {"prefix": DEPENDENCY_FAILED}},
+                                     {"exists": False}]}},
+        {"detail-type": [JOB_QUEUE_BLOCKED], "detail": {"jobQueue": queues}},
+    ]}
 
 
 def key_policy() -> PolicyDocument:
     """The account administers the key (as the default key policy does); EventBridge may use it
     for this stack's topic only."""
     return PolicyDocument(Version=VERSION, Statement=[
-        Statement(Sid="AccountAdministersTheKey", Effect=Allow,
-                  Principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
+        Statement(Sid="Account", Effect=Allow,
+                  Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
                   Action=[kms.Action("*")], Resource=["*"]),
-        Statement(Sid="EventBridgeEncryptsForTheTopic", Effect=Allow,
+        Statement(Sid="EventBridgeForTheTopic", Effect=Allow,
                   Principal=service_principal("events"),
                   Action=[kms.Decrypt, kms.Action("GenerateDataKey*")], Resource=["*"],
                   Condition=Condition(StringEquals(
@@ -146,43 +136,24 @@ def key_policy() -> PolicyDocument:
 
 
 def topic_policy() -> PolicyDocument:
-    """EventBridge may publish, for this account's two rules only (no one else is admitted;
-    people of the account keep what their IAM policies grant)."""
+    """EventBridge may publish, for this stack's rule only (no one else is admitted; people of
+    the account keep what their IAM policies grant)."""
     return PolicyDocument(Version=VERSION, Statement=[
-        Statement(Sid="EventBridgeRulesOfThisStack", Effect=Allow,
+        Statement(Sid="EventBridgeRuleOfThisStack", Effect=Allow,
                   Principal=service_principal("events"), Action=[sns.Publish],
                   Resource=[Ref(TOPIC)],
                   Condition=Condition([
                       StringEquals("aws:SourceAccount", AccountId),
-                      ArnEquals("aws:SourceArn", [GetAtt(rule, "Arn") for rule in RULES]),
+                      ArnEquals("aws:SourceArn", GetAtt(RULE, "Arn")),
                   ])),
     ])
 
 
-def _rule(t: Template, logical_id: str, description: str, detail_type: str,
-          lines: tuple[str, ...]) -> events.Rule:
-    return t.add_resource(events.Rule(
-        logical_id,
-        Condition=HAS_EMAIL,
-        Description=description,
-        State="ENABLED",
-        EventPattern=event_pattern(detail_type),
-        Targets=[events.Target(
-            Id="email", Arn=Ref(TOPIC),
-            InputTransformer=events.InputTransformer(
-                InputPathsMap={k: v for k, v in INPUT_PATHS.items()
-                               if f"<{k}>" in "".join(lines)},
-                InputTemplate=input_template(lines)),
-        )],
-    ))
-
-
 def add_notifications(t: Template) -> None:
-    """The key, the topic, the subscription, the rules and the topic policy."""
+    """The key, the topic, the subscription, the rule and the topic policy."""
     # Deleted with the stack (after the pending window): it protects messages in flight only.
     t.add_resource(kms_resources.Key(
         KEY, Condition=HAS_EMAIL, DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
-        Description=Sub("Encrypts the notification topic of stack ${AWS::StackName}"),
         EnableKeyRotation=True,
         PendingWindowInDays=7,
         KeyPolicy=key_policy(),
@@ -197,13 +168,14 @@ def add_notifications(t: Template) -> None:
         SUBSCRIPTION, Condition=HAS_EMAIL,
         TopicArn=Ref(TOPIC), Protocol="email", Endpoint=Ref(p.NOTIFICATION_EMAIL),
     ))
-    _rule(t, JOB_FAILED_RULE, "A Raster Vision job of this stack FAILED: e-mail the reason",
-          JOB_STATE_CHANGE, JOB_FAILED_LINES)
-    _rule(t, QUEUE_BLOCKED_RULE, "A job stuck in RUNNABLE blocks a queue of this stack: e-mail "
-          "the reason", JOB_QUEUE_BLOCKED, QUEUE_BLOCKED_LINES)
+    t.add_resource(events.Rule(
+        RULE, Condition=HAS_EMAIL, State="ENABLED", EventPattern=event_pattern(),
+        Targets=[events.Target(Id="email", Arn=Ref(TOPIC), InputTransformer=events.InputTransformer(
+            InputPathsMap=INPUT_PATHS, InputTemplate=input_template()))],
+    ))
     t.add_resource(sns_resources.TopicPolicy(
         TOPIC_POLICY, Condition=HAS_EMAIL, Topics=[Ref(TOPIC)], PolicyDocument=topic_policy(),
     ))
     t.add_output(Output(
         TOPIC_OUTPUT, Condition=HAS_EMAIL, Value=Ref(TOPIC),
-        Description="SNS topic of the e-mail notifications (failed jobs, blocked queues)"))
+        Description="SNS topic of the e-mail notifications"))

@@ -30,7 +30,7 @@ UNRUNNABLE_REASONS = (JOB_RESOURCE_REQUIREMENT, COMPUTE_ENVIRONMENT_MAX_RESOURCE
 CAPACITY_REASONS = (INSUFFICIENT_INSTANCE_CAPACITY,)
 
 # What the console offers, in minutes (0: never); a configured default joins the list.
-MINUTES = (0, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 1080, 1440)
+MINUTES = (0, 10, 15, 30, 60, 120, 240, 480, 720, 1440)
 SECONDS_MAP = "MinutesToSeconds"
 SECONDS_KEY = "Seconds"
 
@@ -55,23 +55,19 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
     allowed = allowed_minutes(cfg.unrunnable_job_timeout_minutes,
                               cfg.capacity_wait_timeout_minutes)
     low, high = c.TIME_LIMIT_MINUTES
+    bounds = dict(AllowedValues=allowed, MinValue=0, MaxValue=high,
+                  ConstraintDescription=f"must be 0 (never) or one of the listed minutes, {low} "
+                                        f"to {high}")
     t.add_parameter(Parameter(
         p.UNRUNNABLE_JOB_TIMEOUT, Type="Number", Default=cfg.unrunnable_job_timeout_minutes,
-        AllowedValues=allowed,
-        ConstraintDescription=f"must be 0 (never) or one of the listed minutes, {low} to {high}",
-        Description="Minutes a job may wait in RUNNABLE at the head of its queue when it can "
-                    "never run (no instance type offers its vCPUs, memory or GPU: "
-                    f"{JOB_RESOURCE_REQUIREMENT}; or it needs more vCPUs than MaximumVCPUs: "
-                    f"{COMPUTE_ENVIRONMENT_MAX_RESOURCE}) before Batch cancels it, so that the "
-                    "jobs behind it can run. 0: never cancel."))
+        Description="Minutes before Batch cancels a job RUNNABLE at the head of its queue that "
+                    "can never run (larger than every instance type or MaximumVCPUs), so the "
+                    "jobs behind it run. 0: never.", **bounds))
     t.add_parameter(Parameter(
         p.CAPACITY_WAIT_TIMEOUT, Type="Number", Default=cfg.capacity_wait_timeout_minutes,
-        AllowedValues=allowed,
-        ConstraintDescription=f"must be 0 (never) or one of the listed minutes, {low} to {high}",
-        Description="Minutes a job may wait in RUNNABLE at the head of its queue because no "
-                    "instance can be had (spot or on-demand capacity, "
-                    f"{INSUFFICIENT_INSTANCE_CAPACITY}) before Batch cancels it. 0 (default): "
-                    "wait as long as it takes."))
+        Description="Minutes before Batch cancels a job RUNNABLE at the head of its queue for "
+                    "want of instance capacity (spot or on-demand). 0 (default): never.",
+        **bounds))
     t.add_mapping(SECONDS_MAP, {str(m): {SECONDS_KEY: m * 60} for m in allowed})
 
 

@@ -75,13 +75,16 @@ def submitted_jobs(emulator) -> dict[str, dict]:
     return {j["jobName"].split("-")[3].upper(): j for j in found}
 
 
-@pytest.mark.parametrize("buckets,cpu_command", [
-    ("rv-data,rv-results", "python -c import sys, boto3;"),
-    ("*", "sh -c echo 'S3Buckets is * (every bucket)"),
-], ids=["named buckets: the CPU job lists the first", "every bucket: nothing to list"])
+@pytest.mark.parametrize("buckets,cpu_command,listed", [
+    ({"S3Buckets": "rv-data,rv-results", "S3ReadOnlyBuckets": "public-data"},
+     "python -c import sys, boto3;", "rv-data"),
+    ({"S3ReadOnlyBuckets": "public-data"}, "python -c import sys, boto3;", "public-data"),
+    ({}, "sh -c echo 'no bucket named in S3Buckets or S3ReadOnlyBuckets", None),
+], ids=["the first bucket jobs write", "else the first they read",
+        "no bucket named (every bucket readable): nothing to list"])
 def test_both_jobs_succeed_with_live_statuses_and_logs(emulator, cli, jobs, buckets,
-                                                       cpu_command):
-    stack = deploy(emulator, STACK, make_network(emulator), S3Buckets=buckets)
+                                                       cpu_command, listed):
+    stack = deploy(emulator, STACK, make_network(emulator), **buckets)
     names = outputs(stack)
 
     result = cli("smoke-test", "--stack", STACK, *FAST)
@@ -92,8 +95,8 @@ def test_both_jobs_succeed_with_live_statuses_and_logs(emulator, cli, jobs, buck
                                                   "RUNNING", "SUCCEEDED"], result.stdout
     assert "[emulator stand-in for the container] nvidia-smi" in result.stdout
     assert f"[emulator stand-in for the container] {cpu_command}" in result.stdout
-    if buckets != "*":
-        assert "rv-data" in result.stdout.split("CPU log", 1)[1]
+    if listed:
+        assert result.stdout.split("CPU log", 1)[1].splitlines()[1].endswith(f" {listed}")
     assert result.stdout.rstrip().splitlines()[-1].startswith("smoke-test: the stack works")
     # Each job ran on the stack's own queue and job definition, with the command replaced.
     found = submitted_jobs(emulator)

@@ -1,8 +1,10 @@
 """Queue time limits and notifications, read from the generated template.
 
 The time-limit actions are checked here, not in the emulator: moto accepts a queue's
-JobStateTimeLimitActions but does not store them (DescribeJobQueues never returns them).
-The rules' event patterns are matched against the documented shape of Batch's events
+JobStateTimeLimitActions but does not store them (the fixture's patch in
+tests/moto_like_aws_alerts.py keeps what moto was given, for doctor's tests; what CloudFormation
+resolves is checked here).
+The rule's event pattern is matched against the documented shape of Batch's events
 (tests/template/batch_events/) with moto's EventBridge pattern matcher, and the input
 transformer is rendered the way EventBridge renders it.
 """
@@ -210,7 +212,7 @@ def test_the_topic_is_encrypted_with_a_key_only_eventbridge_may_use_for_it():
     key = resolved_resource(notifications.KEY)["Properties"]
     assert key["EnableKeyRotation"] is True
     admin, events = key["KeyPolicy"]["Statement"]
-    assert admin["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT}:root"]}
+    assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
     assert events["Principal"] == {"Service": ["events.amazonaws.com"]}
     assert sorted(events["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     # The topic ARN the key names is the topic's own: its fixed name in this stack.
@@ -219,7 +221,7 @@ def test_the_topic_is_encrypted_with_a_key_only_eventbridge_may_use_for_it():
             f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic['TopicName']}"}}
 
 
-def test_only_this_stacks_rules_may_publish_to_the_topic():
+def test_only_this_stacks_rule_may_publish_to_the_topic():
     policy = resolved_resource(notifications.TOPIC_POLICY)["Properties"]["PolicyDocument"]
     statement, = policy["Statement"]
     assert statement["Effect"] == "Allow"
@@ -227,8 +229,8 @@ def test_only_this_stacks_rules_may_publish_to_the_topic():
     assert statement["Action"] == ["sns:Publish"]
     assert statement["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
-        "ArnEquals": {"aws:SourceArn": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{STACK}-{r}-X"
-                                        for r in notifications.RULES]}}
+        "ArnEquals": {"aws:SourceArn":
+                      f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{STACK}-{notifications.RULE}-X"}}
 
 
 def test_the_subscription_mails_the_address():
@@ -236,11 +238,11 @@ def test_the_subscription_mails_the_address():
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "team@example.com")
 
 
-# -- The rules against the documented events
+# -- The rule against the documented events
 
 
-def rule(name: str) -> dict:
-    return resolved_resource(name)["Properties"]
+def rule() -> dict:
+    return resolved_resource(notifications.RULE)["Properties"]
 
 
 def matches(pattern: dict, event: dict) -> bool:
@@ -249,29 +251,43 @@ def matches(pattern: dict, event: dict) -> bool:
     return EventPattern.load(json.dumps(pattern)).matches_event(event)
 
 
-@pytest.mark.parametrize("rule_name,event,queue,expected", [
-    (notifications.JOB_FAILED_RULE, "job-failed", QUEUES["gpu"], True),
-    (notifications.JOB_FAILED_RULE, "job-failed", QUEUES["cpu"], True),
-    (notifications.JOB_FAILED_RULE, "job-failed", OTHER_QUEUE, False),
-    (notifications.JOB_FAILED_RULE, "job-succeeded", QUEUES["gpu"], False),
-    (notifications.JOB_FAILED_RULE, "job-failed-dependency", QUEUES["gpu"], False),
-    (notifications.JOB_FAILED_RULE, "job-queue-blocked", QUEUES["gpu"], False),
-    (notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", QUEUES["gpu"], True),
-    (notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", QUEUES["cpu"], True),
-    (notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", OTHER_QUEUE, False),
-    (notifications.QUEUE_BLOCKED_RULE, "job-failed", QUEUES["gpu"], False),
+def test_the_rule_names_exactly_this_stacks_queues_for_both_kinds_of_event():
+    pattern = rule()["EventPattern"]
+    assert pattern["source"] == ["aws.batch"]
+    kinds = {tuple(branch["detail-type"]): branch["detail"] for branch in pattern["$or"]}
+    assert set(kinds) == {("Batch Job State Change",), ("Batch Job Queue Blocked",)}
+    for detail in kinds.values():
+        assert detail["jobQueue"] == [QUEUES["gpu"], QUEUES["cpu"]]
+
+
+@pytest.mark.parametrize("event,queue,expected", [
+    ("job-failed", QUEUES["gpu"], True),
+    ("job-failed", QUEUES["cpu"], True),
+    ("job-failed", OTHER_QUEUE, False),
+    ("job-succeeded", QUEUES["gpu"], False),
+    ("job-failed-dependency", QUEUES["gpu"], False),
+    ("job-queue-blocked", QUEUES["gpu"], True),
+    ("job-queue-blocked", QUEUES["cpu"], True),
+    ("job-queue-blocked", OTHER_QUEUE, False),
 ], ids=lambda v: v.rsplit("/", 1)[-1] if isinstance(v, str) else str(v))
-def test_each_rule_matches_its_events_from_this_stacks_queues_only(rule_name, event, queue,
-                                                                   expected):
-    pattern = rule(rule_name)["EventPattern"]
-    assert pattern["detail"]["jobQueue"] == [QUEUES["gpu"], QUEUES["cpu"]]
-    assert matches(pattern, sample(event, queue)) is expected
+def test_the_rule_matches_failed_and_blocking_jobs_of_this_stacks_queues_only(event, queue,
+                                                                              expected):
+    assert matches(rule()["EventPattern"], sample(event, queue)) is expected
+
+
+def test_a_job_merely_runnable_is_not_reported():
+    # The job state change to RUNNABLE happens to every job: only Batch's blocked-queue event,
+    # with its reason, is worth a message.
+    event = sample("job-failed", QUEUES["gpu"])
+    event["detail"]["status"] = "RUNNABLE"
+    del event["detail"]["statusReason"]
+    assert not matches(rule()["EventPattern"], event)
 
 
 def test_a_failed_job_without_a_status_reason_is_still_reported():
     event = sample("job-failed", QUEUES["gpu"])
     del event["detail"]["statusReason"]
-    assert matches(rule(notifications.JOB_FAILED_RULE)["EventPattern"], event)
+    assert matches(rule()["EventPattern"], event)
 
 
 def render(transformer: dict, event: dict) -> str:
@@ -291,28 +307,28 @@ def render(transformer: dict, event: dict) -> str:
     return "\n".join(json.loads(line) for line in template.splitlines())
 
 
+def message(event: dict) -> str:
+    target, = rule()["Targets"]
+    assert target["Arn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications"
+    return render(target["InputTransformer"], event)
+
+
 def test_a_failed_job_reads_as_a_message_naming_job_queue_reason_and_log_command():
     event = sample("job-failed", QUEUES["gpu"])
-    target, = rule(notifications.JOB_FAILED_RULE)["Targets"]
-    assert target["Arn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications"
-    message = render(target["InputTransformer"], event)
-    detail = event["detail"]
-    assert message.splitlines()[0] == \
-        f"Raster Vision job {detail['jobName']} FAILED at {event['time']}."
-    assert f"Reason: {detail['statusReason']}" in message
-    assert f"Queue: {QUEUES['gpu']}" in message
-    assert f"rv-batch-cfn logs {detail['jobId']} --region {REGION}" in message
-    assert f"#jobs/detail/{detail['jobId']}" in message
-    assert "{" not in message  # no raw JSON
+    text, detail = message(event), event["detail"]
+    assert text.splitlines()[0] == \
+        f"Raster Vision job {detail['jobName']} is FAILED ({event['time']})."
+    assert f"Reason: {detail['statusReason']}" in text
+    assert f"Job {detail['jobId']} in queue {QUEUES['gpu']}" in text
+    assert f"rv-batch-cfn logs {detail['jobId']} --region {REGION}" in text
+    assert f"#jobs/detail/{detail['jobId']}" in text
+    assert "{" not in text  # no raw JSON
 
 
 def test_a_blocked_queue_reads_as_a_message_with_the_reason_and_what_to_do():
     event = sample("job-queue-blocked", QUEUES["cpu"])
-    target, = rule(notifications.QUEUE_BLOCKED_RULE)["Targets"]
-    message = render(target["InputTransformer"], event)
-    detail = event["detail"]
-    assert detail["jobName"] in message and detail["jobId"] in message
-    assert f"Reason: {detail['statusReason']}" in message
-    assert f"rv-batch-cfn doctor --stack {STACK} --region {REGION}" in message
-    assert "{" not in message
-
+    text, detail = message(event), event["detail"]
+    assert text.splitlines()[0].startswith(f"Raster Vision job {detail['jobName']} is RUNNABLE")
+    assert f"Reason: {detail['statusReason']}" in text
+    assert f"rv-batch-cfn doctor --stack {STACK} --region {REGION}" in text
+    assert "{" not in text

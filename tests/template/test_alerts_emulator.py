@@ -78,45 +78,40 @@ def test_with_an_email_address_failures_reach_it_through_an_encrypted_topic(emul
     assert sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])[
         "Attributes"]["PendingConfirmation"] == "true"
 
-    # Two rules, each on exactly this stack's queues, each sending to the topic.
-    rules = stack_rules(emulator, "rv")
-    assert set(rules) == set(notifications.RULES)
-    events = emulator.client("events")
-    for logical, rule in rules.items():
-        pattern = json.loads(rule["EventPattern"])
-        assert set(pattern["detail"]["jobQueue"]) == queue_arns(emulator, "rv")
-        assert len(pattern["detail"]["jobQueue"]) == 2
-        target, = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-        assert target["Arn"] == topic_arn and "InputTransformer" in target
+    # One rule, on exactly this stack's queues for both kinds of event, sending to the topic.
+    rule, = stack_rules(emulator, "rv").values()
+    pattern = json.loads(rule["EventPattern"])
+    for branch in pattern["$or"]:
+        assert set(branch["detail"]["jobQueue"]) == queue_arns(emulator, "rv")
+        assert len(branch["detail"]["jobQueue"]) == 2
+    target, = emulator.client("events").list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"] == topic_arn and "InputTransformer" in target
 
-    # The topic policy admits EventBridge, for this account's two rules, and no one else.
+    # The topic policy admits EventBridge, for this stack's rule, and no one else.
     statement, = json.loads(attributes["Policy"])["Statement"]
     assert statement["Principal"] == {"Service": ["events.amazonaws.com"]}
     assert statement["Action"] == ["sns:Publish"] and statement["Effect"] == "Allow"
-    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
-    assert sorted(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == \
-        sorted(r["Arn"] for r in rules.values())
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account},
+                                      "ArnEquals": {"aws:SourceArn": rule["Arn"]}}
 
 
 def test_the_deployed_patterns_match_only_this_stacks_events(emulator):
     net = make_network(emulator)
     deploy(emulator, "rv", net, NotificationEmail=EMAIL)
     deploy(emulator, "other", net, Prefix="other")  # a second stack, without notifications
-    rules = stack_rules(emulator, "rv")
+    rule, = stack_rules(emulator, "rv").values()
     ours, theirs = sorted(queue_arns(emulator, "rv")), sorted(queue_arns(emulator, "other"))
 
-    # moto does not implement TestEventPattern: its own EventBridge matcher reads the patterns.
-    def matched(logical: str, event: str, queue: str) -> bool:
-        return matches(json.loads(rules[logical]["EventPattern"]), sample(event, queue))
+    # moto does not implement TestEventPattern: its own EventBridge matcher reads the pattern.
+    def matched(event: str, queue: str) -> bool:
+        return matches(json.loads(rule["EventPattern"]), sample(event, queue))
 
     for queue in ours:
-        assert matched(notifications.JOB_FAILED_RULE, "job-failed", queue)
-        assert not matched(notifications.JOB_FAILED_RULE, "job-succeeded", queue)
-        assert matched(notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", queue)
+        assert matched("job-failed", queue) and matched("job-queue-blocked", queue)
+        assert not matched("job-succeeded", queue)
     for queue in theirs:
-        assert not matched(notifications.JOB_FAILED_RULE, "job-failed", queue)
-        assert not matched(notifications.QUEUE_BLOCKED_RULE, "job-queue-blocked", queue)
-    assert len(everything(emulator)["rules"]) == 2  # none for the other stack
+        assert not matched("job-failed", queue) and not matched("job-queue-blocked", queue)
+    assert len(everything(emulator)["rules"]) == 1  # none for the other stack
 
 
 def test_an_update_can_turn_notifications_on(emulator):
@@ -125,6 +120,6 @@ def test_an_update_can_turn_notifications_on(emulator):
     stack = update(emulator, "rv", net, NotificationEmail=EMAIL)
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     assert notifications.TOPIC_OUTPUT in outputs(stack)
-    assert set(stack_rules(emulator, "rv")) == set(notifications.RULES)
+    assert set(stack_rules(emulator, "rv")) == {notifications.RULE}
     found = everything(emulator)
     assert [s["Endpoint"] for s in found["subscriptions"]] == [EMAIL]
