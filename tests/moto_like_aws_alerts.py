@@ -42,6 +42,7 @@ BATCH = BatchStandIn()
 
 
 def patch() -> None:
+    """Apply every patch of this module; each has a canary in tests/test_moto_like_aws_alerts.py."""
     _patch_number_parameters()
     _patch_sns_resources()
     _patch_kms_key_policy()
@@ -50,6 +51,9 @@ def patch() -> None:
 
 
 def _patch_number_parameters() -> None:
+    """Ref on a Number parameter is a string in AWS (CloudFormation user guide, Parameters:
+    "Number ... when you use the parameter elsewhere in your template (for example, by using the
+    Ref intrinsic function), the parameter value becomes a string")."""
     from moto.cloudformation import parsing
 
     original_clean = parsing.clean_json
@@ -82,6 +86,8 @@ def _patch_number_parameters() -> None:
 
 
 def _patch_sns_resources() -> None:
+    """AWS::SNS::Subscription subscribes, AWS::SNS::TopicPolicy sets the topics' policy
+    (CloudFormation resource reference); moto has no handler for either."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
     from moto.sns.models import sns_backends
@@ -160,6 +166,8 @@ def _patch_sns_resources() -> None:
 
 
 def _patch_kms_key_policy() -> None:
+    """An AWS::KMS::Key's KeyPolicy reads back as the JSON document (GetKeyPolicy), and
+    DescribeKey works."""
     from moto.kms.models import Key
 
     original = Key.create_from_cloudformation_json.__func__
@@ -176,6 +184,7 @@ def _patch_kms_key_policy() -> None:
 
 
 def _patch_queue_time_limits() -> None:
+    """DescribeJobQueues returns jobStateTimeLimitActions (Batch API reference, JobQueueDetail)."""
     from moto.batch.models import JobQueue
     from moto.batch.utils import lowercase_first_key
 
@@ -208,6 +217,9 @@ def _patch_queue_time_limits() -> None:
 
 
 def _patch_simple_batch() -> None:
+    """A job goes SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, then SUCCEEDED or FAILED
+    (Batch user guide, "Job states"), its container logs to the job definition's log group,
+    and TerminateJob fails a job not yet done."""
     from moto.batch.models import BatchBackend
     from moto.batch_simple.models import BatchSimpleBackend
 

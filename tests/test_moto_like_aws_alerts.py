@@ -1,0 +1,157 @@
+"""Canaries for tests/moto_like_aws_alerts.py, as tests/test_moto_like_aws.py has for
+tests/moto_like_aws.py: each shows, on an UNPATCHED moto server (a process of its own), one way
+moto falls short of AWS that a patch there makes up for, and fails once moto behaves like AWS.
+RV_CANARIES_AGAINST_PATCHED=1 runs them against a patched server, where each must fail.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import textwrap
+import urllib.request
+
+import pytest
+
+from tests import moto_like_aws_alerts
+from tests.test_moto_like_aws import (  # noqa: F401 - aws and unpatched_server are fixtures
+    aws, batch_network, batch_template, create_stack, fails, unpatched_server,
+)
+
+# Not tests/test_moto_like_aws.py's registry: its own check counts the patches of that module.
+CANARIES: dict[str, list[str]] = {}
+
+
+def canary(patch: str):
+    """Record that the decorated test is a canary for `patch`."""
+    def mark(test):
+        CANARIES.setdefault(patch, []).append(test.__name__)
+        return test
+    return mark
+
+
+def remove(patch: str, part: str = "") -> str:
+    what = f"{part} from {patch}" if part else f"{patch} (and its call in patch())"
+    return (f"moto now behaves like AWS here: remove {what} in tests/moto_like_aws_alerts.py, "
+            "and this canary")
+
+
+def test_every_alerts_patch_has_a_canary():
+    """patch() applies every _patch_* function of the module, and each has a canary here."""
+    source = ast.parse(textwrap.dedent(inspect.getsource(moto_like_aws_alerts.patch)))
+    applied = {node.func.id for node in ast.walk(source) if isinstance(node, ast.Call)
+               and isinstance(node.func, ast.Name) and node.func.id.startswith("_patch_")}
+    defined = {name for name, value in vars(moto_like_aws_alerts).items()
+               if name.startswith("_patch_") and callable(value)}
+    assert applied == defined, "patch() should apply every _patch_* function"
+    assert applied == set(CANARIES), (
+        f"without a canary: {sorted(applied - set(CANARIES))}; canaries of no patch: "
+        f"{sorted(set(CANARIES) - applied)}")
+
+
+def ssm_value(aws, name: str) -> str:
+    return aws("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+
+
+NUMBER = {"Parameters": {"Minutes": {"Type": "Number", "Default": 30}}}
+
+
+@canary("_patch_number_parameters")
+def test_find_in_map_with_a_number_parameter_fails(aws):
+    """AWS: Ref on a Number parameter is a string, so Fn::FindInMap finds key "30"."""
+    template = {**NUMBER, "Mappings": {"Seconds": {"30": {"Value": "1800"}}}, "Resources": {
+        "Reader": {"Type": "AWS::SSM::Parameter", "Properties": {
+            "Name": "seconds", "Type": "String",
+            "Value": {"Fn::FindInMap": ["Seconds", {"Ref": "Minutes"}, "Value"]}}}}}
+    cfn = aws("cloudformation")
+    assert fails(lambda: cfn.create_stack(StackName="numbers", TemplateBody=json.dumps(template))), \
+        remove("_patch_number_parameters", "clean_json (Fn::FindInMap)")
+
+
+@canary("_patch_number_parameters")
+def test_equals_a_number_parameter_and_its_text_is_false(aws):
+    """AWS: Fn::Equals [Ref Minutes, "30"] holds when Minutes is 30."""
+    template = {**NUMBER, "Conditions": {"Thirty": {"Fn::Equals": [{"Ref": "Minutes"}, "30"]}},
+                "Resources": {"Reader": {"Type": "AWS::SSM::Parameter", "Properties": {
+                    "Name": "thirty", "Type": "String",
+                    "Value": {"Fn::If": ["Thirty", "yes", "no"]}}}}}
+    create_stack(aws, "numbers", template)
+    assert ssm_value(aws, "thirty") == "no", remove("_patch_number_parameters", "parse_condition")
+
+
+TOPIC = {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "canary"}}}
+
+
+@canary("_patch_sns_resources")
+def test_subscription_resource_creates_nothing(aws):
+    """AWS::SNS::Subscription subscribes the endpoint (CloudFormation user guide)."""
+    create_stack(aws, "sns", {"Resources": {**TOPIC, "Subscription": {
+        "Type": "AWS::SNS::Subscription", "Properties": {
+            "TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "a@example.com"}}}})
+    assert aws("sns").list_subscriptions()["Subscriptions"] == [], remove(
+        "_patch_sns_resources", "Subscription")
+
+
+@canary("_patch_sns_resources")
+def test_topic_policy_resource_changes_nothing(aws):
+    """AWS::SNS::TopicPolicy replaces the topics' access policy."""
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "Canary", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sns:Publish", "Resource": {"Ref": "Topic"}}]}
+    stack = create_stack(aws, "sns", {"Resources": {**TOPIC, "Policy": {
+        "Type": "AWS::SNS::TopicPolicy",
+        "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": document}}}})
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    topic, = aws("sns").list_topics()["Topics"]
+    policy = aws("sns").get_topic_attributes(TopicArn=topic["TopicArn"])["Attributes"]["Policy"]
+    assert "Canary" not in policy, remove("_patch_sns_resources", "TopicPolicy")
+
+
+@canary("_patch_kms_key_policy")
+def test_key_from_a_template_cannot_be_described(aws):
+    """AWS keeps a template's KeyPolicy as the JSON document; moto keeps the mapping, and
+    DescribeKey then fails."""
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*", "Resource": "*"}]}
+    create_stack(aws, "kms", {"Resources": {"Key": {
+        "Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy}}}})
+    kms = aws("kms")
+    key, = kms.list_keys()["Keys"]
+    assert fails(lambda: kms.describe_key(KeyId=key["KeyId"])), remove("_patch_kms_key_policy")
+
+
+@canary("_patch_queue_time_limits")
+def test_job_queue_forgets_its_time_limit_actions(aws):
+    """AWS returns a queue's jobStateTimeLimitActions in DescribeJobQueues."""
+    template = batch_template(batch_network(aws))
+    template["Resources"]["Queue"]["Properties"]["JobStateTimeLimitActions"] = [{
+        "Action": "CANCEL", "State": "RUNNABLE", "MaxTimeSeconds": 600,
+        "Reason": "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"}]
+    create_stack(aws, "batch", template)
+    queue, = aws("batch").describe_job_queues()["jobQueues"]
+    assert not queue.get("jobStateTimeLimitActions"), remove("_patch_queue_time_limits")
+
+
+@pytest.fixture
+def without_docker(aws):
+    def configure(use_docker: bool) -> None:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{aws.endpoint}/moto-api/config", method="POST",
+            data=json.dumps({"batch": {"use_docker": use_docker}}).encode())).read()
+    configure(False)
+    yield aws
+    configure(True)
+
+
+@canary("_patch_simple_batch")
+def test_a_job_without_docker_is_done_when_first_seen(without_docker):
+    """AWS reports a new job SUBMITTED, then PENDING, RUNNABLE, STARTING, RUNNING; moto's
+    Batch without Docker reports it SUCCEEDED at once."""
+    aws = without_docker
+    create_stack(aws, "batch", batch_template(batch_network(aws)))
+    batch = aws("batch")
+    job = batch.submit_job(jobName="canary", jobQueue="canary", jobDefinition="canary")
+    first, = batch.describe_jobs(jobs=[job["jobId"]])["jobs"]
+    assert first["status"] == "SUCCEEDED", remove("_patch_simple_batch")
