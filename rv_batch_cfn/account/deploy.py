@@ -25,7 +25,8 @@ from .stack import describe_stack, stack_outputs, stack_parameters
 
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
-# Larger templates must go through S3 (TemplateURL), which this command does not do.
+# Larger templates must go through S3 (TemplateURL), which this command does not do; a YAML
+# template over it is sent as compact JSON, the same template without the layout.
 TEMPLATE_BODY_LIMIT = 51_200
 # How CloudFormation words a change set that would change nothing (the second is UpdateStack's).
 NO_CHANGE_PHRASES = ("didn't contain changes", "No updates are to be performed")
@@ -44,7 +45,9 @@ EXECUTION_ENDED = ("EXECUTE_COMPLETE", "EXECUTE_FAILED", "OBSOLETE")
 
 
 def load_template(path: Path) -> tuple[str, dict]:
-    """The template's text and its data (intrinsic functions in their long form)."""
+    """The body to send (the file's text, or compact JSON of the same template when the text is
+    over CloudFormation's limit on a body sent inline) and the template's data (intrinsic
+    functions in their long form)."""
     import cfn_flip
 
     try:
@@ -59,10 +62,20 @@ def load_template(path: Path) -> tuple[str, dict]:
     if not isinstance(data, Mapping) or "Resources" not in data:
         raise RvBatchError(f"{path} is not a CloudFormation template (no Resources section)")
     if len(text.encode("utf-8")) > TEMPLATE_BODY_LIMIT:
-        raise RvBatchError(f"{path} is {len(text.encode())} bytes; CloudFormation takes at most "
-                           f"{TEMPLATE_BODY_LIMIT} in a request (deploy it from S3 with the "
-                           "console or the AWS CLI)")
+        text = compact_body(data)
+    if len(text.encode("utf-8")) > TEMPLATE_BODY_LIMIT:
+        raise RvBatchError(f"{path} is {len(text.encode())} bytes even as compact JSON; "
+                           f"CloudFormation takes at most {TEMPLATE_BODY_LIMIT} in a request "
+                           "(deploy it from S3 with the console or the AWS CLI)")
     return text, dict(data)
+
+
+def compact_body(data: Mapping) -> str:
+    """The template as JSON without indentation or spaces: what deploy sends when the YAML is
+    over TEMPLATE_BODY_LIMIT (CloudFormation reads either)."""
+    import json
+
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 Printer = Callable[[str], None]  # where deploy reports its progress, a line at a time
