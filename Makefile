@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/rv-batch-cfn
 TEMPLATE := cloudformation/template.yml
 SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
+# A path-based editable install: Raster Vision finds plugins by listing the `rastervision`
+# namespace package (pkgutil), which cannot see packages behind setuptools' default editable
+# import hook, so the batch_retry runner would be invisible to `rastervision run`.
+EDITABLE := --config-settings editable_mode=compat
 # AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region of
 # the commands that call AWS; unset, the AWS CLI's usual defaults apply.
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
@@ -22,11 +26,11 @@ help: ## list the targets
 $(BIN)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e . $(EDITABLE)
 	touch $@
 
 $(BIN)/.test-installed: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(EDITABLE)
 	touch $@
 
 $(TEMPLATE): $(BIN)/.installed $(SOURCES)

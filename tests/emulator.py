@@ -7,11 +7,12 @@ and moto does not split the default of a list parameter).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import boto3
 import yaml
@@ -208,3 +209,70 @@ def network_parameters(network: Network) -> list[str]:
     return ["--param", f"VPC={network.vpc_id}",
             "--param", f"SubnetIds={','.join(network.subnet_ids)}",
             "--param", f"BatchServiceRoleArn={network.service_role_arn}"]
+
+
+def moto_api(emu: Emulator, path: str, body: Optional[dict] = None) -> bytes:
+    """POST to the emulator's own API (/moto-api/...), a JSON body when given."""
+    import json
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{emu.endpoint}/moto-api/{path}", data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return response.read()
+
+
+def batch_without_docker(emu: Emulator) -> None:
+    """Make the emulator's Batch complete submitted jobs at once (SUCCEEDED, with a log stream
+    name but no log events) instead of running them in Docker, which this machine lacks."""
+    moto_api(emu, "config", {"batch": {"use_docker": False}})
+
+
+@dataclass
+class Recording:
+    """The requests the emulator received while recording (moto's request recorder)."""
+
+    path: Path
+
+    def requests(self) -> list[dict]:
+        """Every recorded request: method, url, headers and body (decoded)."""
+        import base64
+        import json
+
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        entries = [json.loads(line) for line in lines if line.strip()]
+        for entry in entries:
+            if entry.get("body_encoded"):
+                entry["body"] = base64.b64decode(entry["body"]).decode()
+        return entries
+
+    def submitted_jobs(self) -> list[dict]:
+        """The bodies of the SubmitJob requests (Batch's REST API: POST /v1/submitjob), in the
+        order they arrived."""
+        import json
+
+        return [json.loads(e["body"]) for e in self.requests()
+                if e["method"] == "POST" and e["url"].split("?")[0].endswith("/v1/submitjob")]
+
+
+@contextlib.contextmanager
+def recording(emu: Emulator, path: Path) -> Iterator[Recording]:
+    """Record the requests the emulator receives inside the block, into the file `path`.
+
+    moto keeps what AWS would not report back (a submit-time retry strategy, for one), so tests
+    read the requests themselves. moto's recorder writes where MOTO_RECORDER_FILEPATH said when
+    moto was imported (./moto_recording by default); the server runs in this process, so the
+    file is pointed at the test's own directory instead.
+    """
+    from moto.moto_api import recorder
+
+    previous = recorder._location
+    recorder._location = str(path)
+    moto_api(emu, "recorder/reset-recording")
+    moto_api(emu, "recorder/start-recording")
+    try:
+        yield Recording(path)
+    finally:
+        moto_api(emu, "recorder/stop-recording")
+        recorder._location = previous
