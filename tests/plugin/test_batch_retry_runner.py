@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -123,17 +124,35 @@ def job_ids(emu: Emulator, queue: str) -> dict[str, str]:
     return found
 
 
-def test_every_job_retries_host_failures_up_to_the_configured_attempts(rv, tmp_path):
-    submitted = example(rv, tmp_path)
-    assert [s["retryStrategy"] for s in submitted] == [
+@dataclass(frozen=True)
+class Run:
+    """One `rastervision run batch_retry` of the example pipeline, and what it submitted."""
+
+    save: dict
+    show: dict
+    root_uri: Path
+
+
+@pytest.fixture(scope="module")
+def nightly(rv, tmp_path_factory) -> Run:
+    """The example pipeline, run "nightly", its split command in three parts; shared by the
+    tests that read different parts of the same requests."""
+    work = tmp_path_factory.mktemp("nightly")
+    save, show = example(rv, work, "batch_retry", "--splits", "3",
+                         "--pipeline-run-name", "nightly")
+    return Run(save, show, work / "out")
+
+
+def test_every_job_retries_host_failures_up_to_the_configured_attempts(nightly):
+    assert [s["retryStrategy"] for s in (nightly.save, nightly.show)] == [
         {"attempts": ATTEMPTS, "evaluateOnExit": HOST_FAILURES_ONLY}] * 2
     # Spot reclaims are retried, anything else ends the job at once.
     assert HOST_FAILURES_ONLY == [{"onStatusReason": "Host EC2*", "action": "RETRY"},
                                   {"onReason": "*", "action": "EXIT"}]
 
 
-def test_jobs_are_tagged_with_their_pipeline_run_and_command(rv, tmp_path):
-    submitted = example(rv, tmp_path, "batch_retry", "--pipeline-run-name", "nightly")
+def test_jobs_are_tagged_with_their_pipeline_run_and_command(nightly):
+    submitted = (nightly.save, nightly.show)
     assert [(s["tags"], s["propagateTags"]) for s in submitted] == [
         ({"rastervision:pipeline-run": "nightly", "rastervision:command": command}, True)
         for command in ("save_messages", "print_messages")]
@@ -142,24 +161,23 @@ def test_jobs_are_tagged_with_their_pipeline_run_and_command(rv, tmp_path):
 
 
 def test_commands_are_chained_split_into_array_jobs_and_run_by_the_stock_image(
-        rv, names, tmp_path):
-    submitted = example(rv, tmp_path, "batch_retry", "--splits", "3")
-    save, show = submitted
+        rv, names, nightly):
+    save, show = nightly.save, nightly.show
     ids = job_ids(rv.emu, names[out.CPU_JOB_QUEUE])
     assert "dependsOn" not in save
     assert show["dependsOn"] == [{"jobId": ids[save["jobName"]]}]
     assert save["arrayProperties"] == {"size": 3}
     assert "arrayProperties" not in show
     # The container runs the stock runner's command line: the stock image needs no plugin.
-    config = str(tmp_path / "out" / "pipeline-config.json")
+    config = str(nightly.root_uri / "pipeline-config.json")
     assert save["containerOverrides"]["command"] == [
         "python", "-m", "rastervision.pipeline.cli", "run_command", config, "save_messages",
         "--runner", "batch", "--num-splits", "3"]
     assert show["containerOverrides"]["command"][-3:] == ["print_messages", "--runner", "batch"]
 
 
-def test_jobs_use_the_stack_queue_and_definition_that_rv_config_wrote(rv, names, tmp_path):
-    submitted = example(rv, tmp_path)
+def test_jobs_use_the_stack_queue_and_definition_that_rv_config_wrote(rv, names, nightly):
+    submitted = (nightly.save, nightly.show)
     assert {(s["jobQueue"], s["jobDefinition"]) for s in submitted} == {
         (names[out.CPU_JOB_QUEUE], names[out.CPU_JOB_DEFINITION])}
     ids = job_ids(rv.emu, names[out.CPU_JOB_QUEUE])
@@ -238,7 +256,7 @@ def test_debug_mode_and_explicit_attempts_of_run_command_are_kept(rv, names, tmp
     assert result.stdout.strip() == job_ids(rv.emu, names[out.CPU_JOB_QUEUE])["debugging"]
 
 
-def test_the_retry_strategy_applies_only_to_the_runner_own_submissions(rv, tmp_path):
+def test_the_retry_strategy_applies_only_to_the_runner_own_submissions(rv, names, tmp_path):
     # The handler that sets the retry strategy is registered for one run_command only: a
     # client made afterwards from the same default session submits what it is given.
     code = ("import boto3, json\n"
@@ -250,17 +268,13 @@ def test_the_retry_strategy_applies_only_to_the_runner_own_submissions(rv, tmp_p
             "batch.submit_job(jobName='second', jobQueue=cfg['q'], jobDefinition=cfg['d'],"
             " retryStrategy={'attempts': 1})\n")
     (rv.work / "names.json").write_text(json.dumps({
-        "q": outputs_of(rv)[out.CPU_JOB_QUEUE], "d": outputs_of(rv)[out.CPU_JOB_DEFINITION]}))
+        "q": names[out.CPU_JOB_QUEUE], "d": names[out.CPU_JOB_DEFINITION]}))
     with recording(rv.emu, tmp_path / "requests.jsonl") as recorded:
         result = rv.python(code)
     assert result.returncode == 0, result.stderr
     first, second = recorded.submitted_jobs()
     assert first["retryStrategy"]["evaluateOnExit"] == HOST_FAILURES_ONLY
     assert second["retryStrategy"] == {"attempts": 1}
-
-
-def outputs_of(rv: RasterVision) -> dict[str, str]:
-    return outputs(rv.emu.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0])
 
 
 def test_raster_vision_finds_the_runner_and_keeps_its_stock_batch_runner(rv):
