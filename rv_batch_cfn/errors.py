@@ -1,9 +1,16 @@
-"""One small hierarchy of errors, so the CLI can turn any of them into one clear message."""
+"""One small hierarchy of errors, so the CLI can turn any of them into one clear message, and
+the exit codes every command shares (here, below both the library and the command layer, so
+neither imports the other for them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # the command worked and found problems (lint findings, doctor, a declined plan)
+EXIT_ERROR = 2  # bad input, or an error the user can fix (credentials, a missing stack)
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 
 class RvBatchError(Exception):

@@ -12,7 +12,7 @@ import pytest
 
 from rv_batch_cfn import cli
 from rv_batch_cfn.config import from_dict
-from rv_batch_cfn.errors import ConfigError
+from rv_batch_cfn.errors import EXIT_ERROR, EXIT_OK, ConfigError
 from rv_batch_cfn.instance_types import lookup
 
 
@@ -62,7 +62,7 @@ def test_template_refuses_a_config_file_whose_job_does_not_fit(tmp_path, capsys,
 
     code = cli.main(["template", "--config", str(path), "-o", str(output)])
 
-    assert code == cli.EXIT_ERROR
+    assert code == EXIT_ERROR
     err = capsys.readouterr().err
     assert f"rv-batch-cfn template: error: 1 problem in the configuration file {path}:" in err
     assert expected in err
@@ -77,7 +77,7 @@ def test_template_accepts_a_config_file_with_larger_types(tmp_path, capsys):
 
     code = cli.main(["template", "--config", str(path), "-o", str(output), "--no-lint"])
 
-    assert code == cli.EXIT_OK, capsys.readouterr().err
+    assert code == EXIT_OK, capsys.readouterr().err
     text = output.read_text()
     assert "Default: g5.4xlarge,g6.4xlarge" in text
     assert "Default: 60000" in text

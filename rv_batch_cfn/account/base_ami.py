@@ -5,9 +5,7 @@ instructions. `--write` puts the base AMI into settings.mk.
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -156,49 +154,3 @@ def write_setting(path: Path, name: str, value: str,
     if count == 0:
         text += ("" if not text or text.endswith("\n") else "\n") + f"{name} := {value}\n"
     return write_atomic(path, text)
-
-
-def cmd_find_base_ami(args: argparse.Namespace) -> int:
-    """`find-base-ami`."""
-    family = BASE_IMAGES[args.os]
-    session = aws.connect(args.profile or None, args.region or None)
-    endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
-                else aws.endpoint_from_env("ec2"))
-    base = find_base_ami(session, family, parameter=args.parameter,
-                         owners=args.owner or DEFAULT_OWNERS, ec2_endpoint=endpoint or None)
-    print(f"In {session.region_name}:")
-    for found in [base, *find_ecs_amis(session, family, endpoint or None)]:
-        detail = ", ".join(x for x in (found.name, found.creation_date) if x)
-        print(f"  {found.purpose}: {found.image_id or 'not found'}"
-              + (f"\n      {detail}" if detail else "") + f"\n      ({found.source})")
-    if args.write:
-        write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
-        print(f"wrote {BASE_AMI_SETTING} := {base.image_id} to {args.settings}", file=sys.stderr)
-    print(f"{BASE_AMI_SETTING} := {base.image_id}")
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add the `find-base-ami` subcommand."""
-    p = sub.add_parser(
-        "find-base-ami", help="print the newest Deep Learning Base OSS GPU AMI to build on",
-        description="Print the newest Deep Learning Base OSS Nvidia Driver GPU AMI (from its SSM "
-                    "public parameter, else the newest image by name), and the current "
-                    "ECS-optimized CPU and GPU AMIs. --write puts the base AMI in settings.mk.")
-    aws.add_aws_arguments(p)
-    p.add_argument("--os", choices=sorted(BASE_IMAGES), default="al2023",
-                   help="Amazon Linux version of the base AMI (default al2023)")
-    p.add_argument("--parameter", default=None, metavar="NAME",
-                   help="SSM parameter to read first (default: the public one of --os; '' "
-                        "searches by name only)")
-    p.add_argument("--owner", action="append", metavar="OWNER",
-                   help="owner of the images searched by name (repeatable; default amazon; "
-                        "'self' or an account id for copies in your account)")
-    p.add_argument("--ec2-endpoint", default=None, metavar="URL",
-                   help="EC2 endpoint (default: AWS_ENDPOINT_URL_EC2 or AWS_ENDPOINT_URL)")
-    p.add_argument("--write", action="store_true",
-                   help=f"set {BASE_AMI_SETTING} in the settings file (other lines are kept)")
-    p.add_argument("--settings", default=str(SETTINGS),
-                   help=f"settings file for --write (default {SETTINGS}; created from "
-                        f"{SETTINGS_TEMPLATE} when missing)")
-    p.set_defaults(func=cmd_find_base_ami)

@@ -1,4 +1,4 @@
-"""`rv-batch-cfn deploy`: create or update a stack through a change set, from a terminal.
+"""The library behind `deploy`: create or update a stack through a change set, from a terminal.
 
 The steps are the console's: check the values, create a change set, show what it will do, ask,
 execute it, and follow the stack's events until it settles. Values are checked against the
@@ -7,24 +7,19 @@ template's own Parameters and Rules before any call to AWS.
 
 from __future__ import annotations
 
-import argparse
 import secrets
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, TextIO
+from typing import Any, Callable, Mapping, Optional
 
 from ..errors import AwsError, RvBatchError
-from ..template import TEMPLATE_PATH
 from ..template import outputs as out
 from ..template.job_definitions import MAIN_STACK_NAME
 from ..template.parameters import GPU
 from . import parameters as checks
-from .ami import LAST_AMI, last_ami_hint
-from .session import (
-    add_aws_arguments, aws_error, aws_errors, connect, error_code, not_aws_answer,
-)
+from .last_ami import LAST_AMI, last_ami_hint
+from .session import aws_error, error_code, not_aws_answer
 from .stack import describe_stack, stack_outputs, stack_parameters
 
 # The templates create IAM roles without names.
@@ -32,12 +27,13 @@ CAPABILITIES = ["CAPABILITY_IAM"]
 # Larger templates must go through S3 (TemplateURL), which this command does not do.
 TEMPLATE_BODY_LIMIT = 51_200
 # How CloudFormation words a change set that would change nothing (the second is UpdateStack's).
-NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+NO_CHANGE_PHRASES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 # States from which an update is impossible: the stack must be deleted first.
 DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
 
-EXIT_DECLINED = 1
+# What deploy() did.
+EXECUTED, UNCHANGED, DECLINED = "executed", "unchanged", "declined"
 # Right after ExecuteChangeSet, AWS may still describe the stack as it was (UPDATE_COMPLETE from
 # the last update). How long to wait for a sign that the execution began before giving up.
 EXECUTION_START_TIMEOUT = 120.0
@@ -68,27 +64,31 @@ def load_template(path: Path) -> tuple[str, dict]:
     return text, dict(data)
 
 
-class Printer:
-    """Where deploy reports progress; one place, so tests and users see the same lines."""
+Printer = Callable[[str], None]  # where deploy reports its progress, a line at a time
 
-    def __init__(self, stream: TextIO):
-        self.stream = stream
 
-    def __call__(self, line: str = "") -> None:
-        print(line, file=self.stream, flush=True)
+def _quiet(line: str = "") -> None:
+    """The default Printer: progress is the caller's to show."""
+
+
+def _refuse(question: str) -> bool:
+    """The default question: without a way to ask, nothing is executed."""
+    return False
 
 
 def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[str, str],
            assume_yes: bool = False, ask: Optional[Callable[[str], bool]] = None,
            say: Optional[Printer] = None, template: Optional[tuple[str, dict]] = None,
-           last_ami: Optional[Path] = LAST_AMI) -> int:
-    """Create or update `stack_name` from the template; returns the exit code (0 done or no
-    change, 1 declined). Raises AwsError when the deployment fails, naming the first failure.
+           last_ami: Optional[Path] = LAST_AMI) -> str:
+    """Create or update `stack_name` from the template; returns EXECUTED, UNCHANGED or
+    DECLINED (`ask` answered no). Raises AwsError when the deployment fails, naming the first
+    failure. Progress goes to `say` a line at a time; `ask` is asked before executing the change
+    set unless `assume_yes` (by default nothing is executed without `assume_yes`).
 
     When `last_ami` (the file create-ami records its AMI in; None: not looked at) names an AMI
     GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given."""
-    say = say or Printer(sys.stdout)
-    ask = ask or _ask_terminal
+    say = say or _quiet
+    ask = ask or _refuse
     text, data = template or load_template(template_path)
     cfn = session.client("cloudformation")
     existing = _existing(cfn, stack_name)
@@ -137,17 +137,17 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     if change_set["Status"] == "FAILED":
         reason = change_set.get("StatusReason", "")
         _discard(cfn, stack_name, change_set_name, creating)
-        if any(phrase in reason for phrase in NO_CHANGES):
+        if any(phrase in reason for phrase in NO_CHANGE_PHRASES):
             say(f"No changes: stack {stack_name} already has this template and these values; "
                 "nothing to do.")
-            return 0
+            return UNCHANGED
         raise AwsError(f"CloudFormation could not plan the change: {reason}")
 
     _show_changes(say, change_set["Changes"])
     if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
         _discard(cfn, stack_name, change_set_name, creating)
         say("Cancelled: nothing was changed.")
-        return EXIT_DECLINED
+        return DECLINED
 
     seen = {e["EventId"] for e in _events(cfn, change_set["StackId"])}
     started = time.monotonic()
@@ -160,7 +160,7 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     say("")
     say(f"Stack {stack_name} is {stack['StackStatus']} ({time.monotonic() - started:.0f} s).")
     _show_outputs(say, stack)
-    return 0
+    return EXECUTED
 
 
 def _existing(cfn: Any, name: str) -> Optional[dict]:
@@ -235,14 +235,6 @@ def _show_changes(say: Printer, changes: list[dict]) -> None:
             str(replacement), "")
         say(f"  {_SYMBOLS.get(r['Action'], '*')} {r['Action']:<7} "
             f"{r['LogicalResourceId']:<{width}}  {r['ResourceType']}{note}")
-
-
-def _ask_terminal(question: str) -> bool:
-    try:
-        answer = input(question)
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
 
 
 def _events(cfn: Any, stack_id: str, seen: Optional[set] = None) -> list[dict]:
@@ -368,35 +360,3 @@ def _show_outputs(say: Printer, stack: dict) -> None:
             "(writes the [BATCH] section Raster Vision reads)")
     elif out.GPU_JOB_DEFINITION in outputs and main:
         say(f"Next: rv-batch-cfn rv-config --stack {main} --job-def-stack {name} --write")
-
-
-def cmd_deploy(args: argparse.Namespace) -> int:
-    """`rv-batch-cfn deploy`: every value is checked before the first call to AWS."""
-    given = checks.parse_assignments(args.param or [])
-    template = load_template(args.template)
-    checks.check_values(template[1], given)
-    session = connect(args.profile, args.region)
-    with aws_errors(f"deploy stack {args.stack!r}"):
-        return deploy(session, args.stack, args.template, given, assume_yes=args.yes,
-                      template=template)
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add the `deploy` subcommand."""
-    p = sub.add_parser(
-        "deploy", help="create or update the stack through a change set",
-        description="Create or update a stack from the template through a change set: show "
-                    "the planned changes, ask before executing them (unless --yes), follow the "
-                    "events until the stack settles, and print its outputs. Parameters not "
-                    "given keep their current values on update (defaults on create). Values "
-                    "are checked against the template before anything is sent to AWS.")
-    p.add_argument("--stack", required=True, help="stack name")
-    p.add_argument("--template", type=Path, default=TEMPLATE_PATH,
-                   help=f"template file (default {TEMPLATE_PATH})")
-    p.add_argument("--param", action="append", metavar="KEY=VALUE",
-                   help="a parameter value, e.g. --param VPC=vpc-0abc --param "
-                        "SubnetIds=subnet-1,subnet-2 (repeatable)")
-    p.add_argument("--yes", "-y", action="store_true",
-                   help="execute the change set without asking")
-    add_aws_arguments(p)
-    p.set_defaults(func=cmd_deploy)

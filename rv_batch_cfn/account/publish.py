@@ -14,20 +14,15 @@ is read back from ECR.
 
 from __future__ import annotations
 
-import argparse
 import base64
-import os
 import re
-import shlex
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Callable, Optional, Sequence
 
 from .. import config as c
 from ..errors import AwsError, ConfigError, DockerError, Problem
-from .session import add_aws_arguments, aws_error, check_credentials, client, make_session
+from .docker import Docker, command_line, login_args
+from .session import aws_error, check_credentials, client, make_session
 
 KINDS = ("cpu", "gpu")
 DEFAULT_TAG = "latest"
@@ -40,8 +35,6 @@ SETTING_NAMES = {
     ("gpu", "repository"): ("ECR_GPU_IMAGE", "--gpu-repository"),
     ("", "tag"): ("ECR_IMAGE_TAG", "--tag"),
 }
-# `docker version` can hang on an unreachable remote DOCKER_HOST; a local daemon answers at once.
-DAEMON_TIMEOUT_SECONDS = 30
 
 
 def setting_name(kind: str, attribute: str) -> str:
@@ -168,86 +161,6 @@ def registry_host(account: str, region: str) -> str:
     return f"{account}.dkr.ecr.{region}.{resolver.get_partition_dns_suffix(partition)}"
 
 
-class Docker:
-    """The docker command line. Checks return what they found or raise DockerError."""
-
-    def __init__(self, executable: str):
-        self.executable = executable
-
-    @classmethod
-    def find(cls) -> "Docker":
-        """docker on PATH, or DockerError saying how to get it."""
-        path = shutil.which("docker")
-        if path is None:
-            raise DockerError("docker is not installed (not found on PATH): install Docker Engine "
-                              "or Docker Desktop (https://docs.docker.com/get-docker/), then "
-                              "build the Raster Vision images with ./docker/build")
-        return cls(path)
-
-    def _capture(self, *args: str, timeout: Optional[float] = None) -> subprocess.CompletedProcess:
-        try:
-            return subprocess.run([self.executable, *args], capture_output=True, text=True,
-                                  stdin=subprocess.DEVNULL, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise DockerError(f"`docker {' '.join(args)}` did not answer within {timeout:.0f} "
-                              "seconds: is DOCKER_HOST (or the docker context) reachable?"
-                              ) from None
-        except OSError as e:
-            raise DockerError(f"cannot run {self.executable}: {e.strerror or e}") from None
-
-    def check_daemon(self) -> str:
-        """The daemon's version; DockerError when it is not running or not ours to use."""
-        done = self._capture("version", "--format", "{{.Server.Version}}",
-                             timeout=DAEMON_TIMEOUT_SECONDS)
-        said = _last_line(done.stderr) or _last_line(done.stdout)
-        if done.returncode == 0:
-            return done.stdout.strip()
-        if "permission denied" in said.lower():
-            raise DockerError(f"you may not use the Docker daemon (docker said: {said}). Add "
-                              "yourself to the docker group (sudo usermod -aG docker $USER) and "
-                              "log in again, or run as a user who can")
-        if "cannot connect" in said.lower() or "is the docker daemon running" in said.lower():
-            raise DockerError(f"the Docker daemon is not running (docker said: {said}). Start "
-                              "it (sudo systemctl start docker, or open Docker Desktop) and "
-                              "try again")
-        raise DockerError(f"docker cannot reach its daemon (exit {done.returncode}): {said}")
-
-    def missing_images(self, names: Sequence[str]) -> list[str]:
-        """Those of the local images `names` that do not exist."""
-        missing = []
-        for name in dict.fromkeys(names):
-            done = self._capture("image", "inspect", "--format", "{{.Id}}", name)
-            if done.returncode == 0:
-                continue
-            said = _last_line(done.stderr)
-            if "no such image" not in said.lower():
-                raise DockerError(f"`docker image inspect {name}` failed: {said}")
-            missing.append(name)
-        return missing
-
-    def run(self, args: Sequence[str], password: Optional[str] = None) -> None:
-        """Run docker with its output let through (push progress stays visible); `password`, if
-        any, goes to its standard input. DockerError when it fails."""
-        sys.stdout.flush()  # our lines before docker's, also when stdout is a pipe
-        try:
-            done = subprocess.run([self.executable, *args], text=True,
-                                  input=password, stdin=None if password else subprocess.DEVNULL)
-        except OSError as e:
-            raise DockerError(f"cannot run {self.executable}: {e.strerror or e}") from None
-        if done.returncode != 0:
-            raise DockerError(f"`{command_line(args)}` failed (exit {done.returncode}); docker's "
-                              "message is above")
-
-
-def command_line(args: Sequence[str]) -> str:
-    """A docker command as a shell would show it."""
-    return shlex.join(["docker", *args])
-
-
-def login_args(host: str) -> list[str]:
-    return ["login", "--username", "AWS", "--password-stdin", host]
-
-
 def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region: str) -> None:
     """AwsError naming every missing repository and the stack parameter that creates it."""
     import botocore.exceptions
@@ -301,15 +214,16 @@ def image_digest(ecr: Any, repository: str, tag: str) -> str:
 
 def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *,
                       profile: Optional[str] = None, region: Optional[str] = None,
-                      dry_run: bool = False, out: Optional[TextIO] = None) -> list[Published]:
+                      dry_run: bool = False,
+                      report: Callable[[str], None] = lambda line: None) -> list[Published]:
     """Check everything, then log in, tag and push the images of `kinds`; return what was pushed
     (nothing for a dry run, which prints the docker commands instead of running them).
 
     Raises ConfigError, DockerError or AwsError with what to fix. Every check runs before the
     first push, so a failed check leaves ECR untouched; a failing docker push stops the run.
-    Docker's own output goes to the process's standard output, whatever `out` is.
+    Progress goes to `report`, a line (or a block of lines) at a time; docker's own output goes
+    to the process's standard output.
     """
-    out = out or sys.stdout
     pushes = plan(settings, kinds)
 
     docker = Docker.find()
@@ -327,29 +241,28 @@ def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *
 
     steps = [(push, f"{host}/{push.repository}:{settings.tag}") for push in pushes]
     if dry_run:
-        print(f"Dry run: every check passed; would run (account {account}, region {region}):",
-              file=out)
-        print(f"  {command_line(login_args(host))}  "
-              "<<< (password from ecr:GetAuthorizationToken, elided)", file=out)
+        report(f"Dry run: every check passed; would run (account {account}, region {region}):")
+        report(f"  {command_line(login_args(host))}  "
+               "<<< (password from ecr:GetAuthorizationToken, elided)")
         for push, uri in steps:
-            print(f"  {command_line(['tag', push.local_image, uri])}", file=out)
-            print(f"  {command_line(['push', uri])}", file=out)
-        print(_reminder(pushes, settings), file=out, flush=True)
+            report(f"  {command_line(['tag', push.local_image, uri])}")
+            report(f"  {command_line(['push', uri])}")
+        report(_reminder(pushes, settings))
         return []
 
-    print(f"Logging in to {host}", file=out, flush=True)
+    report(f"Logging in to {host}")
     docker.run(login_args(host), password=login_password(ecr))
     published = []
     for push, uri in steps:
-        print(f"Pushing {push.local_image} to {uri}", file=out, flush=True)
+        report(f"Pushing {push.local_image} to {uri}")
         docker.run(["tag", push.local_image, uri])
         docker.run(["push", uri])
         published.append(Published(uri, image_digest(ecr, push.repository, settings.tag),
                                    push.serves))
     for image in published:
-        print(f"\nPushed {image.uri}\n  digest: {image.digest}\n  pinned: {image.pinned_uri}\n"
-              f"  run by: {' and '.join(k.upper() for k in image.serves)} jobs", file=out)
-    print(_reminder(pushes, settings), file=out, flush=True)
+        report(f"\nPushed {image.uri}\n  digest: {image.digest}\n  pinned: {image.pinned_uri}\n"
+               f"  run by: {' and '.join(k.upper() for k in image.serves)} jobs")
+    report(_reminder(pushes, settings))
     return published
 
 
@@ -398,60 +311,3 @@ def _missing_images_message(missing: Sequence[str], settings: PublishSettings,
     lines.append(f"First {DOCKER_BUILD_HINT}, or set the setting to an image `docker images` "
                  "lists.")
     return "\n".join(lines)
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-# --- command line --------------------------------------------------------------------------------
-
-def _setting(value: Optional[str], variable: str, default: str = "") -> str:
-    # A flag given as '' (an unset make variable) falls back to the environment, then the default.
-    return value or os.environ.get(variable, "") or default
-
-
-def cmd_publish_container(args: argparse.Namespace) -> int:
-    """`rv-batch-cfn publish-container`."""
-    settings = PublishSettings(
-        cpu=KindImages(_setting(args.cpu_image, "RASTER_VISION_CPU_IMAGE"),
-                       _setting(args.cpu_repository, "ECR_CPU_IMAGE")),
-        gpu=KindImages(_setting(args.gpu_image, "RASTER_VISION_GPU_IMAGE"),
-                       _setting(args.gpu_repository, "ECR_GPU_IMAGE")),
-        tag=_setting(args.tag, "ECR_IMAGE_TAG", DEFAULT_TAG))
-    kinds = KINDS if args.kind == "all" else (args.kind,)
-    publish_container(settings, kinds, profile=args.profile or None,
-                      region=args.region or None, dry_run=args.dry_run)
-    return 0
-
-
-def add_subcommand(sub: argparse._SubParsersAction) -> None:
-    """Register `publish-container` with the CLI."""
-    p = sub.add_parser(
-        "publish-container", help="push the local Raster Vision images to the stack's ECR "
-                                  "repositories",
-        description="Tag the local Raster Vision images (made by ./docker/build) and push them "
-                    "to the ECR repositories the stack created, after checking docker, the "
-                    "images, the AWS credentials and the repositories. Each setting defaults to "
-                    "the environment variable of its settings.mk name.")
-    p.add_argument("--kind", choices=("cpu", "gpu", "all"), default="all",
-                   help="which image to push (default: all; a repository shared by both kinds "
-                        "is pushed once)")
-    p.add_argument("--cpu-image", metavar="IMAGE",
-                   help="local CPU image (RASTER_VISION_CPU_IMAGE)")
-    p.add_argument("--gpu-image", metavar="IMAGE",
-                   help="local GPU image (RASTER_VISION_GPU_IMAGE)")
-    p.add_argument("--cpu-repository", metavar="NAME",
-                   help="ECR repository for the CPU image: the stack's CpuRepositoryName "
-                        "(ECR_CPU_IMAGE)")
-    p.add_argument("--gpu-repository", metavar="NAME",
-                   help="ECR repository for the GPU image: the stack's GpuRepositoryName "
-                        "(ECR_GPU_IMAGE)")
-    p.add_argument("--tag", help=f"tag to push: the stack's ImageTag (ECR_IMAGE_TAG; default "
-                                 f"{DEFAULT_TAG})")
-    add_aws_arguments(p)
-    p.add_argument("--dry-run", action="store_true",
-                   help="run every check, then print the docker commands (password elided) "
-                        "instead of running them")
-    p.set_defaults(func=cmd_publish_container)

@@ -141,15 +141,6 @@ def connect(profile: Optional[str] = None, region: Optional[str] = None) -> Any:
     return session
 
 
-def add_aws_arguments(parser: Any) -> None:
-    """--profile and --region for a command that calls AWS; they override AWS_PROFILE and
-    AWS_REGION / AWS_DEFAULT_REGION, as in the AWS CLI."""
-    parser.add_argument("--profile",
-                        help="AWS profile (default: AWS_PROFILE, else the default profile)")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, "
-                                         "else the profile's)")
-
-
 def known_profiles() -> list[str]:
     """The profiles in the AWS config and credentials files, sorted."""
     import botocore.session

@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import AwsError
 from . import instances
-from .session import add_aws_arguments, check_credentials
+from .session import check_credentials
 
 
 @dataclass(frozen=True)
@@ -132,33 +132,6 @@ def choose_subnets(session: Any, vpc_id: str, instance_types: Sequence[str]) -> 
                         tuple(r.subnet_id for r in ranked if r.eligible))
 
 
-def _price(value: Optional[float]) -> str:
-    return "no price" if value is None else f"${value:.5f}"
-
-
-def format_table(choice: SubnetChoice) -> str:
-    """The table a person reads: a row per subnet, a column per instance type, then the verdict."""
-    names = list(choice.gpu_types + choice.cpu_types)
-    header = ["SUBNET", "ZONE", *names, "ZONE $/H", "USE"]
-    body = []
-    for r in choice.rows:
-        cells = [_price(r.prices[n]) if r.offered[n] else "not offered" for n in names]
-        body.append([r.subnet_id, r.zone, *cells, _price(r.zone_price) if r.eligible else "-",
-                     "yes" if r.eligible else "no"])
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-             for row in [header, *body]]
-    lines.append("")
-    lines.append("Spot prices are USD per hour now, Linux; ZONE $/H is the cheapest GPU type "
-                 "plus the cheapest CPU type.")
-    if choice.recommended:
-        lines.append(f"Recommended SubnetIds (zones offering every type, cheapest first): "
-                     f"{choice.subnet_ids}")
-    else:
-        lines.append(no_zone_message(choice))
-    return "\n".join(lines)
-
-
 def no_zone_message(choice: SubnetChoice) -> str:
     """Why nothing is recommended, and which type to drop: the one offered in fewest zones."""
     zones = sorted({r.zone for r in choice.rows})
@@ -168,40 +141,3 @@ def no_zone_message(choice: SubnetChoice) -> str:
     return (f"No zone of {choice.vpc_id} ({', '.join(zones)}) offers every type. Drop the type "
             f"offered in fewest of them, {rarest} ({count[rarest]} of {len(zones)}), or add a "
             "subnet in a zone that offers all of them.")
-
-
-def cmd_choose_subnets(args: Any) -> int:
-    """`rv-batch-cfn choose-subnets`: exit 0 with a recommendation, 1 when no zone qualifies."""
-    import json
-
-    from ..cli import EXIT_FINDINGS, EXIT_OK
-    from .session import make_session
-
-    choice = choose_subnets(make_session(args.profile, args.region), args.vpc,
-                            args.instance_types.split(","))
-    print(json.dumps(choice.as_dict(), indent=2) if args.json else format_table(choice))
-    return EXIT_OK if choice.recommended else EXIT_FINDINGS
-
-
-def _default_types() -> str:
-    from ..config import StackConfig
-
-    config = StackConfig()
-    return ",".join(config.gpu.instance_types + config.cpu.instance_types)
-
-
-def register(sub: Any) -> None:
-    """Add the `choose-subnets` subcommand to the CLI."""
-    p = sub.add_parser(
-        "choose-subnets", help="pick the SubnetIds whose zones offer the instance types",
-        description="For each subnet of a VPC: its zone, whether each instance type is offered "
-                    "there and its current spot price. Recommends SubnetIds: the subnets of the "
-                    "zones offering every type, cheapest first. Exit 1 when no zone offers them "
-                    "all.")
-    p.add_argument("--vpc", required=True, metavar="VPC_ID", help="the VPC, e.g. vpc-0123abcd")
-    p.add_argument("--instance-types", default=_default_types(), metavar="T1,T2",
-                   help="comma-separated instance types, GPU and CPU together (default: the "
-                        "template's defaults, %(default)s)")
-    add_aws_arguments(p)
-    p.add_argument("--json", action="store_true", help="print the table and choice as JSON")
-    p.set_defaults(func=cmd_choose_subnets)

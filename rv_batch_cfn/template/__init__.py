@@ -1,4 +1,4 @@
-"""Wing 1, pure generation: a StackConfig in, a troposphere Template out. No AWS calls here."""
+"""The template layer, pure generation: a StackConfig in, a troposphere Template out. No AWS calls here."""
 
 from __future__ import annotations
 

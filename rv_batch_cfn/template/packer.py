@@ -13,9 +13,13 @@ Packer 1.6.6 also requires explicit `iops` and `throughput` for a gp3 volume.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..config import HOSTED_IMAGE
+
+# Where `make template` writes this template, relative to the project.
+PACKER_TEMPLATE_PATH = Path("packer/template-gpu.json")
 
 # Build names, used with `packer build -only=NAME`.
 BUILD = "gpu-ami"

@@ -22,9 +22,11 @@ import pytest
 
 from rv_batch_cfn import cli
 from rv_batch_cfn.account import ami as ami_module
+from rv_batch_cfn.account import ami_settings, last_ami, packer_run
+from rv_batch_cfn.cli import ami as cli_ami
 from rv_batch_cfn.account import base_ami
 from rv_batch_cfn.account import session as aws
-from rv_batch_cfn.account.ami import AmiSettings
+from rv_batch_cfn.account.ami_settings import AmiSettings
 from rv_batch_cfn.errors import PackerError
 from rv_batch_cfn.template import packer as pt
 from tests.account.conftest import assert_one_clean_error
@@ -365,7 +367,7 @@ def test_amazon_plugin_is_installed_first_from_packer_1_10(account, tmp_path, ve
     expected = [["version"]] + ([["plugins", "install"]] if installs else []) + [["validate"]]
     assert [c[:len(e)] for c, e in zip(calls, expected)] == expected and len(calls) == len(expected)
     if installs:
-        assert log.read_text().splitlines()[1] == f"plugins install {ami_module.AMAZON_PLUGIN}"
+        assert log.read_text().splitlines()[1] == f"plugins install {packer_run.AMAZON_PLUGIN}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -395,7 +397,7 @@ def test_skip_provisioning_build_against_the_emulator_is_a_check_never_recorded(
     assert f"Build '{pt.BUILD_WITHOUT_PROVISIONING}' finished" in out  # Packer's own output
     # Not the AMI to use: the record keeps the last usable one, and the user is told.
     assert record.read_text() == usable + "\n"
-    assert ami_module.read_last_ami(record) == usable
+    assert last_ami.read_last_ami(record) == usable
     assert "paste it as GpuAMI" not in err
     assert "WITHOUT provisioning" in err and "NOT usable as GpuAMI" in err
     assert "Batch jobs on it would stay RUNNABLE forever" in err
@@ -462,7 +464,7 @@ def test_only_a_provisioned_build_is_recorded(account, tmp_path, skip, capsys):
         assert f"--image-ids {built} --query 'Images[].BlockDeviceMappings[].Ebs.SnapshotId'" in err
         assert "--snapshot-id SNAPSHOT_ID" in err
     else:
-        assert ami_module.read_last_ami(record) == built
+        assert last_ami.read_last_ami(record) == built
         assert f"recorded in {record}" in err and "paste it as GpuAMI" in err
         assert f"--param GpuAMI={built}" in err
 
@@ -477,7 +479,7 @@ def test_a_failed_build_is_one_error_after_packers_own_reason(account, tmp_path,
     # The base AMI passes the checks, then is gone by the time Packer looks for it.
     account.client("ec2").deregister_image(ImageId=base)
     with pytest.raises(PackerError, match=r"packer build failed \(exit 1; its messages are above"):
-        ami_module.build(checked.packer, TEMPLATE,
+        packer_run.build(checked.packer, TEMPLATE,
                          settings.packer_variables("us-east-1", tmp_path / "m.json"),
                          settings.build_name)
     out, _ = capfd.readouterr()
@@ -503,20 +505,20 @@ def test_manifest_gives_the_ami_of_the_last_run_in_the_region(tmp_path):
         ("run-1", pt.BUILD, "us-east-1:ami-11111111111111111"),
         ("run-2", pt.BUILD, "eu-west-1:ami-22222222222222222,us-east-1:ami-33333333333333333"),
     ])
-    assert ami_module.ami_from_manifest(manifest, pt.BUILD, "us-east-1") == "ami-33333333333333333"
+    assert packer_run.ami_from_manifest(manifest, pt.BUILD, "us-east-1") == "ami-33333333333333333"
     with pytest.raises(PackerError, match="no gpu-ami-skip-provisioning build in its last run"):
-        ami_module.ami_from_manifest(manifest, pt.BUILD_WITHOUT_PROVISIONING, "us-east-1")
+        packer_run.ami_from_manifest(manifest, pt.BUILD_WITHOUT_PROVISIONING, "us-east-1")
     with pytest.raises(PackerError, match="names no AMI in us-west-2"):
-        ami_module.ami_from_manifest(manifest, pt.BUILD, "us-west-2")
+        packer_run.ami_from_manifest(manifest, pt.BUILD, "us-west-2")
 
 
 def test_last_ami_record_round_trip(tmp_path):
     record = tmp_path / "packer" / "last-ami"
-    assert ami_module.read_last_ami(record) is None
-    ami_module.record_ami("ami-0123456789abcdef0", record)
-    assert ami_module.read_last_ami(record) == "ami-0123456789abcdef0"
+    assert last_ami.read_last_ami(record) is None
+    last_ami.record_ami("ami-0123456789abcdef0", record)
+    assert last_ami.read_last_ami(record) == "ami-0123456789abcdef0"
     record.write_text("not an ami\n")
-    assert ami_module.read_last_ami(record) is None
+    assert last_ami.read_last_ami(record) is None
 
 
 SETTINGS_TEXT = """# comment about AWS_BATCH_BASE_AMI := ami-00000000
@@ -636,8 +638,8 @@ def test_ec2_endpoint_comes_from_the_specific_variable_first(monkeypatch):
 
 
 def test_prepull_images_accept_spaces_and_commas():
-    assert ami_module.parse_image_list(" a/b:1, c\n d,, ") == ("a/b:1", "c", "d")
-    assert ami_module.parse_image_list("") == ()
+    assert ami_settings.parse_image_list(" a/b:1, c\n d,, ") == ("a/b:1", "c", "d")
+    assert ami_settings.parse_image_list("") == ()
 
 
 def test_keys_in_the_environment_stand_in_for_a_profile():
@@ -661,11 +663,11 @@ def test_build_options_take_the_profile_from_the_environment(monkeypatch):
     # --profile and --region are session.add_aws_arguments'; Packer still gets the name.
     monkeypatch.setenv("AWS_PROFILE", PROFILE)
     args = cli.build_parser().parse_args(["validate-ami", "--base-ami", "ami-0123456789abcdef0"])
-    assert ami_module._settings_from_args(args).profile == PROFILE
+    assert cli_ami._settings_from_args(args).profile == PROFILE
     args = cli.build_parser().parse_args(["validate-ami", "--profile", "other"])
-    assert ami_module._settings_from_args(args).profile == "other"
+    assert cli_ami._settings_from_args(args).profile == "other"
 
 
 def test_ami_ids_are_recognised_with_the_configs_pattern():
-    assert ami_module.is_ami_id("ami-0123456789abcdef0") and ami_module.is_ami_id("ami-01234567")
-    assert not ami_module.is_ami_id("") and not ami_module.is_ami_id("ami-XXXXXXXX")
+    assert ami_settings.is_ami_id("ami-0123456789abcdef0") and ami_settings.is_ami_id("ami-01234567")
+    assert not ami_settings.is_ami_id("") and not ami_settings.is_ami_id("ami-XXXXXXXX")

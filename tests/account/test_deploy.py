@@ -196,11 +196,13 @@ def test_constants_have_one_definition():
     # stack are defined once, where they belong, and imported: never redefined here.
     from rv_batch_cfn import template
     from rv_batch_cfn.account import deploy
+    from rv_batch_cfn.cli import deploy as deploy_command
     from rv_batch_cfn.template import job_definitions
 
-    assert deploy.TEMPLATE_PATH is template.TEMPLATE_PATH
+    assert deploy_command.TEMPLATE_PATH is template.TEMPLATE_PATH
     assert deploy.MAIN_STACK_NAME is job_definitions.MAIN_STACK_NAME
-    for path in (ROOT / "rv_batch_cfn" / "account").glob("*.py"):
+    for path in [*(ROOT / "rv_batch_cfn" / "account").rglob("*.py"),
+                 *(ROOT / "rv_batch_cfn" / "cli").glob("*.py")]:
         text = path.read_text()
         assert f'"{template.TEMPLATE_PATH}")' not in text, path.name
         assert f'= "{job_definitions.MAIN_STACK_NAME}"' not in text, path.name

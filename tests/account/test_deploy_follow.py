@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rv_batch_cfn.account import deploy as deploy_module
+from rv_batch_cfn.cli.common import Printer
 from rv_batch_cfn.errors import AwsError
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/rv/0000"
@@ -103,7 +104,7 @@ def run(cfn: ScriptedCloudFormation, monkeypatch) -> tuple[int, str]:
     monkeypatch.setattr(deploy_module, "time", cfn)
     out = io.StringIO()
     code = deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=True,
-                                say=deploy_module.Printer(out), template=TEMPLATE)
+                                say=Printer(out), template=TEMPLATE)
     return code, out.getvalue()
 
 
@@ -131,7 +132,7 @@ def test_the_change_set_gone_means_the_execution_ended(monkeypatch):
                                               ("rv", STACK, "UPDATE_COMPLETE"))),
     ])
     code, out = run(cfn, monkeypatch)
-    assert code == 0 and cfn.step == 2
+    assert code == deploy_module.EXECUTED and cfn.step == 2
     assert "Stack rv is UPDATE_COMPLETE" in out
     assert out.index("UPDATE_IN_PROGRESS") < out.index("Stack rv is UPDATE_COMPLETE")
 
@@ -146,7 +147,7 @@ def test_a_new_stack_event_closing_the_operation_is_enough(monkeypatch):
         Step("UPDATE_COMPLETE", "AVAILABLE", events=(("rv", STACK, "UPDATE_COMPLETE"),)),
     ])
     code, out = run(cfn, monkeypatch)
-    assert code == 0 and cfn.step == 2
+    assert code == deploy_module.EXECUTED and cfn.step == 2
     assert "Stack rv is UPDATE_COMPLETE" in out
 
 

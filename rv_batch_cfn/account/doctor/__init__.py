@@ -1,0 +1,79 @@
+"""The library behind `doctor`: check a deployed stack for the mistakes that leave Raster Vision jobs stuck.
+
+Each check reads the live resources (Batch, EC2, ECR), not the template, because what matters is
+what Batch will do now: a compute environment disabled by hand, an AMI deregistered since, an
+image never pushed. Every problem comes with its fix. Problems found are a result (exit 1);
+a stack that cannot be read at all is an error (AwsError, exit 2).
+
+One module per check: environments.py (queues and compute environments ENABLED and VALID),
+fit.py (each job definition fits an instance type of its queue), offerings.py (the types are
+offered in the subnets' zones), images.py (the AMI override and the ECR images exist),
+rv_config.py (Raster Vision's profile names this stack); model.py holds what they report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...template import outputs as out
+from ...template import parameters as params
+from .. import instances
+from ..session import aws_errors, check_credentials
+from ..stack import complete_stack, require_outputs, stack_parameters
+from .environments import environment_findings
+from .fit import JobSize, fit_findings, job_size
+from .images import ami_findings, image_findings
+from .model import (AMI, ENVIRONMENTS, FIT, IMAGES, NOTE, OFFERINGS, OK, PROBLEM, RV_CONFIG,
+                    Diagnosis, Finding, Kind)
+from .offerings import offering_findings
+from .rv_config import rv_config_findings
+
+__all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
+           "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG"]
+
+
+def diagnose(session: Any, stack_name: str) -> Diagnosis:
+    """Run every check against the deployed stack `stack_name`.
+
+    Raises AwsError when the stack cannot be read (no credentials, no such stack, a stack still
+    in progress or made from another template).
+    """
+    check_credentials(session)
+    cfn = session.client("cloudformation")
+    stack = complete_stack(cfn, stack_name)
+    names = require_outputs(stack, [n for pair in out.KIND_OUTPUTS.values() for n in pair])
+    batch, ec2 = session.client("batch"), session.client("ec2")
+    kinds = [_read_kind(batch, kind, names[q], names[d])
+             for kind, (q, d) in out.KIND_OUTPUTS.items()]
+    lookup = instances.describe_types(ec2, [t for k in kinds for t in k.instance_types()])
+    vpc = stack_parameters(stack).get(params.VPC, "VPC_ID")
+
+    findings: list[Finding] = []
+    findings += environment_findings(kinds)
+    findings += fit_findings(kinds, lookup, ec2.meta.region_name)
+    findings += offering_findings(ec2, kinds, lookup, vpc)
+    findings += ami_findings(ec2, kinds)
+    findings += image_findings(session, kinds)
+    findings += rv_config_findings(stack_name, names)
+    return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings))
+
+
+def _read_kind(batch: Any, kind: str, queue_name: str, definition_name: str) -> Kind:
+    k = Kind(kind, queue_name, definition_name)
+    with aws_errors(f"describe job queue {queue_name}"):
+        queues = batch.describe_job_queues(jobQueues=[queue_name])["jobQueues"]
+    k.queue = queues[0] if queues else None
+    arns = [o["computeEnvironment"] for o in
+            sorted((k.queue or {}).get("computeEnvironmentOrder", []), key=lambda o: o["order"])]
+    if arns:
+        with aws_errors(f"describe the compute environments of {queue_name}"):
+            k.environments = batch.describe_compute_environments(
+                computeEnvironments=arns)["computeEnvironments"]
+    revisions: list[dict] = []
+    with aws_errors(f"describe job definition {definition_name}"):
+        for page in batch.get_paginator("describe_job_definitions").paginate(
+                jobDefinitionName=definition_name, status="ACTIVE"):
+            revisions += page["jobDefinitions"]
+    # Raster Vision submits the name alone, which means the latest active revision.
+    k.definition = max(revisions, key=lambda d: d["revision"]) if revisions else None
+    return k

@@ -1,0 +1,80 @@
+"""What doctor reports: findings, the diagnosis of a stack, and what it reads of each kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ...template import parameters as params
+
+OK = "ok"
+PROBLEM = "problem"
+NOTE = "note"  # worth knowing, not wrong: an unchecked hosted image, no Raster Vision config
+
+# Check names, as they appear in the report and in --json.
+ENVIRONMENTS = "compute environments"
+FIT = "job fit"
+OFFERINGS = "zone offerings"
+AMI = "AMI override"
+IMAGES = "container images"
+RV_CONFIG = "Raster Vision config"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The result of one check: ok, a problem (with its fix) or a note."""
+
+    check: str
+    status: str
+    message: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Every finding about one stack."""
+
+    stack: str
+    region: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        """The findings that need fixing."""
+        return tuple(f for f in self.findings if f.status == PROBLEM)
+
+    @property
+    def healthy(self) -> bool:
+        """True when nothing needs fixing."""
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        """Plain data for --json."""
+        return {"stack": self.stack, "region": self.region, "healthy": self.healthy,
+                "problems": len(self.problems),
+                "findings": [f.__dict__ for f in self.findings]}
+
+
+@dataclass
+class Kind:
+    """What the account says about one kind (GPU or CPU) of the stack."""
+
+    kind: str
+    queue_name: str
+    definition_name: str
+    queue: Optional[dict] = None
+    environments: list[dict] = field(default_factory=list)
+    definition: Optional[dict] = None
+
+    @property
+    def label(self) -> str:
+        return self.kind.upper()
+
+    @property
+    def parameters(self) -> params.KindParameters:
+        return params.KINDS[self.kind]
+
+    def instance_types(self) -> list[str]:
+        names = [t for env in self.environments
+                 for t in env.get("computeResources", {}).get("instanceTypes", [])]
+        return list(dict.fromkeys(names))

@@ -1,0 +1,51 @@
+"""`doctor`: the checks of a deployed stack, printed as a report or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import EXIT_FINDINGS, EXIT_OK
+from .common import add_aws_arguments, add_json_argument
+
+_MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note"}
+
+
+def format_report(diagnosis) -> str:
+    """The report a person reads: one line per finding, each problem followed by its fix."""
+    lines = [f"doctor: stack {diagnosis.stack} ({diagnosis.region})"]
+    width = max(len(f.check) for f in diagnosis.findings) if diagnosis.findings else 0
+    for f in diagnosis.findings:
+        lines.append(f"  {_MARKS[f.status]:<8} {f.check:<{width}}  {f.message}")
+        if f.fix:
+            lines.append(f"  {'':<8} {'':<{width}}  fix: {f.fix}")
+    count = len(diagnosis.problems)
+    lines.append("no problems found" if not count else
+                 f"{count} problem{'s' if count != 1 else ''} found")
+    return "\n".join(lines)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn doctor`: exit 0 when healthy, 1 when problems were found."""
+    from ..account.doctor import diagnose
+    from ..account.session import make_session
+
+    diagnosis = diagnose(make_session(args.profile, args.region), args.stack)
+    print(json.dumps(diagnosis.as_dict(), indent=2) if args.json else format_report(diagnosis))
+    return EXIT_OK if diagnosis.healthy else EXIT_FINDINGS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `doctor`."""
+    p = sub.add_parser(
+        "doctor", help="check a deployed stack for what leaves jobs stuck",
+        description="Check a deployed stack: compute environments ENABLED and VALID; each job "
+                    "definition fits an instance type of its queue; the instance types are "
+                    "offered in the subnets' zones; the AMI override exists and differs between "
+                    "CPU and GPU; the ECR images exist; the Raster Vision config names this "
+                    "stack. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
+                    "the stack cannot be read.")
+    p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
+    add_aws_arguments(p)
+    add_json_argument(p, "the findings")
+    p.set_defaults(func=cmd_doctor)

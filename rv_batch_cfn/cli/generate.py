@@ -1,0 +1,138 @@
+"""The generators: `template`, `job-def-template`, `packer-template`, and `lint`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
+from ..template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
+from .common import load_config, stderr
+
+
+def emit_template(text: str, output: str, lint: bool = True) -> None:
+    """Lint `text` (LintError on any error or warning) and write it atomically to `output`, or
+    to standard output when `output` is '-'."""
+    from ..lint import check_template
+    from ..render import write_atomic
+
+    if lint:
+        check_template(text)
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    write_atomic(output, text)
+    stderr(f"wrote {output}" + (" (cfn-lint: clean)" if lint else ""))
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """`template`: the main template for the configuration."""
+    from ..account.last_ami import last_ami_hint
+    from ..render import render_yaml
+    from ..template import build_template
+
+    config = load_config(args.config)
+    emit_template(render_yaml(build_template(config)), args.output, lint=not args.no_lint)
+    # The template's GpuAMI default is gpu.ami; the AMI create-ami built is only pointed to.
+    hint = last_ami_hint(config.gpu.ami, "to use it, paste it as GpuAMI in the console, "
+                         "pass --param GpuAMI={ami} to `rv-batch-cfn deploy`, or set gpu.ami "
+                         "in the --config file")
+    if hint:
+        stderr(f"hint: {hint}")
+    return EXIT_OK
+
+
+def cmd_job_def_template(args: argparse.Namespace) -> int:
+    """`job-def-template`: the per-project job-definitions template for the configuration."""
+    from ..render import render_yaml
+    from ..template import build_job_definitions_template
+
+    emit_template(render_yaml(build_job_definitions_template(load_config(args.config))),
+                  args.output, lint=not args.no_lint)
+    return EXIT_OK
+
+
+def cmd_packer_template(args: argparse.Namespace) -> int:
+    """`packer-template`: write the Packer template (make template runs it); '-' prints it."""
+    from ..render import render_json, write_atomic
+    from ..template import packer as pt
+
+    text = render_json(pt.packer_template())
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    write_atomic(args.output, text)
+    stderr(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """`lint`: cfn-lint findings of a template file; exit 1 when any is an error or warning."""
+    from ..lint import lint_template
+
+    try:
+        text = Path(args.path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise RvBatchError(f"cannot read {args.path}: {e.strerror or e}") from None
+    findings = lint_template(text, regions=args.region or ["us-east-1"])
+    if args.json:
+        print(json.dumps([f.__dict__ for f in findings], indent=2))
+    for f in findings if not args.json else []:
+        print(f"{args.path}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
+    failing = [f for f in findings if f.severity in ("error", "warning")]
+    if not args.json:
+        stderr(f"{len(findings)} finding(s), {len(failing)} error(s) or warning(s)")
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _add_generator(sub: argparse._SubParsersAction, name: str, func: Callable, default: Path,
+                   help: str, description: str, config_help: str) -> None:
+    p = sub.add_parser(name, help=help, description=description + " It is checked with "
+                       "cfn-lint and written atomically (the old file stays whole if anything "
+                       "fails).")
+    p.add_argument("-o", "--output", default=str(default),
+                   help=f"where to write it ('-' for standard output; default {default})")
+    p.add_argument("--config", metavar="FILE", help=config_help)
+    p.add_argument("--no-lint", action="store_true", help="skip cfn-lint (faster; for scripts)")
+    p.set_defaults(func=func)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add template, job-def-template, packer-template and lint."""
+    _add_generator(
+        sub, "template", cmd_template, TEMPLATE_PATH,
+        help="generate (and lint) the CloudFormation template",
+        description="Generate the CloudFormation template for Raster Vision on AWS Batch.",
+        config_help="YAML or JSON file whose keys mirror StackConfig (prefix, gpu, cpu, "
+                    "max_vcpus, ...); missing keys keep the console defaults")
+    _add_generator(
+        sub, "job-def-template", cmd_job_def_template, JOB_DEFINITIONS_PATH,
+        help="generate (and lint) the per-project job-definitions template",
+        description="Generate the CloudFormation template of per-project job definitions: a "
+                    "GPU and a CPU job definition named after a Namespace, pulling an image "
+                    "from an ECR repository, for the queues of a shared main stack whose job "
+                    "role and log group they import (MainStackName).",
+        config_help="YAML or JSON file whose keys mirror StackConfig; its job sizes, shared "
+                    "memory, attempts, timeout and repository become the defaults")
+
+    from ..template.packer import PACKER_TEMPLATE_PATH
+
+    p = sub.add_parser(
+        "packer-template", help="write the Packer template of the GPU AMI",
+        description="Write the Packer template create-ami builds (legacy JSON, checked by "
+                    "packer validate), atomically.")
+    p.add_argument("-o", "--output", default=str(PACKER_TEMPLATE_PATH),
+                   help=f"where to write it ('-' for standard output; default "
+                        f"{PACKER_TEMPLATE_PATH})")
+    p.set_defaults(func=cmd_packer_template)
+
+    p = sub.add_parser("lint", help="run cfn-lint on a template file",
+                       description="Run cfn-lint (informational checks included) on a template. "
+                                   "Exit 0 when clean of errors and warnings, 1 otherwise.")
+    p.add_argument("path", help="template file (YAML or JSON)")
+    p.add_argument("--region", action="append", help="region to check against (repeatable)")
+    p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.set_defaults(func=cmd_lint)
