@@ -80,8 +80,8 @@ def _check_main_stack(definitions: dict, main: dict) -> None:
 
 
 def _attempts(stack: dict) -> str:
-    # Raster Vision passes one `attempts` to every job it submits, overriding the job
-    # definition's, so with one value per kind the larger keeps every job's retries.
+    # The batch_retry runner submits one `attempts` for every job (in place of the job
+    # definition's), so with one value per kind the larger keeps every job's retries.
     values = stack_parameters(stack)
     found = [values[name] for name in ATTEMPTS_PARAMETERS if values.get(name, "").isdigit()]
     if not found:

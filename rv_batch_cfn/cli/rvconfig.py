@@ -8,10 +8,16 @@ import sys
 from ..errors import EXIT_OK, RvBatchError
 from .common import add_aws_arguments, stderr
 
+# Raster Vision 0.12+ only: the plugin is a runner of current Raster Vision.
+RUNNER_HINT = ("hint: run pipelines with `rastervision run batch_retry ...` (the runner installed "
+               "with rv-batch-cfn): it retries spot reclaims up to `attempts` times; Raster "
+               "Vision's own `batch` runner submits every job with 1 attempt")
+
 
 def cmd_rv_config(args: argparse.Namespace) -> int:
     """`rv-batch-cfn rv-config`: print (and with --write, save) the Batch configuration."""
-    from ..account.rvconfig import ENV, WRITE_NEEDS_INI, read_settings, render, write_config
+    from ..account.rvconfig import (AWS_BATCH, ENV, WRITE_NEEDS_INI, read_settings, render,
+                                    write_config)
     from ..account.session import aws_errors, connect
 
     if args.write and args.format == ENV:
@@ -28,6 +34,8 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
             through = f" (a link to {result.target})" if result.target else ""
             kept = f" (previous file kept as {result.backup})" if result.backup else ""
             stderr(f"wrote the section to {result.path}{through}{kept}")
+    if args.format != AWS_BATCH:
+        stderr(RUNNER_HINT)
     return EXIT_OK
 
 

@@ -8,7 +8,9 @@ a stack that cannot be read at all is an error (AwsError, exit 2).
 One module per check: environments.py (queues and compute environments ENABLED and VALID),
 fit.py (each job definition fits an instance type of its queue), offerings.py (the types are
 offered in the subnets' zones), images.py (the AMI override and the ECR images exist),
-rv_config.py (Raster Vision's profile names this stack); model.py holds what they report.
+rv_config.py (Raster Vision's profile names this stack), rv_runner.py (the installed Raster
+Vision Batch runner would replace the job definitions' retries); model.py holds what they
+report.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from ..stack import complete_stack, require_outputs, stack_parameters
 from .environments import environment_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
-from .model import (AMI, ENVIRONMENTS, FIT, IMAGES, NOTE, OFFERINGS, OK, PROBLEM, RV_CONFIG,
-                    Diagnosis, Finding, Kind)
+from .model import (AMI, ENVIRONMENTS, FIT, IMAGES, NOTE, OFFERINGS, OK, PROBLEM, RUNNER,
+                    RV_CONFIG, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .rv_config import rv_config_findings
+from .rv_runner import inspect_stock_runner, runner_findings
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
-           "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG"]
+           "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG", "RUNNER"]
 
 
 def diagnose(session: Any, stack_name: str) -> Diagnosis:
@@ -55,6 +58,7 @@ def diagnose(session: Any, stack_name: str) -> Diagnosis:
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)
     findings += rv_config_findings(stack_name, names)
+    findings += runner_findings(inspect_stock_runner())
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings))
 
 

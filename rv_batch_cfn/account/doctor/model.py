@@ -18,6 +18,7 @@ OFFERINGS = "zone offerings"
 AMI = "AMI override"
 IMAGES = "container images"
 RV_CONFIG = "Raster Vision config"
+RUNNER = "Raster Vision runner"
 
 
 @dataclass(frozen=True)
