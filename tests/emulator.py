@@ -276,3 +276,40 @@ def recording(emu: Emulator, path: Path) -> Iterator[Recording]:
     finally:
         moto_api(emu, "recorder/stop-recording")
         recorder._location = previous
+
+
+def set_job_state(emu: Emulator, job_id: str, status: str, reason: Optional[str] = None, *,
+                  created_ago: Optional[float] = None, ran_for: Optional[float] = None,
+                  exit_code: Optional[int] = None,
+                  attempts: Optional[list[dict]] = None) -> None:
+    """Put a job in the state a test needs, as Batch would report it.
+
+    moto's Batch without Docker completes every job at once; in AWS jobs wait (RUNNABLE, with a
+    reason when blocked), run, fail and are retried. The server runs in this process, so the
+    state is set on moto's own job object: `created_ago` and `ran_for` in seconds, `attempts`
+    as DescribeJobs reports them (finished attempts; the current one's stream is the job's).
+    """
+    from datetime import datetime, timedelta
+
+    from moto.batch.models import batch_backends
+
+    account = emu.client("sts").get_caller_identity()["Account"]
+    job = batch_backends[account][emu.region]._jobs[job_id]
+    now = datetime.now()
+    if created_ago is not None:
+        job.job_created_at = now - timedelta(seconds=created_ago)
+    job.status = status
+    job.job_stopped_reason = reason
+    job.job_stopped = status in ("SUCCEEDED", "FAILED")
+    started = status in ("RUNNING", "SUCCEEDED", "FAILED")
+    if started and ran_for is not None:
+        job.job_started_at = now - timedelta(seconds=ran_for)
+        job.job_stopped_at = now
+    if not started and status != "STARTING":
+        job.log_stream_name = None
+        job.attempts = []
+    if attempts is not None:
+        job.attempts = attempts
+        if job.job_stopped:  # an ended job's stream is its last attempt's
+            job.log_stream_name = attempts[-1]["container"]["logStreamName"]
+    job.exit_code = exit_code

@@ -10,12 +10,12 @@ import sys
 from typing import Callable, Optional, Sequence
 
 from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, RvBatchError
-from . import ami, deploy, doctor, generate, publish, rvconfig, subnets
+from . import ami, deploy, doctor, generate, jobs, publish, rvconfig, subnets
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     generate.register, rvconfig.register, deploy.register, publish.register, ami.register,
-    doctor.register, subnets.register]
+    doctor.register, subnets.register, jobs.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
