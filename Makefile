@@ -127,6 +127,16 @@ deploy: $(TEMPLATE) ## create or update STACK=name from the template through a c
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [YES=1]" >&2; exit 2; }
 	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(YES),--yes)
 
+# --- Watching jobs: jobs and logs -------------------------------------------------------------
+.PHONY: jobs logs
+jobs: $(BIN)/.installed ## the jobs of STACK=name by pipeline run (SINCE=1d, RUN=name, STATUS=FAILED,RUNNABLE, WATCH=1, JSON=1)
+	@test -n "$(STACK)" || { echo "usage: make jobs STACK=<stack name> [SINCE=1d] [RUN=<pipeline run>] [STATUS=<state,...>] [WATCH=1] [JSON=1]" >&2; exit 2; }
+	$(CLI) jobs --stack '$(STACK)' $(AWS_ARGS) $(if $(SINCE),--since '$(SINCE)') $(if $(RUN),--run '$(RUN)') $(if $(STATUS),--status '$(STATUS)') $(if $(WATCH),--watch) $(if $(JSON),--json)
+
+logs: $(BIN)/.installed ## the output of JOB=id (INDEX=i for an array child, ATTEMPT=n, FOLLOW=1)
+	@test -n "$(JOB)" || { echo "usage: make logs JOB=<job id> [INDEX=<array child>] [ATTEMPT=<n>] [FOLLOW=1]" >&2; exit 2; }
+	$(CLI) logs '$(JOB)' $(AWS_ARGS) $(if $(INDEX),--index '$(INDEX)') $(if $(ATTEMPT),--attempt '$(ATTEMPT)') $(if $(FOLLOW),--follow)
+
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml
 

@@ -280,14 +280,15 @@ def recording(emu: Emulator, path: Path) -> Iterator[Recording]:
 
 def set_job_state(emu: Emulator, job_id: str, status: str, reason: Optional[str] = None, *,
                   created_ago: Optional[float] = None, ran_for: Optional[float] = None,
-                  exit_code: Optional[int] = None,
-                  attempts: Optional[list[dict]] = None) -> None:
+                  exit_code: Optional[int] = None, attempts: Optional[list[dict]] = None,
+                  stream: Optional[str] = None) -> None:
     """Put a job in the state a test needs, as Batch would report it.
 
     moto's Batch without Docker completes every job at once; in AWS jobs wait (RUNNABLE, with a
     reason when blocked), run, fail and are retried. The server runs in this process, so the
     state is set on moto's own job object: `created_ago` and `ran_for` in seconds, `attempts`
-    as DescribeJobs reports them (finished attempts; the current one's stream is the job's).
+    as DescribeJobs reports them (finished attempts), `stream` the current attempt's log stream
+    (an ended job's is its last attempt's).
     """
     from datetime import datetime, timedelta
 
@@ -310,6 +311,8 @@ def set_job_state(emu: Emulator, job_id: str, status: str, reason: Optional[str]
         job.attempts = []
     if attempts is not None:
         job.attempts = attempts
-        if job.job_stopped:  # an ended job's stream is its last attempt's
+        if job.job_stopped and attempts:
             job.log_stream_name = attempts[-1]["container"]["logStreamName"]
+    if stream is not None:
+        job.log_stream_name = stream
     job.exit_code = exit_code

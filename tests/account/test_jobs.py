@@ -9,7 +9,6 @@ the tests only read them, except the --watch test, which has a stack of its own.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -18,36 +17,17 @@ from botocore.stub import Stubber
 from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.account.session import make_session
 from rv_batch_cfn.cli import main
-from rv_batch_cfn.template import outputs as out
+from tests.account.batch_jobs import RECLAIMED, run_make, rv_name, submit
 from tests.emulator import (
     Emulator, aws_env, batch_without_docker, deploy, make_network, outputs, run_cli,
     set_job_state,
 )
 
 STACK, EMPTY = "rv", "rv-empty"
-RECLAIMED = "Host EC2 (instance i-0123456789abcdef0) terminated."
 NO_CAPACITY = ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity "
                "requested for instance type [g5.2xlarge]")
 EXITED = "Essential container in task exited"
 MINUTE, HOUR, DAY = 60, 3600, 86400
-
-
-def submit(emu: Emulator, names: dict, kind: str, name: str, tagged: bool = False,
-           size: int = 0) -> str:
-    """Submit as a Raster Vision runner does: name `<run>-<command>-<uuid>`; tags when the
-    batch_retry runner submits."""
-    queue, definition = (names[o] for o in out.KIND_OUTPUTS[kind])
-    extra: dict = {"arrayProperties": {"size": size}} if size else {}
-    if tagged:
-        run, command = name.split("-")[:2]
-        extra.update(tags={account_jobs.RUN_TAG: run, account_jobs.COMMAND_TAG: command},
-                     propagateTags=True)
-    return emu.client("batch").submit_job(jobName=name, jobQueue=queue,
-                                          jobDefinition=definition, **extra)["jobId"]
-
-
-def rv_name(run: str, command: str) -> str:
-    return f"{run}-{command}-{uuid.uuid4()}"
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +238,12 @@ def test_every_page_of_list_jobs_is_read():
                           {**request, "nextToken": "page-2"})
         found = account_jobs.list_queue(batch, "q", since)
     assert [s["jobId"] for s in found] == ["a", "b"]  # an array child is its parent's
+
+
+def test_make_jobs(emu, ids):
+    result = run_make(emu, "jobs", f"STACK={STACK}", "RUN=adhoc", "STATUS=failed", "JSON=1")
+    assert result.returncode == 0, result.stderr
+    assert [j["job_id"] for r in json.loads(result.stdout)["runs"] for j in r["jobs"]] == [
+        ids["chip"]]
+    missing = run_make(emu, "jobs")
+    assert missing.returncode != 0 and "usage: make jobs STACK=" in missing.stderr

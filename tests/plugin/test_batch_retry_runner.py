@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from rv_batch_cfn import config as config_module
+from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.config import StackConfig
 from rv_batch_cfn.template import jobs
 from rv_batch_cfn.template import outputs as out
@@ -156,6 +157,9 @@ def test_jobs_are_tagged_with_their_pipeline_run_and_command(nightly):
     assert [(s["tags"], s["propagateTags"]) for s in submitted] == [
         ({"rastervision:pipeline-run": "nightly", "rastervision:command": command}, True)
         for command in ("save_messages", "print_messages")]
+    # The tags `rv-batch-cfn jobs` groups by.
+    assert (account_jobs.RUN_TAG, account_jobs.COMMAND_TAG) == (
+        "rastervision:pipeline-run", "rastervision:command")
     assert [re.fullmatch(rf"nightly-(\w+)-{UUID}", s["jobName"]).group(1)
             for s in submitted] == ["save_messages", "print_messages"]
 
@@ -182,6 +186,15 @@ def test_jobs_use_the_stack_queue_and_definition_that_rv_config_wrote(rv, names,
         (names[out.CPU_JOB_QUEUE], names[out.CPU_JOB_DEFINITION])}
     ids = job_ids(rv.emu, names[out.CPU_JOB_QUEUE])
     assert all(s["jobName"] in ids for s in submitted)
+
+
+def test_rv_batch_cfn_jobs_shows_the_run_the_runner_submitted(rv, nightly):
+    result = run_cli(rv.emu, "jobs", "--stack", STACK, "--run", "nightly", "--json")
+    assert result.returncode == 0, result.stderr
+    run, = json.loads(result.stdout)["runs"]
+    assert [(j["command"], j["name"], j["array_size"]) for j in run["jobs"]] == [
+        ("save_messages", nightly.save["jobName"], 3),
+        ("print_messages", nightly.show["jobName"], None)]
 
 
 def test_gpu_commands_and_a_command_own_queue_and_definition_are_kept(rv, names, tmp_path):
