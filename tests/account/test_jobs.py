@@ -16,12 +16,14 @@ from botocore.stub import Stubber
 
 from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.account.session import make_session
-from rv_batch_cfn.cli import main
 from tests.account.batch_jobs import RECLAIMED, run_make, rv_name, submit
 from tests.emulator import (
     Emulator, aws_env, batch_without_docker, deploy, make_network, outputs, run_cli,
     set_job_state,
 )
+
+# One stack for the module: its tests run together on one worker (setup.cfg: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("jobs")
 
 STACK, EMPTY = "rv", "rv-empty"
 NO_CAPACITY = ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity "
@@ -67,17 +69,12 @@ def ids(emu) -> dict[str, str]:
 
 
 @pytest.fixture
-def jobs_json(emu, ids, monkeypatch, capsys):
-    """`rv-batch-cfn jobs --stack rv --json ARGS` in this process (main(argv)), pointed at the
-    emulator as a user's shell would be; the subprocess tests show the same path end to end."""
-    for key, value in aws_env(emu).items():
-        monkeypatch.setenv(key, value)
-
+def jobs_json(emu, ids):
+    """`rv-batch-cfn jobs --stack rv --json ARGS`, as data."""
     def run(*args: str) -> dict:
-        code = main(["jobs", "--stack", STACK, "--json", *args])
-        printed = capsys.readouterr()
-        assert code == 0, printed.err
-        return json.loads(printed.out)
+        result = run_cli(emu, "jobs", "--stack", STACK, "--json", *args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
     return run
 
 

@@ -15,6 +15,9 @@ from tests.emulator import (
     Emulator, batch_without_docker, deploy, make_network, outputs, run_cli, set_job_state,
 )
 
+# One stack for the module: its tests run together on one worker (setup.cfg: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("logs")
+
 STACK = "rv"
 
 

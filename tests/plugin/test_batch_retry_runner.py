@@ -33,6 +33,9 @@ from tests.emulator import (
     run_cli,
 )
 
+# One stack for the module: its tests run together on one worker (setup.cfg: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("batch-retry-runner")
+
 STACK = "rv"
 ATTEMPTS = 4  # the stack's JobAttempts, not the template's default, so its origin shows
 EXAMPLE = "rastervision.pipeline_example_plugin1.config1"
