@@ -117,10 +117,9 @@ class BatchRetryRunner(AWSBatchRunner):
         return cmd, args
 
     def run_command(self, cmd: list[str], job_name: Optional[str] = None, debug: bool = False,
-                    attempts: Optional[int] = None, **kwargs: Any) -> str:
-        """The stock `run_command`, submitting with `retry_strategy(attempts)`; `attempts`
-        defaults to `[BATCH] attempts`."""
+                    attempts: Optional[int] = None, *args: Any, **kwargs: Any) -> str:
+        """The stock `run_command` (same arguments), submitting with `retry_strategy(attempts)`;
+        `attempts` defaults to `[BATCH] attempts`."""
         attempts = self.default_attempts() if attempts is None else parse_attempts(attempts)
         with submitted_with_retry_strategy(retry_strategy(attempts)):
-            return super().run_command(cmd, job_name=job_name, debug=debug, attempts=attempts,
-                                       **kwargs)
+            return super().run_command(cmd, job_name, debug, attempts, *args, **kwargs)
