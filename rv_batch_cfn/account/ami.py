@@ -11,6 +11,7 @@ never recorded: its image has no ECS agent or GPU setup and must not be used as 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass, field as dataclass_field
@@ -19,6 +20,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ..errors import AwsError, ConfigError, PackerError, Problem
 from ..template import packer as pt
+from . import build_access
 from . import session as aws
 from .ami_settings import AmiSettings
 from .base_ami import BASE_AMI_SETTING, BASE_IMAGES
@@ -125,9 +127,11 @@ def preflight(settings: AmiSettings, packer: Optional[str] = None,
     identity = aws.check_credentials(session)
     ec2 = aws.client(session, "ec2", settings.ec2_endpoint or None)
     image = check_base_ami(ec2, settings.base_ami, session.region_name, settings.root_volume_gib)
+    warnings = base_ami_warnings(image) + build_access.ssh_warnings(
+        version, image.get("Name", ""), connects=not settings.skip_provisioning)
     return Preflight(packer=path, packer_version=version, region=session.region_name,
                      account=identity.get("Account", ""), base_ami_name=image.get("Name", ""),
-                     warnings=tuple(base_ami_warnings(image)), ec2=ec2)
+                     warnings=tuple(warnings), ec2=ec2)
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,10 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
            f"({checked.base_ami_name or 'no name'})")
     for warning in checked.warnings:
         report(f"warning: {warning}")
+    cidr, why = build_access.ssh_source_cidr(settings.ssh_source_cidr,
+                                             connects=not settings.skip_provisioning)
+    settings = dataclasses.replace(settings, ssh_source_cidr=cidr)
+    report(f"build security group: SSH from {cidr} only ({why})")
     install_plugin(checked.packer, checked.packer_version, report)
     variables = settings.packer_variables(checked.region, manifest.resolve())
     said = validate(checked.packer, template, variables)

@@ -3,6 +3,7 @@ call to AWS: CloudFormation would refuse the same values, only later and less cl
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Mapping, Optional, Sequence
 
@@ -88,6 +89,12 @@ def _item_problem(declaration: Mapping[str, Any], kind: str, item: str) -> Optio
             number = float(item)
         except ValueError:
             return "allowed: a number"
+        if not math.isfinite(number):
+            return "allowed: a finite number"
+        if _whole(declaration) and not re.fullmatch(r"-?[0-9]+", item):
+            # CloudFormation takes 1.5 for a Number, then the property that wants an integer
+            # (vCPUs, MiB, GiB, minutes) fails mid-deployment.
+            return "allowed: a whole number"
         low, high = declaration.get("MinValue"), declaration.get("MaxValue")
         if low is not None and number < float(low):
             return f"allowed: at least {low}" + (f" and at most {high}" if high is not None else "")
@@ -101,6 +108,35 @@ def _item_problem(declaration: Mapping[str, Any], kind: str, item: str) -> Optio
     if kind == "AWS::EC2::KeyPair::KeyName" and not item:
         return "allowed: the name of an EC2 key pair"
     return None
+
+
+def _whole(declaration: Mapping[str, Any]) -> bool:
+    """Whether a Number parameter takes whole numbers only: its default, bounds and allowed
+    values (those it has) are all whole, as in every template rv-batch-cfn generates."""
+    given = [declaration.get(k) for k in ("Default", "MinValue", "MaxValue")]
+    given = [v for v in given + list(declaration.get("AllowedValues") or []) if v is not None]
+    try:
+        return bool(given) and all(float(v).is_integer() for v in given)
+    except (TypeError, ValueError):
+        return False
+
+
+def kept_value_problems(template: Mapping[str, Any], previous: Mapping[str, str],
+                        given: Mapping[str, str]) -> list[Problem]:
+    """The stack's current values, kept by an update (not given), that this template refuses:
+    an update from an older template whose parameter allowed more (S3Buckets `*` of the
+    original raster-vision-aws template). CloudFormation would refuse them too, later."""
+    declared = template.get("Parameters") or {}
+    problems = []
+    for name, value in previous.items():
+        if name in given or name not in declared:
+            continue
+        reason = value_problem(declared[name], value)
+        if reason:
+            problems.append(Problem(
+                f"{name} (the stack's current value, kept when not given)", value,
+                f"{reason}; this template no longer accepts it: give --param {name}=..."))
+    return problems
 
 
 def _pattern_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:

@@ -10,8 +10,11 @@ from .parameters import KindParameters, if_set
 
 # The ECS-optimized Amazon Linux 2023 AMIs (and the Deep Learning base AMI) boot from /dev/xvda.
 ROOT_DEVICE = "/dev/xvda"
-# Containers in bridge mode are one network hop further from the instance metadata service.
-METADATA_HOP_LIMIT = 2
+# Batch runs ECS-EC2 jobs with host networking (Batch user guide, "Networking modes for AWS
+# Batch jobs"): they reach the instance metadata service, and the instance role's credentials,
+# from the host's own network stack whatever this limit is. A limit of 1 keeps out anything in a
+# Docker bridge network; 2 would let such containers in and buy jobs nothing.
+METADATA_HOP_LIMIT = 1
 IMAGE_TYPES = {"gpu": "ECS_AL2023_NVIDIA", "cpu": "ECS_AL2023"}
 
 
@@ -81,7 +84,8 @@ def add_compute_environment(t: Template, k: KindParameters) -> batch.ComputeEnvi
         ),
     ))
     # A property named like the UpdatePolicy resource attribute, which troposphere would hoist
-    # out of Properties: running jobs get 30 minutes to finish before instances are replaced.
+    # out of Properties: running jobs get UpdateJobTimeoutMinutes to finish before an update
+    # replaces their instances (Batch's own default, 30 minutes, cuts training runs short).
     environment.properties["UpdatePolicy"] = batch.UpdatePolicy(
-        TerminateJobsOnUpdate=False, JobExecutionTimeoutMinutes=30)
+        TerminateJobsOnUpdate=False, JobExecutionTimeoutMinutes=Ref(p.UPDATE_JOB_TIMEOUT))
     return environment

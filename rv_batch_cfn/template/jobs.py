@@ -99,10 +99,17 @@ def job_definition(spec: JobSpec) -> batch.JobDefinition:
     )
 
 
+REGISTRY = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
+
+
 def ecr_image(repository: Any, tag: Any) -> Sub:
     """`<account>.dkr.ecr.<region>.<dns suffix>/<repository>:<tag>`."""
-    return Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}",
-               Repository=repository, Tag=tag)
+    return Sub(REGISTRY + "/${Repository}:${Tag}", Repository=repository, Tag=tag)
+
+
+def repository_uri(repository: Any) -> Sub:
+    """`<account>.dkr.ecr.<region>.<dns suffix>/<repository>`, what ECR calls repositoryUri."""
+    return Sub(REGISTRY + "/${Repository}", Repository=repository)
 
 
 def add_log_group(t: Template) -> logs.LogGroup:

@@ -16,7 +16,7 @@ def test_launch_template_encrypts_gp3_root_and_requires_imdsv2(kind, storage):
     assert mapping["Ebs"] == {"VolumeSize": {"Ref": storage}, "VolumeType": "gp3",
                               "Encrypted": True, "DeleteOnTermination": True}
     assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
-                                       "HttpPutResponseHopLimit": 2}
+                                       "HttpPutResponseHopLimit": 1}
 
 
 @pytest.mark.parametrize("kind,image_type", [("Gpu", "ECS_AL2023_NVIDIA"), ("Cpu", "ECS_AL2023")])
@@ -25,7 +25,9 @@ def test_compute_environment(kind, image_type):
     assert env["Type"] == "MANAGED"
     assert "ComputeEnvironmentName" not in env  # so a replacement update can succeed
     assert env["ReplaceComputeEnvironment"] is False
-    assert env["UpdatePolicy"] == {"TerminateJobsOnUpdate": False, "JobExecutionTimeoutMinutes": 30}
+    # Running jobs get the parameter's minutes (a day by default), not Batch's default 30.
+    assert env["UpdatePolicy"] == {"TerminateJobsOnUpdate": False,
+                                   "JobExecutionTimeoutMinutes": {"Ref": "UpdateJobTimeoutMinutes"}}
     assert env["ServiceRole"] == {"Fn::If": ["HasBatchServiceRole",
                                              {"Ref": "BatchServiceRoleArn"},
                                              {"Ref": "AWS::NoValue"}]}
