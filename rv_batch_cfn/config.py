@@ -30,8 +30,10 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 PREFIX_PATTERN = r"^[a-z0-9]{0,12}$"
 AMI_PATTERN = r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$"
 # Every EC2 family name has a digit (m6i, g5, p4d), which also keeps 'optimal' out of the GPU
-# kind, where it would pick only instance types without a GPU.
-GPU_INSTANCE_TYPE_PATTERN = r"^[a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?$"
+# kind, where it would pick only instance types without a GPU. The lookahead refuses the
+# families the AL2023 NVIDIA AMIs cannot drive (instance_types.refused_gpu_family says why).
+GPU_INSTANCE_TYPE_PATTERN = (r"^" + instance_types.REFUSED_GPU_FAMILY_LOOKAHEAD
+                             + r"[a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?$")
 INSTANCE_TYPE_PATTERN = r"^([a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?|optimal)$"
 INSTANCE_TYPE_PATTERNS = {"gpu": GPU_INSTANCE_TYPE_PATTERN, "cpu": INSTANCE_TYPE_PATTERN}
 GPU_TYPES_ALLOWED = ("allowed: an EC2 instance type (g5.2xlarge) or family (g5) with a GPU; "
@@ -51,6 +53,12 @@ ROLE_ARN_PATTERN = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$"
 # Limits of the services, not preferences: gp3 volumes, Batch retry attempts, job timeouts.
 ROOT_VOLUME_GIB = (30, 16384)  # the ECS-optimized AL2023 AMI's snapshot is 30 GiB
 ATTEMPTS = (1, 10)
+# gp3 root volumes: throughput (MiB/s) and IOPS bounds; 125 and 3000 are included in the price.
+# IOPS may be at most 500 per GiB of the volume, throughput at most 0.25 MiB/s per IOPS.
+GP3_THROUGHPUT_MIBS = (125, 1000)
+GP3_IOPS = (3000, 16000)
+GP3_IOPS_PER_GIB = 500
+GP3_IOPS_PER_MIBS = 4
 MIN_TIMEOUT_SECONDS = 60
 # What the JobTimeout parameter's pattern admits (nine digits, about 31 years).
 MAX_TIMEOUT_SECONDS = 999_999_999
@@ -70,6 +78,8 @@ JOB_MEMORY_MIB = (512, 4 * 1024 * 1024)
 # /dev/shm comes out of the job's memory, so the same ceiling.
 SHARED_MEMORY_MIB = (64, JOB_MEMORY_MIB[1])
 SPOT_BID_PERCENTAGE = (1, 100)
+# /dev/shm per GPU a job uses: the single-GPU default, scaled by the GPUs Raster Vision trains on.
+SHARED_MEMORY_PER_GPU_MIB = 8192
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,10 @@ class ComputeConfig:
     # "existing": use a repository of that name that already exists (one retained from a deleted
     # stack) instead of creating it.
     repository_mode: str = "create"
+    # gp3 performance of the root volume (images, and the jobs' scratch space on instance types
+    # without instance store); the defaults are the baseline included in the volume's price.
+    root_volume_throughput_mibs: int = GP3_THROUGHPUT_MIBS[0]
+    root_volume_iops: int = GP3_IOPS[0]
 
 
 def _gpu_default() -> ComputeConfig:
@@ -174,6 +188,11 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
         p.append(Problem(f"{kind}.instance_types", c.instance_types,
                          "allowed: at least one instance type, e.g. ['g5.2xlarge']"))
     for i, name in enumerate(c.instance_types):
+        refused = instance_types.refused_gpu_family(name) if kind == "gpu" else None
+        if refused:
+            p.append(Problem(f"{kind}.instance_types[{i}]", name, "allowed: a GPU family the "
+                             f"Amazon Linux 2023 NVIDIA AMIs support; {refused}"))
+            continue
         _pattern(p, f"{kind}.instance_types[{i}]", name, INSTANCE_TYPE_PATTERNS[kind],
                  GPU_TYPES_ALLOWED if kind == "gpu" else
                  "allowed: an EC2 instance type (m6i.xlarge), a family (m6i) or 'optimal'")
@@ -183,7 +202,9 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
              "allowed: empty (Batch's current ECS-optimized AMI) or an AMI id like ami-0123456789abcdef0")
     fits_cpu = _between(p, f"{kind}.job_vcpus", c.job_vcpus, *JOB_VCPUS)
     fits_mem = _between(p, f"{kind}.job_memory_mib", c.job_memory_mib, *JOB_MEMORY_MIB, " MiB")
-    _between(p, f"{kind}.root_volume_gib", c.root_volume_gib, *ROOT_VOLUME_GIB, " GiB")
+    fits_size = _between(p, f"{kind}.root_volume_gib", c.root_volume_gib, *ROOT_VOLUME_GIB,
+                         " GiB")
+    p.extend(_gp3_problems(kind, c, fits_size))
     _pattern(p, f"{kind}.hosted_image", c.hosted_image, IMAGE_PATTERN,
              "allowed: a container image reference without spaces, e.g. " + HOSTED_IMAGE)
     _pattern(p, f"{kind}.repository_name", c.repository_name, REPOSITORY_PATTERN,
@@ -195,6 +216,39 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
                          "already exists, e.g. retained from a deleted stack)"))
     if fits_cpu and fits_mem:
         p.extend(_fit_problems(kind, c))
+    return p
+
+
+def _gp3_problems(kind: str, c: ComputeConfig, fits_size: bool) -> list[Problem]:
+    """gp3's bounds, and its ratios: IOPS per GiB of the volume, MiB/s per IOPS."""
+    p: list[Problem] = []
+    fits_throughput = _between(p, f"{kind}.root_volume_throughput_mibs",
+                               c.root_volume_throughput_mibs, *GP3_THROUGHPUT_MIBS, " MiB/s")
+    fits_iops = _between(p, f"{kind}.root_volume_iops", c.root_volume_iops, *GP3_IOPS, " IOPS")
+    if fits_size and fits_throughput and fits_iops:
+        p.extend(gp3_ratio_problems((f"{kind}.root_volume_gib", c.root_volume_gib),
+                                    (f"{kind}.root_volume_iops", c.root_volume_iops),
+                                    (f"{kind}.root_volume_throughput_mibs",
+                                     c.root_volume_throughput_mibs)))
+    return p
+
+
+def gp3_ratio_problems(size: tuple[str, int], iops: tuple[str, int],
+                       throughput: tuple[str, int]) -> list[Problem]:
+    """gp3's ratios, for values within their bounds: at most 500 IOPS per GiB of the volume,
+    1 MiB/s per 4 IOPS. Each argument is (name, value): the config field or the parameter to
+    name in the message, and its value (shared with `deploy`'s checks of parameter values)."""
+    p = []
+    if iops[1] > size[1] * GP3_IOPS_PER_GIB:
+        p.append(Problem(iops[0], iops[1],
+                         f"allowed: at most {size[1] * GP3_IOPS_PER_GIB} IOPS, "
+                         f"{GP3_IOPS_PER_GIB} per GiB of {size[0]} ({size[1]}); "
+                         "or a larger volume"))
+    if throughput[1] * GP3_IOPS_PER_MIBS > iops[1]:
+        p.append(Problem(throughput[0], throughput[1],
+                         f"allowed: at most {iops[1] // GP3_IOPS_PER_MIBS} MiB/s with {iops[0]} "
+                         f"{iops[1]} (gp3 gives 1 MiB/s per {GP3_IOPS_PER_MIBS} IOPS); or at "
+                         f"least {throughput[1] * GP3_IOPS_PER_MIBS} IOPS"))
     return p
 
 

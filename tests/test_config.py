@@ -218,7 +218,7 @@ FILE_CASES = [
     ("unknown nested key", {"gpu": {"memory": 3}},
      "gpu.memory: got 3; unknown key; did you mean 'job_memory_mib'? allowed keys: "
      "instance_types, job_vcpus, job_memory_mib, root_volume_gib, capacity, ami, hosted_image, "
-     "repository_name, repository_mode"),
+     "repository_name, repository_mode, root_volume_throughput_mibs, root_volume_iops"),
     ("number given as text", {"gpu": {"job_vcpus": "8"}},
      "gpu.job_vcpus: got '8'; allowed: a whole number"),
     ("boolean is not a number", {"max_vcpus": True}, "max_vcpus: got True; allowed: a whole number"),

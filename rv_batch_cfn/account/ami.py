@@ -23,7 +23,7 @@ from ..template import packer as pt
 from . import build_access
 from . import session as aws
 from .ami_settings import AmiSettings
-from .base_ami import BASE_AMI_SETTING, BASE_IMAGES
+from .base_ami import BASE_AMI_SETTING, BASE_IMAGES, amazon_linux_2_warning
 from .last_ami import LAST_AMI, record_ami
 from .packer_run import (ami_from_manifest, build, find_packer, install_plugin, packer_version,
                          validate)
@@ -103,12 +103,15 @@ def _check_root_volume(image: dict, root_volume_gib: int) -> None:
 
 
 def base_ami_warnings(image: dict) -> list[str]:
-    """Doubts about the base AMI that do not stop the build: a name unlike the families the
-    scripts are written for (they expect its NVIDIA driver, Docker and container toolkit)."""
+    """Doubts about the base AMI that do not stop the build: Amazon Linux 2, and a name unlike
+    the families the scripts are written for (they expect its NVIDIA driver, Docker and
+    container toolkit)."""
     name = image.get("Name", "")
+    al2 = amazon_linux_2_warning(image.get("ImageId", ""), name, image.get("Description", ""))
+    warnings = [f"{BASE_AMI_SETTING} {al2}"] if al2 else []
     if any(fnmatch.fnmatchcase(name, family.name_pattern) for family in BASE_IMAGES.values()):
-        return []
-    return [f"{BASE_AMI_SETTING} {image.get('ImageId', '')} is named {name or 'nothing'!r}, not "
+        return warnings
+    return warnings + [f"{BASE_AMI_SETTING} {image.get('ImageId', '')} is named {name or 'nothing'!r}, not "
             "like a Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023 or 2): the "
             "scripts expect its NVIDIA driver, Docker and NVIDIA container toolkit, and the "
             "build fails at the GPU check without them (`make find-base-ami` prints the newest "

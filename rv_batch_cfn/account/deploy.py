@@ -106,7 +106,9 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
 
     declared = data.get("Parameters") or {}
     checks.missing_required(data, [*given, *previous])
-    checks.check_rules(data, checks.effective_values(data, given, previous))
+    effective = checks.effective_values(data, given, previous)
+    checks.check_rules(data, effective)
+    checks.check_combinations(data, effective)
     warnings = check_deployment(session, cfn, stack_name, data, given, previous, creating)
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]
     parameters += [{"ParameterKey": k, "UsePreviousValue": True}

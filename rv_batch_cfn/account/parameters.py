@@ -1,5 +1,7 @@
 """Stack parameter values checked against a template's own Parameters and Rules, before any
-call to AWS: CloudFormation would refuse the same values, only later and less clearly."""
+call to AWS: CloudFormation would refuse the same values, only later and less clearly. Also
+what a template cannot say: why a GPU family is refused, and gp3's ratios (Rules have no
+arithmetic), so EC2 does not refuse every launch of a deployed stack."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ import math
 import re
 from typing import Any, Mapping, Optional, Sequence
 
+from ..config import gp3_ratio_problems
 from ..errors import ConfigError, Problem
+from ..instance_types import refused_gpu_family
+from ..template.parameters import GPU, KINDS
 
 # What the AWS-specific parameter types accept: an id with the type's prefix.
 _ID_PREFIXES = {"VPC": "vpc", "Subnet": "subnet", "SecurityGroup": "sg", "Image": "ami",
@@ -45,9 +50,53 @@ def check_values(template: Mapping[str, Any], given: Mapping[str, str]) -> None:
             problems.append(Problem(f"--param {name}", value, "unknown parameter; allowed: "
                                     + ", ".join(sorted(declared))))
             continue
-        reason = value_problem(declared[name], value)
+        reason = (_gpu_family_problem(name, value, declared[name])
+                  or value_problem(declared[name], value))
         if reason:
             problems.append(Problem(f"--param {name}", value, reason))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _gpu_family_problem(name: str, value: str,
+                        declaration: Optional[Mapping[str, Any]] = None) -> Optional[str]:
+    """For GpuInstanceTypes, why each refused family is refused (the AllowedPattern refuses
+    them too, but cannot say why, nor what to use instead), and what `declaration` refuses in
+    the other items."""
+    if name != GPU.instance_types:
+        return None
+    items = [v.strip() for v in value.split(",")]
+    reasons = [f"item {item!r}: {reason}" for item in items
+               for reason in [refused_gpu_family(item)] if reason]
+    if not reasons:
+        return None
+    others = [item for item in items if not refused_gpu_family(item)]
+    other = value_problem(declaration, ",".join(others)) if declaration and others else None
+    return "; ".join([f"allowed: GPU families the Amazon Linux 2023 NVIDIA AMIs support; "
+                      + "; ".join(reasons), *([other] if other else [])])
+
+
+def check_combinations(template: Mapping[str, Any], values: Mapping[str, str]) -> None:
+    """ConfigError for what the template's Parameters and Rules cannot refuse, checked on the
+    values the stack will have (given, kept or default): GPU families kept from a stack made
+    with an older template, and gp3's ratios (IOPS per GiB, MiB/s per IOPS), which EC2 checks
+    only when Batch launches an instance, and then refuses every launch."""
+    declared = template.get("Parameters") or {}
+    problems = []
+    if GPU.instance_types in declared and GPU.instance_types in values:
+        reason = _gpu_family_problem(GPU.instance_types, values[GPU.instance_types])
+        if reason:
+            problems.append(Problem(GPU.instance_types, values[GPU.instance_types], reason))
+    for k in KINDS.values():
+        names = (k.storage, k.iops, k.throughput)
+        if not all(n in declared and n in values for n in names):
+            continue
+        try:
+            size, iops, throughput = (int(float(values[n])) for n in names)
+        except ValueError:
+            continue  # check_values says what is wrong with them
+        problems += gp3_ratio_problems((k.storage, size), (k.iops, iops),
+                                       (k.throughput, throughput))
     if problems:
         raise ConfigError(problems)
 

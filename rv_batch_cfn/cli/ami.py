@@ -81,6 +81,8 @@ def cmd_find_base_ami(args: argparse.Namespace) -> int:
         detail = ", ".join(x for x in (found.name, found.creation_date) if x)
         print(f"  {found.purpose}: {found.image_id or 'not found'}"
               + (f"\n      {detail}" if detail else "") + f"\n      ({found.source})")
+    for warning in base.warnings:
+        stderr(f"warning: {warning}")
     if args.write:
         write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
         stderr(f"wrote {BASE_AMI_SETTING} := {base.image_id} to {args.settings}")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Ref, Sub, Template, batch, ec2
+from troposphere import Base64, GetAtt, If, Ref, Sub, Template, batch, ec2
 
-from . import iam, network
+from . import iam, network, userdata
 from . import parameters as p
 from .parameters import KindParameters, if_set
 
@@ -29,15 +29,18 @@ def compute_environment_id(kind: str) -> str:
 
 
 def add_launch_template(t: Template, k: KindParameters) -> ec2.LaunchTemplate:
-    """Encrypted gp3 root volume of the configured size, and IMDSv2 only."""
+    """Encrypted gp3 root volume of the configured size and performance, IMDSv2 only, and the
+    user data that prepares the jobs' scratch folder (on NVMe instance store when there is)."""
     return t.add_resource(ec2.LaunchTemplate(
         launch_template_id(k.kind),
         LaunchTemplateData=ec2.LaunchTemplateData(
             BlockDeviceMappings=[ec2.LaunchTemplateBlockDeviceMapping(
                 DeviceName=ROOT_DEVICE,
                 Ebs=ec2.EBSBlockDevice(VolumeSize=Ref(k.storage), VolumeType="gp3",
+                                       Throughput=Ref(k.throughput), Iops=Ref(k.iops),
                                        Encrypted=True, DeleteOnTermination=True),
             )],
+            UserData=Base64(userdata.user_data()),
             MetadataOptions=ec2.MetadataOptions(HttpEndpoint="enabled", HttpTokens="required",
                                                 HttpPutResponseHopLimit=METADATA_HOP_LIMIT),
         ),

@@ -11,13 +11,15 @@ from typing import Any
 
 from troposphere import AWSHelperFn, If, Ref, Region, Sub, Template, batch, logs
 
-from . import compute, iam
+from . import compute, iam, userdata
 from . import parameters as p
 from .parameters import KindParameters, checkov_skip, if_set
 
 LOG_GROUP = "JobLogGroup"
-# The EC2 host's home directory, where Raster Vision keeps its working data between commands.
-HOST_DATA_PATH = "/home/ec2-user"
+# Where Raster Vision keeps its working data between commands: a host folder of the jobs' own
+# (not a user's home, where a job could plant SSH keys or dotfiles), on NVMe instance store
+# when the instance has some; the launch templates' user data prepares it at every boot.
+HOST_DATA_PATH = userdata.SCRATCH_DIR
 CONTAINER_DATA_PATH = "/opt/data"
 # Batch's status reason for a spot reclaim or a lost host starts with "Host EC2".
 RETRY_ON_HOST_LOSS = [

@@ -14,6 +14,7 @@ from typing import Any
 from troposphere import And, Equals, If, Join, Not, NoValue, Parameter, Ref, Template
 
 from .. import config as c
+from .. import instance_types
 from ..config import StackConfig
 
 # Parameter names (shared with the original template where the concept is the same).
@@ -54,6 +55,8 @@ class KindParameters:
         self.vcpus = f"{upper}InstanceVCPUs"
         self.memory = f"{upper}InstanceMemory"
         self.storage = f"{upper}InstanceStorage"
+        self.throughput = f"{upper}RootVolumeThroughput"
+        self.iops = f"{upper}RootVolumeIops"
         # Condition names
         self.on_spot = f"{title}OnSpot"
         self.has_ami = f"Has{title}AMI"
@@ -87,7 +90,10 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   # On a list, CloudFormation matches the pattern against each element.
                   AllowedPattern=c.INSTANCE_TYPE_PATTERNS[kind],
                   ConstraintDescription=(
-                      "each must be an instance type (g5.2xlarge) or a family (g5) with a GPU"
+                      "each must be an instance type (g5.2xlarge) or a family (g5) with an "
+                      "NVIDIA GPU that the Amazon Linux 2023 NVIDIA AMIs support (not P2, P3, "
+                      "G2, G3, G4ad, Inf, Trn or DL); use "
+                      f"{instance_types.gpu_families_instead()} instead"
                       if kind == "gpu" else
                       "each must be an instance type (m6i.xlarge), a family (m6i) or optimal"),
                   Description=f"Comma-separated EC2 instance types (or families) for {what} jobs. "
@@ -105,7 +111,9 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   ConstraintDescription=f"must be {c.ROOT_VOLUME_GIB[0]} to "
                                         f"{c.ROOT_VOLUME_GIB[1]} GiB",
                   Description=f"Size in GiB of the encrypted root volume of {what} instances; it "
-                              "holds the container images and the jobs' /opt/data."),
+                              "holds the container images, and the jobs' /opt/data on instance "
+                              "types without NVMe instance store."),
+        *root_volume_performance_parameters(k, cc),
         Parameter(k.hosted_image, Type="String", Default=cc.hosted_image,
                   AllowedPattern=c.IMAGE_PATTERN, ConstraintDescription="must not contain spaces",
                   Description=f"Container image for {what} jobs when {k.repository_name} is "
@@ -123,6 +131,28 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                               "exist yet). existing: it exists already (for example retained "
                               "when an earlier stack was deleted) and the stack only uses it."),
         *job_size_parameters(k, cc),
+    ]
+
+
+def root_volume_performance_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
+    """gp3 throughput and IOPS of the kind's root volume. Their ratios (IOPS per GiB, MiB/s per
+    IOPS) need arithmetic, which Rules cannot do: StackConfig.validate() checks them for the
+    defaults and `deploy` for the values it sends; EC2 refuses the launch otherwise."""
+    what = k.kind.upper()
+    low_t, high_t = c.GP3_THROUGHPUT_MIBS
+    low_i, high_i = c.GP3_IOPS
+    return [
+        Parameter(k.throughput, Type="Number", Default=cc.root_volume_throughput_mibs,
+                  MinValue=low_t, MaxValue=high_t,
+                  ConstraintDescription=f"must be {low_t} to {high_t} MiB/s",
+                  Description=f"Throughput (MiB/s) of the gp3 root volume of {what} instances: "
+                              f"{low_t} is included in the volume's price, more is billed. At "
+                              f"most {what}RootVolumeIops / {c.GP3_IOPS_PER_MIBS}."),
+        Parameter(k.iops, Type="Number", Default=cc.root_volume_iops, MinValue=low_i,
+                  MaxValue=high_i, ConstraintDescription=f"must be {low_i} to {high_i} IOPS",
+                  Description=f"IOPS of the gp3 root volume of {what} instances: {low_i} is "
+                              "included in the volume's price, more is billed. At most "
+                              f"{c.GP3_IOPS_PER_GIB} per GiB of {k.storage}."),
     ]
 
 
@@ -152,7 +182,9 @@ def shared_memory_parameter(name: str, default: int, what: str = "") -> Paramete
         ConstraintDescription=f"must be {c.SHARED_MEMORY_MIB[0]} to {c.SHARED_MEMORY_MIB[1]} "
                               "MiB, and less than the job's memory",
         Description=f"Size (MiB) of /dev/shm in {what}job containers; PyTorch DataLoader workers "
-                    "need a large one. Counts against the job's memory.")
+                    "pass batches through it. Counts against the job's memory. Raster Vision "
+                    f"trains on every GPU a job gets: about {c.SHARED_MEMORY_PER_GPU_MIB} MiB per "
+                    "GPU (4 GPUs: 32768), and well below the job's memory.")
 
 
 def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
@@ -354,6 +386,7 @@ GROUPS = [
     ("Required parameters", [VPC, SUBNET_IDS]),
     ("Instance types", [GPU.instance_types, GPU.capacity, CPU.instance_types, CPU.capacity,
                         GPU.ami, CPU.ami, GPU.storage, CPU.storage]),
+    ("Root volume performance (gp3)", [GPU.throughput, GPU.iops, CPU.throughput, CPU.iops]),
     ("Batch compute", [MINIMUM_VCPUS, MAXIMUM_VCPUS, SPOT_BID_PERCENTAGE, KEY_NAME, CIDR_RANGE,
                        SESSION_MANAGER, BATCH_SERVICE_ROLE_ARN, UPDATE_JOB_TIMEOUT]),
     ("Container images and jobs", [GPU.hosted_image, CPU.hosted_image, GPU.repository_name,
@@ -378,6 +411,10 @@ LABELS = {
     CPU.ami: "CPU AMI (optional)",
     GPU.storage: "GPU root volume (GiB)",
     CPU.storage: "CPU root volume (GiB)",
+    GPU.throughput: "GPU root volume throughput (MiB/s)",
+    GPU.iops: "GPU root volume IOPS",
+    CPU.throughput: "CPU root volume throughput (MiB/s)",
+    CPU.iops: "CPU root volume IOPS",
     MINIMUM_VCPUS: "Minimum vCPU count",
     MAXIMUM_VCPUS: "Maximum vCPU count",
     SPOT_BID_PERCENTAGE: "Spot bid percentage",

@@ -682,3 +682,56 @@ def test_build_options_take_the_profile_from_the_environment(monkeypatch):
 def test_ami_ids_are_recognised_with_the_configs_pattern():
     assert ami_settings.is_ami_id("ami-0123456789abcdef0") and ami_settings.is_ami_id("ami-01234567")
     assert not ami_settings.is_ami_id("") and not ami_settings.is_ami_id("ami-XXXXXXXX")
+
+
+# ----------------------------------------------------------------------------------------------
+# Amazon Linux 2 base AMIs: a warning from find-base-ami and create-ami, never a failure
+
+DLAMI_AL2 = "Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2)"
+
+
+@pytest.mark.parametrize("name, description, al2", [
+    (f"{DLAMI_AL2} Version 69.1", "", True),
+    ("amzn2-ami-ecs-gpu-hvm-2.0.20250101-x86_64-ebs", "", True),
+    ("my-team-gpu-ami", "Amazon Linux 2 AMI 2.0.20250101 x86_64 HVM gp2", True),
+    (f"{DLAMI} Version 20250101", "", False),
+    ("al2023-ami-ecs-gpu-hvm-2023.0.20250101-kernel-6.1-x86_64", "", False),
+    ("my-team-gpu-ami", "Amazon Linux 2023 AMI", False),
+])
+def test_amazon_linux_2_is_recognised_by_name_or_description(name, description, al2):
+    warning = base_ami.amazon_linux_2_warning("ami-0123456789abcdef0", name, description)
+    assert (warning is not None) == al2
+    if al2:
+        assert "is Amazon Linux 2: AWS Batch is retiring its Amazon Linux 2 AMIs" in warning
+        assert "make find-base-ami" in warning
+
+
+def test_find_base_ami_warns_about_an_amazon_linux_2_base(account, capsys):
+    [al2] = make_images(account, [(f"{DLAMI_AL2} 20250501", day(120))])
+    found = base_ami.find_base_ami(aws.make_session(PROFILE), base_ami.BASE_IMAGES["al2"],
+                                   owners=["self"])
+    assert found.image_id == al2 and len(found.warnings) == 1
+    code, out, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
+                             "--os", "al2")
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI := {al2}"
+    assert f"warning: {al2} ({DLAMI_AL2} 20250501) is Amazon Linux 2" in err
+
+
+def test_find_base_ami_says_nothing_of_an_al2023_base(account, capsys):
+    make_images(account, [(f"{DLAMI} 20250401", day(90))])
+    found = base_ami.find_base_ami(aws.make_session(PROFILE), owners=["self"])
+    assert found.warnings == ()
+    code, _, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self")
+    assert code == 0 and "warning" not in err
+
+
+def test_create_ami_checks_warn_about_an_amazon_linux_2_base(account, tmp_path, capsys):
+    [base] = make_images(account, [(f"{DLAMI_AL2} 20250501", day(0))])
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE, "--packer",
+                                               stand_in_packer(tmp_path, "1.6.6",
+                                                               tmp_path / "packer.log")))
+    assert code == 0, err
+    assert f"warning: AWS_BATCH_BASE_AMI {base} ({DLAMI_AL2} 20250501) is Amazon Linux 2" in err
+    assert err.count("warning:") == 1  # its name is a Deep Learning Base OSS AMI's
+    assert "packer validate: passed" in err

@@ -156,7 +156,7 @@ def test_failed_update_rolls_back_and_keeps_previous_values(emulator):
     ("list members breaking the pattern, one empty", ["--param", "GpuInstanceTypes=G5 X,,"],
      ["--param GpuInstanceTypes: got 'G5 X,,'; item 'G5 X', an empty item (two commas in a "
       "row, or a comma at either end): allowed: a value matching ",
-      "(each must be an instance type (g5.2xlarge) or a family (g5) with a GPU)"]),
+      "(each must be an instance type (g5.2xlarge) or a family (g5) with an NVIDIA GPU"]),
     ("empty list", ["--param", "CpuInstanceTypes="],
      ["--param CpuInstanceTypes: got ''; an empty item"]),
     ("no equals sign", ["--param", "Prefix"], ["--param: got 'Prefix'; allowed: KEY=VALUE"]),

@@ -13,7 +13,10 @@ def test_launch_template_encrypts_gp3_root_and_requires_imdsv2(kind, storage):
     data = props(f"{kind}LaunchTemplate")["LaunchTemplateData"]
     (mapping,) = data["BlockDeviceMappings"]
     assert mapping["DeviceName"] == "/dev/xvda"
+    upper = kind.upper()
     assert mapping["Ebs"] == {"VolumeSize": {"Ref": storage}, "VolumeType": "gp3",
+                              "Throughput": {"Ref": f"{upper}RootVolumeThroughput"},
+                              "Iops": {"Ref": f"{upper}RootVolumeIops"},
                               "Encrypted": True, "DeleteOnTermination": True}
     assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
                                        "HttpPutResponseHopLimit": 1}

@@ -8,11 +8,13 @@ from copies of the generated text.
 
 from __future__ import annotations
 
+import base64
+import email
 import json
 
 import pytest
 
-from rv_batch_cfn.template import compute, iam, jobs, network, registry
+from rv_batch_cfn.template import compute, iam, jobs, network, registry, userdata
 from rv_batch_cfn.template import outputs as out
 from rv_batch_cfn.template import parameters as p
 from tests.emulator import (
@@ -104,6 +106,17 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
         assert root["Ebs"]["Encrypted"] is True
         assert root["Ebs"]["VolumeType"] == "gp3"
         assert root["Ebs"]["VolumeSize"] == int(values[k.storage])
+        assert root["Ebs"]["Throughput"] == int(values[k.throughput])
+        assert root["Ebs"]["Iops"] == int(values[k.iops])
+        # The user data that prepares the jobs' scratch folder, as EC2 stores it (base64): a
+        # MIME multi-part archive, as Batch requires, whose boothook is the packaged script.
+        text = base64.b64decode(data["UserData"]).decode("ascii")
+        assert text == userdata.user_data()
+        archive = email.message_from_string(text)
+        assert archive.is_multipart()
+        part, = archive.get_payload()
+        assert part.get_content_type() == "text/cloud-boothook"
+        assert part.get_payload() == userdata.boothook()
 
         # Job definition, named by the output, as Raster Vision will submit it.
         definition = job_definition(emu, stack_outputs[f"{title}JobDefinitionName"])
@@ -125,6 +138,10 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
         assert container["jobRoleArn"] == job_role["Arn"]
         assert container["privileged"] is False
         assert [m["containerPath"] for m in container["mountPoints"]] == [jobs.CONTAINER_DATA_PATH]
+        # /opt/data is the folder the user data prepares, not a user's home.
+        volume, = container["volumes"]
+        assert volume["host"]["sourcePath"] == userdata.SCRATCH_DIR == "/var/lib/rv-scratch"
+        assert container["mountPoints"][0]["sourceVolume"] == volume["name"]
 
     # Scaling from zero: nothing runs until a job arrives.
     assert not ec2.describe_instances(Filters=[{"Name": "instance-state-name",
@@ -259,7 +276,7 @@ def test_update_instance_types_storage_and_capacity(emulator):
     deploy(emulator, "rv", net)
     before = physical_ids(emulator, "rv")
     changes = dict(GpuInstanceTypes="g5.4xlarge,g6.4xlarge", GPUInstanceStorage=300,
-                   GpuCapacity="ON_DEMAND")
+                   GpuCapacity="ON_DEMAND", GPURootVolumeThroughput=500, GPURootVolumeIops=6000)
     stack = update(emulator, "rv", net, **changes)
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     # The instance types and capacity reach the environment through the fixture's stand-in for

@@ -24,7 +24,8 @@ ORIGINAL_NAMES = ["Prefix", "VPC", "SubnetIds", "KeyName", "GpuAMI", "CpuAMI", "
 NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemorySize",
              "JobAttempts", "JobTimeout", "S3Buckets", "LogRetentionDays", "BatchServiceRoleArn",
              "S3ReadOnlyBuckets", "S3KmsKeyArns", "UpdateJobTimeoutMinutes", "EnableSessionManager",
-             "GpuRepositoryMode", "CpuRepositoryMode"]
+             "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
+             "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
@@ -51,7 +52,8 @@ def test_every_parameter_has_description_label_and_constraint(name):
 def test_groups_keep_the_original_order_and_cover_every_parameter():
     labels = [g["Label"]["default"] for g in INTERFACE["ParameterGroups"]]
     assert labels == ["Project metadata", "Required parameters", "Instance types",
-                      "Batch compute", "Container images and jobs", "Data access"]
+                      "Root volume performance (gp3)", "Batch compute",
+                      "Container images and jobs", "Data access"]
     grouped = [n for g in INTERFACE["ParameterGroups"] for n in g["Parameters"]]
     assert sorted(grouped) == sorted(PARAMETERS)
     assert len(grouped) == len(set(grouped))
