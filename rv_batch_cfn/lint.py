@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .errors import LintError
+from .errors import InputError, LintError, quote
 
 DEFAULT_REGIONS = ("us-east-1",)
 
@@ -29,11 +29,23 @@ def lint_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
     """Every finding cfn-lint reports on `text` (YAML or JSON), informational ones included."""
     # Imported here: cfn-lint takes about a second to import, and most commands never lint.
     from cfnlint.api import ManualArgs, lint
+    from cfnlint.exceptions import InvalidRegionException
 
     args = ManualArgs(regions=list(regions), include_checks=["I"] if informational else [])
-    matches = lint(text, config=args)
+    try:
+        matches = lint(text, config=args)
+    except InvalidRegionException:
+        unknown = [r for r in regions if r not in _known_regions()]
+        raise InputError(f"--region: got {quote(', '.join(unknown) or ', '.join(regions))}; "
+                         "allowed: a region cfn-lint knows, such as us-east-1") from None
     return [LintFinding(m.rule.id, m.rule.severity, m.linenumber, m.columnnumber, m.message)
             for m in matches]
+
+
+def _known_regions() -> Sequence[str]:
+    from cfnlint.helpers import REGIONS
+
+    return REGIONS
 
 
 def check_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[LintFinding]:

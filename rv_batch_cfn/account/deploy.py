@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from ..errors import AwsError, RvBatchError
+from ..errors import AwsError, Interrupted, RvBatchError
 from ..template import outputs as out
 from ..template.job_definitions import MAIN_STACK_NAME
 from ..template.parameters import GPU
@@ -40,25 +40,27 @@ EXECUTION_START_TIMEOUT = 120.0
 # The change set's ExecutionStatus once its execution has ended (OBSOLETE: another change set
 # was executed meanwhile).
 EXECUTION_ENDED = ("EXECUTE_COMPLETE", "EXECUTE_FAILED", "OBSOLETE")
+# A line every so many seconds while CloudFormation plans a change set, and after so many
+# seconds without a new stack event (a compute environment takes minutes, with no event).
+PROGRESS_INTERVAL = 10.0
+QUIET_REPORT = 60.0
 
 
 def load_template(path: Path) -> tuple[str, dict]:
-    """The template's text and its data (intrinsic functions in their long form)."""
-    import cfn_flip
+    """The template's text and its data (intrinsic functions in their long form).
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise RvBatchError(f"cannot read the template {path}: {e.strerror or e}") from None
-    try:
-        data, _ = cfn_flip.load(text)
-    except Exception as e:  # noqa: BLE001 - yaml and json raise many kinds
-        raise RvBatchError(f"{path} is not a CloudFormation template in YAML or JSON: {e}"
-                           ) from None
+    InputError when the file cannot be read or is not a well-formed document (see
+    rv_batch_cfn.inputs), RvBatchError when it is no CloudFormation template or too large to
+    send in a request."""
+    from ..inputs import read_template, shown
+
+    text, data = read_template(path)
     if not isinstance(data, Mapping) or "Resources" not in data:
-        raise RvBatchError(f"{path} is not a CloudFormation template (no Resources section)")
-    if len(text.encode("utf-8")) > TEMPLATE_BODY_LIMIT:
-        raise RvBatchError(f"{path} is {len(text.encode())} bytes; CloudFormation takes at most "
+        raise RvBatchError(f"{shown(path)} is not a CloudFormation template (no Resources "
+                           "section)")
+    size = len(text.encode("utf-8"))
+    if size > TEMPLATE_BODY_LIMIT:
+        raise RvBatchError(f"{shown(path)} is {size} bytes; CloudFormation takes at most "
                            f"{TEMPLATE_BODY_LIMIT} in a request (deploy it from S3 with the "
                            "console or the AWS CLI)")
     return text, dict(data)
@@ -128,39 +130,106 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                               ChangeSetType=kind, TemplateBody=text, Parameters=parameters,
                               Capabilities=CAPABILITIES,
                               Description="rv-batch-cfn deploy")
+    except KeyboardInterrupt:  # the change set may exist already
+        _discard(cfn, stack_name, change_set_name, creating)
+        raise Interrupted(_nothing_changed(stack_name, change_set_name, creating)) from None
     except Exception as e:  # noqa: BLE001
         if not_aws_answer(e):
             raise aws_error("create a change set", e, cfn.meta.endpoint_url) from None
         raise AwsError(f"CloudFormation refused the change set: {_message(e)}") from None
-    change_set = _wait_for_change_set(cfn, stack_name, change_set_name)
 
-    if change_set["Status"] == "FAILED":
-        reason = change_set.get("StatusReason", "")
+    # Until the change set is executed, Ctrl-C deletes it (and the empty stack a first deploy
+    # makes), as answering no does.
+    try:
+        change_set = _wait_for_change_set(cfn, stack_name, change_set_name, say)
+        if change_set["Status"] == "FAILED":
+            reason = change_set.get("StatusReason", "")
+            _discard(cfn, stack_name, change_set_name, creating)
+            if any(phrase in reason for phrase in NO_CHANGE_PHRASES):
+                say(f"No changes: stack {stack_name} already has this template and these "
+                    "values; nothing to do.")
+                return UNCHANGED
+            raise AwsError(f"CloudFormation could not plan the change: {reason}")
+        _show_changes(say, change_set["Changes"])
+        if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
+            _discard(cfn, stack_name, change_set_name, creating)
+            say("Cancelled: nothing was changed.")
+            return DECLINED
+        seen = {e["EventId"] for e in _events(cfn, change_set["StackId"])}
+    except KeyboardInterrupt:
         _discard(cfn, stack_name, change_set_name, creating)
-        if any(phrase in reason for phrase in NO_CHANGE_PHRASES):
-            say(f"No changes: stack {stack_name} already has this template and these values; "
-                "nothing to do.")
-            return UNCHANGED
-        raise AwsError(f"CloudFormation could not plan the change: {reason}")
+        raise Interrupted(_nothing_changed(stack_name, change_set_name, creating)) from None
 
-    _show_changes(say, change_set["Changes"])
-    if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
-        _discard(cfn, stack_name, change_set_name, creating)
-        say("Cancelled: nothing was changed.")
-        return DECLINED
-
-    seen = {e["EventId"] for e in _events(cfn, change_set["StackId"])}
     started = time.monotonic()
-    cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+    _execute(cfn, stack_name, change_set_name, creating)
     say("")
     say("Events:")
-    stack, events = _follow(cfn, change_set["StackId"], seen, say, change_set_name)
+    # From here on the stack operation runs in AWS whatever happens to this process.
+    try:
+        stack, events = _follow(cfn, change_set["StackId"], seen, say, change_set_name)
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped following stack {stack_name}. "
+                          + _continues(stack_name, change_set_name, creating)) from None
+    except AwsError as e:
+        raise AwsError(f"{e}. {_continues(stack_name, change_set_name, creating)}") from None
+    except Exception as e:  # noqa: BLE001 - botocore's errors; anything else is re-raised
+        error = aws_error(f"follow stack {stack_name!r}", e, cfn.meta.endpoint_url)
+        if error is e:
+            raise
+        raise AwsError(f"{error}. {_continues(stack_name, change_set_name, creating)}") from None
     if stack["StackStatus"] not in SUCCESS:
         raise AwsError(_failure(stack, events))
     say("")
     say(f"Stack {stack_name} is {stack['StackStatus']} ({time.monotonic() - started:.0f} s).")
     _show_outputs(say, stack)
     return EXECUTED
+
+
+def _nothing_changed(stack_name: str, change_set_name: str, creating: bool) -> str:
+    gone = " and the empty stack it had made" if creating else ""
+    return (f"nothing was changed: change set {change_set_name}{gone} deleted (if it had "
+            f"been created), as answering no does")
+
+
+def _execute(cfn: Any, stack_name: str, change_set_name: str, creating: bool) -> None:
+    """ExecuteChangeSet. When CloudFormation refuses, the change set is deleted; when the call
+    is cut off (a dropped connection, Ctrl-C), the execution may have begun, and the error
+    says how to find out."""
+    try:
+        cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+    except KeyboardInterrupt:
+        raise Interrupted(_may_run(stack_name, change_set_name, creating)) from None
+    except Exception as e:  # noqa: BLE001
+        response = getattr(e, "response", None)
+        if isinstance(response, dict) and isinstance(response.get("Error"), dict) \
+                and not not_aws_answer(e):
+            _discard(cfn, stack_name, change_set_name, creating)
+            raise AwsError(f"CloudFormation refused to execute change set {change_set_name}: "
+                           f"{_message(e)}; nothing was changed") from None
+        error = aws_error(f"execute change set {change_set_name}", e, cfn.meta.endpoint_url)
+        if error is e:
+            raise
+        raise AwsError(f"{error}. {_may_run(stack_name, change_set_name, creating)}") from None
+
+
+def _follow_hint(stack_name: str, creating: bool) -> str:
+    wait = "stack-create-complete" if creating else "stack-update-complete"
+    return (f"Follow it with `aws cloudformation describe-stack-events --stack-name "
+            f"{stack_name}` (or wait: `aws cloudformation wait {wait} --stack-name "
+            f"{stack_name}`), or in the CloudFormation console; once it has settled, "
+            f"`rv-batch-cfn deploy --stack {stack_name}` again says whether anything is left "
+            "to do")
+
+
+def _continues(stack_name: str, change_set_name: str, creating: bool) -> str:
+    return (f"Change set {change_set_name} was executed: the stack operation continues in AWS "
+            f"whatever happens here. {_follow_hint(stack_name, creating)}")
+
+
+def _may_run(stack_name: str, change_set_name: str, creating: bool) -> str:
+    return (f"The call to execute change set {change_set_name} was cut off: the stack "
+            f"operation may have begun, and would continue in AWS. "
+            f"{_follow_hint(stack_name, creating)}")
 
 
 def _existing(cfn: Any, name: str) -> Optional[dict]:
@@ -194,8 +263,11 @@ def _show_parameters(say: Printer, given: Mapping[str, str], previous: Mapping[s
         say("  (every other parameter keeps its current value)")
 
 
-def _wait_for_change_set(cfn: Any, stack_name: str, name: str) -> dict:
+def _wait_for_change_set(cfn: Any, stack_name: str, name: str,
+                         say: Printer = _quiet) -> dict:
     delay = 0.2
+    started = time.monotonic()
+    next_report = started + PROGRESS_INTERVAL
     while True:
         description = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
         if description["Status"] in ("CREATE_COMPLETE", "FAILED"):
@@ -208,6 +280,11 @@ def _wait_for_change_set(cfn: Any, stack_name: str, name: str) -> dict:
                 token = page.get("NextToken")
             description["Changes"] = changes
             return description
+        now = time.monotonic()
+        if now >= next_report:
+            say(f"  CloudFormation is still planning the change set ({description['Status']}, "
+                f"{now - started:.0f} s)")
+            next_report = now + PROGRESS_INTERVAL
         time.sleep(delay)
         delay = min(delay * 2, 5)
 
@@ -266,6 +343,7 @@ def _follow(cfn: Any, stack_id: str, seen: set, say: Printer, change_set_name: s
     events: list[dict] = []
     delay = 0.2
     started = time.monotonic()
+    quiet_since = started
     ended = False
     while True:
         # Read in this order so that the stack's status is at least as recent as the signs.
@@ -274,6 +352,12 @@ def _follow(cfn: Any, stack_id: str, seen: set, say: Printer, change_set_name: s
         events += new
         ended = ended or any(_closes_stack_operation(e, stack_id) for e in new)
         stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        now = time.monotonic()
+        if new:
+            quiet_since = now
+        elif now - quiet_since >= QUIET_REPORT:  # some resources take many minutes, silently
+            say(f"  ... still {stack['StackStatus']} ({now - started:.0f} s)")
+            quiet_since = now
         if not stack["StackStatus"].endswith("_IN_PROGRESS"):
             if ended:
                 # Events written between the two reads above.

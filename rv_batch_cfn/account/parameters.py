@@ -6,7 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional, Sequence
 
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, Problem, quote
+from ..inputs import check_text_value
+
+# CloudFormation's quotas: a parameter name is at most 255 letters and digits, a value at most
+# 4,096 bytes.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9]{1,255}")
+VALUE_LIMIT = 4096
 
 # What the AWS-specific parameter types accept: an id with the type's prefix.
 _ID_PREFIXES = {"VPC": "vpc", "Subnet": "subnet", "SecurityGroup": "sg", "Image": "ami",
@@ -23,9 +29,14 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             problems.append(Problem("--param", pair, "allowed: KEY=VALUE, e.g. Prefix=team1"))
+        elif not NAME_PATTERN.fullmatch(key):
+            problems.append(Problem("--param", key, "allowed: a parameter name (letters and "
+                                    "digits, at most 255) before the '='"))
         elif key in values:
             problems.append(Problem(f"--param {key}", value,
-                                    f"given twice (first {values[key]!r}); allowed: once"))
+                                    f"given twice (first {quote(values[key])}); allowed: once"))
+        elif why := check_text_value(value, "the value", VALUE_LIMIT):
+            problems.append(Problem(f"--param {key}", value, why))
         else:
             values[key] = value
     if problems:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import EXIT_OK, RvBatchError
-from .common import add_aws_arguments, stderr
+from .common import add_aws_arguments, stack_argument, stderr
 
 
 def cmd_rv_config(args: argparse.Namespace) -> int:
@@ -43,8 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--write merges the section into $RV_CONFIG, else $RV_CONFIG_DIR/<profile> "
                     "or ~/.rastervision/<profile> (profile: $RV_PROFILE, default 'default'), "
                     "keeping every other section and a backup of the previous file.")
-    p.add_argument("--stack", required=True, help="name of the main stack (queues)")
-    p.add_argument("--job-def-stack", metavar="NAME",
+    p.add_argument("--stack", required=True, type=stack_argument,
+                   help="name of the main stack (queues)")
+    p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
                    help="a per-project job-definitions stack to take the job definitions and "
                         "attempts from (queues still come from --stack)")
     p.add_argument("--format", choices=FORMATS, default=BATCH,
