@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import AwsError
 from ..inputs import read_text_file
-from ..render import write_atomic
+from ..render import writable_target, write_atomic
 from . import session as aws
 
 SETTINGS = Path("settings.mk")
@@ -136,6 +136,13 @@ def find_ecs_amis(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
                                 image.get("CreationDate", ""),
                                 f"SSM parameter {name}" if ami else why))
     return found
+
+
+def check_settings_file(path: Path) -> None:
+    """What write_setting would refuse about `path` (not a regular file, read-only, too large,
+    not UTF-8), raised before anything else is done."""
+    read_text_file(path, "the settings file", missing_ok=True)
+    writable_target(path)
 
 
 def write_setting(path: Path, name: str, value: str,

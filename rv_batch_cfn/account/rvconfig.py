@@ -206,6 +206,22 @@ class WriteResult:
     target: Optional[Path] = None
 
 
+def check_config_file(fmt: str = BATCH, path: Optional[Path] = None) -> None:
+    """What write_config would refuse about the profile file (`config_path()` by default),
+    raised before anything else is done: not a regular file, read-only, too large, not UTF-8,
+    not INI."""
+    path = path or config_path()
+    destination, _ = writable_target(path)
+    old = read_text_file(destination, "the Raster Vision config", missing_ok=True)
+    if old is not None:
+        _check_ini(path, old, section_name(fmt))
+
+
+def section_name(fmt: str = BATCH) -> str:
+    """The INI section `fmt` writes."""
+    return out.AWS_BATCH_SECTION if fmt == AWS_BATCH else out.BATCH_SECTION
+
+
 def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path] = None,
                  now: Optional[datetime] = None) -> WriteResult:
     """Merge the section for `fmt` into the profile file (`config_path()` by default), keeping

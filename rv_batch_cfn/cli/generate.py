@@ -17,8 +17,10 @@ def emit_template(text: str, output: str, lint: bool = True) -> None:
     """Lint `text` (LintError on any error or warning) and write it atomically to `output`, or
     to standard output when `output` is '-'."""
     from ..lint import check_template
-    from ..render import write_atomic
+    from ..render import writable_target, write_atomic
 
+    if output != "-":
+        writable_target(output)  # refuse a directory, a pipe, a read-only file before linting
     if lint:
         check_template(text)
     if output == "-":

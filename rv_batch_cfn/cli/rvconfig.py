@@ -11,11 +11,14 @@ from .common import add_aws_arguments, stack_argument, stderr
 
 def cmd_rv_config(args: argparse.Namespace) -> int:
     """`rv-batch-cfn rv-config`: print (and with --write, save) the Batch configuration."""
-    from ..account.rvconfig import ENV, WRITE_NEEDS_INI, read_settings, render, write_config
+    from ..account.rvconfig import (ENV, WRITE_NEEDS_INI, check_config_file, read_settings,
+                                    render, write_config)
     from ..account.session import aws_errors, connect
 
     if args.write and args.format == ENV:
         raise RvBatchError(WRITE_NEEDS_INI)
+    if args.write:
+        check_config_file(args.format)  # a file it cannot write is refused before AWS is called
     session = connect(args.profile, args.region)
     with aws_errors(f"read stack {args.stack!r}"):
         settings = read_settings(session, args.stack, args.job_def_stack)
