@@ -132,7 +132,7 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                               Description="rv-batch-cfn deploy")
     except KeyboardInterrupt:  # the change set may exist already
         _discard(cfn, stack_name, change_set_name, creating)
-        raise Interrupted(_nothing_changed(stack_name, change_set_name, creating)) from None
+        raise Interrupted(_nothing_changed(change_set_name, creating, made=False)) from None
     except Exception as e:  # noqa: BLE001
         if not_aws_answer(e):
             raise aws_error("create a change set", e, cfn.meta.endpoint_url) from None
@@ -158,7 +158,7 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
         seen = {e["EventId"] for e in _events(cfn, change_set["StackId"])}
     except KeyboardInterrupt:
         _discard(cfn, stack_name, change_set_name, creating)
-        raise Interrupted(_nothing_changed(stack_name, change_set_name, creating)) from None
+        raise Interrupted(_nothing_changed(change_set_name, creating)) from None
 
     started = time.monotonic()
     _execute(cfn, stack_name, change_set_name, creating)
@@ -171,12 +171,14 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
         raise Interrupted(f"stopped following stack {stack_name}. "
                           + _continues(stack_name, change_set_name, creating)) from None
     except AwsError as e:
-        raise AwsError(f"{e}. {_continues(stack_name, change_set_name, creating)}") from None
+        raise AwsError(f"{_sentence(e)} {_continues(stack_name, change_set_name, creating)}"
+                       ) from None
     except Exception as e:  # noqa: BLE001 - botocore's errors; anything else is re-raised
         error = aws_error(f"follow stack {stack_name!r}", e, cfn.meta.endpoint_url)
         if error is e:
             raise
-        raise AwsError(f"{error}. {_continues(stack_name, change_set_name, creating)}") from None
+        raise AwsError(f"{_sentence(error)} {_continues(stack_name, change_set_name, creating)}"
+                       ) from None
     if stack["StackStatus"] not in SUCCESS:
         raise AwsError(_failure(stack, events))
     say("")
@@ -185,10 +187,11 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     return EXECUTED
 
 
-def _nothing_changed(stack_name: str, change_set_name: str, creating: bool) -> str:
-    gone = " and the empty stack it had made" if creating else ""
-    return (f"nothing was changed: change set {change_set_name}{gone} deleted (if it had "
-            f"been created), as answering no does")
+def _nothing_changed(change_set_name: str, creating: bool, made: bool = True) -> str:
+    what = (f"change set {change_set_name} and the empty stack it made were" if creating
+            else f"change set {change_set_name} was")
+    return (f"nothing was changed: {what} deleted{'' if made else ' (if they had been made)'}, "
+            "as answering no does")
 
 
 def _execute(cfn: Any, stack_name: str, change_set_name: str, creating: bool) -> None:
@@ -209,7 +212,12 @@ def _execute(cfn: Any, stack_name: str, change_set_name: str, creating: bool) ->
         error = aws_error(f"execute change set {change_set_name}", e, cfn.meta.endpoint_url)
         if error is e:
             raise
-        raise AwsError(f"{error}. {_may_run(stack_name, change_set_name, creating)}") from None
+        raise AwsError(f"{_sentence(error)} {_may_run(stack_name, change_set_name, creating)}"
+                       ) from None
+
+
+def _sentence(error: Exception) -> str:
+    return str(error).rstrip().rstrip(".") + "."
 
 
 def _follow_hint(stack_name: str, creating: bool) -> str:
