@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from rv_batch_cfn.account import deploy as deploy_module
+from rv_batch_cfn.account import execution
 from rv_batch_cfn.cli.common import Printer
 from rv_batch_cfn.errors import AwsError, Interrupted
 from tests.account.test_deploy_follow import (
@@ -50,6 +51,7 @@ RUNNING = [Step("UPDATE_IN_PROGRESS", events=(("rv", STACK, "UPDATE_IN_PROGRESS"
 
 def deploy(cfn: Recording, monkeypatch, ask=None) -> str:
     monkeypatch.setattr(deploy_module, "time", cfn)
+    monkeypatch.setattr(execution, "time", cfn)
     return deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=ask is None, ask=ask,
                                 say=Printer(io.StringIO()), template=TEMPLATE)
 
@@ -119,10 +121,11 @@ def test_a_long_plan_and_a_quiet_stack_are_reported(monkeypatch):
             return super().describe_change_set(StackName, ChangeSetName, **kwargs)
 
     cfn = SlowPlan(RUNNING + [Step("UPDATE_IN_PROGRESS")] * 40 + [
-        Step("UPDATE_COMPLETE", deploy_module.EXECUTION_ENDED[0],
+        Step("UPDATE_COMPLETE", execution.EXECUTION_ENDED[0],
              events=(("rv", STACK, "UPDATE_COMPLETE"),))])
     out = io.StringIO()
     monkeypatch.setattr(deploy_module, "time", cfn)
+    monkeypatch.setattr(execution, "time", cfn)
     deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=True, say=Printer(out),
                          template=TEMPLATE)
     text = out.getvalue()
