@@ -48,10 +48,11 @@ class _Bounded(reprlib.Repr):
 def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
     """repr(value), cut to at most `limit` characters (ending in '…' when cut), and computed
     without building the whole repr of a large value."""
-    return _cut(_Bounded().repr(value), limit)
+    return shorten(_Bounded().repr(value), limit)
 
 
-def _cut(text: str, limit: int) -> str:
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text`, cut to at most `limit` characters (ending in '…' when cut)."""
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -69,8 +70,8 @@ class Problem:
 
     def __str__(self) -> str:
         # The field may hold a key from the user's file, and `allowed` a value they gave.
-        return (f"{_cut(str(self.field), QUOTE_LIMIT)}: got {quote(self.value)}; "
-                f"{_cut(str(self.allowed), 10 * QUOTE_LIMIT)}")
+        return (f"{shorten(str(self.field), QUOTE_LIMIT)}: got {quote(self.value)}; "
+                f"{shorten(str(self.allowed), 10 * QUOTE_LIMIT)}")
 
 
 class ConfigError(RvBatchError):

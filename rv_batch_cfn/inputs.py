@@ -22,7 +22,7 @@ import stat
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from .errors import InputError
+from .errors import InputError, quote, shorten
 
 # CloudFormation's largest template (1 MB, given through S3) fits; no config file comes close.
 MAX_BYTES = 1024 * 1024
@@ -189,8 +189,6 @@ def check_yaml(text: str, what: str) -> None:
 
 
 def _key(value: str) -> str:
-    from .errors import quote
-
     return quote(value, 80)
 
 
@@ -218,17 +216,16 @@ def _check_data(data: Any, what: str) -> None:
         nodes += 1
         if nodes > MAX_NODES:
             raise InputError(f"{what}: more than {MAX_NODES} values, the most this reads")
-        children = (value.values() if isinstance(value, dict)
-                    else value if isinstance(value, list) else ())
-        if children and depth >= MAX_DEPTH:
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:  # as check_yaml counts: the collections open at once
             raise InputError(f"{what}: nested more than {MAX_DEPTH} levels deep")
-        pending.extend((child, depth + 1) for child in children)
+        pending.extend((child, depth + 1)
+                       for child in (value.values() if isinstance(value, dict) else value))
 
 
 def _cut_line(error: Exception) -> str:
-    from .errors import QUOTE_LIMIT, _cut
-
-    return _cut(str(error).splitlines()[0] if str(error) else type(error).__name__, QUOTE_LIMIT)
+    return shorten(str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
 def _refused(what: str, event: Any, reason: str) -> InputError:
