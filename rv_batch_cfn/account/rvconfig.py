@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from ..errors import AwsError, InputError, OutputError, RvBatchError
+from ..errors import AwsError, InputError, OutputError, RvBatchError, shorten
 from ..inputs import read_text_file
 from ..render import writable_target, write_atomic
 from ..template import job_definitions
@@ -260,7 +260,7 @@ def _check_ini(path: Path, text: str, name: str) -> None:
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as e:
-        reason = " ".join(str(e).split())
+        reason = shorten(" ".join(str(e).split()), 300)  # it may quote a line of the file
         raise OutputError(f"cannot merge into the Raster Vision config {path}: it is not a "
                           f"valid INI file ({reason}); fix it (or set RV_CONFIG to another "
                           "file) and run this again. The file was left unchanged") from None

@@ -126,3 +126,12 @@ def test_the_library_writers_refuse_too(tmp_path, target):
     with pytest.raises(RvBatchError, match=says.split(" (")[0]):
         base_ami.write_setting(path, "AWS_BATCH_BASE_AMI", AMI)
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.usefixtures("ready")
+def test_a_profile_that_is_not_ini_is_quoted_within_bounds(capsys, tmp_path):
+    profile = tmp_path / "profile"
+    profile.write_text("x" * 500_000 + "\n")  # no section header, one long line
+    err = assert_refused(run(capsys, *rv_config_write(profile)),
+                         "it is not a valid INI file (File contains no section headers")
+    assert len(err) < 1000 and profile.read_text() == "x" * 500_000 + "\n"
