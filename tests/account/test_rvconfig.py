@@ -265,7 +265,7 @@ def test_unwritable_config_file(emulator, stack, tmp_path):
 
     result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
                      env={"RV_CONFIG": str(tmp_path)})
-    assert_error(result, f"cannot read the Raster Vision config {tmp_path}", "Is a directory")
+    assert_error(result, f"cannot write {tmp_path}: it is a directory, not a regular file")
 
 
 @pytest.mark.parametrize("name, text, expected", [
