@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/rv-batch-cfn
 TEMPLATE := cloudformation/template.yml
 SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
+# A path-based editable install: Raster Vision finds plugins by listing the `rastervision`
+# namespace package (pkgutil), which cannot see packages behind setuptools' default editable
+# import hook, so the batch_retry runner would be invisible to `rastervision run`.
+EDITABLE := --config-settings editable_mode=compat
 # AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region of
 # the commands that call AWS; unset, the AWS CLI's usual defaults apply.
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
@@ -22,11 +26,11 @@ help: ## list the targets
 $(BIN)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e . $(EDITABLE)
 	touch $@
 
 $(BIN)/.test-installed: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(EDITABLE)
 	touch $@
 
 $(TEMPLATE): $(BIN)/.installed $(SOURCES)
@@ -127,6 +131,16 @@ rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK
 deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", GPU_AMI=ami-..., YES=1 skips the question)
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [YES=1]" >&2; exit 2; }
 	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(YES),--yes)
+
+# --- Watching jobs: jobs and logs -------------------------------------------------------------
+.PHONY: jobs logs
+jobs: $(BIN)/.installed ## the jobs of STACK=name by pipeline run (SINCE=1d, RUN=name, STATUS=FAILED,RUNNABLE, WATCH=1, JSON=1)
+	@test -n "$(STACK)" || { echo "usage: make jobs STACK=<stack name> [SINCE=1d] [RUN=<pipeline run>] [STATUS=<state,...>] [WATCH=1] [JSON=1]" >&2; exit 2; }
+	$(CLI) jobs --stack '$(STACK)' $(AWS_ARGS) $(if $(SINCE),--since '$(SINCE)') $(if $(RUN),--run '$(RUN)') $(if $(STATUS),--status '$(STATUS)') $(if $(WATCH),--watch) $(if $(JSON),--json)
+
+logs: $(BIN)/.installed ## the output of JOB=id (INDEX=i for an array child, ATTEMPT=n, FOLLOW=1)
+	@test -n "$(JOB)" || { echo "usage: make logs JOB=<job id> [INDEX=<array child>] [ATTEMPT=<n>] [FOLLOW=1]" >&2; exit 2; }
+	$(CLI) logs '$(JOB)' $(AWS_ARGS) $(if $(INDEX),--index '$(INDEX)') $(if $(ATTEMPT),--attempt '$(ATTEMPT)') $(if $(FOLLOW),--follow)
 
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml

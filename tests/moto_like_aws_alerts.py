@@ -12,10 +12,11 @@ tests/moto_like_aws.py, which calls `patch()`).
 - Batch without Docker (`{"batch": {"use_docker": false}}`): moto marks a submitted job
   SUCCEEDED at once, writes no log and ignores TerminateJob. AWS moves a job through SUBMITTED,
   PENDING, RUNNABLE, STARTING and RUNNING, its container writes to the log group of the job
-  definition, and TerminateJob fails a job that has not finished. The stand-in moves a job one
-  status further each time DescribeJobs reports it. `BATCH` says what the jobs submitted next
-  do: succeed (the default), fail as a container exiting with status 1 does, or wait in
-  RUNNABLE (no instance comes) until terminated.
+  definition, and TerminateJob fails a job that has not finished. When a test sets
+  `BATCH.outcome`, the stand-in moves each job it submits next one status further each time
+  DescribeJobs reports it, and at the end the job succeeds, fails as a container exiting with
+  status 1 does, or waits in RUNNABLE (no instance comes) until terminated; unset, moto's own
+  behaviour stays (a hook the tests use, so its canary passes against a patched server too).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import datetime
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 SUCCEED, FAIL, HOLD = "succeed", "fail", "hold"
 # AWS's status reason for a job whose container exited with a non-zero status.
@@ -33,9 +34,10 @@ CONTAINER_EXITED = "Essential container in task exited"
 
 @dataclass
 class BatchStandIn:
-    """What jobs submitted from now on do."""
+    """What jobs submitted from now on do: None (the default) leaves them to moto, which
+    completes them at once (tests that set job states themselves rely on it)."""
 
-    outcome: str = SUCCEED
+    outcome: Optional[str] = None
 
 
 BATCH = BatchStandIn()
@@ -223,7 +225,11 @@ def _patch_simple_batch() -> None:
     from moto.batch.models import BatchBackend
     from moto.batch_simple.models import BatchSimpleBackend
 
+    original_finish = BatchSimpleBackend._mark_job_as_finished
+
     def mark_job_as_finished(self: Any, include_start_attempt: bool, job: Any) -> None:
+        if BATCH.outcome is None:
+            return original_finish(self, include_start_attempt, job)
         self.backend._jobs[job.job_id] = job
         job.status = "SUBMITTED"
         job.stand_in_outcome = BATCH.outcome

@@ -40,6 +40,9 @@ from botocore.parsers import ResponseParserError
 
 from tests import emulator, moto_like_aws
 
+# One worker starts the unpatched server (about 2.5 s of CPU) and runs every canary.
+pytestmark = pytest.mark.xdist_group("unpatched-moto")
+
 REGION = "us-east-1"
 CANARIES: dict[str, list[str]] = {}  # patch -> the canaries that show what it makes up for
 SERVER = textwrap.dedent("""

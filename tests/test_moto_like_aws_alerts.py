@@ -1,7 +1,8 @@
 """Canaries for tests/moto_like_aws_alerts.py, as tests/test_moto_like_aws.py has for
 tests/moto_like_aws.py: each shows, on an UNPATCHED moto server (a process of its own), one way
 moto falls short of AWS that a patch there makes up for, and fails once moto behaves like AWS.
-RV_CANARIES_AGAINST_PATCHED=1 runs them against a patched server, where each must fail.
+RV_CANARIES_AGAINST_PATCHED=1 runs them against a patched server, where each must fail but
+the one of _patch_simple_batch, a hook that acts only when a test sets BATCH.outcome.
 """
 
 from __future__ import annotations

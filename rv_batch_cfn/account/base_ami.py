@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..errors import AwsError, OutputError
-from ..render import write_atomic
+from ..errors import AwsError
+from ..inputs import read_text_file
+from ..render import writable_target, write_atomic
 from . import session as aws
 
 SETTINGS = Path("settings.mk")
@@ -165,16 +166,21 @@ def find_ecs_amis(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
     return found
 
 
+def check_settings_file(path: Path) -> None:
+    """What write_setting would refuse about `path` (not a regular file, read-only, too large,
+    not UTF-8), raised before anything else is done."""
+    read_text_file(path, "the settings file", missing_ok=True)
+    writable_target(path)
+
+
 def write_setting(path: Path, name: str, value: str,
                   template: Optional[Path] = SETTINGS_TEMPLATE) -> Path:
     """Set `NAME := value` in a Makefile settings file, atomically, keeping every other line
     (and the line's own operator and comment). A missing file starts from `template`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = template.read_text(encoding="utf-8") if template and template.is_file() else ""
-    except OSError as e:
-        raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
+    text = read_text_file(path, "the settings file", missing_ok=True)
+    if text is None:
+        text = (read_text_file(template, "the settings template", missing_ok=True) or ""
+                if template else "")
     line = re.compile(rf"^(?P<head>[ \t]*(?:override[ \t]+|export[ \t]+)?{re.escape(name)}"
                       r"[ \t]*(?::=|::=|\?=|=)[ \t]*)(?P<value>[^#\n]*?)(?P<tail>[ \t]*(?:#.*)?)$",
                       re.MULTILINE)

@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 from ..errors import AwsError
 from ..template import outputs as out
 from ..template import parameters as params
-from .session import aws_error, aws_errors, error_code
+from .logs import LogSource, NoLogsYet, read_events
+from .session import aws_errors
 from .stack import complete_stack, require_outputs, stack_parameters
 
 KINDS = ("gpu", "cpu")
@@ -204,23 +205,12 @@ def read_log(session: Any, log_group: str, log_stream: str, limit: int = 200) ->
     started, or the stream has expired)."""
     if not log_stream:
         return []
-    logs = session.client("logs")
-    lines: list[str] = []
-    token = None
+    source = LogSource("", "", 1, 1, log_group, log_stream)
     try:
-        while True:
-            kwargs = {"nextToken": token} if token else {}
-            reply = logs.get_log_events(logGroupName=log_group, logStreamName=log_stream,
-                                        startFromHead=True, **kwargs)
-            lines += [e["message"].rstrip("\n") for e in reply.get("events", [])]
-            if not reply.get("events") or reply.get("nextForwardToken") == token:
-                break
-            token = reply.get("nextForwardToken")
-    except Exception as e:  # noqa: BLE001 - a missing stream is an answer, not an error
-        if error_code(e) == "ResourceNotFoundException":
-            return []
-        raise aws_error(f"read log stream {log_stream} of {log_group}", e) from None
-    return lines[-limit:]
+        events, _ = read_events(session.client("logs"), source)
+    except NoLogsYet:
+        return []
+    return [e.message.rstrip("\n") for e in events][-limit:]
 
 
 def stop(session: Any, submitted: Sequence[Submitted], reason: str = CANCEL_REASON) -> None:

@@ -9,13 +9,14 @@ import argparse
 import sys
 from typing import Callable, Optional, Sequence
 
-from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, RvBatchError
-from . import ami, deploy, doctor, generate, publish, rvconfig, smoke, subnets
+from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, RvBatchError
+from . import ami, deploy, doctor, generate, jobs, publish, rvconfig, smoke, subnets
+from .common import stderr
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     generate.register, rvconfig.register, deploy.register, publish.register, ami.register,
-    doctor.register, subnets.register, smoke.register]
+    doctor.register, subnets.register, jobs.register, smoke.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    from ..account.waits import report_slow_calls
+
+    report_slow_calls(stderr)  # a line every few seconds while an AWS call hangs or retries
     try:
         return args.func(args)
+    except Interrupted as e:
+        print(f"rv-batch-cfn {args.command}: interrupted: {e}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except RvBatchError as e:
         print(f"rv-batch-cfn {args.command}: error: {e}", file=sys.stderr)
         return EXIT_ERROR

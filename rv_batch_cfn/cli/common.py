@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Optional, TextIO
 
 from ..config import StackConfig
+from ..errors import quote
 from ..config_file import load_config_file
 
 
@@ -15,8 +17,33 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     AWS_REGION / AWS_DEFAULT_REGION, as in the AWS CLI."""
     parser.add_argument("--profile",
                         help="AWS profile (default: AWS_PROFILE, else the default profile)")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, "
-                                         "else the profile's)")
+    parser.add_argument("--region", type=region_argument,
+                        help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the "
+                             "profile's)")
+
+
+def region_argument(value: str) -> str:
+    """argparse type of --region: a well-formed region name ('' for the default)."""
+    from ..account.session import region_problem
+
+    problem = value and region_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+# CloudFormation's rules for a stack name; a stack id (its ARN) names a stack too.
+_STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+_STACK_ARN = re.compile(r"arn:[-a-z]+:cloudformation:[-a-z0-9]+:\d{12}:stack/[-A-Za-z0-9/]{1,300}")
+
+
+def stack_argument(value: str) -> str:
+    """argparse type of --stack: a stack name (or a stack's ARN)."""
+    if _STACK_NAME.fullmatch(value) or _STACK_ARN.fullmatch(value):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"got {quote(value)}; allowed: a stack name (a letter, then letters, digits and "
+        "hyphens, at most 128 characters) or a stack's ARN")
 
 
 def add_json_argument(parser: argparse.ArgumentParser, what: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
 from ..template import TEMPLATE_PATH
-from .common import Printer, add_aws_arguments, ask_terminal
+from .common import Printer, add_aws_arguments, ask_terminal, stack_argument
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "events until the stack settles, and print its outputs. Parameters not "
                     "given keep their current values on update (defaults on create). Values "
                     "are checked against the template before anything is sent to AWS.")
-    p.add_argument("--stack", required=True, help="stack name")
+    p.add_argument("--stack", required=True, type=stack_argument, help="stack name")
     p.add_argument("--template", type=Path, default=TEMPLATE_PATH,
                    help=f"template file (default {TEMPLATE_PATH})")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",

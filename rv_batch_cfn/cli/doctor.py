@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import add_aws_arguments, add_json_argument
+from .common import add_aws_arguments, add_json_argument, stack_argument
 
 _MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note"}
 
@@ -45,10 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "the instance types are "
                     "offered in the subnets' zones; the AMI override exists and differs between "
                     "CPU and GPU; the ECR images exist; the Raster Vision config names this "
-                    "stack. Notes say whether the queues cancel jobs that can never run, the "
-                    "compute environments scale to zero and notifications are on. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
+                    "stack; a note when Raster Vision's stock `batch` runner, installed here, "
+                    "would replace the job definitions' retries. Notes say whether the queues "
+                    "cancel jobs that can never run, the compute environments scale to zero and "
+                    "notifications are on. Exit 0 when nothing is wrong, 1 when problems were "
+                    "found, 2 when "
                     "the stack cannot be read.")
-    p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
+    p.add_argument("--stack", required=True, metavar="NAME", type=stack_argument,
+                   help="the stack's name")
     add_aws_arguments(p)
     add_json_argument(p, "the findings")
     p.set_defaults(func=cmd_doctor)

@@ -8,17 +8,19 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
+from ..errors import EXIT_FINDINGS, EXIT_OK
 from ..template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
-from .common import load_config, stderr
+from .common import load_config, region_argument, stderr
 
 
 def emit_template(text: str, output: str, lint: bool = True) -> None:
     """Lint `text` (LintError on any error or warning) and write it atomically to `output`, or
     to standard output when `output` is '-'."""
     from ..lint import check_template
-    from ..render import write_atomic
+    from ..render import writable_target, write_atomic
 
+    if output != "-":
+        writable_target(output)  # refuse a directory, a pipe, a read-only file before linting
     if lint:
         check_template(text, cache=True)
     if output == "-":
@@ -71,17 +73,16 @@ def cmd_packer_template(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     """`lint`: cfn-lint findings of a template file; exit 1 when any is an error or warning."""
+    from ..inputs import read_template, shown
     from ..lint import lint_template
 
-    try:
-        text = Path(args.path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise RvBatchError(f"cannot read {args.path}: {e.strerror or e}") from None
+    # The checks every input gets (size, aliases, duplicate keys, ...) before cfn-lint reads it.
+    text, _ = read_template(args.path)
     findings = lint_template(text, regions=args.region or ["us-east-1"])
     if args.json:
         print(json.dumps([f.__dict__ for f in findings], indent=2))
     for f in findings if not args.json else []:
-        print(f"{args.path}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
+        print(f"{shown(args.path)}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
     failing = [f for f in findings if f.severity in ("error", "warning")]
     if not args.json:
         stderr(f"{len(findings)} finding(s), {len(failing)} error(s) or warning(s)")
@@ -136,6 +137,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run cfn-lint (informational checks included) on a template. "
                                    "Exit 0 when clean of errors and warnings, 1 otherwise.")
     p.add_argument("path", help="template file (YAML or JSON)")
-    p.add_argument("--region", action="append", help="region to check against (repeatable)")
+    p.add_argument("--region", action="append", type=region_argument,
+                   help="region to check against (repeatable)")
     p.add_argument("--json", action="store_true", help="print findings as JSON")
     p.set_defaults(func=cmd_lint)

@@ -111,6 +111,7 @@ def test_rv_config_says_whether_notifications_are_on(emulator, cli):
     on = cli("rv-config", "--stack", "alerted")
 
     assert (off.returncode, on.returncode) == (0, 0)
-    assert off.stderr.startswith("notifications: off")
-    assert on.stderr.startswith("notifications: on") and "alerted-notifications" in on.stderr
+    assert off.stderr.splitlines()[-1].startswith("notifications: off")
+    assert on.stderr.splitlines()[-1].startswith("notifications: on")
+    assert "alerted-notifications" in on.stderr
     assert on.stdout.startswith("[BATCH]\n") and "notifications" not in on.stdout

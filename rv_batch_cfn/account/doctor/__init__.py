@@ -9,9 +9,9 @@ One module per check: environments.py (queues and compute environments ENABLED a
 fit.py (each job definition fits an instance type of its queue), offerings.py (the types are
 offered in the subnets' zones), images.py (the AMI override and the ECR images exist),
 rv_config.py (Raster Vision's profile names this stack), families.py (GPU types the AL2023
-NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory), alerts.py
-(queue time limits, capacity kept while idle, notifications); model.py holds what they
-report.
+NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory), rv_runner.py (the
+installed Raster Vision Batch runner would replace the job definitions' retries), alerts.py
+(queue time limits, capacity kept while idle, notifications); model.py holds what they report.
 """
 
 from __future__ import annotations
@@ -29,15 +29,16 @@ from .families import family_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
 from .model import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
-                    OFFERINGS, OK, PROBLEM, RV_CONFIG, SHARED_MEMORY, TIME_LIMITS, Diagnosis,
-                    Finding, Kind)
+                    OFFERINGS, OK, PROBLEM, RUNNER, RV_CONFIG, SHARED_MEMORY, TIME_LIMITS,
+                    Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .rv_config import rv_config_findings
+from .rv_runner import inspect_stock_runner, runner_findings
 from .shared_memory import shared_memory_findings
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
            "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG", "GPU_FAMILIES",
-           "SHARED_MEMORY", "TIME_LIMITS", "IDLE", "NOTIFICATIONS"]
+           "SHARED_MEMORY", "RUNNER", "TIME_LIMITS", "IDLE", "NOTIFICATIONS"]
 
 
 def diagnose(session: Any, stack_name: str) -> Diagnosis:
@@ -65,6 +66,7 @@ def diagnose(session: Any, stack_name: str) -> Diagnosis:
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)
     findings += rv_config_findings(stack_name, names)
+    findings += runner_findings(inspect_stock_runner())
     findings += time_limit_findings(kinds)
     findings += idle_findings(kinds)
     findings += notification_findings(session, stack)
