@@ -1,6 +1,15 @@
-# rv-batch-cfn: `make help` lists the targets. Settings come from settings.mk when present
-# (copy settings.mk.template).
--include settings.mk
+# rv-batch-cfn: `make help` lists the targets.
+#
+# Settings, first found wins: the command line (make deploy AWS_REGION=eu-west-1), the
+# environment (AWS_REGION=eu-west-1 make deploy), settings.mk (copy settings.mk.template), then
+# each command's own default. make lets a makefile's `X := value` beat the environment, and
+# settings.mk files made from older templates use `:=`; so every variable of the environment that
+# settings.mk assigns is put back to the environment's value once the file is read.
+# SETTINGS_MK=path reads another settings file.
+SETTINGS_MK ?= settings.mk
+_ENVIRONMENT_VARIABLES := $(foreach v,$(.VARIABLES),$(if $(filter environment,$(origin $(v))),$(v)))
+-include $(SETTINGS_MK)
+$(foreach v,$(_ENVIRONMENT_VARIABLES),$(if $(filter file,$(origin $(v))),$(eval $(v) := $$(shell printenv '$(v)'))))
 
 PYTHON ?= python3
 VENV := .venv

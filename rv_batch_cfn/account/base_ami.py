@@ -137,20 +137,40 @@ def find_ecs_amis(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
     return found
 
 
+@dataclass(frozen=True)
+class SettingWritten:
+    """What write_setting did: the file, whether it was created (from which template), and the
+    value the setting had before (None: it had no line)."""
+
+    path: Path
+    created_from: Optional[Path]
+    previous: Optional[str]
+    created: bool = False
+
+
 def write_setting(path: Path, name: str, value: str,
-                  template: Optional[Path] = SETTINGS_TEMPLATE) -> Path:
-    """Set `NAME := value` in a Makefile settings file, atomically, keeping every other line
+                  template: Optional[Path] = SETTINGS_TEMPLATE) -> SettingWritten:
+    """Set `NAME ?= value` in a Makefile settings file, atomically, keeping every other line
     (and the line's own operator and comment). A missing file starts from `template`."""
+    created, created_from = False, None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        text = template.read_text(encoding="utf-8") if template and template.is_file() else ""
+        created = True
+        if template and template.is_file():
+            text, created_from = template.read_text(encoding="utf-8"), template
+        else:
+            text = ""
     except OSError as e:
         raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
     line = re.compile(rf"^(?P<head>[ \t]*(?:override[ \t]+|export[ \t]+)?{re.escape(name)}"
                       r"[ \t]*(?::=|::=|\?=|=)[ \t]*)(?P<value>[^#\n]*?)(?P<tail>[ \t]*(?:#.*)?)$",
                       re.MULTILINE)
+    found = line.search(text)
+    previous = found["value"] if found and not created else None
     text, count = line.subn(lambda m: m["head"] + value + m["tail"], text)
     if count == 0:
-        text += ("" if not text or text.endswith("\n") else "\n") + f"{name} := {value}\n"
-    return write_atomic(path, text)
+        # `?=`: the environment and the command line still win over the file.
+        text += ("" if not text or text.endswith("\n") else "\n") + f"{name} ?= {value}\n"
+    write_atomic(path, text)
+    return SettingWritten(path, created_from, previous, created)

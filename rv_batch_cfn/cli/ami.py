@@ -81,10 +81,27 @@ def cmd_find_base_ami(args: argparse.Namespace) -> int:
         print(f"  {found.purpose}: {found.image_id or 'not found'}"
               + (f"\n      {detail}" if detail else "") + f"\n      ({found.source})")
     if args.write:
-        write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
-        stderr(f"wrote {BASE_AMI_SETTING} := {base.image_id} to {args.settings}")
-    print(f"{BASE_AMI_SETTING} := {base.image_id}")
+        _report_setting(write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id),
+                        BASE_AMI_SETTING, base.image_id)
+    print(f"{BASE_AMI_SETTING} ?= {base.image_id}")
     return EXIT_OK
+
+
+def _report_setting(written, name: str, value: str) -> None:
+    """Say which file was created or changed, and when the environment hides the new value."""
+    if written.created:
+        source = f" from {written.created_from}" if written.created_from else ""
+        stderr(f"created {written.path}{source}, with {name} ?= {value}")
+    elif written.previous == value:
+        stderr(f"{written.path}: {name} is already {value}")
+    else:
+        was = written.previous if written.previous is not None else "(no line)"
+        stderr(f"changed {written.path}: {name} {was} -> {value}")
+    current = os.environ.get(name)
+    if current is not None and current != value:
+        stderr(f"note: {name}={current} in the environment wins over {written.path} (make "
+               f"reads the command line, then the environment, then the file): unset it to use "
+               f"{value}")
 
 
 def _add_build_arguments(p: argparse.ArgumentParser) -> None:

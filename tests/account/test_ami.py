@@ -540,16 +540,20 @@ def test_write_setting_appends_a_missing_setting(tmp_path):
     settings = tmp_path / "settings.mk"
     settings.write_text("AWS_REGION := eu-west-1")
     base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    written = base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef1")
+    # `?=`, so the environment and make's command line still win over the file.
     assert settings.read_text() == ("AWS_REGION := eu-west-1\n"
-                                    "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n")
+                                    "AWS_BATCH_BASE_AMI ?= ami-0123456789abcdef1\n")
+    assert (written.created, written.previous) == (False, "ami-0123456789abcdef0")
 
 
 def test_write_setting_starts_a_missing_file_from_the_template(tmp_path):
     settings = tmp_path / "settings.mk"
-    base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
-                             template=ROOT / "settings.mk.template")
+    written = base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
+                                     template=ROOT / "settings.mk.template")
+    assert (written.created, written.created_from) == (True, ROOT / "settings.mk.template")
     text = settings.read_text()
-    assert "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n" in text
+    assert "AWS_BATCH_BASE_AMI ?= ami-0123456789abcdef0\n" in text
     assert "ami-XXXXXXXX" not in text
     assert text.replace("ami-0123456789abcdef0", "ami-XXXXXXXX") == \
         (ROOT / "settings.mk.template").read_text()
@@ -612,8 +616,23 @@ def test_find_base_ami_command_prints_the_amis_and_writes_settings(account, tmp_
     assert f"{DLAMI}: {newest}" in out
     assert f"ECS-optimized AMI (CPU): {ecs_cpu['Parameter']['Value']}" in out
     assert f"ECS-optimized GPU AMI: {ecs_gpu['Parameter']['Value']}" in out
-    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI := {newest}"
+    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI ?= {newest}"
     assert settings.read_text() == SETTINGS_TEXT.replace("?= ami-XXXXXXXX", f"?= {newest}")
+    assert f"changed {settings}: AWS_BATCH_BASE_AMI ami-XXXXXXXX -> {newest}" in err
+
+
+def test_find_base_ami_says_it_created_settings_mk(account, tmp_path, capsys, monkeypatch):
+    [newest] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    settings = tmp_path / "settings.mk"
+    # The environment wins over settings.mk (make's order): the command says so.
+    monkeypatch.setenv("AWS_BATCH_BASE_AMI", "ami-0000000000000000f")
+    code, _, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
+                           "--write", "--settings", str(settings))
+    assert code == 0, err
+    assert f"created {settings} from settings.mk.template, with AWS_BATCH_BASE_AMI ?= " \
+           f"{newest}" in err
+    assert ("note: AWS_BATCH_BASE_AMI=ami-0000000000000000f in the environment wins over "
+            f"{settings}") in err
 
 
 def test_find_base_ami_command_without_credentials_is_one_message(aws_home, capsys):
