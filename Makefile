@@ -33,6 +33,7 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
+	@echo "rv-batch-cfn is installed in $(VENV): run '. $(BIN)/activate' to put it on PATH" >&2
 
 $(BIN)/.test-installed: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
