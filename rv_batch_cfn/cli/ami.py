@@ -9,7 +9,8 @@ from pathlib import Path
 from ..errors import EXIT_OK
 from ..template import packer as pt
 from ..template.parameters import GPU
-from .common import add_aws_arguments, stderr
+from .common import print_json, stderr
+from .global_options import wants_json
 
 
 def _settings_from_args(args: argparse.Namespace):
@@ -41,25 +42,36 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
     settings = _settings_from_args(args)
     built = create_ami(settings, template=Path(args.template), manifest=Path(args.manifest),
                        record=Path(args.record), packer=args.packer,
-                       validate_only=args.validate_only, report=stderr)
+                       validate_only=args.validate_only, report=stderr,
+                       tool_output=2 if wants_json(args) else None)
     if built is None:
+        if wants_json(args):
+            print_json({"validated": True, "image_id": None})
         stderr("the checks and packer validate passed; `make create-ami` builds the AMI")
         return EXIT_OK
+    commands = removal_commands(built, settings)
+    if wants_json(args):
+        print_json({"image_id": built.image_id, "region": built.region,
+                    "provisioned": built.provisioned, "usable_as_gpu_ami": built.provisioned,
+                    "recorded_in": args.record if built.provisioned else None,
+                    "snapshot_ids": list(built.snapshot_ids),
+                    "removal_commands": commands})
     if not built.provisioned:
-        commands = "\n".join("  " + c for c in removal_commands(built, settings))
+        # Nothing on standard output: `make create-ami | tail -1` must not find an image id
+        # that is unusable as GpuAMI.
         stderr(f"\nbuilt {built.image_id} in {built.region} WITHOUT provisioning "
                "(--skip-provisioning): a check of permissions and networking only. It is NOT "
                "usable as GpuAMI: it has no ECS agent and no GPU setup, so Batch jobs on it would "
                f"stay RUNNABLE forever. {args.record} was not changed. Remove the image and its "
-               f"snapshot (they cost storage):\n{commands}")
-        print(built.image_id, flush=True)
+               "snapshot (they cost storage):\n" + "\n".join("  " + c for c in commands))
         return EXIT_OK
     stderr(f"\nbuilt {built.image_id} in {built.region}, recorded in {args.record}. To use it, "
            "paste it as GpuAMI when you create or update the stack in the CloudFormation console "
            f"(same region), pass --param {GPU.ami}={built.image_id} to `rv-batch-cfn deploy` "
            "(make deploy GPU_AMI=...), or set gpu.ami in the --config file of "
            "`rv-batch-cfn template`.")
-    print(built.image_id, flush=True)
+    if not wants_json(args):
+        print(built.image_id, flush=True)
     return EXIT_OK
 
 
@@ -75,15 +87,25 @@ def cmd_find_base_ami(args: argparse.Namespace) -> int:
                 else aws.endpoint_from_env("ec2"))
     base = find_base_ami(session, family, parameter=args.parameter,
                          owners=args.owner or DEFAULT_OWNERS, ec2_endpoint=endpoint or None)
-    print(f"In {session.region_name}:")
-    for found in [base, *find_ecs_amis(session, family, endpoint or None)]:
-        detail = ", ".join(x for x in (found.name, found.creation_date) if x)
-        print(f"  {found.purpose}: {found.image_id or 'not found'}"
-              + (f"\n      {detail}" if detail else "") + f"\n      ({found.source})")
-    if args.write:
-        _report_setting(write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id),
-                        BASE_AMI_SETTING, base.image_id)
-    print(f"{BASE_AMI_SETTING} ?= {base.image_id}")
+    found = [base, *find_ecs_amis(session, family, endpoint or None)]
+    written = (write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
+               if args.write else None)
+    if wants_json(args):
+        print_json({"region": session.region_name, "images": [
+            {"purpose": f.purpose, "image_id": f.image_id or None, "name": f.name,
+             "creation_date": f.creation_date, "source": f.source} for f in found],
+            "setting": {BASE_AMI_SETTING: base.image_id},
+            "written": str(written.path) if written else None})
+    else:
+        print(f"In {session.region_name}:")
+        for f in found:
+            detail = ", ".join(x for x in (f.name, f.creation_date) if x)
+            print(f"  {f.purpose}: {f.image_id or 'not found'}"
+                  + (f"\n      {detail}" if detail else "") + f"\n      ({f.source})")
+    if written:
+        _report_setting(written, BASE_AMI_SETTING, base.image_id)
+    if not wants_json(args):
+        print(f"{BASE_AMI_SETTING} ?= {base.image_id}")
     return EXIT_OK
 
 
@@ -113,7 +135,6 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-ami", default=env(BASE_AMI_SETTING),
                    help=f"AMI to build on (settings.mk {BASE_AMI_SETTING}; default: that "
                         "environment variable)")
-    add_aws_arguments(p)  # settings.mk AWS_PROFILE and AWS_REGION
     p.add_argument("--root-volume-size", type=int, default=pt.DEFAULT_ROOT_VOLUME_GIB,
                    metavar="GIB", help="root volume size of the AMI in GiB (settings.mk "
                    f"AWS_ROOT_BLOCK_DEVICE_SIZE; default {pt.DEFAULT_ROOT_VOLUME_GIB})")
@@ -179,7 +200,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print the newest Deep Learning Base OSS Nvidia Driver GPU AMI (from its SSM "
                     "public parameter, else the newest image by name), and the current "
                     "ECS-optimized CPU and GPU AMIs. --write puts the base AMI in settings.mk.")
-    add_aws_arguments(p)
     p.add_argument("--os", choices=sorted(BASE_IMAGES), default="al2023",
                    help="Amazon Linux version of the base AMI (default al2023)")
     p.add_argument("--parameter", default=None, metavar="NAME",

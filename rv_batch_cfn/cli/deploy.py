@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
 from ..template import TEMPLATE_PATH
-from .common import Printer, add_aws_arguments, ask_terminal
+from .common import ask_terminal, print_json, progress
+from .global_options import wants_json
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -23,7 +24,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     session = connect(args.profile, args.region)
     with aws_errors(f"deploy stack {args.stack!r}"):
         outcome = deploy(session, args.stack, args.template, given, assume_yes=args.yes,
-                         ask=ask_terminal, say=Printer(), template=template)
+                         ask=ask_terminal, say=progress(args), template=template)
+    if wants_json(args):
+        print_json({"stack": args.stack, "outcome": outcome})
     return EXIT_FINDINGS if outcome == DECLINED else EXIT_OK
 
 
@@ -44,5 +47,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "SubnetIds=subnet-1,subnet-2 (repeatable)")
     p.add_argument("--yes", "-y", action="store_true",
                    help="execute the change set without asking")
-    add_aws_arguments(p)
     p.set_defaults(func=cmd_deploy)

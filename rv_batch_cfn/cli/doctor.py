@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import add_aws_arguments, add_json_argument
+from .common import print_json
+from .global_options import wants_json
 
 _MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note"}
 
@@ -31,7 +30,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from ..account.session import make_session
 
     diagnosis = diagnose(make_session(args.profile, args.region), args.stack)
-    print(json.dumps(diagnosis.as_dict(), indent=2) if args.json else format_report(diagnosis))
+    if wants_json(args):
+        print_json(diagnosis.as_dict())
+    else:
+        print(format_report(diagnosis))
     return EXIT_OK if diagnosis.healthy else EXIT_FINDINGS
 
 
@@ -46,6 +48,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "stack. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
                     "the stack cannot be read.")
     p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
-    add_aws_arguments(p)
-    add_json_argument(p, "the findings")
     p.set_defaults(func=cmd_doctor)

@@ -7,7 +7,8 @@ import os
 from typing import Optional
 
 from ..errors import EXIT_OK
-from .common import Printer, add_aws_arguments
+from .common import print_json, progress
+from .global_options import wants_json
 
 
 def _setting(value: Optional[str], variable: str, default: str = "") -> str:
@@ -27,8 +28,14 @@ def cmd_publish_container(args: argparse.Namespace) -> int:
                        _setting(args.gpu_repository, "ECR_GPU_IMAGE")),
         tag=_setting(args.tag, "ECR_IMAGE_TAG", DEFAULT_TAG))
     kinds = KINDS if args.kind == "all" else (args.kind,)
-    publish_container(settings, kinds, profile=args.profile or None,
-                      region=args.region or None, dry_run=args.dry_run, report=Printer())
+    published = publish_container(settings, kinds, profile=args.profile or None,
+                                  region=args.region or None, dry_run=args.dry_run,
+                                  report=progress(args),
+                                  docker_output=2 if wants_json(args) else None)
+    if wants_json(args):
+        print_json({"dry_run": args.dry_run, "published": [
+            {"uri": p.uri, "digest": p.digest, "pinned_uri": p.pinned_uri,
+             "serves": list(p.serves)} for p in published]})
     return EXIT_OK
 
 
@@ -58,7 +65,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(ECR_GPU_IMAGE)")
     p.add_argument("--tag", help=f"tag to push: the stack's ImageTag (ECR_IMAGE_TAG; default "
                                  f"{DEFAULT_TAG})")
-    add_aws_arguments(p)
     p.add_argument("--dry-run", action="store_true",
                    help="run every check, then print the docker commands (password elided) "
                         "instead of running them")

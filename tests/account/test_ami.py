@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -392,8 +393,11 @@ def test_skip_provisioning_build_against_the_emulator_is_a_check_never_recorded(
     assert code == 0, out + err
     assert took < 60, f"the emulator build took {took:.1f} s"
 
-    image_id = out.strip().splitlines()[-1]
-    assert image_id.startswith("ami-") and image_id != base
+    # The unusable image's id is never a line of its own on standard output (`| tail -1`
+    # must not find it); the message on standard error names it.
+    image_id = re.search(r"built (ami-[0-9a-f]+) in ", err).group(1)
+    assert image_id != base
+    assert image_id not in out.splitlines()
     assert f"Build '{pt.BUILD_WITHOUT_PROVISIONING}' finished" in out  # Packer's own output
     # Not the AMI to use: the record keeps the last usable one, and the user is told.
     assert record.read_text() == usable + "\n"
@@ -455,8 +459,8 @@ def test_only_a_provisioned_build_is_recorded(account, tmp_path, skip, capsys):
                              "--record", str(record), "--packer", building_packer(tmp_path, built),
                              *(["--skip-provisioning"] if skip else []))
     assert code == 0, err
-    assert out.splitlines()[-1] == built
     if skip:
+        assert out == ""  # an id on standard output would be taken for a usable AMI
         assert not record.exists()
         assert "NOT usable as GpuAMI" in err
         # The stand-in's image does not exist, so its snapshot cannot be looked up: the
@@ -464,6 +468,7 @@ def test_only_a_provisioned_build_is_recorded(account, tmp_path, skip, capsys):
         assert f"--image-ids {built} --query 'Images[].BlockDeviceMappings[].Ebs.SnapshotId'" in err
         assert "--snapshot-id SNAPSHOT_ID" in err
     else:
+        assert out.splitlines()[-1] == built
         assert last_ami.read_last_ami(record) == built
         assert f"recorded in {record}" in err and "paste it as GpuAMI" in err
         assert f"--param GpuAMI={built}" in err
@@ -690,3 +695,26 @@ def test_build_options_take_the_profile_from_the_environment(monkeypatch):
 def test_ami_ids_are_recognised_with_the_configs_pattern():
     assert ami_settings.is_ami_id("ami-0123456789abcdef0") and ami_settings.is_ami_id("ami-01234567")
     assert not ami_settings.is_ami_id("") and not ami_settings.is_ami_id("ami-XXXXXXXX")
+
+
+def test_output_json_of_the_ami_commands(account, tmp_path, capsys):
+    # Packer's own output goes to standard error then, so standard output is one JSON document.
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    built = "ami-0fedcba9876543210"
+    record = tmp_path / "last-ami"
+    code, out, err = run_cli(capsys, "--output", "json", "create-ami", "--base-ami", base,
+                             "--profile", PROFILE, "--region", "us-east-1", "--template",
+                             str(TEMPLATE), "--manifest", str(tmp_path / "manifest.json"),
+                             "--record", str(record), "--packer", building_packer(tmp_path, built))
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["image_id"], data["provisioned"], data["recorded_in"]) == \
+        (built, True, str(record))
+    assert any(c.startswith(f"aws ec2 deregister-image ") for c in data["removal_commands"])
+
+    code, out, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
+                             "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["setting"] == {"AWS_BATCH_BASE_AMI": base}
+    assert data["images"][0]["image_id"] == base and data["written"] is None
