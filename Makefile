@@ -129,9 +129,9 @@ rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK
 	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
 	$(CLI) rv-config --stack '$(STACK)' $(AWS_ARGS) $(if $(FORMAT),--format $(FORMAT)) $(if $(WRITE),--write) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)')
 
-deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", GPU_AMI=ami-..., YES=1 skips the question)
-	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [YES=1]" >&2; exit 2; }
-	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(YES),--yes)
+deploy: $(TEMPLATE) ## create or update STACK=name through a change set (PARAMS="Key=Value ...", GPU_AMI=ami-..., TAGS="k=v ...", S3_BUCKET=..., NO_EXECUTE=1 only creates it, YES=1 skips the question)
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [TAGS=\"team=geo\"] [S3_BUCKET=bucket] [NO_EXECUTE=1] [YES=1]" >&2; exit 2; }
+	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(TAGS),--tags $(foreach t,$(TAGS),'$(t)')) $(if $(S3_BUCKET),--s3-bucket '$(S3_BUCKET)') $(if $(NO_EXECUTE),--no-execute-changeset) $(if $(YES),--yes)
 
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml

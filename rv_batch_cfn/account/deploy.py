@@ -3,10 +3,14 @@
 The steps are the console's: check the values, create a change set, show what it will do, ask,
 execute it, and follow the stack's events until it settles. Values are checked against the
 template's own Parameters and Rules before any call to AWS.
+
+Past 300 lines on purpose: the steps of one deployment (check, plan, ask, execute, follow the
+events) read in order here; what the options add is in deploy_options.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from datetime import datetime, timezone
@@ -18,22 +22,25 @@ from ..template import outputs as out
 from ..template.job_definitions import MAIN_STACK_NAME
 from ..template.parameters import GPU
 from . import parameters as checks
+from .deploy_options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
+                             UNCHANGED, DeployOptions, Deployment, template_source)
 from .last_ami import LAST_AMI, last_ami_hint
 from .session import aws_error, error_code, not_aws_answer
 from .stack import describe_stack, stack_outputs, stack_parameters
+from .stack import event_line as _event_line
+from .stack import new_events as _events
 
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
-# Larger templates must go through S3 (TemplateURL), which this command does not do.
-TEMPLATE_BODY_LIMIT = 51_200
 # How CloudFormation words a change set that would change nothing (the second is UpdateStack's).
 NO_CHANGE_PHRASES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 # States from which an update is impossible: the stack must be deleted first.
 DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
 
-# What deploy() did.
-EXECUTED, UNCHANGED, DECLINED = "executed", "unchanged", "declined"
+# What deploy() did (deploy_options.py): EXECUTED, UNCHANGED, DECLINED, CHANGE_SET_CREATED.
+__all__ = ["deploy", "load_template", "Deployment", "DeployOptions", "EXECUTED", "UNCHANGED",
+           "DECLINED", "CHANGE_SET_CREATED", "TEMPLATE_BODY_LIMIT"]
 # Right after ExecuteChangeSet, AWS may still describe the stack as it was (UPDATE_COMPLETE from
 # the last update). How long to wait for a sign that the execution began before giving up.
 EXECUTION_START_TIMEOUT = 120.0
@@ -57,10 +64,7 @@ def load_template(path: Path) -> tuple[str, dict]:
                            ) from None
     if not isinstance(data, Mapping) or "Resources" not in data:
         raise RvBatchError(f"{path} is not a CloudFormation template (no Resources section)")
-    if len(text.encode("utf-8")) > TEMPLATE_BODY_LIMIT:
-        raise RvBatchError(f"{path} is {len(text.encode())} bytes; CloudFormation takes at most "
-                           f"{TEMPLATE_BODY_LIMIT} in a request (deploy it from S3 with the "
-                           "console or the AWS CLI)")
+    # Its size (at most TEMPLATE_BODY_LIMIT without an S3 bucket): DeployOptions.check.
     return text, dict(data)
 
 
@@ -79,17 +83,22 @@ def _refuse(question: str) -> bool:
 def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[str, str],
            assume_yes: bool = False, ask: Optional[Callable[[str], bool]] = None,
            say: Optional[Printer] = None, template: Optional[tuple[str, dict]] = None,
-           last_ami: Optional[Path] = LAST_AMI) -> str:
-    """Create or update `stack_name` from the template; returns EXECUTED, UNCHANGED or
-    DECLINED (`ask` answered no). Raises AwsError when the deployment fails, naming the first
-    failure. Progress goes to `say` a line at a time; `ask` is asked before executing the change
-    set unless `assume_yes` (by default nothing is executed without `assume_yes`).
+           last_ami: Optional[Path] = LAST_AMI,
+           options: Optional[DeployOptions] = None) -> Deployment:
+    """Create or update `stack_name` from the template; returns what was done: its outcome is
+    EXECUTED, UNCHANGED, DECLINED (`ask` answered no) or CHANGE_SET_CREATED (`options.execute`
+    False: the change set is left for review). Raises AwsError when the deployment fails,
+    naming the first failure. Progress goes to `say` a line at a time; `ask` is asked before
+    executing the change set unless `assume_yes` (by default nothing is executed without
+    `assume_yes`). `options` adds tags, a service role, an S3 upload, no rollback.
 
     When `last_ami` (the file create-ami records its AMI in; None: not looked at) names an AMI
     GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given."""
     say = say or _quiet
     ask = ask or _refuse
+    options = options or DeployOptions()
     text, data = template or load_template(template_path)
+    options.check(text, template_path)
     cfn = session.client("cloudformation")
     existing = _existing(cfn, stack_name)
     status = existing["StackStatus"] if existing else None
@@ -123,11 +132,14 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                              "otherwise", last_ami)
         if hint:
             say(f"Hint: {hint}.")
+    source = template_source(session, text, options)
+    if "TemplateURL" in source:
+        say(f"Uploaded the template to {source['TemplateURL']}")
     try:
         cfn.create_change_set(StackName=stack_name, ChangeSetName=change_set_name,
-                              ChangeSetType=kind, TemplateBody=text, Parameters=parameters,
-                              Capabilities=CAPABILITIES,
-                              Description="rv-batch-cfn deploy")
+                              ChangeSetType=kind, Parameters=parameters,
+                              Capabilities=CAPABILITIES, Description="rv-batch-cfn deploy",
+                              **source, **options.change_set_arguments())
     except Exception as e:  # noqa: BLE001
         if not_aws_answer(e):
             raise aws_error("create a change set", e, cfn.meta.endpoint_url) from None
@@ -140,18 +152,25 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
         if any(phrase in reason for phrase in NO_CHANGE_PHRASES):
             say(f"No changes: stack {stack_name} already has this template and these values; "
                 "nothing to do.")
-            return UNCHANGED
+            return Deployment(UNCHANGED, stack_name, change_set.get("StackId", ""),
+                              status=status or "")
         raise AwsError(f"CloudFormation could not plan the change: {reason}")
 
     _show_changes(say, change_set["Changes"])
+    planned = Deployment(DECLINED, stack_name, change_set.get("StackId", ""), change_set_name,
+                         change_set.get("ChangeSetId", ""), tuple(change_set["Changes"]),
+                         "REVIEW_IN_PROGRESS" if creating else status or "")
+    if not options.execute:
+        return dataclasses.replace(planned, outcome=CHANGE_SET_CREATED)
     if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
         _discard(cfn, stack_name, change_set_name, creating)
         say("Cancelled: nothing was changed.")
-        return DECLINED
+        return planned
 
     seen = {e["EventId"] for e in _events(cfn, change_set["StackId"])}
     started = time.monotonic()
-    cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+    cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name,
+                           **options.execute_arguments())
     say("")
     say("Events:")
     stack, events = _follow(cfn, change_set["StackId"], seen, say, change_set_name)
@@ -160,7 +179,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     say("")
     say(f"Stack {stack_name} is {stack['StackStatus']} ({time.monotonic() - started:.0f} s).")
     _show_outputs(say, stack)
-    return EXECUTED
+    return dataclasses.replace(planned, outcome=EXECUTED, status=stack["StackStatus"],
+                               outputs=stack_outputs(stack))
 
 
 def _existing(cfn: Any, name: str) -> Optional[dict]:
@@ -237,22 +257,6 @@ def _show_changes(say: Printer, changes: list[dict]) -> None:
             f"{r['LogicalResourceId']:<{width}}  {r['ResourceType']}{note}")
 
 
-def _events(cfn: Any, stack_id: str, seen: Optional[set] = None) -> list[dict]:
-    """Events newer than `seen`, oldest first (the API pages them newest first)."""
-    found: list[dict] = []
-    token = None
-    while True:
-        page = cfn.describe_stack_events(StackName=stack_id, **({"NextToken": token} if token
-                                                                 else {}))
-        for event in page["StackEvents"]:
-            if seen is not None and event["EventId"] in seen:
-                return list(reversed(found))
-            found.append(event)
-        token = page.get("NextToken")
-        if not token:
-            return list(reversed(found))
-
-
 def _follow(cfn: Any, stack_id: str, seen: set, say: Printer, change_set_name: str,
             max_delay: float = 5.0) -> tuple[dict, list[dict]]:
     """Print the stack's events as they come until the execution of `change_set_name` has
@@ -314,14 +318,6 @@ def _closes_stack_operation(event: dict, stack_id: str) -> bool:
     return (event.get("ResourceType") == "AWS::CloudFormation::Stack"
             and event.get("PhysicalResourceId") in (stack_id, None)
             and not event["ResourceStatus"].endswith("_IN_PROGRESS"))
-
-
-def _event_line(event: dict) -> str:
-    stamp = event["Timestamp"]
-    when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
-    reason = event.get("ResourceStatusReason")
-    return (f"  {when}  {event['ResourceStatus']:<30} {event['LogicalResourceId']:<28} "
-            f"{event.get('ResourceType', '')}" + (f"  {reason}" if reason else ""))
 
 
 def _failure(stack: dict, events: list[dict]) -> str:
