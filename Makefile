@@ -85,9 +85,9 @@ publish-container-gpu: $(BIN)/.installed ## tag and push RASTER_VISION_GPU_IMAGE
 # --- Checks against the account: subnets before deploying, the stack after ---------------------
 .PHONY: doctor choose-subnets
 
-doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name
-	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name>" >&2; exit 2; }
-	$(CLI) doctor --stack $(STACK) $(AWS_ARGS)
+doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name [JOB_DEF_STACK=name]
+	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name> [JOB_DEF_STACK=<name>]" >&2; exit 2; }
+	$(CLI) doctor --stack $(STACK) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)') $(AWS_ARGS)
 
 choose-subnets: $(BIN)/.installed ## subnets whose zones offer the types: make choose-subnets VPC=vpc-... [TYPES=g5.2xlarge,m6i.xlarge]
 	@test -n "$(VPC)" || { echo "usage: make choose-subnets VPC=<vpc id> [TYPES=t1,t2]" >&2; exit 2; }

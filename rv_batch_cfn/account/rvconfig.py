@@ -57,12 +57,12 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
         return BatchSettings(names, _attempts(main))
     names = require_outputs(main, list(out.QUEUE_OUTPUTS))
     definitions = complete_stack(cfn, job_def_stack)
-    _check_main_stack(definitions, main)
+    check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
     return BatchSettings(names, _attempts(definitions))
 
 
-def _check_main_stack(definitions: dict, main: dict) -> None:
+def check_main_stack(definitions: dict, main: dict) -> None:
     """AwsError unless the job-definitions stack was deployed for `main` (its MainStackName):
     its jobs run with that stack's job role and log to its log group."""
     name, wanted = definitions["StackName"], main["StackName"]

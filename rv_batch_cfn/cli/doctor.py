@@ -7,20 +7,25 @@ from ..errors import EXIT_FINDINGS, EXIT_OK
 from .common import print_json
 from .global_options import wants_json
 
-_MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note"}
+_MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note", "warning": "WARNING"}
 
 
 def format_report(diagnosis) -> str:
     """The report a person reads: one line per finding, each problem followed by its fix."""
-    lines = [f"doctor: stack {diagnosis.stack} ({diagnosis.region})"]
+    also = (f", job definitions of {diagnosis.job_def_stack}" if diagnosis.job_def_stack
+            else "")
+    lines = [f"doctor: stack {diagnosis.stack}{also} ({diagnosis.region})"]
     width = max(len(f.check) for f in diagnosis.findings) if diagnosis.findings else 0
     for f in diagnosis.findings:
         lines.append(f"  {_MARKS[f.status]:<8} {f.check:<{width}}  {f.message}")
         if f.fix:
             lines.append(f"  {'':<8} {'':<{width}}  fix: {f.fix}")
-    count = len(diagnosis.problems)
-    lines.append("no problems found" if not count else
-                 f"{count} problem{'s' if count != 1 else ''} found")
+    count, warned = len(diagnosis.problems), len(diagnosis.warnings)
+    summary = ("no problems found" if not count else
+               f"{count} problem{'s' if count != 1 else ''} found")
+    if warned:
+        summary += f", {warned} warning{'s' if warned != 1 else ''}"
+    lines.append(summary)
     return "\n".join(lines)
 
 
@@ -29,7 +34,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from ..account.doctor import diagnose
     from ..account.session import make_session
 
-    diagnosis = diagnose(make_session(args.profile, args.region), args.stack)
+    diagnosis = diagnose(make_session(args.profile, args.region), args.stack,
+                         args.job_def_stack)
     if wants_json(args):
         print_json(diagnosis.as_dict())
     else:
@@ -48,4 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "stack. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
                     "the stack cannot be read.")
     p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
+    p.add_argument("--job-def-stack", metavar="NAME",
+                   help="a per-project job-definitions stack deployed for --stack: its job "
+                        "definitions are checked (and expected in Raster Vision's config, as "
+                        "rv-config --job-def-stack writes it) instead of the main stack's")
     p.set_defaults(func=cmd_doctor)

@@ -13,35 +13,47 @@ rv_config.py (Raster Vision's profile names this stack); model.py holds what the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from ...template import outputs as out
 from ...template import parameters as params
 from .. import instances
 from ..session import aws_errors, check_credentials
+from ..rvconfig import check_main_stack
 from ..stack import complete_stack, require_outputs, stack_parameters
 from .environments import environment_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
 from .model import (AMI, ENVIRONMENTS, FIT, IMAGES, NOTE, OFFERINGS, OK, PROBLEM, RV_CONFIG,
-                    Diagnosis, Finding, Kind)
+                    WARNING, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .rv_config import rv_config_findings
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
+           "WARNING",
            "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG"]
 
 
-def diagnose(session: Any, stack_name: str) -> Diagnosis:
+def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None) -> Diagnosis:
     """Run every check against the deployed stack `stack_name`.
 
-    Raises AwsError when the stack cannot be read (no credentials, no such stack, a stack still
-    in progress or made from another template).
+    With `job_def_stack`, a per-project job-definitions stack (cloudformation/
+    job-definitions.yml) deployed for `stack_name`: its job definitions are the ones checked,
+    and the ones Raster Vision's config is expected to name, as `rv-config --job-def-stack`
+    writes it. Raises AwsError when a stack cannot be read (no credentials, no such stack, a
+    stack still in progress or made from another template, a job-definitions stack deployed
+    for another main stack).
     """
     check_credentials(session)
     cfn = session.client("cloudformation")
     stack = complete_stack(cfn, stack_name)
-    names = require_outputs(stack, [n for pair in out.KIND_OUTPUTS.values() for n in pair])
+    if job_def_stack is None:
+        names = require_outputs(stack, [n for pair in out.KIND_OUTPUTS.values() for n in pair])
+    else:
+        names = require_outputs(stack, list(out.QUEUE_OUTPUTS))
+        definitions = complete_stack(cfn, job_def_stack)
+        check_main_stack(definitions, stack)
+        names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
     batch, ec2 = session.client("batch"), session.client("ec2")
     kinds = [_read_kind(batch, kind, names[q], names[d])
              for kind, (q, d) in out.KIND_OUTPUTS.items()]
@@ -54,8 +66,8 @@ def diagnose(session: Any, stack_name: str) -> Diagnosis:
     findings += offering_findings(ec2, kinds, lookup, vpc)
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)
-    findings += rv_config_findings(stack_name, names)
-    return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings))
+    findings += rv_config_findings(stack_name, names, job_def_stack)
+    return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
 
 
 def _read_kind(batch: Any, kind: str, queue_name: str, definition_name: str) -> Kind:
