@@ -63,17 +63,17 @@ clean: ## remove the virtual environment and caches (not the committed templates
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- publish-container: push the local Raster Vision images to the stack's ECR repositories -----
-# Settings from settings.mk (or the command line: make publish-container ECR_IMAGE_TAG=v1);
-# an empty one falls back to the environment variable of the same name. DRY_RUN=1 runs every
-# check and prints the docker commands instead of running them.
+# STACK=name reads the repositories and the tag from the stack; settings (settings.mk, the
+# environment, the command line: make publish-container ECR_IMAGE_TAG=v1) override it. DRY_RUN=1
+# runs every check and prints the docker commands instead of running them.
 .PHONY: publish-container publish-container-cpu publish-container-gpu
 PUBLISH_ARGS = --cpu-image "$(RASTER_VISION_CPU_IMAGE)" --gpu-image "$(RASTER_VISION_GPU_IMAGE)" \
 	--cpu-repository "$(ECR_CPU_IMAGE)" --gpu-repository "$(ECR_GPU_IMAGE)" \
 	--tag "$(ECR_IMAGE_TAG)" --profile "$(AWS_PROFILE)" --region "$(AWS_REGION)" \
-	$(if $(DRY_RUN),--dry-run)
+	$(if $(STACK),--stack '$(STACK)') $(if $(DRY_RUN),--dry-run)
 
 # Both kinds in one run: one login, and a repository shared by both kinds is pushed once.
-publish-container: $(BIN)/.installed ## push both images to the stack's ECR repositories (= publish-container-cpu + publish-container-gpu; DRY_RUN=1 checks and prints only)
+publish-container: $(BIN)/.installed ## push the images to STACK=name's ECR repositories (both kinds; DRY_RUN=1 checks and prints only)
 	$(CLI) publish-container --kind all $(PUBLISH_ARGS)
 
 publish-container-cpu: $(BIN)/.installed ## tag and push RASTER_VISION_CPU_IMAGE to ECR_CPU_IMAGE:ECR_IMAGE_TAG

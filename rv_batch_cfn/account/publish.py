@@ -114,7 +114,8 @@ def plan(settings: PublishSettings, kinds: Sequence[str]) -> list[Push]:
         if not images.repository:
             problems.append(Problem(setting_name(kind, "repository"), "",
                                     f"required: the name of the ECR repository the stack "
-                                    f"created (its {_stack_parameter(kind)} parameter)"))
+                                    f"created (its {_stack_parameter(kind)} parameter; "
+                                    "--stack NAME reads it from the stack)"))
         elif not re.match(c.REPOSITORY_PATTERN, images.repository):
             problems.append(Problem(setting_name(kind, "repository"), images.repository,
                                     "allowed: an ECR repository name (lower-case letters, digits, "
