@@ -55,7 +55,7 @@ test: $(BIN)/.test-installed ## install what the tests need and run them
 update-golden: $(BIN)/.installed ## regenerate the golden templates under tests/golden after a deliberate change
 	$(BIN)/python -m tests.golden_configs
 
-bench: $(BIN)/.installed ## median time of import, build, render and lint
+bench: $(BIN)/.installed ## time `rv-batch-cfn template` (cold and warm) against the cfn-lint CLI on its output, and each step
 	$(BIN)/python scripts/bench.py
 
 clean: ## remove the virtual environment and caches (not the committed templates)

@@ -8,7 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Union
 
-import cfn_flip
+import yaml
+from cfn_clean import cfn_literal_parser
+from cfn_flip import yaml_dumper as cfn_yaml
+from cfn_tools._config import config as cfn_flip_config
 from troposphere import Template
 
 from .errors import OutputError
@@ -33,10 +36,34 @@ def template_dict(template: Template) -> dict[str, Any]:
     return ordered
 
 
-def render_yaml(template: Template) -> str:
-    """YAML in the short intrinsic style (!Ref, !Sub, ...) a person would write."""
-    # json.dumps round trip: cfn_flip keeps key order only for data it parsed itself.
-    return cfn_flip.to_yaml(json.dumps(template_dict(template)), clean_up=False, long_form=False)
+class _ShortFormDumper(cfn_yaml.Dumper):
+    """cfn-flip's YAML dumper (short intrinsic forms, its quoting and indentation) for plain,
+    insertion-ordered dicts: the same text as `cfn_flip.to_yaml`, without its ordered-dict type,
+    whose items() builds a class per key to defeat sorting (most of cfn-flip's time)."""
+
+
+def _represent_dict(dumper: yaml.Dumper, value: dict) -> Any:
+    if len(value) == 1:  # {"Ref": x} -> !Ref x, {"Fn::Sub": x} -> !Sub x
+        (key, inner), = value.items()
+        if key in cfn_yaml.CONVERTED_SUFFIXES:
+            return cfn_yaml.fn_representer(dumper, key, inner)
+        if key.startswith(cfn_yaml.FN_PREFIX):
+            return cfn_yaml.fn_representer(dumper, key[len(cfn_yaml.FN_PREFIX):], inner)
+    return dumper.represent_mapping(cfn_yaml.TAG_MAP, value, flow_style=False)
+
+
+_ShortFormDumper.add_representer(dict, _represent_dict)
+
+
+def render_yaml(template: Union[Template, dict]) -> str:
+    """YAML in the short intrinsic style (!Ref, !Sub, ...) a person would write, from a template
+    or its `template_dict`; byte for byte what `cfn_flip.to_yaml` writes."""
+    data = template_dict(template) if isinstance(template, Template) else template
+    # A copy: cfn-flip's literal parser replaces some values in place (JSON bodies it keeps
+    # literal), and the caller's data may still be linted.
+    data = cfn_literal_parser(json.loads(json.dumps(data)))
+    return yaml.dump(data, Dumper=_ShortFormDumper, default_flow_style=False,
+                     allow_unicode=True, width=cfn_flip_config.max_col_width, sort_keys=False)
 
 
 def render_json(data: dict) -> str:

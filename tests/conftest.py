@@ -23,6 +23,20 @@ def require_tool(name: str) -> str:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def lint_cache(tmp_path_factory):
+    """The test session's own lint cache (rv_batch_cfn/lint.py), in this process and in the
+    subprocesses it starts: a developer's cache neither helps nor is touched."""
+    path = tmp_path_factory.mktemp("lint-cache")
+    saved = os.environ.get("RV_BATCH_CFN_CACHE_DIR")
+    os.environ["RV_BATCH_CFN_CACHE_DIR"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("RV_BATCH_CFN_CACHE_DIR", None)
+    else:
+        os.environ["RV_BATCH_CFN_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     """moto in server mode on 127.0.0.1 and a free port, for the whole test session, patched

@@ -186,10 +186,10 @@ def aws_env(emu: Emulator, **extra: str) -> dict[str, str]:
 
 def run_cli(emu: Optional[Emulator], *args: str, input: Optional[str] = None,
             env: Optional[dict] = None, endpoint: Optional[str] = None) -> Any:
-    """Run `rv-batch-cfn ARGS` as a user would, in a subprocess reaching the emulator through
-    AWS_ENDPOINT_URL and AWS_REGION (or `endpoint`, e.g. one where nothing listens)."""
-    import subprocess
-    import sys
+    """Run `rv-batch-cfn ARGS` as a user would, reaching the emulator through AWS_ENDPOINT_URL
+    and AWS_REGION (or `endpoint`, e.g. one where nothing listens); in this process, with what a
+    subprocess would print and exit with (tests/cli_runner.py)."""
+    from tests import cli_runner
 
     environment = aws_env(emu) if emu is not None else aws_env(Emulator(endpoint or ""))
     if endpoint:
@@ -197,8 +197,7 @@ def run_cli(emu: Optional[Emulator], *args: str, input: Optional[str] = None,
     # No instance-metadata lookups: they would wait for a network that is not there.
     environment["AWS_EC2_METADATA_DISABLED"] = "true"
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "rv_batch_cfn", *args], input=input,
-                          capture_output=True, text=True, env=environment, cwd=ROOT, timeout=120)
+    return cli_runner.run(args, env=environment, cwd=ROOT, input=input)
 
 
 def network_parameters(network: Network) -> list[str]:

@@ -1,4 +1,8 @@
-"""The CLI as a user runs it: a subprocess, exit codes, one clear message, no traceback."""
+"""The CLI as a user runs it: exit codes, one clear message, no traceback.
+
+Most tests run `main(argv)` in this process (tests/cli_runner.py); the entry points themselves
+(`python -m rv_batch_cfn` and the `rv-batch-cfn` script) are run as subprocesses below.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,15 @@ import pytest
 from rv_batch_cfn import build_template, render_yaml
 from rv_batch_cfn.render import write_atomic
 from rv_batch_cfn.errors import OutputError
+from tests import cli_runner
 from tests.emulator import ROOT, TEMPLATE
 
 
 def cli(*args, cwd=ROOT):
+    return cli_runner.run(args, cwd=cwd)
+
+
+def subprocess_cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "rv_batch_cfn", *args], capture_output=True,
                           text=True, cwd=cwd, stdin=subprocess.DEVNULL)
 
@@ -29,8 +38,9 @@ def assert_clean_error(result, *fragments):
 
 
 def test_template_writes_the_linted_template(tmp_path):
+    # Through the module's entry point, in a process of its own.
     out = tmp_path / "nested" / "template.yml"
-    result = cli("template", "-o", str(out))
+    result = subprocess_cli("template", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert out.read_text() == TEMPLATE.read_text()
     assert "cfn-lint: clean" in result.stderr
@@ -76,7 +86,7 @@ def test_bad_config_file(tmp_path, content, fragments):
 
 
 def test_missing_config_file(tmp_path):
-    result = cli("template", "--config", str(tmp_path / "nope.yml"))
+    result = subprocess_cli("template", "--config", str(tmp_path / "nope.yml"))
     assert_clean_error(result, "cannot read the file: No such file or directory")
 
 

@@ -21,7 +21,7 @@ def emit_template(text: str, output: str, lint: bool = True) -> None:
 
     _check_output_path(output)
     if lint:
-        check_template(text)
+        check_template(text, cache=True)
     if output == "-":
         sys.stdout.write(text)
         return
@@ -111,7 +111,10 @@ def _add_generator(sub: argparse._SubParsersAction, name: str, func: Callable, d
     p.add_argument("-o", "--output", default=str(default),
                    help=f"where to write it ('-' for standard output; default {default})")
     p.add_argument("--config", metavar="FILE", help=config_help)
-    p.add_argument("--no-lint", action="store_true", help="skip cfn-lint (faster; for scripts)")
+    p.add_argument("--no-lint", action="store_true", help="skip cfn-lint (faster; for scripts). "
+                   "A text cfn-lint found clean before is not linted again (cache: "
+                   "RV_BATCH_CFN_CACHE_DIR, else ~/.cache/rv-batch-cfn; set it empty to turn "
+                   "the cache off)")
     p.set_defaults(func=func)
 
 

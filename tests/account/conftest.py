@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from tests import cli_runner
 from tests.emulator import Emulator, aws_env
 
 # Raster Vision reads these; a developer's own settings must not leak into a test.
@@ -27,7 +27,8 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli(emulator: Emulator, home: Path,
         tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `rv-batch-cfn ARGS` in a subprocess pointed at the emulator, from an empty directory.
+    """Run `rv-batch-cfn ARGS` pointed at the emulator, from an empty directory, in this process
+    (tests/cli_runner.py: what a subprocess would print and exit with).
 
     Keyword arguments add environment variables (e.g. RV_PROFILE="team").
     """
@@ -35,8 +36,7 @@ def cli(emulator: Emulator, home: Path,
         environment = {k: v for k, v in aws_env(emulator, HOME=str(home)).items()
                        if k not in RV_VARIABLES}
         environment.update(env)
-        return subprocess.run([sys.executable, "-m", "rv_batch_cfn", *args], env=environment,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        return cli_runner.run(args, env=environment, cwd=tmp_path)
     return run
 
 
