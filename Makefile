@@ -133,6 +133,12 @@ deploy: $(TEMPLATE) ## create or update STACK=name through a change set (PARAMS=
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [TAGS=\"team=geo\"] [S3_BUCKET=bucket] [NO_EXECUTE=1] [YES=1]" >&2; exit 2; }
 	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(TAGS),--tags $(foreach t,$(TAGS),'$(t)')) $(if $(S3_BUCKET),--s3-bucket '$(S3_BUCKET)') $(if $(NO_EXECUTE),--no-execute-changeset) $(if $(YES),--yes)
 
+# --- Teardown -----------------------------------------------------------------------------------
+.PHONY: teardown
+teardown: $(BIN)/.installed ## delete STACK=name (shows the plan and asks; YES=1 does not ask, DRY_RUN=1 only shows) and list what is left
+	@test -n "$(STACK)" || { echo "usage: make teardown STACK=<stack name> [YES=1] [DRY_RUN=1]" >&2; exit 2; }
+	$(CLI) teardown --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes)
+
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml
 

@@ -29,6 +29,8 @@ def make_moto_like_aws() -> None:
     _patch_iam()
     _patch_yaml()
     _patch_images()
+    _patch_imports()
+    _patch_job_endings()
 
 
 def _as_console_string(value: Any) -> str:
@@ -518,3 +520,50 @@ def _patch_images() -> None:
         return mappings
 
     Ami.block_device_mappings = property(block_device_mappings)
+
+
+def _patch_imports() -> None:
+    """CloudFormation's ListImports names the stacks importing an export, and refuses an
+    export nobody imports with a ValidationError; moto has no ListImports at all. Answer it from
+    the live stacks' templates, resolving each Fn::ImportValue's argument in its stack."""
+    from moto.cloudformation import parsing
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def imported_names(node: Any, stack: Any) -> list[str]:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::ImportValue"}:
+                return [str(parsing.clean_json(node["Fn::ImportValue"], stack.resource_map))]
+            return [n for value in node.values() for n in imported_names(value, stack)]
+        if isinstance(node, list):
+            return [n for value in node for n in imported_names(value, stack)]
+        return []
+
+    def list_imports(self: Any) -> Any:
+        name = self._get_param("ExportName")
+        importers = [stack.name for stack in self.cloudformation_backend.stacks.values()
+                     if stack.status != "DELETE_COMPLETE"
+                     and name in imported_names(stack.template_dict, stack)]
+        if not importers:
+            raise ValidationError(message=f"Export '{name}' is not imported by any stack.")
+        return ActionResult({"Imports": sorted(importers)})
+
+    CloudFormationResponse.list_imports = list_imports
+
+
+def _patch_job_endings() -> None:
+    """AWS moves a cancelled (not yet started) or terminated job to FAILED; moto's Batch without
+    Docker runs no job thread, so its `terminate` only sets a flag and the job would keep its
+    status forever. End such a job as AWS does."""
+    from moto.batch.models import Job
+
+    original = Job.terminate
+
+    def terminate(self: Any, reason: str) -> None:
+        original(self, reason)
+        if not self.is_alive() and not self.job_stopped:
+            self._mark_stopped(success=False)
+
+    Job.terminate = terminate
+

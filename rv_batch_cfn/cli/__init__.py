@@ -12,12 +12,13 @@ import traceback
 from typing import Callable, Optional, Sequence
 
 from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, RvBatchError
-from . import ami, deploy, doctor, generate, global_options, publish, rvconfig, subnets
+from . import (ami, deploy, doctor, generate, global_options, publish, rvconfig, subnets,
+               teardown)
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     generate.register, rvconfig.register, deploy.register, publish.register, ami.register,
-    doctor.register, subnets.register]
+    doctor.register, subnets.register, teardown.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
