@@ -103,7 +103,8 @@ AMI_OPTIONS = --base-ami='$(AWS_BATCH_BASE_AMI)' --region='$(AWS_REGION)' \
 	$(if $(filter undefined,$(origin PREPULL_IMAGES)),,--prepull-images='$(PREPULL_IMAGES)') \
 	$(if $(AMI_BUILD_SUBNET_ID),--subnet-id='$(AMI_BUILD_SUBNET_ID)') \
 	$(if $(AMI_BUILD_INSTANCE_PROFILE),--iam-instance-profile='$(AMI_BUILD_INSTANCE_PROFILE)') \
-	$(if $(AMI_BUILD_PUBLIC_IP),--associate-public-ip-address='$(AMI_BUILD_PUBLIC_IP)')
+	$(if $(AMI_BUILD_PUBLIC_IP),--associate-public-ip-address='$(AMI_BUILD_PUBLIC_IP)') \
+	$(if $(AMI_BUILD_SSH_CIDR),--ssh-source-cidr='$(AMI_BUILD_SSH_CIDR)')
 .PHONY: packer-template create-ami validate-ami find-base-ami
 
 $(PACKER_TEMPLATE): $(BIN)/.installed $(SOURCES)

@@ -30,15 +30,22 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 PREFIX_PATTERN = r"^[a-z0-9]{0,12}$"
 AMI_PATTERN = r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$"
 # Every EC2 family name has a digit (m6i, g5, p4d), which also keeps 'optimal' out of the GPU
-# kind, where it would pick only instance types without a GPU.
-GPU_INSTANCE_TYPE_PATTERN = r"^[a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?$"
+# kind, where it would pick only instance types without a GPU. The lookahead refuses the
+# families the AL2023 NVIDIA AMIs cannot drive (instance_types.refused_gpu_family says why).
+GPU_INSTANCE_TYPE_PATTERN = (r"^" + instance_types.REFUSED_GPU_FAMILY_LOOKAHEAD
+                             + r"[a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?$")
 INSTANCE_TYPE_PATTERN = r"^([a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?|optimal)$"
 INSTANCE_TYPE_PATTERNS = {"gpu": GPU_INSTANCE_TYPE_PATTERN, "cpu": INSTANCE_TYPE_PATTERN}
 GPU_TYPES_ALLOWED = ("allowed: an EC2 instance type (g5.2xlarge) or family (g5) with a GPU; "
                      "not 'optimal', which picks only C, M and R types, without GPUs")
 REPOSITORY_PATTERN = r"^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)?$"
 IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+# A bucket name; the read-only list may also be * (every bucket), the read-write list never.
+BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 BUCKET_PATTERN = r"^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$"
+# A KMS key (not an alias: IAM policies match keys by key ARN); multi-Region keys are mrk-....
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,64}$"
+REPOSITORY_MODES = ("create", "existing")
 IMAGE_PATTERN = r"^[^\s]+$"
 KEY_NAME_PATTERN = r"^[ -~]{0,255}$"
 ROLE_ARN_PATTERN = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$"
@@ -46,7 +53,33 @@ ROLE_ARN_PATTERN = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$"
 # Limits of the services, not preferences: gp3 volumes, Batch retry attempts, job timeouts.
 ROOT_VOLUME_GIB = (30, 16384)  # the ECS-optimized AL2023 AMI's snapshot is 30 GiB
 ATTEMPTS = (1, 10)
+# gp3 root volumes: throughput (MiB/s) and IOPS bounds; 125 and 3000 are included in the price.
+# IOPS may be at most 500 per GiB of the volume, throughput at most 0.25 MiB/s per IOPS.
+GP3_THROUGHPUT_MIBS = (125, 1000)
+GP3_IOPS = (3000, 16000)
+GP3_IOPS_PER_GIB = 500
+GP3_IOPS_PER_MIBS = 4
 MIN_TIMEOUT_SECONDS = 60
+# What the JobTimeout parameter's pattern admits (nine digits, about 31 years).
+MAX_TIMEOUT_SECONDS = 999_999_999
+# Batch's UpdatePolicy.JobExecutionTimeoutMinutes (API reference, UpdatePolicy).
+UPDATE_TIMEOUT_MINUTES = (1, 7200)
+# Upper bounds where the services document none: values no real account reaches, so that a typo
+# (a few zeros too many) is refused before CloudFormation or Batch sees it.
+# Batch sets no cap on a compute environment's vCPUs; accounts' EC2 vCPU quotas are granted in
+# the thousands, so 100000 is beyond any of them.
+VCPUS = (0, 100_000)
+# A job runs on one instance: at most 192 vCPUs (the largest of the GPU and general-purpose
+# families, e.g. m7i.48xlarge, g6e.48xlarge).
+JOB_VCPUS = (1, 192)
+# 4 TiB, the memory of the largest instance with at most 192 vCPUs (x2iedn.32xlarge); Batch
+# wants at least 4 MiB, Raster Vision far more.
+JOB_MEMORY_MIB = (512, 4 * 1024 * 1024)
+# /dev/shm comes out of the job's memory, so the same ceiling.
+SHARED_MEMORY_MIB = (64, JOB_MEMORY_MIB[1])
+SPOT_BID_PERCENTAGE = (1, 100)
+# /dev/shm per GPU a job uses: the single-GPU default, scaled by the GPUs Raster Vision trains on.
+SHARED_MEMORY_PER_GPU_MIB = 8192
 
 
 @dataclass(frozen=True)
@@ -61,6 +94,13 @@ class ComputeConfig:
     ami: str = ""
     hosted_image: str = HOSTED_IMAGE
     repository_name: str = ""
+    # "existing": use a repository of that name that already exists (one retained from a deleted
+    # stack) instead of creating it.
+    repository_mode: str = "create"
+    # gp3 performance of the root volume (images, and the jobs' scratch space on instance types
+    # without instance store); the defaults are the baseline included in the volume's price.
+    root_volume_throughput_mibs: int = GP3_THROUGHPUT_MIBS[0]
+    root_volume_iops: int = GP3_IOPS[0]
 
 
 def _gpu_default() -> ComputeConfig:
@@ -97,11 +137,21 @@ class StackConfig:
     shared_memory_mib: int = 8192
     job_attempts: int = 3
     job_timeout_seconds: int = 0
-    s3_buckets: tuple[str, ...] = ("*",)
+    # Buckets jobs may write and delete in: none unless named (never every bucket).
+    s3_buckets: tuple[str, ...] = ()
     log_retention_days: int = 30
     cidr_range: str = ""
     key_name: str = ""
     batch_service_role_arn: str = ""
+    # Buckets jobs may only read (public data sets included); "*" for every bucket.
+    s3_read_only_buckets: tuple[str, ...] = ("*",)
+    # KMS keys of SSE-KMS buckets: jobs may decrypt and generate data keys with these only.
+    kms_key_arns: tuple[str, ...] = ()
+    # Minutes running jobs get to finish before an update replaces their instances: a day, for
+    # multi-hour training (the API allows 1 to 7200; the longer, the longer old instances stay).
+    update_job_timeout_minutes: int = 1440
+    # Session Manager shell access to instances (off: the instance role then has no SSM actions).
+    session_manager: bool = False
 
     def validate(self) -> "StackConfig":
         """Return self when valid; otherwise raise a ConfigError listing every problem."""
@@ -138,6 +188,11 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
         p.append(Problem(f"{kind}.instance_types", c.instance_types,
                          "allowed: at least one instance type, e.g. ['g5.2xlarge']"))
     for i, name in enumerate(c.instance_types):
+        refused = instance_types.refused_gpu_family(name) if kind == "gpu" else None
+        if refused:
+            p.append(Problem(f"{kind}.instance_types[{i}]", name, "allowed: a GPU family the "
+                             f"Amazon Linux 2023 NVIDIA AMIs support; {refused}"))
+            continue
         _pattern(p, f"{kind}.instance_types[{i}]", name, INSTANCE_TYPE_PATTERNS[kind],
                  GPU_TYPES_ALLOWED if kind == "gpu" else
                  "allowed: an EC2 instance type (m6i.xlarge), a family (m6i) or 'optimal'")
@@ -145,16 +200,55 @@ def _compute_problems(kind: str, c: ComputeConfig) -> list[Problem]:
         p.append(Problem(f"{kind}.capacity", c.capacity, f"allowed: one of {', '.join(CAPACITIES)}"))
     _pattern(p, f"{kind}.ami", c.ami, AMI_PATTERN,
              "allowed: empty (Batch's current ECS-optimized AMI) or an AMI id like ami-0123456789abcdef0")
-    fits_cpu = _between(p, f"{kind}.job_vcpus", c.job_vcpus, 1, 192)
-    fits_mem = _between(p, f"{kind}.job_memory_mib", c.job_memory_mib, 512, 3_000_000, " MiB")
-    _between(p, f"{kind}.root_volume_gib", c.root_volume_gib, *ROOT_VOLUME_GIB, " GiB")
+    fits_cpu = _between(p, f"{kind}.job_vcpus", c.job_vcpus, *JOB_VCPUS)
+    fits_mem = _between(p, f"{kind}.job_memory_mib", c.job_memory_mib, *JOB_MEMORY_MIB, " MiB")
+    fits_size = _between(p, f"{kind}.root_volume_gib", c.root_volume_gib, *ROOT_VOLUME_GIB,
+                         " GiB")
+    p.extend(_gp3_problems(kind, c, fits_size))
     _pattern(p, f"{kind}.hosted_image", c.hosted_image, IMAGE_PATTERN,
              "allowed: a container image reference without spaces, e.g. " + HOSTED_IMAGE)
     _pattern(p, f"{kind}.repository_name", c.repository_name, REPOSITORY_PATTERN,
              "allowed: empty (use the hosted image) or an ECR repository name: lower-case "
              "letters, digits, and . _ - / between them")
+    if c.repository_mode not in REPOSITORY_MODES:
+        p.append(Problem(f"{kind}.repository_mode", c.repository_mode,
+                         "allowed: create (the stack creates the repository) or existing (it "
+                         "already exists, e.g. retained from a deleted stack)"))
     if fits_cpu and fits_mem:
         p.extend(_fit_problems(kind, c))
+    return p
+
+
+def _gp3_problems(kind: str, c: ComputeConfig, fits_size: bool) -> list[Problem]:
+    """gp3's bounds, and its ratios: IOPS per GiB of the volume, MiB/s per IOPS."""
+    p: list[Problem] = []
+    fits_throughput = _between(p, f"{kind}.root_volume_throughput_mibs",
+                               c.root_volume_throughput_mibs, *GP3_THROUGHPUT_MIBS, " MiB/s")
+    fits_iops = _between(p, f"{kind}.root_volume_iops", c.root_volume_iops, *GP3_IOPS, " IOPS")
+    if fits_size and fits_throughput and fits_iops:
+        p.extend(gp3_ratio_problems((f"{kind}.root_volume_gib", c.root_volume_gib),
+                                    (f"{kind}.root_volume_iops", c.root_volume_iops),
+                                    (f"{kind}.root_volume_throughput_mibs",
+                                     c.root_volume_throughput_mibs)))
+    return p
+
+
+def gp3_ratio_problems(size: tuple[str, int], iops: tuple[str, int],
+                       throughput: tuple[str, int]) -> list[Problem]:
+    """gp3's ratios, for values within their bounds: at most 500 IOPS per GiB of the volume,
+    1 MiB/s per 4 IOPS. Each argument is (name, value): the config field or the parameter to
+    name in the message, and its value (shared with `deploy`'s checks of parameter values)."""
+    p = []
+    if iops[1] > size[1] * GP3_IOPS_PER_GIB:
+        p.append(Problem(iops[0], iops[1],
+                         f"allowed: at most {size[1] * GP3_IOPS_PER_GIB} IOPS, "
+                         f"{GP3_IOPS_PER_GIB} per GiB of {size[0]} ({size[1]}); "
+                         "or a larger volume"))
+    if throughput[1] * GP3_IOPS_PER_MIBS > iops[1]:
+        p.append(Problem(throughput[0], throughput[1],
+                         f"allowed: at most {iops[1] // GP3_IOPS_PER_MIBS} MiB/s with {iops[0]} "
+                         f"{iops[1]} (gp3 gives 1 MiB/s per {GP3_IOPS_PER_MIBS} IOPS); or at "
+                         f"least {throughput[1] * GP3_IOPS_PER_MIBS} IOPS"))
     return p
 
 
@@ -194,7 +288,10 @@ def _problems(cfg: StackConfig):
         p.append(Problem("cpu.ami", cfg.cpu.ami,
                          "allowed: an AMI other than gpu.ami; a GPU AMI makes CPU jobs fail with "
                          "CannotStartContainerError (leave cpu.ami empty for the ECS-optimized AMI)"))
-    if _between(p, "min_vcpus", cfg.min_vcpus, 0, 100_000):
+    max_ok = cfg.max_vcpus <= VCPUS[1]
+    if not max_ok:
+        p.append(Problem("max_vcpus", cfg.max_vcpus, f"allowed: 1 to {VCPUS[1]}"))
+    if _between(p, "min_vcpus", cfg.min_vcpus, *VCPUS) and max_ok:
         if cfg.max_vcpus < max(cfg.min_vcpus, 1):
             p.append(Problem("max_vcpus", cfg.max_vcpus,
                              f"allowed: at least min_vcpus ({cfg.min_vcpus}) and at least 1"))
@@ -203,28 +300,25 @@ def _problems(cfg: StackConfig):
                 p.append(Problem("max_vcpus", cfg.max_vcpus,
                                  f"allowed: at least {kind}.job_vcpus ({compute.job_vcpus}), "
                                  f"or no {kind} job can ever start"))
-    _between(p, "spot_bid_percentage", cfg.spot_bid_percentage, 1, 100, " (% of on-demand price)")
+    _between(p, "spot_bid_percentage", cfg.spot_bid_percentage, *SPOT_BID_PERCENTAGE,
+             " (% of on-demand price)")
     _pattern(p, "image_tag", cfg.image_tag, IMAGE_TAG_PATTERN,
              "allowed: a Docker tag: letters, digits, _ . - (not first), at most 128 characters")
-    if _between(p, "shared_memory_mib", cfg.shared_memory_mib, 64, 3_000_000, " MiB"):
+    if _between(p, "shared_memory_mib", cfg.shared_memory_mib, *SHARED_MEMORY_MIB, " MiB"):
         for kind, compute in cfg.kinds():
             if cfg.shared_memory_mib >= compute.job_memory_mib:
                 p.append(Problem("shared_memory_mib", cfg.shared_memory_mib,
                                  f"allowed: less than {kind}.job_memory_mib "
                                  f"({compute.job_memory_mib}); /dev/shm counts against it"))
     _between(p, "job_attempts", cfg.job_attempts, *ATTEMPTS)
-    if cfg.job_timeout_seconds != 0 and cfg.job_timeout_seconds < MIN_TIMEOUT_SECONDS:
+    if cfg.job_timeout_seconds != 0 and not (
+            MIN_TIMEOUT_SECONDS <= cfg.job_timeout_seconds <= MAX_TIMEOUT_SECONDS):
         p.append(Problem("job_timeout_seconds", cfg.job_timeout_seconds,
-                         f"allowed: 0 (no timeout) or at least {MIN_TIMEOUT_SECONDS} seconds"))
-    if not cfg.s3_buckets:
-        p.append(Problem("s3_buckets", cfg.s3_buckets,
-                         "allowed: at least one bucket name, or ['*'] for every bucket"))
-    if "*" in cfg.s3_buckets and len(cfg.s3_buckets) > 1:
-        p.append(Problem("s3_buckets", cfg.s3_buckets,
-                         "allowed: '*' alone (every bucket) or bucket names without '*'"))
-    for i, bucket in enumerate(cfg.s3_buckets):
-        _pattern(p, f"s3_buckets[{i}]", bucket, BUCKET_PATTERN,
-                 "allowed: an S3 bucket name (3-63 lower-case letters, digits, . -) or '*'")
+                         f"allowed: 0 (no timeout) or {MIN_TIMEOUT_SECONDS} to "
+                         f"{MAX_TIMEOUT_SECONDS} seconds"))
+    _between(p, "update_job_timeout_minutes", cfg.update_job_timeout_minutes,
+             *UPDATE_TIMEOUT_MINUTES, " minutes")
+    p.extend(_s3_problems(cfg))
     if cfg.log_retention_days not in LOG_RETENTION_DAYS:
         p.append(Problem("log_retention_days", cfg.log_retention_days,
                          "allowed: one of " + ", ".join(map(str, LOG_RETENTION_DAYS))))
@@ -233,6 +327,26 @@ def _problems(cfg: StackConfig):
              "allowed: empty (no key pair) or an EC2 key pair name of printable ASCII")
     _pattern(p, "batch_service_role_arn", cfg.batch_service_role_arn, ROLE_ARN_PATTERN,
              "allowed: empty (the AWSServiceRoleForBatch service-linked role) or an IAM role ARN")
+    return p
+
+
+def _s3_problems(cfg: StackConfig) -> list[Problem]:
+    p: list[Problem] = []
+    for i, bucket in enumerate(cfg.s3_buckets):
+        _pattern(p, f"s3_buckets[{i}]", bucket, BUCKET_NAME_PATTERN,
+                 "allowed: an S3 bucket name (3-63 lower-case letters, digits, . -); jobs may "
+                 "write and delete here, so never '*' (s3_read_only_buckets can be '*')")
+    if "*" in cfg.s3_read_only_buckets and len(cfg.s3_read_only_buckets) > 1:
+        p.append(Problem("s3_read_only_buckets", cfg.s3_read_only_buckets,
+                         "allowed: '*' alone (every bucket) or bucket names without '*'"))
+    for i, bucket in enumerate(cfg.s3_read_only_buckets):
+        _pattern(p, f"s3_read_only_buckets[{i}]", bucket, BUCKET_PATTERN,
+                 "allowed: an S3 bucket name (3-63 lower-case letters, digits, . -) or '*'")
+    for i, key in enumerate(cfg.kms_key_arns):
+        _pattern(p, f"kms_key_arns[{i}]", key, KMS_KEY_ARN_PATTERN,
+                 "allowed: a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/"
+                 "1234abcd-12ab-34cd-56ef-1234567890ab (an alias ARN does not work in IAM "
+                 "policies)")
     return p
 
 
@@ -302,6 +416,8 @@ _INVALID = object()
 
 
 def _convert(hint: Any, value: Any) -> Any:
+    if hint is bool:
+        return value if isinstance(value, bool) else _INVALID
     if hint is int:
         return value if isinstance(value, int) and not isinstance(value, bool) else _INVALID
     if hint is str:
@@ -334,6 +450,8 @@ def _type_problems(obj: Any, path: str = "") -> list[Problem]:
 
 
 def _describe(hint: Any) -> str:
+    if hint is bool:
+        return "true or false"
     if hint is int:
         return "a whole number"
     if hint is str:

@@ -39,7 +39,16 @@ def template_dict(template: Template) -> dict[str, Any]:
 class _ShortFormDumper(cfn_yaml.Dumper):
     """cfn-flip's YAML dumper (short intrinsic forms, its quoting and indentation) for plain,
     insertion-ordered dicts: the same text as `cfn_flip.to_yaml`, without its ordered-dict type,
-    whose items() builds a class per key to defeat sorting (most of cfn-flip's time)."""
+    whose items() builds a class per key to defeat sorting (most of cfn-flip's time).
+
+    One difference: a multi-line string under an intrinsic function (the launch templates'
+    `UserData: !Base64`) is a literal block, as a person would write it and as cfn-flip writes
+    multi-line strings that are not under a function, not one double-quoted line of escapes."""
+
+    def represent_scalar(self, tag, value, style=None):
+        if style is None and tag.startswith("!") and "\n" in value:
+            style = "|"
+        return super().represent_scalar(tag, value, style)
 
 
 def _represent_dict(dumper: yaml.Dumper, value: dict) -> Any:
@@ -57,7 +66,8 @@ _ShortFormDumper.add_representer(dict, _represent_dict)
 
 def render_yaml(template: Union[Template, dict]) -> str:
     """YAML in the short intrinsic style (!Ref, !Sub, ...) a person would write, from a template
-    or its `template_dict`; byte for byte what `cfn_flip.to_yaml` writes."""
+    or its `template_dict`; byte for byte what `cfn_flip.to_yaml` writes, but for multi-line
+    strings under an intrinsic function (see _ShortFormDumper)."""
     data = template_dict(template) if isinstance(template, Template) else template
     # A copy: cfn-flip's literal parser replaces some values in place (JSON bodies it keeps
     # literal), and the caller's data may still be linted.

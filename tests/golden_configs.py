@@ -18,8 +18,9 @@ DEFAULT = StackConfig()
 # The "advanced user" of the original README: own images in ECR, GPU instances on demand.
 ON_DEMAND_GPU_WITH_ECR = dataclasses.replace(
     StackConfig(),
+    # The GPU repository was retained from an earlier stack: used, not created.
     gpu=dataclasses.replace(StackConfig().gpu, capacity="ON_DEMAND",
-                            repository_name="raster-vision-gpu"),
+                            repository_name="raster-vision-gpu", repository_mode="existing"),
     cpu=dataclasses.replace(StackConfig().cpu, repository_name="raster-vision-cpu"),
     image_tag="v1",
 )
@@ -36,8 +37,12 @@ CUSTOM_FAMILIES = StackConfig(
     job_attempts=5,
     job_timeout_seconds=86400,
     s3_buckets=("geo-training-data", "geo-experiments"),
+    s3_read_only_buckets=("geo-public-imagery",),
+    kms_key_arns=("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",),
     log_retention_days=90,
     cidr_range="203.0.113.0/24",
+    update_job_timeout_minutes=2880,
+    session_manager=True,
 )
 
 CONFIGS = {

@@ -428,7 +428,40 @@ def _patch_batch() -> None:
         backend(account_id, region_name)._validate_compute_resources(resources)
         original_resource.compute_resources = resources
         original_resource.state = properties.get("State", "ENABLED")
+        _keep_update_policy(original_resource, properties)
         return original_resource
+
+    # AWS keeps a compute environment's UpdatePolicy and describes it (updatePolicy, with a
+    # whole number of minutes); moto drops it.
+    def _keep_update_policy(environment: Any, properties: dict) -> None:
+        policy = properties.get("UpdatePolicy")
+        if policy is not None:
+            environment.update_policy = {
+                "terminateJobsOnUpdate": str(policy.get("TerminateJobsOnUpdate", False)).lower()
+                == "true",
+                "jobExecutionTimeoutMinutes": int(policy.get("JobExecutionTimeoutMinutes", 30))}
+
+    original_create_environment = batch.ComputeEnvironment.create_from_cloudformation_json
+
+    def create_environment(cls: Any, resource_name: str, cloudformation_json: dict,
+                           account_id: str, region_name: str, **kwargs: Any) -> Any:
+        environment = original_create_environment.__func__(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        _keep_update_policy(environment, cloudformation_json["Properties"])
+        return environment
+
+    batch.ComputeEnvironment.create_from_cloudformation_json = classmethod(create_environment)
+    original_describe = batch.BatchBackend.describe_compute_environments
+
+    def describe_compute_environments(self: Any, environments: Any = None) -> list:
+        described = original_describe(self, environments)
+        for entry in described:
+            environment = self._compute_environments.get(entry["computeEnvironmentArn"])
+            if getattr(environment, "update_policy", None) is not None:
+                entry["updatePolicy"] = environment.update_policy
+        return described
+
+    batch.BatchBackend.describe_compute_environments = describe_compute_environments
 
     def update_queue(cls: Any, original_resource: Any, new_resource_name: str,
                      cloudformation_json: dict, account_id: str, region_name: str) -> Any:

@@ -48,7 +48,7 @@ CASES = [
       "AMI)"]),
     ("zero job vCPUs", cpu(job_vcpus=0), ["cpu.job_vcpus: got 0; allowed: 1 to 192"]),
     ("tiny job memory", cpu(job_memory_mib=100),
-     ["cpu.job_memory_mib: got 100; allowed: 512 to 3000000 MiB",
+     ["cpu.job_memory_mib: got 100; allowed: 512 to 4194304 MiB",
       "shared_memory_mib: got 8192; allowed: less than cpu.job_memory_mib (100); /dev/shm counts "
       "against it"]),
     ("root volume below the AMI snapshot", gpu(root_volume_gib=20),
@@ -77,9 +77,46 @@ CASES = [
     ("GPU kind on optimal", gpu(instance_types=("optimal",)),
      ["gpu.instance_types[0]: got 'optimal'; allowed: an EC2 instance type (g5.2xlarge) or "
       "family (g5) with a GPU; not 'optimal', which picks only C, M and R types, without GPUs"]),
-    ("every bucket and one more", top(s3_buckets=("*", "my-bucket")),
-     ["s3_buckets: got ('*', 'my-bucket'); allowed: '*' alone (every bucket) or bucket names "
-      "without '*'"]),
+    ("every bucket and one more, read-only", top(s3_read_only_buckets=("*", "my-bucket")),
+     ["s3_read_only_buckets: got ('*', 'my-bucket'); allowed: '*' alone (every bucket) or "
+      "bucket names without '*'"]),
+    ("write access to every bucket", top(s3_buckets=("*",)),
+     ["s3_buckets[0]: got '*'; allowed: an S3 bucket name (3-63 lower-case letters, digits, . -); "
+      "jobs may write and delete here, so never '*' (s3_read_only_buckets can be '*')"]),
+    ("write access to a bucket pattern", top(s3_buckets=("rv-*",)),
+     ["s3_buckets[0]: got 'rv-*'; allowed: an S3 bucket name (3-63 lower-case letters, digits, "
+      ". -); jobs may write and delete here, so never '*' (s3_read_only_buckets can be '*')"]),
+    ("a KMS alias instead of a key", top(kms_key_arns=("arn:aws:kms:us-east-1:123456789012:"
+                                                       "alias/data",)),
+     ["kms_key_arns[0]: got 'arn:aws:kms:us-east-1:123456789012:alias/data'; allowed: a KMS key "
+      "ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab "
+      "(an alias ARN does not work in IAM policies)"]),
+    ("repository mode misspelled", gpu(repository_name="rv", repository_mode="exists"),
+     ["gpu.repository_mode: got 'exists'; allowed: create (the stack creates the repository) or "
+      "existing (it already exists, e.g. retained from a deleted stack)"]),
+    ("update timeout beyond Batch's maximum", top(update_job_timeout_minutes=7201),
+     ["update_job_timeout_minutes: got 7201; allowed: 1 to 7200 minutes"]),
+    ("update timeout of zero", top(update_job_timeout_minutes=0),
+     ["update_job_timeout_minutes: got 0; allowed: 1 to 7200 minutes"]),
+    ("maximum vCPUs no account has", top(max_vcpus=8_000_000),
+     ["max_vcpus: got 8000000; allowed: 1 to 100000"]),
+    ("minimum vCPUs no account has", top(min_vcpus=200_000, max_vcpus=200_000),
+     ["max_vcpus: got 200000; allowed: 1 to 100000",
+      "min_vcpus: got 200000; allowed: 0 to 100000"]),
+    ("job memory no instance has", gpu(job_memory_mib=5_000_000),
+     ["gpu.job_memory_mib: got 5000000; allowed: 512 to 4194304 MiB"]),
+    ("shared memory no instance has", top(shared_memory_mib=5_000_000),
+     ["shared_memory_mib: got 5000000; allowed: 64 to 4194304 MiB"]),
+    ("timeout beyond the parameter's nine digits", top(job_timeout_seconds=1_000_000_000),
+     ["job_timeout_seconds: got 1000000000; allowed: 0 (no timeout) or 60 to 999999999 seconds"]),
+    ("not a number: NaN", top(max_vcpus=float("nan")),
+     ["max_vcpus: got nan; allowed: a whole number"]),
+    ("not a number: infinity", gpu(job_memory_mib=float("inf")),
+     ["gpu.job_memory_mib: got inf; allowed: a whole number"]),
+    ("not a whole number", top(update_job_timeout_minutes=90.5),
+     ["update_job_timeout_minutes: got 90.5; allowed: a whole number"]),
+    ("session manager as text", top(session_manager="true"),
+     ["session_manager: got 'true'; allowed: true or false"]),
     ("number given as text in Python", top(max_vcpus="80"),
      ["max_vcpus: got '80'; allowed: a whole number"]),
     ("None for a string", top(prefix=None), ["prefix: got None; allowed: a string"]),
@@ -100,18 +137,17 @@ CASES = [
      ["image_tag: got '.bad'; allowed: a Docker tag: letters, digits, _ . - (not first), at most "
       "128 characters"]),
     ("tiny shared memory", top(shared_memory_mib=10),
-     ["shared_memory_mib: got 10; allowed: 64 to 3000000 MiB"]),
+     ["shared_memory_mib: got 10; allowed: 64 to 4194304 MiB"]),
     ("shared memory as large as a job", top(shared_memory_mib=14000),
      ["shared_memory_mib: got 14000; allowed: less than cpu.job_memory_mib (14000); /dev/shm "
       "counts against it"]),
     ("too many attempts", top(job_attempts=11), ["job_attempts: got 11; allowed: 1 to 10"]),
     ("timeout under a minute", top(job_timeout_seconds=30),
-     ["job_timeout_seconds: got 30; allowed: 0 (no timeout) or at least 60 seconds"]),
-    ("no buckets", top(s3_buckets=()),
-     ["s3_buckets: got (); allowed: at least one bucket name, or ['*'] for every bucket"]),
+     ["job_timeout_seconds: got 30; allowed: 0 (no timeout) or 60 to 999999999 seconds"]),
     ("bucket with capitals", top(s3_buckets=("ok-bucket", "Bad_Bucket")),
      ["s3_buckets[1]: got 'Bad_Bucket'; allowed: an S3 bucket name (3-63 lower-case letters, "
-      "digits, . -) or '*'"]),
+      "digits, . -); jobs may write and delete here, so never '*' (s3_read_only_buckets can be "
+      "'*')"]),
     ("retention CloudWatch does not offer", top(log_retention_days=10),
      ["log_retention_days: got 10; allowed: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, "
       "365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"]),
@@ -177,14 +213,23 @@ FILE_CASES = [
      "prefx: got 'a'; unknown key; did you mean 'prefix'? allowed keys: prefix, gpu, cpu, "
      "min_vcpus, max_vcpus, spot_bid_percentage, image_tag, shared_memory_mib, job_attempts, "
      "job_timeout_seconds, s3_buckets, log_retention_days, cidr_range, key_name, "
-     "batch_service_role_arn"),
+     "batch_service_role_arn, s3_read_only_buckets, kms_key_arns, update_job_timeout_minutes, "
+     "session_manager"),
     ("unknown nested key", {"gpu": {"memory": 3}},
      "gpu.memory: got 3; unknown key; did you mean 'job_memory_mib'? allowed keys: "
      "instance_types, job_vcpus, job_memory_mib, root_volume_gib, capacity, ami, hosted_image, "
-     "repository_name"),
+     "repository_name, repository_mode, root_volume_throughput_mibs, root_volume_iops"),
     ("number given as text", {"gpu": {"job_vcpus": "8"}},
      "gpu.job_vcpus: got '8'; allowed: a whole number"),
     ("boolean is not a number", {"max_vcpus": True}, "max_vcpus: got True; allowed: a whole number"),
+    ("a number with a fraction", {"max_vcpus": 80.5},
+     "max_vcpus: got 80.5; allowed: a whole number"),
+    ("not a number from YAML (.nan)", {"gpu": {"job_vcpus": float("nan")}},
+     "gpu.job_vcpus: got nan; allowed: a whole number"),
+    ("text for a boolean", {"session_manager": "yes"},
+     "session_manager: got 'yes'; allowed: true or false"),
+    ("a number for a boolean", {"session_manager": 1},
+     "session_manager: got 1; allowed: true or false"),
     ("list of numbers", {"s3_buckets": [1, 2]}, "s3_buckets: got [1, 2]; allowed: a list of strings"),
     ("kind is not a mapping", {"gpu": 3}, "gpu: got 3; allowed: a mapping of keys to values"),
     ("top level is a list", [1], "(top level): got [1]; allowed: a mapping of keys to values"),

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Amazon ECS container agent (ecs-init), turns on its GPU support and enables it at
-# boot, so AWS Batch can place GPU jobs on instances made from this AMI. Runs as root on the Deep
-# Learning Base OSS Nvidia Driver GPU AMI, Amazon Linux 2023 or Amazon Linux 2.
+# boot, so AWS Batch can place GPU jobs on instances made from this AMI; and mdadm, with which
+# the launch templates' boothook joins several NVMe instance-store volumes into one RAID 0
+# scratch space (without it, it uses the first volume alone). Runs as root on the Deep Learning
+# Base OSS Nvidia Driver GPU AMI, Amazon Linux 2023 or Amazon Linux 2.
 set -euo pipefail
 
 # Overridable so the tests can run this script against files of their own.
@@ -18,12 +20,13 @@ fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 case "${ID:-}:${VERSION_ID:-}" in
   amzn:2023*)
-    log "installing ecs-init with dnf (Amazon Linux $VERSION_ID)"
-    dnf install -y ecs-init
+    log "installing ecs-init and mdadm with dnf (Amazon Linux $VERSION_ID)"
+    dnf install -y ecs-init mdadm
     ;;
   amzn:2)
     log "installing ecs-init from the amazon-linux-extras ecs topic (Amazon Linux 2)"
     amazon-linux-extras install -y ecs
+    yum install -y mdadm
     ;;
   *)
     fail "unsupported OS ${PRETTY_NAME:-unknown}: the base AMI must be a Deep Learning Base OSS" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pulls the images listed in PREPULL_IMAGES (separated by spaces or commas) into the AMI, so GPU
-# jobs start without downloading many gigabytes first, and tells the ECS agent to use them
-# (ECS_IMAGE_PULL_BEHAVIOR=prefer-cached). Empty: nothing to pull, the agent's default kept.
+# jobs start without downloading many gigabytes first, and keeps the ECS agent checking the
+# registry for newer images (ECS_IMAGE_PULL_BEHAVIOR=default). Empty: nothing to pull.
 # Runs as root, after the GPU check (30-gpu-check.sh). Images in a private ECR repository need
 # the build instance to have an instance profile that may read it
 # (create-ami --iam-instance-profile).
@@ -68,10 +68,12 @@ set_config() {
   fi
 }
 
-# The agent's default behaviour asks the image's registry at every job start (quick when the
-# layers are on disk, but subject to the registry's rate limits and outages); prefer-cached
-# starts jobs from the images on disk and pulls only those that are missing. A tag moved on the
-# registry after the build is therefore not picked up: rebuild the AMI, or use another tag.
-set_config ECS_IMAGE_PULL_BEHAVIOR prefer-cached
+# The agent's default pull behaviour, said explicitly (whatever the base AMI set): at every job
+# start the agent asks the registry for the tag, downloads only the layers it lacks (none while
+# the tag is unchanged: the pre-pulled layers are on disk), and falls back to the image on disk
+# when the registry cannot be reached. Not prefer-cached: the ECR tag is mutable
+# (publish-container pushes it again), and prefer-cached would keep every instance from this
+# AMI on the image of the build day, whatever was pushed since.
+set_config ECS_IMAGE_PULL_BEHAVIOR default
 docker image ls
-log "pre-pulled $# image(s); $ECS_CONFIG: ECS_IMAGE_PULL_BEHAVIOR=prefer-cached"
+log "pre-pulled $# image(s); $ECS_CONFIG: ECS_IMAGE_PULL_BEHAVIOR=default"

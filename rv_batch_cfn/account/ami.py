@@ -11,6 +11,7 @@ never recorded: its image has no ECS agent or GPU setup and must not be used as 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass, field as dataclass_field
@@ -19,9 +20,10 @@ from typing import Any, Callable, Mapping, Optional
 
 from ..errors import AwsError, ConfigError, PackerError, Problem
 from ..template import packer as pt
+from . import build_access
 from . import session as aws
 from .ami_settings import AmiSettings
-from .base_ami import BASE_AMI_SETTING, BASE_IMAGES
+from .base_ami import BASE_AMI_SETTING, BASE_IMAGES, amazon_linux_2_warning
 from .last_ami import LAST_AMI, record_ami
 from .packer_run import (ami_from_manifest, build, find_packer, install_plugin, packer_version,
                          validate)
@@ -101,12 +103,15 @@ def _check_root_volume(image: dict, root_volume_gib: int) -> None:
 
 
 def base_ami_warnings(image: dict) -> list[str]:
-    """Doubts about the base AMI that do not stop the build: a name unlike the families the
-    scripts are written for (they expect its NVIDIA driver, Docker and container toolkit)."""
+    """Doubts about the base AMI that do not stop the build: Amazon Linux 2, and a name unlike
+    the families the scripts are written for (they expect its NVIDIA driver, Docker and
+    container toolkit)."""
     name = image.get("Name", "")
+    al2 = amazon_linux_2_warning(image.get("ImageId", ""), name, image.get("Description", ""))
+    warnings = [f"{BASE_AMI_SETTING} {al2}"] if al2 else []
     if any(fnmatch.fnmatchcase(name, family.name_pattern) for family in BASE_IMAGES.values()):
-        return []
-    return [f"{BASE_AMI_SETTING} {image.get('ImageId', '')} is named {name or 'nothing'!r}, not "
+        return warnings
+    return warnings + [f"{BASE_AMI_SETTING} {image.get('ImageId', '')} is named {name or 'nothing'!r}, not "
             "like a Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023 or 2): the "
             "scripts expect its NVIDIA driver, Docker and NVIDIA container toolkit, and the "
             "build fails at the GPU check without them (`make find-base-ami` prints the newest "
@@ -125,9 +130,11 @@ def preflight(settings: AmiSettings, packer: Optional[str] = None,
     identity = aws.check_credentials(session)
     ec2 = aws.client(session, "ec2", settings.ec2_endpoint or None)
     image = check_base_ami(ec2, settings.base_ami, session.region_name, settings.root_volume_gib)
+    warnings = base_ami_warnings(image) + build_access.ssh_warnings(
+        version, image.get("Name", ""), connects=not settings.skip_provisioning)
     return Preflight(packer=path, packer_version=version, region=session.region_name,
                      account=identity.get("Account", ""), base_ami_name=image.get("Name", ""),
-                     warnings=tuple(base_ami_warnings(image)), ec2=ec2)
+                     warnings=tuple(warnings), ec2=ec2)
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,10 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
            f"({checked.base_ami_name or 'no name'})")
     for warning in checked.warnings:
         report(f"warning: {warning}")
+    cidr, why = build_access.ssh_source_cidr(settings.ssh_source_cidr,
+                                             connects=not settings.skip_provisioning)
+    settings = dataclasses.replace(settings, ssh_source_cidr=cidr)
+    report(f"build security group: SSH from {cidr} only ({why})")
     install_plugin(checked.packer, checked.packer_version, report, tool_output)
     variables = settings.packer_variables(checked.region, manifest.resolve())
     said = validate(checked.packer, template, variables)

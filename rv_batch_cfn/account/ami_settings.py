@@ -16,6 +16,7 @@ from .. import instance_types
 from ..config import AMI_PATTERN, ROOT_VOLUME_GIB
 from ..errors import Problem
 from ..template import packer as pt
+from . import build_access
 from . import session as aws
 from .base_ami import BASE_AMI_SETTING
 
@@ -50,6 +51,9 @@ class AmiSettings:
     iam_instance_profile: str = ""
     associate_public_ip: str = ""  # "true", "false", or empty: the subnet's own setting
     skip_provisioning: bool = False
+    # The one address range the build's temporary security group admits SSH from; empty: this
+    # machine's public address, looked up before the build (build_access.ssh_source_cidr).
+    ssh_source_cidr: str = ""
 
     def problems(self, environ: Mapping[str, str] = os.environ) -> list[Problem]:
         """Every problem with these settings, found without any network call."""
@@ -99,6 +103,10 @@ class AmiSettings:
             p.append(Problem("AMI_BUILD_PUBLIC_IP (--associate-public-ip-address)",
                              self.associate_public_ip,
                              "allowed: true, false, or empty (the subnet's own setting)"))
+        if self.ssh_source_cidr:
+            problem = build_access.cidr_problem(build_access.normalise(self.ssh_source_cidr))
+            if problem:
+                p.append(Problem(build_access.SETTING, self.ssh_source_cidr, problem))
         return p
 
     def _instance_type_problems(self) -> list[Problem]:
@@ -133,6 +141,10 @@ class AmiSettings:
             pt.V_PUBLIC_IP: self.associate_public_ip,
             pt.V_PREPULL_IMAGES: " ".join(self.prepull_images),
             pt.V_MANIFEST: str(manifest),
+            # create_ami fills ssh_source_cidr in before it gets here; empty only for builds
+            # without SSH.
+            pt.V_SSH_SOURCE_CIDR: (build_access.normalise(self.ssh_source_cidr)
+                                   if self.ssh_source_cidr else build_access.NO_CONNECTION_CIDR),
         }
 
 

@@ -50,6 +50,23 @@ BASE_IMAGES = {
 }
 DEFAULT_OWNERS = ("amazon",)
 
+# Amazon Linux 2 images by name: the Deep Learning AMIs' "(Amazon Linux 2)", the ECS-optimized
+# amzn2-ami-ecs-..., and the plain amzn2-ami-...; not "Amazon Linux 2023" (al2023-ami-...).
+_AMAZON_LINUX_2 = re.compile(r"amazon linux 2(?!\d)|\bamzn2-", re.IGNORECASE)
+
+
+def amazon_linux_2_warning(ami: str, name: str, description: str = "") -> Optional[str]:
+    """A warning when the image is Amazon Linux 2, else None: Batch is retiring its Amazon
+    Linux 2 AMIs for new compute environments, the stack's GPU environment declares the Amazon
+    Linux 2023 image type, and the families it allows are those AL2023's NVIDIA driver serves."""
+    if not _AMAZON_LINUX_2.search(f"{name} {description}"):
+        return None
+    return (f"{ami} ({name or 'no name'}) is Amazon Linux 2: AWS Batch is retiring its Amazon "
+            "Linux 2 AMIs for new compute environments, and the stack's GPU compute "
+            "environment declares the Amazon Linux 2023 image type (ECS_AL2023_NVIDIA); build "
+            "on the Amazon Linux 2023 Deep Learning Base OSS AMI (`make find-base-ami`, "
+            "--os al2023)")
+
 
 @dataclass(frozen=True)
 class FoundImage:
@@ -60,6 +77,8 @@ class FoundImage:
     name: str = ""
     creation_date: str = ""
     source: str = ""
+    # Doubts worth printing that do not stop anything (an Amazon Linux 2 image).
+    warnings: tuple[str, ...] = ()
 
 
 def _parameter(ssm: Any, name: str) -> tuple[Optional[str], str]:
@@ -103,7 +122,9 @@ def find_base_ami(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
         if ami:
             image = _describe(ec2, ami)
             return FoundImage(family.label, ami, image.get("Name", ""),
-                              image.get("CreationDate", ""), f"SSM parameter {name}")
+                              image.get("CreationDate", ""), f"SSM parameter {name}",
+                              _warnings(ami, image.get("Name", "") or family.label,
+                                        image.get("Description", "")))
     with aws.aws_errors(f"search the images named {family.name_pattern!r} in "
                         f"{session.region_name}"):
         images = ec2.describe_images(Owners=list(owners), Filters=[
@@ -118,7 +139,14 @@ def find_base_ami(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
     newest = max(images, key=lambda i: (i.get("CreationDate", ""), i["ImageId"]))
     return FoundImage(family.label, newest["ImageId"], newest.get("Name", ""),
                       newest.get("CreationDate", ""),
-                      f"newest of {len(images)} image(s) named {family.name_pattern!r} ({why})")
+                      f"newest of {len(images)} image(s) named {family.name_pattern!r} ({why})",
+                      _warnings(newest["ImageId"], newest.get("Name", ""),
+                                newest.get("Description", "")))
+
+
+def _warnings(ami: str, name: str, description: str) -> tuple[str, ...]:
+    warning = amazon_linux_2_warning(ami, name, description)
+    return (warning,) if warning else ()
 
 
 def find_ecs_amis(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],

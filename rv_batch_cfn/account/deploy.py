@@ -22,6 +22,7 @@ from ..template import outputs as out
 from ..template.job_definitions import MAIN_STACK_NAME
 from ..template.parameters import GPU
 from . import parameters as checks
+from .deploy_checks import check_deployment
 from .deploy_options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
                              UNCHANGED, DeployOptions, Deployment, template_source)
 from .last_ami import LAST_AMI, last_ami_hint
@@ -114,7 +115,10 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
 
     declared = data.get("Parameters") or {}
     checks.missing_required(data, [*given, *previous])
-    checks.check_rules(data, checks.effective_values(data, given, previous))
+    effective = checks.effective_values(data, given, previous)
+    checks.check_rules(data, effective)
+    checks.check_combinations(data, effective)
+    warnings = check_deployment(session, cfn, stack_name, data, given, previous, creating)
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]
     parameters += [{"ParameterKey": k, "UsePreviousValue": True}
                    for k in declared if k not in given and k in previous]
@@ -125,6 +129,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     kind = "CREATE" if creating else "UPDATE"
     say(f"{'Creating' if creating else 'Updating'} stack {stack_name} from {template_path}")
     _show_parameters(say, given, previous, creating)
+    for warning in warnings:
+        say(f"Warning: {warning}.")
     if last_ami is not None and GPU.ami in declared:
         gpu_ami = given.get(GPU.ami, previous.get(GPU.ami, declared[GPU.ami].get("Default")))
         hint = last_ami_hint(gpu_ami, f"pass --param {GPU.ami}={{ami}} to use it (make deploy "

@@ -1,12 +1,18 @@
 """Stack parameter values checked against a template's own Parameters and Rules, before any
-call to AWS: CloudFormation would refuse the same values, only later and less clearly."""
+call to AWS: CloudFormation would refuse the same values, only later and less clearly. Also
+what a template cannot say: why a GPU family is refused, and gp3's ratios (Rules have no
+arithmetic), so EC2 does not refuse every launch of a deployed stack."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Mapping, Optional, Sequence
 
+from ..config import gp3_ratio_problems
 from ..errors import ConfigError, Problem
+from ..instance_types import refused_gpu_family
+from ..template.parameters import GPU, KINDS
 
 # What the AWS-specific parameter types accept: an id with the type's prefix.
 _ID_PREFIXES = {"VPC": "vpc", "Subnet": "subnet", "SecurityGroup": "sg", "Image": "ami",
@@ -45,7 +51,8 @@ def check_values(template: Mapping[str, Any], given: Mapping[str, str]) -> None:
                                     + did_you_mean(name, list(declared)) + "allowed: "
                                     + ", ".join(sorted(declared))))
             continue
-        reason = value_problem(declared[name], value)
+        reason = (_gpu_family_problem(name, value, declared[name])
+                  or value_problem(declared[name], value))
         if reason:
             problems.append(Problem(f"--param {name}", value, reason))
     if problems:
@@ -61,6 +68,49 @@ def did_you_mean(name: str, declared: Sequence[str]) -> str:
         return f"did you mean {by_lower[name.lower()]!r}? "
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
     return f"did you mean {by_lower[close[0]]!r}? " if close else ""
+
+
+def _gpu_family_problem(name: str, value: str,
+                        declaration: Optional[Mapping[str, Any]] = None) -> Optional[str]:
+    """For GpuInstanceTypes, why each refused family is refused (the AllowedPattern refuses
+    them too, but cannot say why, nor what to use instead), and what `declaration` refuses in
+    the other items."""
+    if name != GPU.instance_types:
+        return None
+    items = [v.strip() for v in value.split(",")]
+    reasons = [f"item {item!r}: {reason}" for item in items
+               for reason in [refused_gpu_family(item)] if reason]
+    if not reasons:
+        return None
+    others = [item for item in items if not refused_gpu_family(item)]
+    other = value_problem(declaration, ",".join(others)) if declaration and others else None
+    return "; ".join([f"allowed: GPU families the Amazon Linux 2023 NVIDIA AMIs support; "
+                      + "; ".join(reasons), *([other] if other else [])])
+
+
+def check_combinations(template: Mapping[str, Any], values: Mapping[str, str]) -> None:
+    """ConfigError for what the template's Parameters and Rules cannot refuse, checked on the
+    values the stack will have (given, kept or default): GPU families kept from a stack made
+    with an older template, and gp3's ratios (IOPS per GiB, MiB/s per IOPS), which EC2 checks
+    only when Batch launches an instance, and then refuses every launch."""
+    declared = template.get("Parameters") or {}
+    problems = []
+    if GPU.instance_types in declared and GPU.instance_types in values:
+        reason = _gpu_family_problem(GPU.instance_types, values[GPU.instance_types])
+        if reason:
+            problems.append(Problem(GPU.instance_types, values[GPU.instance_types], reason))
+    for k in KINDS.values():
+        names = (k.storage, k.iops, k.throughput)
+        if not all(n in declared and n in values for n in names):
+            continue
+        try:
+            size, iops, throughput = (int(float(values[n])) for n in names)
+        except ValueError:
+            continue  # check_values says what is wrong with them
+        problems += gp3_ratio_problems((k.storage, size), (k.iops, iops),
+                                       (k.throughput, throughput))
+    if problems:
+        raise ConfigError(problems)
 
 
 def value_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
@@ -100,6 +150,12 @@ def _item_problem(declaration: Mapping[str, Any], kind: str, item: str) -> Optio
             number = float(item)
         except ValueError:
             return "allowed: a number"
+        if not math.isfinite(number):
+            return "allowed: a finite number"
+        if _whole(declaration) and not re.fullmatch(r"-?[0-9]+", item):
+            # CloudFormation takes 1.5 for a Number, then the property that wants an integer
+            # (vCPUs, MiB, GiB, minutes) fails mid-deployment.
+            return "allowed: a whole number"
         low, high = declaration.get("MinValue"), declaration.get("MaxValue")
         if low is not None and number < float(low):
             return f"allowed: at least {low}" + (f" and at most {high}" if high is not None else "")
@@ -113,6 +169,35 @@ def _item_problem(declaration: Mapping[str, Any], kind: str, item: str) -> Optio
     if kind == "AWS::EC2::KeyPair::KeyName" and not item:
         return "allowed: the name of an EC2 key pair"
     return None
+
+
+def _whole(declaration: Mapping[str, Any]) -> bool:
+    """Whether a Number parameter takes whole numbers only: its default, bounds and allowed
+    values (those it has) are all whole, as in every template rv-batch-cfn generates."""
+    given = [declaration.get(k) for k in ("Default", "MinValue", "MaxValue")]
+    given = [v for v in given + list(declaration.get("AllowedValues") or []) if v is not None]
+    try:
+        return bool(given) and all(float(v).is_integer() for v in given)
+    except (TypeError, ValueError):
+        return False
+
+
+def kept_value_problems(template: Mapping[str, Any], previous: Mapping[str, str],
+                        given: Mapping[str, str]) -> list[Problem]:
+    """The stack's current values, kept by an update (not given), that this template refuses:
+    an update from an older template whose parameter allowed more (S3Buckets `*` of the
+    original raster-vision-aws template). CloudFormation would refuse them too, later."""
+    declared = template.get("Parameters") or {}
+    problems = []
+    for name, value in previous.items():
+        if name in given or name not in declared:
+            continue
+        reason = value_problem(declared[name], value)
+        if reason:
+            problems.append(Problem(
+                f"{name} (the stack's current value, kept when not given)", value,
+                f"{reason}; this template no longer accepts it: give --param {name}=..."))
+    return problems
 
 
 def _pattern_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:

@@ -32,6 +32,7 @@ def _settings_from_args(args: argparse.Namespace):
         iam_instance_profile=args.iam_instance_profile or "",
         associate_public_ip=args.associate_public_ip_address or "",
         skip_provisioning=args.skip_provisioning,
+        ssh_source_cidr=args.ssh_source_cidr or "",
     )
 
 
@@ -94,7 +95,7 @@ def cmd_find_base_ami(args: argparse.Namespace) -> int:
         print_json({"region": session.region_name, "images": [
             {"purpose": f.purpose, "image_id": f.image_id or None, "name": f.name,
              "creation_date": f.creation_date, "source": f.source} for f in found],
-            "setting": {BASE_AMI_SETTING: base.image_id},
+            "setting": {BASE_AMI_SETTING: base.image_id}, "warnings": list(base.warnings),
             "written": str(written.path) if written else None})
     else:
         print(f"In {session.region_name}:")
@@ -102,6 +103,8 @@ def cmd_find_base_ami(args: argparse.Namespace) -> int:
             detail = ", ".join(x for x in (f.name, f.creation_date) if x)
             print(f"  {f.purpose}: {f.image_id or 'not found'}"
                   + (f"\n      {detail}" if detail else "") + f"\n      ({f.source})")
+    for warning in base.warnings:
+        stderr(f"warning: {warning}")
     if written:
         _report_setting(written, BASE_AMI_SETTING, base.image_id)
     if not wants_json(args):
@@ -157,6 +160,11 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
                    help="give the build instance a public IP address (settings.mk "
                         "AMI_BUILD_PUBLIC_IP; default: the subnet's own setting); true for a "
                         "--subnet-id that does not give one, so Packer can reach it over SSH")
+    p.add_argument("--ssh-source-cidr", default=env("AMI_BUILD_SSH_CIDR"), metavar="CIDR",
+                   help="the only address range the build's temporary security group admits "
+                        "SSH from (settings.mk AMI_BUILD_SSH_CIDR; default: this machine's "
+                        "public address, from checkip.amazonaws.com); the VPC's range when "
+                        "Packer runs inside it or reaches the instance over a VPN")
     p.add_argument("--skip-provisioning", action="store_true",
                    help="make an image without connecting to it or running the scripts: a quick "
                         "check of permissions, base AMI, instance type and networking. That "

@@ -48,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "doctor", help="check a deployed stack for what leaves jobs stuck",
         description="Check a deployed stack: compute environments ENABLED and VALID; each job "
-                    "definition fits an instance type of its queue; the instance types are "
+                    "definition fits an instance type of its queue, with room for its shared "
+                    "memory; the GPU types have GPUs the Amazon Linux 2023 NVIDIA AMIs drive; "
+                    "the instance types are "
                     "offered in the subnets' zones; the AMI override exists and differs between "
                     "CPU and GPU; the ECR images exist; the Raster Vision config names this "
                     "stack. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "

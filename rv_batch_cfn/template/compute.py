@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Ref, Sub, Template, batch, ec2
+from troposphere import Base64, GetAtt, If, Ref, Sub, Template, batch, ec2
 
-from . import iam, network
+from . import iam, network, userdata
 from . import parameters as p
 from .parameters import KindParameters, if_set
 
 # The ECS-optimized Amazon Linux 2023 AMIs (and the Deep Learning base AMI) boot from /dev/xvda.
 ROOT_DEVICE = "/dev/xvda"
-# Containers in bridge mode are one network hop further from the instance metadata service.
-METADATA_HOP_LIMIT = 2
+# Batch runs ECS-EC2 jobs with host networking (Batch user guide, "Networking modes for AWS
+# Batch jobs"): they reach the instance metadata service, and the instance role's credentials,
+# from the host's own network stack whatever this limit is. A limit of 1 keeps out anything in a
+# Docker bridge network; 2 would let such containers in and buy jobs nothing.
+METADATA_HOP_LIMIT = 1
 IMAGE_TYPES = {"gpu": "ECS_AL2023_NVIDIA", "cpu": "ECS_AL2023"}
 
 
@@ -26,15 +29,18 @@ def compute_environment_id(kind: str) -> str:
 
 
 def add_launch_template(t: Template, k: KindParameters) -> ec2.LaunchTemplate:
-    """Encrypted gp3 root volume of the configured size, and IMDSv2 only."""
+    """Encrypted gp3 root volume of the configured size and performance, IMDSv2 only, and the
+    user data that prepares the jobs' scratch folder (on NVMe instance store when there is)."""
     return t.add_resource(ec2.LaunchTemplate(
         launch_template_id(k.kind),
         LaunchTemplateData=ec2.LaunchTemplateData(
             BlockDeviceMappings=[ec2.LaunchTemplateBlockDeviceMapping(
                 DeviceName=ROOT_DEVICE,
                 Ebs=ec2.EBSBlockDevice(VolumeSize=Ref(k.storage), VolumeType="gp3",
+                                       Throughput=Ref(k.throughput), Iops=Ref(k.iops),
                                        Encrypted=True, DeleteOnTermination=True),
             )],
+            UserData=Base64(userdata.user_data()),
             MetadataOptions=ec2.MetadataOptions(HttpEndpoint="enabled", HttpTokens="required",
                                                 HttpPutResponseHopLimit=METADATA_HOP_LIMIT),
         ),
@@ -81,7 +87,8 @@ def add_compute_environment(t: Template, k: KindParameters) -> batch.ComputeEnvi
         ),
     ))
     # A property named like the UpdatePolicy resource attribute, which troposphere would hoist
-    # out of Properties: running jobs get 30 minutes to finish before instances are replaced.
+    # out of Properties: running jobs get UpdateJobTimeoutMinutes to finish before an update
+    # replaces their instances (Batch's own default, 30 minutes, cuts training runs short).
     environment.properties["UpdatePolicy"] = batch.UpdatePolicy(
-        TerminateJobsOnUpdate=False, JobExecutionTimeoutMinutes=30)
+        TerminateJobsOnUpdate=False, JobExecutionTimeoutMinutes=Ref(p.UPDATE_JOB_TIMEOUT))
     return environment

@@ -11,13 +11,15 @@ from typing import Any
 
 from troposphere import AWSHelperFn, If, Ref, Region, Sub, Template, batch, logs
 
-from . import compute, iam
+from . import compute, iam, userdata
 from . import parameters as p
 from .parameters import KindParameters, checkov_skip, if_set
 
 LOG_GROUP = "JobLogGroup"
-# The EC2 host's home directory, where Raster Vision keeps its working data between commands.
-HOST_DATA_PATH = "/home/ec2-user"
+# Where Raster Vision keeps its working data between commands: a host folder of the jobs' own
+# (not a user's home, where a job could plant SSH keys or dotfiles), on NVMe instance store
+# when the instance has some; the launch templates' user data prepares it at every boot.
+HOST_DATA_PATH = userdata.SCRATCH_DIR
 CONTAINER_DATA_PATH = "/opt/data"
 # Batch's status reason for a spot reclaim or a lost host starts with "Host EC2".
 RETRY_ON_HOST_LOSS = [
@@ -99,10 +101,17 @@ def job_definition(spec: JobSpec) -> batch.JobDefinition:
     )
 
 
+REGISTRY = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
+
+
 def ecr_image(repository: Any, tag: Any) -> Sub:
     """`<account>.dkr.ecr.<region>.<dns suffix>/<repository>:<tag>`."""
-    return Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${Repository}:${Tag}",
-               Repository=repository, Tag=tag)
+    return Sub(REGISTRY + "/${Repository}:${Tag}", Repository=repository, Tag=tag)
+
+
+def repository_uri(repository: Any) -> Sub:
+    """`<account>.dkr.ecr.<region>.<dns suffix>/<repository>`, what ECR calls repositoryUri."""
+    return Sub(REGISTRY + "/${Repository}", Repository=repository)
 
 
 def add_log_group(t: Template) -> logs.LogGroup:

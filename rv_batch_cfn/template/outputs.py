@@ -36,6 +36,8 @@ AWS_BATCH_KEYS = {
     CPU_JOB_DEFINITION: "cpu_job_definition",
 }
 JOB_DEFINITION_OUTPUTS = (GPU_JOB_DEFINITION, CPU_JOB_DEFINITION)
+# The repository each kind's jobs pull from, when it has one (created or existing).
+REPOSITORY_URIS = {"gpu": "GpuRepositoryUri", "cpu": "CpuRepositoryUri"}
 # Each kind's (queue, job definition) outputs.
 KIND_OUTPUTS = {"gpu": (GPU_JOB_QUEUE, GPU_JOB_DEFINITION),
                 "cpu": (CPU_JOB_QUEUE, CPU_JOB_DEFINITION)}
@@ -63,6 +65,13 @@ def add_outputs(t: Template) -> None:
     t.add_output(Output(RV_CONFIG, Value=rv_config_section(),
                         Description="Paste into ~/.rastervision/default (or run rv-batch-cfn "
                                     "rv-config --write)"))
+    for kind, name in REPOSITORY_URIS.items():
+        k = p.KINDS[kind]
+        # Built from the name, not from the resource, so it is there with an existing repository.
+        t.add_output(Output(name, Condition=k.uses_ecr,
+                            Value=jobs.repository_uri(Ref(k.repository_name)),
+                            Description=f"ECR repository of {kind.upper()} images (push "
+                                        f"<uri>:{p.IMAGE_TAG} with make publish-container)"))
     exported = {JOB_ROLE_ARN: (iam.job_role_arn(), "Role of Raster Vision jobs"),
                 JOB_LOG_GROUP: (Ref(jobs.LOG_GROUP), "Log group of Raster Vision jobs")}
     for name in EXPORTED:

@@ -7,8 +7,16 @@ same for everyone and `packer validate` checks exactly what `packer build` runs.
 The template is legacy JSON (what the original project used and what packer-py passes on), and
 keeps to options that both Debian's Packer 1.6.6 (amazon builder built in) and current Packer with
 the amazon plugin accept. Left out on purpose, because 1.6.6 refuses them as unknown keys:
-`metadata_options` (IMDSv2 on the build instance), `imds_support`, `temporary_key_pair_type`.
-Packer 1.6.6 also requires explicit `iops` and `throughput` for a gp3 volume.
+`metadata_options` (IMDSv2 on the build instance), `imds_support`,
+`temporary_security_group_source_public_ip`. Packer 1.6.6 also requires explicit `iops` and
+`throughput` for a gp3 volume.
+
+SSH to the build instance: the temporary security group admits port 22 only from
+`ssh_source_cidr` (required; `create-ami` passes the address it connects from), never from
+0.0.0.0/0. The temporary key pair is ed25519 (`temporary_key_pair_type`): Amazon Linux 2023 refuses
+RSA signatures made with SHA-1, which is all Packer could make before 1.8.1. Packer 1.6.6 and
+1.7.x accept the option and ignore it (their key pair is RSA, so they cannot reach Amazon Linux
+2023 at all); Packer 1.8.0 and later (amazon plugin 1.0.7 and later) create an ed25519 key.
 """
 
 from __future__ import annotations
@@ -76,6 +84,9 @@ V_GPU_CHECK_IMAGE = "gpu_check_image"
 V_AMI_NAME_PREFIX = "ami_name_prefix"
 V_CHECK_AMI_NAME_PREFIX = "check_ami_name_prefix"
 V_MANIFEST = "manifest"
+V_SSH_SOURCE_CIDR = "ssh_source_cidr"
+# The temporary key pair's type; see the module's docstring for which Packer versions use it.
+TEMPORARY_KEY_PAIR_TYPE = "ed25519"
 
 DESCRIPTION = ("GPU AMI for Raster Vision on AWS Batch: a Deep Learning Base OSS Nvidia Driver GPU "
                "AMI with the ECS agent, ECS GPU support, the NVIDIA runtime as Docker's default "
@@ -114,6 +125,8 @@ def variables() -> dict[str, Any]:
         V_AMI_NAME_PREFIX: DEFAULT_AMI_NAME_PREFIX,
         V_CHECK_AMI_NAME_PREFIX: DEFAULT_CHECK_AMI_NAME_PREFIX,
         V_MANIFEST: DEFAULT_MANIFEST,
+        # No default, so that nothing ever opens SSH to the world by omission.
+        V_SSH_SOURCE_CIDR: None,
     }
 
 
@@ -146,8 +159,11 @@ def builder(name: str, provisioned: bool) -> dict[str, Any]:
         "subnet_id": user(V_SUBNET_ID),
         "iam_instance_profile": user(V_INSTANCE_PROFILE),
         "associate_public_ip_address": user(V_PUBLIC_IP),
+        # Packer's temporary security group admits its port from here only (default 0.0.0.0/0).
+        "temporary_security_group_source_cidrs": [user(V_SSH_SOURCE_CIDR)],
     }
     connection = ({"communicator": "ssh", "ssh_username": SSH_USERNAME,
+                   "temporary_key_pair_type": TEMPORARY_KEY_PAIR_TYPE,
                    # The Deep Learning AMIs are large and take minutes to boot the first time.
                    "ssh_timeout": "20m"}
                   if provisioned else {"communicator": "none"})

@@ -2,15 +2,19 @@
 
 Parameter names keep those of the original raster-vision-aws template wherever the concept is
 unchanged, so an existing stack can be updated with the new template.
+
+One module past 300 lines on purpose: a parameter's name, declaration, conditions, console group
+and label change together, and the bounds all come from config.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from troposphere import And, Equals, If, Not, NoValue, Parameter, Ref, Template
+from troposphere import And, Equals, If, Join, Not, NoValue, Parameter, Ref, Template
 
 from .. import config as c
+from .. import instance_types
 from ..config import StackConfig
 
 # Parameter names (shared with the original template where the concept is the same).
@@ -29,6 +33,10 @@ JOB_TIMEOUT = "JobTimeout"
 S3_BUCKETS = "S3Buckets"
 LOG_RETENTION_DAYS = "LogRetentionDays"
 BATCH_SERVICE_ROLE_ARN = "BatchServiceRoleArn"
+S3_READ_ONLY_BUCKETS = "S3ReadOnlyBuckets"
+KMS_KEY_ARNS = "S3KmsKeyArns"
+UPDATE_JOB_TIMEOUT = "UpdateJobTimeoutMinutes"
+SESSION_MANAGER = "EnableSessionManager"
 
 
 class KindParameters:
@@ -43,9 +51,12 @@ class KindParameters:
         self.capacity = f"{title}Capacity"
         self.hosted_image = f"{title}Image"
         self.repository_name = f"{title}RepositoryName"
+        self.repository_mode = f"{title}RepositoryMode"
         self.vcpus = f"{upper}InstanceVCPUs"
         self.memory = f"{upper}InstanceMemory"
         self.storage = f"{upper}InstanceStorage"
+        self.throughput = f"{upper}RootVolumeThroughput"
+        self.iops = f"{upper}RootVolumeIops"
         # Condition names
         self.on_spot = f"{title}OnSpot"
         self.has_ami = f"Has{title}AMI"
@@ -63,6 +74,10 @@ HAS_CIDR_RANGE = "HasCidrRange"
 ALLOWS_SSH = "AllowsSsh"
 HAS_JOB_TIMEOUT = "HasJobTimeout"
 HAS_SERVICE_ROLE = "HasBatchServiceRole"
+HAS_S3_BUCKETS = "HasS3Buckets"
+HAS_S3_READ_ONLY_BUCKETS = "HasS3ReadOnlyBuckets"
+HAS_KMS_KEYS = "HasS3KmsKeys"
+HAS_SESSION_MANAGER = "HasSessionManager"
 
 
 def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
@@ -75,7 +90,10 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   # On a list, CloudFormation matches the pattern against each element.
                   AllowedPattern=c.INSTANCE_TYPE_PATTERNS[kind],
                   ConstraintDescription=(
-                      "each must be an instance type (g5.2xlarge) or a family (g5) with a GPU"
+                      "each must be an instance type (g5.2xlarge) or a family (g5) with an "
+                      "NVIDIA GPU that the Amazon Linux 2023 NVIDIA AMIs support (not P2, P3, "
+                      "G2, G3, G4ad, Inf, Trn or DL); use "
+                      f"{instance_types.gpu_families_instead()} instead"
                       if kind == "gpu" else
                       "each must be an instance type (m6i.xlarge), a family (m6i) or optimal"),
                   Description=f"Comma-separated EC2 instance types (or families) for {what} jobs. "
@@ -93,7 +111,9 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   ConstraintDescription=f"must be {c.ROOT_VOLUME_GIB[0]} to "
                                         f"{c.ROOT_VOLUME_GIB[1]} GiB",
                   Description=f"Size in GiB of the encrypted root volume of {what} instances; it "
-                              "holds the container images and the jobs' /opt/data."),
+                              "holds the container images, and the jobs' /opt/data on instance "
+                              "types without NVMe instance store."),
+        *root_volume_performance_parameters(k, cc),
         Parameter(k.hosted_image, Type="String", Default=cc.hosted_image,
                   AllowedPattern=c.IMAGE_PATTERN, ConstraintDescription="must not contain spaces",
                   Description=f"Container image for {what} jobs when {k.repository_name} is "
@@ -102,10 +122,37 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   AllowedPattern=c.REPOSITORY_PATTERN, MaxLength=256,
                   ConstraintDescription="must be empty or an ECR repository name (lower-case "
                                         "letters, digits, and . _ - / between them)",
-                  Description=f"Optional ECR repository to create for {what} images (pushed by "
+                  Description=f"Optional ECR repository for {what} images (pushed by "
                               f"make publish-container); {what} jobs then run "
-                              f"<repository>:{IMAGE_TAG}. It must not exist yet."),
+                              f"<repository>:{IMAGE_TAG}. See {k.repository_mode}."),
+        Parameter(k.repository_mode, Type="String", Default=cc.repository_mode,
+                  AllowedValues=list(c.REPOSITORY_MODES),
+                  Description=f"create: the stack creates {k.repository_name} (it must not "
+                              "exist yet). existing: it exists already (for example retained "
+                              "when an earlier stack was deleted) and the stack only uses it."),
         *job_size_parameters(k, cc),
+    ]
+
+
+def root_volume_performance_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
+    """gp3 throughput and IOPS of the kind's root volume. Their ratios (IOPS per GiB, MiB/s per
+    IOPS) need arithmetic, which Rules cannot do: StackConfig.validate() checks them for the
+    defaults and `deploy` for the values it sends; EC2 refuses the launch otherwise."""
+    what = k.kind.upper()
+    low_t, high_t = c.GP3_THROUGHPUT_MIBS
+    low_i, high_i = c.GP3_IOPS
+    return [
+        Parameter(k.throughput, Type="Number", Default=cc.root_volume_throughput_mibs,
+                  MinValue=low_t, MaxValue=high_t,
+                  ConstraintDescription=f"must be {low_t} to {high_t} MiB/s",
+                  Description=f"Throughput (MiB/s) of the gp3 root volume of {what} instances: "
+                              f"{low_t} is included in the volume's price, more is billed. At "
+                              f"most {what}RootVolumeIops / {c.GP3_IOPS_PER_MIBS}."),
+        Parameter(k.iops, Type="Number", Default=cc.root_volume_iops, MinValue=low_i,
+                  MaxValue=high_i, ConstraintDescription=f"must be {low_i} to {high_i} IOPS",
+                  Description=f"IOPS of the gp3 root volume of {what} instances: {low_i} is "
+                              "included in the volume's price, more is billed. At most "
+                              f"{c.GP3_IOPS_PER_GIB} per GiB of {k.storage}."),
     ]
 
 
@@ -113,12 +160,15 @@ def job_size_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Paramete
     """vCPUs and memory of the kind's job definition (shared with the job-definitions template)."""
     what = k.kind.upper()
     return [
-        Parameter(k.vcpus, Type="Number", Default=cc.job_vcpus, MinValue=1, MaxValue=192,
-                  ConstraintDescription="must be 1 to 192",
+        Parameter(k.vcpus, Type="Number", Default=cc.job_vcpus, MinValue=c.JOB_VCPUS[0],
+                  MaxValue=c.JOB_VCPUS[1],
+                  ConstraintDescription=f"must be {c.JOB_VCPUS[0]} to {c.JOB_VCPUS[1]}",
                   Description=f"vCPUs reserved for each {what} job; at most the vCPUs of the "
                               f"smallest {what} instance type."),
-        Parameter(k.memory, Type="Number", Default=cc.job_memory_mib, MinValue=512,
-                  ConstraintDescription="must be at least 512 MiB",
+        Parameter(k.memory, Type="Number", Default=cc.job_memory_mib,
+                  MinValue=c.JOB_MEMORY_MIB[0], MaxValue=c.JOB_MEMORY_MIB[1],
+                  ConstraintDescription=f"must be {c.JOB_MEMORY_MIB[0]} to "
+                                        f"{c.JOB_MEMORY_MIB[1]} MiB",
                   Description=f"Memory (MiB) reserved for each {what} job; leave about 6% of "
                               "the instance's memory to the ECS agent and the OS."),
     ]
@@ -127,10 +177,14 @@ def job_size_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Paramete
 def shared_memory_parameter(name: str, default: int, what: str = "") -> Parameter:
     """Size of /dev/shm in job containers (`what`: "GPU " for one kind only, "" for all jobs)."""
     return Parameter(
-        name, Type="Number", Default=default, MinValue=64,
-        ConstraintDescription="must be at least 64 MiB",
+        name, Type="Number", Default=default, MinValue=c.SHARED_MEMORY_MIB[0],
+        MaxValue=c.SHARED_MEMORY_MIB[1],
+        ConstraintDescription=f"must be {c.SHARED_MEMORY_MIB[0]} to {c.SHARED_MEMORY_MIB[1]} "
+                              "MiB, and less than the job's memory",
         Description=f"Size (MiB) of /dev/shm in {what}job containers; PyTorch DataLoader workers "
-                    "need a large one. Counts against the job's memory.")
+                    "pass batches through it. Counts against the job's memory. Raster Vision "
+                    f"trains on every GPU a job gets: about {c.SHARED_MEMORY_PER_GPU_MIB} MiB per "
+                    "GPU (4 GPUs: 32768), and well below the job's memory.")
 
 
 def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
@@ -192,18 +246,19 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         for p in _kind_parameters(kind, KINDS[kind], cc):
             t.add_parameter(p)
     t.add_parameter(Parameter(
-        MINIMUM_VCPUS, Type="Number", Default=cfg.min_vcpus, MinValue=0,
-        ConstraintDescription="must be 0 or more",
+        MINIMUM_VCPUS, Type="Number", Default=cfg.min_vcpus, MinValue=c.VCPUS[0],
+        MaxValue=c.VCPUS[1], ConstraintDescription=f"must be {c.VCPUS[0]} to {c.VCPUS[1]}",
         Description="vCPUs each compute environment keeps running when idle; 0 scales to zero "
                     "and costs nothing between jobs."))
     t.add_parameter(Parameter(
-        MAXIMUM_VCPUS, Type="Number", Default=cfg.max_vcpus, MinValue=1,
-        ConstraintDescription="must be at least 1",
+        MAXIMUM_VCPUS, Type="Number", Default=cfg.max_vcpus, MinValue=1, MaxValue=c.VCPUS[1],
+        ConstraintDescription=f"must be 1 to {c.VCPUS[1]}",
         Description="vCPUs each compute environment may reach; bounds the cost of a burst of "
                     "jobs."))
     t.add_parameter(Parameter(
-        SPOT_BID_PERCENTAGE, Type="Number", Default=cfg.spot_bid_percentage, MinValue=1,
-        MaxValue=100, ConstraintDescription="must be 1 to 100",
+        SPOT_BID_PERCENTAGE, Type="Number", Default=cfg.spot_bid_percentage,
+        MinValue=c.SPOT_BID_PERCENTAGE[0], MaxValue=c.SPOT_BID_PERCENTAGE[1],
+        ConstraintDescription="must be 1 to 100",
         Description="Highest spot price, as a percentage of the on-demand price, that spot "
                     "environments pay; lower values can leave jobs waiting for capacity."))
     t.add_parameter(Parameter(
@@ -214,16 +269,27 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
     t.add_parameter(shared_memory_parameter(SHARED_MEMORY_SIZE, cfg.shared_memory_mib))
     t.add_parameter(attempts_parameter(JOB_ATTEMPTS, cfg.job_attempts))
     t.add_parameter(timeout_parameter(JOB_TIMEOUT, cfg.job_timeout_seconds))
-    t.add_parameter(Parameter(
-        S3_BUCKETS, Type="CommaDelimitedList", Default=",".join(cfg.s3_buckets),
-        AllowedPattern=c.BUCKET_PATTERN,
-        ConstraintDescription="each must be an S3 bucket name, or * for every bucket",
-        Description="Comma-separated S3 bucket names jobs may read and write; * for every "
-                    "bucket, as the original template granted."))
+    add_s3_parameters(t, cfg)
     t.add_parameter(Parameter(
         LOG_RETENTION_DAYS, Type="Number", Default=cfg.log_retention_days,
-        AllowedValues=list(c.LOG_RETENTION_DAYS),
+        AllowedValues=list(c.LOG_RETENTION_DAYS), MinValue=c.LOG_RETENTION_DAYS[0],
+        MaxValue=c.LOG_RETENTION_DAYS[-1],
+        ConstraintDescription="must be one of the retention periods CloudWatch Logs offers",
         Description="Days to keep job logs in CloudWatch Logs."))
+    t.add_parameter(Parameter(
+        UPDATE_JOB_TIMEOUT, Type="Number", Default=cfg.update_job_timeout_minutes,
+        MinValue=c.UPDATE_TIMEOUT_MINUTES[0], MaxValue=c.UPDATE_TIMEOUT_MINUTES[1],
+        ConstraintDescription=f"must be {c.UPDATE_TIMEOUT_MINUTES[0]} to "
+                              f"{c.UPDATE_TIMEOUT_MINUTES[1]} minutes",
+        Description="Minutes running jobs get to finish when an update replaces the instances "
+                    "(new instance types, AMI, volume size, subnets, key pair); then they are "
+                    "stopped. Longer keeps old, possibly unpatched instances longer."))
+    t.add_parameter(Parameter(
+        SESSION_MANAGER, Type="String", Default=str(cfg.session_manager).lower(),
+        AllowedValues=["false", "true"],
+        Description="true: instances accept Session Manager shells (the instance role gets "
+                    "only the actions Session Manager needs). Jobs can use the instance role "
+                    "too (they run with host networking), so leave false unless you need it."))
     t.add_parameter(Parameter(
         BATCH_SERVICE_ROLE_ARN, Type="String", Default=cfg.batch_service_role_arn,
         AllowedPattern=c.ROLE_ARN_PATTERN,
@@ -233,8 +299,38 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
                     "and which in-place updates of instance types, AMI and volumes require."))
 
 
+def add_s3_parameters(t: Template, cfg: StackConfig) -> None:
+    """The buckets jobs may write, those they may only read, and the KMS keys of SSE-KMS ones."""
+    t.add_parameter(Parameter(
+        S3_BUCKETS, Type="CommaDelimitedList", Default=",".join(cfg.s3_buckets),
+        # Matched against each name; the empty alternative admits the empty list (no buckets).
+        AllowedPattern=f"^({c.BUCKET_NAME_PATTERN[1:-1]})?$",
+        ConstraintDescription="each must be an S3 bucket name (no *: write access is only "
+                              "ever to named buckets)",
+        Description="Comma-separated S3 buckets jobs may read, write and delete in (Raster "
+                    "Vision's root_uri must be in one). Empty: jobs cannot write to S3."))
+    t.add_parameter(Parameter(
+        S3_READ_ONLY_BUCKETS, Type="CommaDelimitedList",
+        Default=",".join(cfg.s3_read_only_buckets),
+        AllowedPattern=f"^({c.BUCKET_PATTERN[1:-1]})?$",
+        ConstraintDescription="each must be an S3 bucket name, or * alone for every bucket",
+        Description="Comma-separated S3 buckets jobs may only read (list and get objects); * "
+                    "for every bucket, public data sets included. Empty: none beyond S3Buckets."))
+    t.add_parameter(Parameter(
+        KMS_KEY_ARNS, Type="CommaDelimitedList", Default=",".join(cfg.kms_key_arns),
+        AllowedPattern=f"^({c.KMS_KEY_ARN_PATTERN[1:-1]})?$",
+        ConstraintDescription="each must be the ARN of a KMS key (not of an alias)",
+        Description="Optional comma-separated KMS key ARNs of buckets encrypted with SSE-KMS: "
+                    "jobs may decrypt and generate data keys with these keys only."))
+
+
 def _not_empty(name: str) -> Not:
     return Not(Equals(Ref(name), ""))
+
+
+def _list_not_empty(name: str) -> Not:
+    # A CommaDelimitedList joins to "" exactly when it is empty (or holds only empty names).
+    return Not(Equals(Join("", Ref(name)), ""))
 
 
 def add_conditions(t: Template) -> None:
@@ -244,15 +340,20 @@ def add_conditions(t: Template) -> None:
     t.add_condition(ALLOWS_SSH, And(_not_empty(KEY_NAME), _not_empty(CIDR_RANGE)))
     t.add_condition(HAS_JOB_TIMEOUT, Not(Equals(Ref(JOB_TIMEOUT), "0")))
     t.add_condition(HAS_SERVICE_ROLE, _not_empty(BATCH_SERVICE_ROLE_ARN))
+    t.add_condition(HAS_S3_BUCKETS, _list_not_empty(S3_BUCKETS))
+    t.add_condition(HAS_S3_READ_ONLY_BUCKETS, _list_not_empty(S3_READ_ONLY_BUCKETS))
+    t.add_condition(HAS_KMS_KEYS, _list_not_empty(KMS_KEY_ARNS))
+    t.add_condition(HAS_SESSION_MANAGER, Equals(Ref(SESSION_MANAGER), "true"))
     for k in KINDS.values():
         t.add_condition(k.on_spot, Equals(Ref(k.capacity), c.SPOT))
         t.add_condition(k.has_ami, _not_empty(k.ami))
         t.add_condition(k.uses_ecr, _not_empty(k.repository_name))
-    t.add_condition(GPU.creates_repository, _not_empty(GPU.repository_name))
+    t.add_condition(GPU.creates_repository, And(
+        _not_empty(GPU.repository_name), Equals(Ref(GPU.repository_mode), "create")))
     # One repository can serve both kinds (current Raster Vision has one image for CPU and GPU):
     # create the CPU one only when it is a different repository.
     t.add_condition(CPU.creates_repository, And(
-        _not_empty(CPU.repository_name),
+        _not_empty(CPU.repository_name), Equals(Ref(CPU.repository_mode), "create"),
         Not(Equals(Ref(CPU.repository_name), Ref(GPU.repository_name)))))
 
 
@@ -284,12 +385,15 @@ GROUPS = [
     ("Required parameters", [VPC, SUBNET_IDS]),
     ("Instance types", [GPU.instance_types, GPU.capacity, CPU.instance_types, CPU.capacity,
                         GPU.ami, CPU.ami, GPU.storage, CPU.storage]),
+    ("Root volume performance (gp3)", [GPU.throughput, GPU.iops, CPU.throughput, CPU.iops]),
     ("Batch compute", [MINIMUM_VCPUS, MAXIMUM_VCPUS, SPOT_BID_PERCENTAGE, KEY_NAME, CIDR_RANGE,
-                       BATCH_SERVICE_ROLE_ARN]),
+                       SESSION_MANAGER, BATCH_SERVICE_ROLE_ARN, UPDATE_JOB_TIMEOUT]),
     ("Container images and jobs", [GPU.hosted_image, CPU.hosted_image, GPU.repository_name,
-                                   CPU.repository_name, IMAGE_TAG, GPU.vcpus, GPU.memory,
+                                   GPU.repository_mode, CPU.repository_name, CPU.repository_mode,
+                                   IMAGE_TAG, GPU.vcpus, GPU.memory,
                                    CPU.vcpus, CPU.memory, SHARED_MEMORY_SIZE, JOB_ATTEMPTS,
-                                   JOB_TIMEOUT, S3_BUCKETS, LOG_RETENTION_DAYS]),
+                                   JOB_TIMEOUT, LOG_RETENTION_DAYS]),
+    ("Data access", [S3_BUCKETS, S3_READ_ONLY_BUCKETS, KMS_KEY_ARNS]),
 ]
 
 LABELS = {
@@ -306,14 +410,22 @@ LABELS = {
     CPU.ami: "CPU AMI (optional)",
     GPU.storage: "GPU root volume (GiB)",
     CPU.storage: "CPU root volume (GiB)",
+    GPU.throughput: "GPU root volume throughput (MiB/s)",
+    GPU.iops: "GPU root volume IOPS",
+    CPU.throughput: "CPU root volume throughput (MiB/s)",
+    CPU.iops: "CPU root volume IOPS",
     MINIMUM_VCPUS: "Minimum vCPU count",
     MAXIMUM_VCPUS: "Maximum vCPU count",
     SPOT_BID_PERCENTAGE: "Spot bid percentage",
     BATCH_SERVICE_ROLE_ARN: "Batch service role ARN (optional)",
+    SESSION_MANAGER: "Session Manager access",
+    UPDATE_JOB_TIMEOUT: "Minutes jobs get before an update replaces instances",
     GPU.hosted_image: "GPU hosted image",
     CPU.hosted_image: "CPU hosted image",
     GPU.repository_name: "GPU ECR repository name (optional)",
     CPU.repository_name: "CPU ECR repository name (optional)",
+    GPU.repository_mode: "GPU ECR repository: create or existing",
+    CPU.repository_mode: "CPU ECR repository: create or existing",
     IMAGE_TAG: "ECR image tag",
     GPU.vcpus: "GPU job vCPUs",
     GPU.memory: "GPU job memory (MiB)",
@@ -322,7 +434,9 @@ LABELS = {
     SHARED_MEMORY_SIZE: "Shared memory (MiB)",
     JOB_ATTEMPTS: "Job attempts",
     JOB_TIMEOUT: "Job timeout (seconds)",
-    S3_BUCKETS: "S3 buckets for jobs",
+    S3_BUCKETS: "S3 buckets jobs may write (optional)",
+    S3_READ_ONLY_BUCKETS: "S3 buckets jobs may only read",
+    KMS_KEY_ARNS: "KMS keys of SSE-KMS buckets (optional)",
     LOG_RETENTION_DAYS: "Log retention (days)",
 }
 

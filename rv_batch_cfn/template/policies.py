@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from awacs import s3, sts
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs import ec2messages, kms, s3, ssm, ssmmessages, sts
+from awacs.aws import (
+    Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike,
+)
 from troposphere import AccountId, Join, Split, Sub
 
 VERSION = "2012-10-17"
@@ -40,7 +42,8 @@ def _arns(buckets: Any, suffix: str) -> Split:
 
 
 def s3_access(buckets: Any) -> PolicyDocument:
-    """Read, write and list access to the given buckets (a CloudFormation list) and their objects."""
+    """Read, write and list access to the given buckets (a CloudFormation list of names, never
+    `*`) and their objects."""
     return PolicyDocument(Version=VERSION, Statement=[
         Statement(Sid="ListBuckets", Effect=Allow,
                   Action=[s3.ListBucket, s3.GetBucketLocation, s3.ListBucketMultipartUploads],
@@ -49,6 +52,48 @@ def s3_access(buckets: Any) -> PolicyDocument:
                   Action=[s3.GetObject, s3.PutObject, s3.DeleteObject, s3.AbortMultipartUpload,
                           s3.ListMultipartUploadParts],
                   Resource=_arns(buckets, "/*")),
+    ])
+
+
+def s3_read_only(buckets: Any) -> PolicyDocument:
+    """List and get access to the given buckets (names, or `*` for every bucket): nothing that
+    writes, deletes or changes a bucket."""
+    return PolicyDocument(Version=VERSION, Statement=[
+        Statement(Sid="ListReadOnlyBuckets", Effect=Allow,
+                  Action=[s3.ListBucket, s3.GetBucketLocation], Resource=_arns(buckets, "")),
+        Statement(Sid="ReadObjects", Effect=Allow, Action=[s3.GetObject],
+                  Resource=_arns(buckets, "/*")),
+    ])
+
+
+def kms_for_s3(keys: Any) -> PolicyDocument:
+    """What reading and writing SSE-KMS objects takes, with the given keys only (a list of key
+    ARNs), and only through S3."""
+    return PolicyDocument(Version=VERSION, Statement=[
+        Statement(Sid="S3EncryptionKeys", Effect=Allow,
+                  Action=[kms.Decrypt, kms.GenerateDataKey], Resource=keys,
+                  Condition=Condition(StringLike("kms:ViaService",
+                                                 Sub("s3.*.${AWS::URLSuffix}")))),
+    ])
+
+
+def session_manager() -> PolicyDocument:
+    """What the SSM agent needs for Session Manager shells, and nothing of Systems Manager's
+    parameters, documents or inventory (AmazonSSMManagedInstanceCore would allow
+    ssm:GetParameters on every parameter of the account). The messaging actions have no
+    resource-level permissions; UpdateInstanceInformation is limited to this account's instances."""
+    return PolicyDocument(Version=VERSION, Statement=[
+        Statement(Sid="SessionChannels", Effect=Allow,
+                  Action=[ssmmessages.CreateControlChannel, ssmmessages.CreateDataChannel,
+                          ssmmessages.OpenControlChannel, ssmmessages.OpenDataChannel,
+                          ec2messages.AcknowledgeMessage, ec2messages.DeleteMessage,
+                          ec2messages.FailMessage, ec2messages.GetEndpoint,
+                          ec2messages.GetMessages, ec2messages.SendReply],
+                  Resource=["*"]),
+        Statement(Sid="RegisterInstance", Effect=Allow,
+                  Action=[ssm.UpdateInstanceInformation],
+                  Resource=[Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:"
+                                "instance/*")]),
     ])
 
 

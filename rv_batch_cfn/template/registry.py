@@ -1,4 +1,9 @@
-"""ECR repositories, created only when a repository name is given."""
+"""ECR repositories, created only when a repository name is given and its mode is `create`.
+
+With mode `existing` the stack creates nothing and its jobs pull from the repository of that
+name (one retained when an earlier stack was deleted): the image and the outputs are built from
+the name, never from the resource, so they are the same either way.
+"""
 
 from __future__ import annotations
 

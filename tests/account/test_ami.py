@@ -86,9 +86,13 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+# The address SSH is admitted from; without it create-ami looks this machine's up online.
+SSH_CIDR = "198.51.100.7/32"
+
+
 def build_args(base_ami: str = "ami-0123456789abcdef0", *extra: str) -> list[str]:
     return ["validate-ami", "--base-ami", base_ami, "--region", "us-east-1",
-            "--template", str(TEMPLATE), *extra]
+            "--template", str(TEMPLATE), "--ssh-source-cidr", SSH_CIDR, *extra]
 
 
 def image_record(emu, image_id: str):
@@ -256,7 +260,12 @@ def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_pa
                                                "--record", str(tmp_path / "last-ami")))
     assert code == 0, err
     assert "packer validate: passed" in err
-    assert "warning:" not in err  # a Deep Learning Base OSS AMI's name
+    # A Deep Learning Base OSS AMI's name, so no doubt about the base AMI; but Debian's Packer
+    # 1.6.6 cannot sign in to Amazon Linux 2023 over SSH, and says so.
+    [warning] = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warning.startswith("warning: packer 1.6.6 cannot sign in over SSH when the base AMI "
+                              "is Amazon Linux 2023")
+    assert f"build security group: SSH from {SSH_CIDR} only" in err
     assert not (tmp_path / "last-ami").exists()
     assert [i["ImageId"] for i in account.client("ec2").describe_images(Owners=["self"])[
         "Images"]] == [base]
@@ -361,7 +370,8 @@ def test_amazon_plugin_is_installed_first_from_packer_1_10(account, tmp_path, ve
     [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
     log = tmp_path / "packer.log"
     packer = stand_in_packer(tmp_path, version, log)
-    settings = AmiSettings(base_ami=base, region="us-east-1", profile=PROFILE)
+    settings = AmiSettings(base_ami=base, region="us-east-1", profile=PROFILE,
+                           ssh_source_cidr=SSH_CIDR)
     ami_module.create_ami(settings, template=TEMPLATE, manifest=tmp_path / "m.json",
                           packer=packer, validate_only=True)
     calls = [line.split()[:2] for line in log.read_text().splitlines()]
@@ -457,6 +467,7 @@ def test_only_a_provisioned_build_is_recorded(account, tmp_path, skip, capsys):
                              "--region", "us-east-1", "--template", str(TEMPLATE),
                              "--manifest", str(tmp_path / "manifest.json"),
                              "--record", str(record), "--packer", building_packer(tmp_path, built),
+                             "--ssh-source-cidr", SSH_CIDR,
                              *(["--skip-provisioning"] if skip else []))
     assert code == 0, err
     if skip:
@@ -697,6 +708,59 @@ def test_ami_ids_are_recognised_with_the_configs_pattern():
     assert not ami_settings.is_ami_id("") and not ami_settings.is_ami_id("ami-XXXXXXXX")
 
 
+# ----------------------------------------------------------------------------------------------
+# Amazon Linux 2 base AMIs: a warning from find-base-ami and create-ami, never a failure
+
+DLAMI_AL2 = "Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2)"
+
+
+@pytest.mark.parametrize("name, description, al2", [
+    (f"{DLAMI_AL2} Version 69.1", "", True),
+    ("amzn2-ami-ecs-gpu-hvm-2.0.20250101-x86_64-ebs", "", True),
+    ("my-team-gpu-ami", "Amazon Linux 2 AMI 2.0.20250101 x86_64 HVM gp2", True),
+    (f"{DLAMI} Version 20250101", "", False),
+    ("al2023-ami-ecs-gpu-hvm-2023.0.20250101-kernel-6.1-x86_64", "", False),
+    ("my-team-gpu-ami", "Amazon Linux 2023 AMI", False),
+])
+def test_amazon_linux_2_is_recognised_by_name_or_description(name, description, al2):
+    warning = base_ami.amazon_linux_2_warning("ami-0123456789abcdef0", name, description)
+    assert (warning is not None) == al2
+    if al2:
+        assert "is Amazon Linux 2: AWS Batch is retiring its Amazon Linux 2 AMIs" in warning
+        assert "make find-base-ami" in warning
+
+
+def test_find_base_ami_warns_about_an_amazon_linux_2_base(account, capsys):
+    [al2] = make_images(account, [(f"{DLAMI_AL2} 20250501", day(120))])
+    found = base_ami.find_base_ami(aws.make_session(PROFILE), base_ami.BASE_IMAGES["al2"],
+                                   owners=["self"])
+    assert found.image_id == al2 and len(found.warnings) == 1
+    code, out, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
+                             "--os", "al2")
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI ?= {al2}"
+    assert f"warning: {al2} ({DLAMI_AL2} 20250501) is Amazon Linux 2" in err
+
+
+def test_find_base_ami_says_nothing_of_an_al2023_base(account, capsys):
+    make_images(account, [(f"{DLAMI} 20250401", day(90))])
+    found = base_ami.find_base_ami(aws.make_session(PROFILE), owners=["self"])
+    assert found.warnings == ()
+    code, _, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self")
+    assert code == 0 and "warning" not in err
+
+
+def test_create_ami_checks_warn_about_an_amazon_linux_2_base(account, tmp_path, capsys):
+    [base] = make_images(account, [(f"{DLAMI_AL2} 20250501", day(0))])
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE, "--packer",
+                                               stand_in_packer(tmp_path, "1.6.6",
+                                                               tmp_path / "packer.log")))
+    assert code == 0, err
+    assert f"warning: AWS_BATCH_BASE_AMI {base} ({DLAMI_AL2} 20250501) is Amazon Linux 2" in err
+    assert err.count("warning:") == 1  # its name is a Deep Learning Base OSS AMI's
+    assert "packer validate: passed" in err
+
+
 def test_output_json_of_the_ami_commands(account, tmp_path, capsys):
     # Packer's own output goes to standard error then, so standard output is one JSON document.
     [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
@@ -705,7 +769,8 @@ def test_output_json_of_the_ami_commands(account, tmp_path, capsys):
     code, out, err = run_cli(capsys, "--output", "json", "create-ami", "--base-ami", base,
                              "--profile", PROFILE, "--region", "us-east-1", "--template",
                              str(TEMPLATE), "--manifest", str(tmp_path / "manifest.json"),
-                             "--record", str(record), "--packer", building_packer(tmp_path, built))
+                             "--record", str(record), "--packer", building_packer(tmp_path, built),
+                             "--ssh-source-cidr", SSH_CIDR)
     assert code == 0, err
     data = json.loads(out)
     assert (data["image_id"], data["provisioned"], data["recorded_in"]) == \

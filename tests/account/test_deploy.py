@@ -144,11 +144,27 @@ def test_failed_update_rolls_back_and_keeps_previous_values(emulator):
     # CloudFormation matches a list's AllowedPattern against each member, empty ones too.
     ("list member breaking the pattern", ["--param", "S3Buckets=rv-data,Bad_Bucket"],
      ["--param S3Buckets: got 'rv-data,Bad_Bucket'; item 'Bad_Bucket': allowed: a value "
-      "matching ^(\\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$ (each must be an S3 bucket name"]),
+      "matching ^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$ (each must be an S3 bucket name"]),
+    ("write access to every bucket", ["--param", "S3Buckets=*"],
+     ["--param S3Buckets: got '*'; item '*': allowed: a value matching",
+      "(no *: write access is only ever to named buckets)"]),
+    # CloudFormation takes 1.5 or 1e3 for a Number; the integer property fails mid-deployment.
+    ("not a whole number", ["--param", "MaximumVCPUs=80.5"],
+     ["--param MaximumVCPUs: got '80.5'; allowed: a whole number"]),
+    ("a number in exponent form", ["--param", "MaximumVCPUs=1e3"],
+     ["--param MaximumVCPUs: got '1e3'; allowed: a whole number"]),
+    ("not a number: nan", ["--param", "GPUInstanceMemory=nan"],
+     ["--param GPUInstanceMemory: got 'nan'; allowed: a finite number"]),
+    ("not a number: infinity", ["--param", "MinimumVCPUs=inf"],
+     ["--param MinimumVCPUs: got 'inf'; allowed: a finite number"]),
+    ("above the new upper bounds", ["--param", "MaximumVCPUs=1000000", "--param",
+                                    "UpdateJobTimeoutMinutes=7201"],
+     ["--param MaximumVCPUs: got '1000000'; allowed: at most 100000",
+      "--param UpdateJobTimeoutMinutes: got '7201'; allowed: at most 7200"]),
     ("list members breaking the pattern, one empty", ["--param", "GpuInstanceTypes=G5 X,,"],
      ["--param GpuInstanceTypes: got 'G5 X,,'; item 'G5 X', an empty item (two commas in a "
       "row, or a comma at either end): allowed: a value matching ",
-      "(each must be an instance type (g5.2xlarge) or a family (g5) with a GPU)"]),
+      "(each must be an instance type (g5.2xlarge) or a family (g5) with an NVIDIA GPU"]),
     ("empty list", ["--param", "CpuInstanceTypes="],
      ["--param CpuInstanceTypes: got ''; an empty item"]),
     ("no equals sign", ["--param", "Prefix"], ["--param: got 'Prefix'; allowed: KEY=VALUE"]),
@@ -232,8 +248,9 @@ def test_points_to_the_recorded_ami_without_ever_using_it_unasked(emulator, cli,
     assert hint in created.stdout
     assert parameter_values(stack(emulator)["Parameters"])["GpuAMI"] == ""
 
+    another = emulator.client("ec2").register_image(Name="another-gpu-image")["ImageId"]
     other = cli("deploy", "--stack", "rv", "--template", template, "--yes",
-                "--param", "GpuAMI=ami-0123456789abcdef0")
+                "--param", f"GpuAMI={another}")
     assert other.returncode == 0, other.stderr
     assert hint in other.stdout  # another AMI than the recorded one
 

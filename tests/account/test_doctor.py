@@ -52,7 +52,7 @@ def test_a_healthy_stack_passes(emulator, cli, home):
     assert code == 0, problems(report)
     assert report["healthy"] and report["problems"] == 0
     for check in (doctor.ENVIRONMENTS, doctor.FIT, doctor.OFFERINGS, doctor.AMI,
-                  doctor.RV_CONFIG):
+                  doctor.RV_CONFIG, doctor.GPU_FAMILIES, doctor.SHARED_MEMORY):
         assert statuses(report, check) == {doctor.OK}, check
     # The console default is the hosted image, which doctor does not pull to check.
     assert statuses(report, doctor.IMAGES) == {doctor.NOTE}

@@ -77,6 +77,15 @@ def test_assignments():
      "allowed: a value matching [a-z]+"),
     ({"Type": "List<Number>", "AllowedPattern": "[0-9]+"}, "1,2.5,x",
      "item '2.5': allowed: a value matching [0-9]+; item 'x': allowed: a number"),
+    # Whole numbers where the declaration's numbers are all whole (every generated template);
+    # never NaN or infinity, which compare false with any bound.
+    ({"Type": "Number", "MinValue": 1, "MaxValue": 9}, "2.5", "allowed: a whole number"),
+    ({"Type": "Number", "Default": 3}, "3.0", "allowed: a whole number"),
+    ({"Type": "Number", "Default": 0.5}, "2.5", None),
+    ({"Type": "Number"}, "2.5", None),
+    ({"Type": "Number", "MinValue": 1, "MaxValue": 9}, "NaN", "allowed: a finite number"),
+    ({"Type": "Number", "MaxValue": 9}, "-inf", "allowed: a finite number"),
+    ({"Type": "Number", "MinValue": 1, "MaxValue": 9}, " 5", "allowed: a whole number"),
 ])
 def test_value_problem(declaration, value, expected):
     assert checks.value_problem(declaration, value) == expected

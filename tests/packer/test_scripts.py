@@ -76,7 +76,7 @@ def test_ecs_agent_setup_on_al2023_keeps_existing_config_lines(host):
     done = host.run("10-ecs-agent.sh", ECS_CONFIG=str(config),
                     OS_RELEASE=os_release(host, "2023"))
     assert done.returncode == 0, done.stderr
-    assert host.calls("dnf") == ["install -y ecs-init"]
+    assert host.calls("dnf") == ["install -y ecs-init mdadm"]  # mdadm: RAID 0 scratch space
     assert host.calls("systemctl") == ["enable ecs.service"]  # enabled, never started
     assert config.read_text().splitlines() == [
         "ECS_CLUSTER=from-batch", "ECS_ENABLE_GPU_SUPPORT=true",
@@ -89,6 +89,7 @@ def test_ecs_agent_setup_on_al2_uses_amazon_linux_extras(host):
     done = host.run("10-ecs-agent.sh", ECS_CONFIG=str(config), OS_RELEASE=os_release(host, "2"))
     assert done.returncode == 0, done.stderr
     assert host.calls("amazon-linux-extras") == ["install -y ecs"]
+    assert host.calls("yum") == ["install -y mdadm"]
     assert host.calls("dnf") == []
     assert config.read_text() == ('ECS_ENABLE_GPU_SUPPORT=true\n'
                                   'ECS_AVAILABLE_LOGGING_DRIVERS=["json-file","awslogs"]\n')
@@ -147,14 +148,19 @@ def test_prepull_logs_in_to_private_ecr_in_the_images_region(host):
         f"pull --quiet {image}", "image ls"]
 
 
-def test_prepull_makes_the_agent_start_jobs_from_the_pulled_images(host):
+@pytest.mark.parametrize("before", ["", "ECS_IMAGE_PULL_BEHAVIOR=prefer-cached\n",
+                                    "ECS_IMAGE_PULL_BEHAVIOR=once\n"])
+def test_prepull_keeps_the_agent_checking_the_registry(host, before):
+    # The ECR tag is mutable: an instance must run what publish-container pushed last, using the
+    # pre-pulled layers it already has, and the cache only when the registry is unreachable.
     host.command("docker")
     config = host.root / "ecs.config"
-    config.write_text("ECS_ENABLE_GPU_SUPPORT=true\nECS_IMAGE_PULL_BEHAVIOR=default\n")
+    config.write_text("ECS_ENABLE_GPU_SUPPORT=true\n" + before)
     done = host.run("40-prepull-images.sh", PREPULL_IMAGES="a/b:1", ECS_CONFIG=str(config))
     assert done.returncode == 0, done.stderr
     assert config.read_text().splitlines() == ["ECS_ENABLE_GPU_SUPPORT=true",
-                                               "ECS_IMAGE_PULL_BEHAVIOR=prefer-cached"]
+                                               "ECS_IMAGE_PULL_BEHAVIOR=default"]
+    assert "prefer-cached" not in done.stdout
 
 
 @pytest.mark.parametrize("images", ["", " , "])
@@ -166,7 +172,7 @@ def test_prepull_of_nothing_touches_nothing(host, images):
     assert done.returncode == 0, done.stderr
     assert host.calls("docker") == [] and host.calls("systemctl") == []
     assert "no images to pre-pull" in done.stdout
-    assert config.read_text() == "ECS_ENABLE_GPU_SUPPORT=true\n"  # nothing cached to prefer
+    assert config.read_text() == "ECS_ENABLE_GPU_SUPPORT=true\n"  # the agent's defaults
 
 
 def test_prepull_gives_up_after_three_attempts(host):
@@ -177,7 +183,7 @@ def test_prepull_gives_up_after_three_attempts(host):
     assert done.returncode != 0
     assert len(host.calls("docker")) == 3
     assert "cannot pull missing/image:1" in done.stderr
-    assert not config.exists()  # no prefer-cached without the images
+    assert not config.exists()  # the build failed: nothing written
 
 
 CHECK_IMAGE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
@@ -252,7 +258,7 @@ def test_cleanup_clears_agent_state_and_instance_identity(host):
     config = write(root / "etc/ecs/ecs.config",
                    "ECS_CLUSTER=default\nECS_ENABLE_GPU_SUPPORT=true\n"
                    'ECS_AVAILABLE_LOGGING_DRIVERS=["json-file","awslogs"]\n'
-                   "ECS_IMAGE_PULL_BEHAVIOR=prefer-cached\n")
+                   "ECS_IMAGE_PULL_BEHAVIOR=default\n")
     machine_id = write(root / "etc/machine-id", "0123456789abcdef0123456789abcdef\n")
     dbus_id = write(root / "var/lib/dbus/machine-id", "0123456789abcdef0123456789abcdef\n")
     host_keys = [write(root / f"etc/ssh/ssh_host_{kind}") for kind in
@@ -270,7 +276,7 @@ def test_cleanup_clears_agent_state_and_instance_identity(host):
         assert (root / folder).is_dir() and not any((root / folder).iterdir())
     assert config.read_text().splitlines() == [
         "ECS_ENABLE_GPU_SUPPORT=true", 'ECS_AVAILABLE_LOGGING_DRIVERS=["json-file","awslogs"]',
-        "ECS_IMAGE_PULL_BEHAVIOR=prefer-cached"]
+        "ECS_IMAGE_PULL_BEHAVIOR=default"]
     assert machine_id.exists() and machine_id.read_text() == ""  # emptied, not deleted
     assert not dbus_id.exists()
     assert not any(k.exists() for k in host_keys) and sshd_config.exists()

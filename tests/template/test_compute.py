@@ -13,10 +13,13 @@ def test_launch_template_encrypts_gp3_root_and_requires_imdsv2(kind, storage):
     data = props(f"{kind}LaunchTemplate")["LaunchTemplateData"]
     (mapping,) = data["BlockDeviceMappings"]
     assert mapping["DeviceName"] == "/dev/xvda"
+    upper = kind.upper()
     assert mapping["Ebs"] == {"VolumeSize": {"Ref": storage}, "VolumeType": "gp3",
+                              "Throughput": {"Ref": f"{upper}RootVolumeThroughput"},
+                              "Iops": {"Ref": f"{upper}RootVolumeIops"},
                               "Encrypted": True, "DeleteOnTermination": True}
     assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
-                                       "HttpPutResponseHopLimit": 2}
+                                       "HttpPutResponseHopLimit": 1}
 
 
 @pytest.mark.parametrize("kind,image_type", [("Gpu", "ECS_AL2023_NVIDIA"), ("Cpu", "ECS_AL2023")])
@@ -25,7 +28,9 @@ def test_compute_environment(kind, image_type):
     assert env["Type"] == "MANAGED"
     assert "ComputeEnvironmentName" not in env  # so a replacement update can succeed
     assert env["ReplaceComputeEnvironment"] is False
-    assert env["UpdatePolicy"] == {"TerminateJobsOnUpdate": False, "JobExecutionTimeoutMinutes": 30}
+    # Running jobs get the parameter's minutes (a day by default), not Batch's default 30.
+    assert env["UpdatePolicy"] == {"TerminateJobsOnUpdate": False,
+                                   "JobExecutionTimeoutMinutes": {"Ref": "UpdateJobTimeoutMinutes"}}
     assert env["ServiceRole"] == {"Fn::If": ["HasBatchServiceRole",
                                              {"Ref": "BatchServiceRoleArn"},
                                              {"Ref": "AWS::NoValue"}]}

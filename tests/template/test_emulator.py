@@ -8,11 +8,13 @@ from copies of the generated text.
 
 from __future__ import annotations
 
+import base64
+import email
 import json
 
 import pytest
 
-from rv_batch_cfn.template import compute, iam, jobs, network, registry
+from rv_batch_cfn.template import compute, iam, jobs, network, registry, userdata
 from rv_batch_cfn.template import outputs as out
 from rv_batch_cfn.template import parameters as p
 from tests.emulator import (
@@ -104,6 +106,17 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
         assert root["Ebs"]["Encrypted"] is True
         assert root["Ebs"]["VolumeType"] == "gp3"
         assert root["Ebs"]["VolumeSize"] == int(values[k.storage])
+        assert root["Ebs"]["Throughput"] == int(values[k.throughput])
+        assert root["Ebs"]["Iops"] == int(values[k.iops])
+        # The user data that prepares the jobs' scratch folder, as EC2 stores it (base64): a
+        # MIME multi-part archive, as Batch requires, whose boothook is the packaged script.
+        text = base64.b64decode(data["UserData"]).decode("ascii")
+        assert text == userdata.user_data()
+        archive = email.message_from_string(text)
+        assert archive.is_multipart()
+        part, = archive.get_payload()
+        assert part.get_content_type() == "text/cloud-boothook"
+        assert part.get_payload() == userdata.boothook()
 
         # Job definition, named by the output, as Raster Vision will submit it.
         definition = job_definition(emu, stack_outputs[f"{title}JobDefinitionName"])
@@ -125,6 +138,10 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
         assert container["jobRoleArn"] == job_role["Arn"]
         assert container["privileged"] is False
         assert [m["containerPath"] for m in container["mountPoints"]] == [jobs.CONTAINER_DATA_PATH]
+        # /opt/data is the folder the user data prepares, not a user's home.
+        volume, = container["volumes"]
+        assert volume["host"]["sourcePath"] == userdata.SCRATCH_DIR == "/var/lib/rv-scratch"
+        assert container["mountPoints"][0]["sourceVolume"] == volume["name"]
 
     # Scaling from zero: nothing runs until a job arrives.
     assert not ec2.describe_instances(Filters=[{"Name": "instance-state-name",
@@ -139,14 +156,30 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
     else:
         assert ports == []
 
-    # The job role's policy names exactly the configured buckets and their objects.
-    document = emu.client("iam").get_role_policy(RoleName=job_role["RoleName"],
-                                                 PolicyName="s3-access")["PolicyDocument"]
-    if isinstance(document, str):
-        document = json.loads(document)
-    named = {r for s in document["Statement"] for r in _as_list(s["Resource"])}
-    buckets = split(values[p.S3_BUCKETS])
-    assert named == {f"arn:*:s3:::{b}" for b in buckets} | {f"arn:*:s3:::{b}/*" for b in buckets}
+    # The job role's policies: write access to exactly the named buckets (none by default),
+    # read-only access to the read-only ones, the KMS keys only when given.
+    documents = role_policies(emu, job_role["RoleName"])
+    expected = {name for name, parameter in JOB_POLICIES.items() if split(values[parameter])}
+    assert set(documents) == expected
+    for name, parameter in JOB_POLICIES.items():
+        if name not in documents:
+            continue
+        named = {r for s in documents[name]["Statement"] for r in _as_list(s["Resource"])}
+        given = split(values[parameter])
+        if parameter == p.KMS_KEY_ARNS:
+            assert named == set(given)
+        else:
+            assert named == {f"arn:*:s3:::{b}" for b in given} | {f"arn:*:s3:::{b}/*"
+                                                                  for b in given}
+    if "s3-read-only" in documents:
+        actions = {a for s in documents["s3-read-only"]["Statement"] for a in _as_list(s["Action"])}
+        assert actions == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
+
+    # The instance role: no inline policy, but Session Manager's when asked for. (moto attaches
+    # no AWS managed policy unless it loads their whole catalogue; tests/template/test_iam.py
+    # checks ManagedPolicyArns.)
+    assert set(role_policies(emu, ids[iam.INSTANCE_ROLE])) == (
+        {"session-manager"} if values[p.SESSION_MANAGER] == "true" else set())
 
     # Exports for the per-project job-definitions stacks: this stack's role and log group.
     assert stack_outputs[out.JOB_ROLE_ARN] == job_role["Arn"]
@@ -161,6 +194,21 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
     for output, key in out.BATCH_KEYS.items():
         assert f"{key} = {stack_outputs[output]}\n" in section
     assert f"attempts = {values[p.JOB_ATTEMPTS]}\n" in section
+
+
+# Inline policy name of the job role -> the parameter that lists what it names.
+JOB_POLICIES = {"s3-read-write": p.S3_BUCKETS, "s3-read-only": p.S3_READ_ONLY_BUCKETS,
+                "kms-s3-keys": p.KMS_KEY_ARNS}
+
+
+def role_policies(emu: Emulator, role_name: str) -> dict[str, dict]:
+    """The inline policies of a role (AWS::IAM::Policy resources attach as such), by name."""
+    client = emu.client("iam")
+    documents = {}
+    for name in client.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        document = client.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+        documents[name] = json.loads(document) if isinstance(document, str) else document
+    return documents
 
 
 def _as_list(value) -> list:
@@ -195,6 +243,11 @@ def test_defaults(emulator):
     ("hosted GPU image, ECR for CPU only",
      dict(CpuRepositoryName="rv-cpu", KeyName="rv-key", CidrRange="198.51.100.7/32"),
      {"rv-cpu"}),
+    ("named buckets only, SSE-KMS keys, Session Manager",
+     dict(S3Buckets="rv-results", S3ReadOnlyBuckets="rv-data,rv-public",
+          S3KmsKeyArns="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-"
+                       "1234567890ab", EnableSessionManager="true"),
+     set()),
 ])
 def test_ecr_and_capacity(emulator, name, overrides, expected_repositories):
     net = make_network(emulator)
@@ -223,7 +276,7 @@ def test_update_instance_types_storage_and_capacity(emulator):
     deploy(emulator, "rv", net)
     before = physical_ids(emulator, "rv")
     changes = dict(GpuInstanceTypes="g5.4xlarge,g6.4xlarge", GPUInstanceStorage=300,
-                   GpuCapacity="ON_DEMAND")
+                   GpuCapacity="ON_DEMAND", GPURootVolumeThroughput=500, GPURootVolumeIops=6000)
     stack = update(emulator, "rv", net, **changes)
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     # The instance types and capacity reach the environment through the fixture's stand-in for
@@ -259,3 +312,77 @@ def test_delete(emulator):
     # Images outlive the stack: the repository is retained.
     assert repositories(emulator) == {"rv-gpu"}
     assert registry.repository_id("gpu") in ids
+
+
+def update_policies(emu: Emulator, stack_name: str) -> dict[str, dict]:
+    """Each kind's compute environment's updatePolicy, as Batch describes it."""
+    ids = physical_ids(emu, stack_name)
+    found = {}
+    for kind in KINDS:
+        environment, = emu.client("batch").describe_compute_environments(
+            computeEnvironments=[ids[compute.compute_environment_id(kind)]])["computeEnvironments"]
+        found[kind] = environment["updatePolicy"]
+    return found
+
+
+def test_update_with_a_longer_job_timeout(emulator):
+    # moto keeps no updatePolicy; the fixture stores and describes it as Batch does
+    # (tests/moto_like_aws.py, _patch_batch).
+    net = make_network(emulator)
+    deploy(emulator, "rv", net)
+    default = int(sent_values(net)[p.UPDATE_JOB_TIMEOUT])
+    assert default == 1440
+    assert update_policies(emulator, "rv") == {
+        kind: {"terminateJobsOnUpdate": False, "jobExecutionTimeoutMinutes": default}
+        for kind in KINDS}
+    before = physical_ids(emulator, "rv")
+    stack = update(emulator, "rv", net, UpdateJobTimeoutMinutes=4320)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert update_policies(emulator, "rv") == {
+        kind: {"terminateJobsOnUpdate": False, "jobExecutionTimeoutMinutes": 4320}
+        for kind in KINDS}
+    assert physical_ids(emulator, "rv") == before  # in place: the same environments
+
+
+def test_existing_repository_is_used_by_a_new_stack(emulator):
+    net = make_network(emulator)
+    existing = emulator.client("ecr").create_repository(repositoryName="team/rv")["repository"]
+    overrides = dict(GpuRepositoryName="team/rv", GpuRepositoryMode="existing",
+                     CpuRepositoryName="team/rv", CpuRepositoryMode="existing", ImageTag="v2")
+    stack = deploy(emulator, "rv", net, **overrides)
+    assert_batch_setup(emulator, stack, net, sent_values(net, **overrides))
+    ids = physical_ids(emulator, "rv")
+    assert not {registry.repository_id(kind) for kind in KINDS} & set(ids)  # nothing created
+    assert repositories(emulator) == {"team/rv"}
+    for kind in KINDS:
+        assert outputs(stack)[out.REPOSITORY_URIS[kind]] == existing["repositoryUri"]
+        name = outputs(stack)[f"{kind.capitalize()}JobDefinitionName"]
+        definition = job_definition(emulator, name)
+        assert definition["containerProperties"]["image"] == existing["repositoryUri"] + ":v2"
+
+
+def test_a_retained_repository_is_used_again_after_the_stack_is_deleted(emulator):
+    """The documented path: the repository outlives its stack; a new stack of the same name
+    fails with "already exists" when it would create it, and uses it with mode existing."""
+    net = make_network(emulator)
+    deploy(emulator, "rv", net, GpuRepositoryName="rv-gpu")
+    emulator.client("cloudformation").delete_stack(StackName="rv")
+    assert repositories(emulator) == {"rv-gpu"}
+
+    # AWS creates the stack and rolls it back ("... already exists"); moto refuses the
+    # CreateStack call itself with the same reason.
+    from botocore.exceptions import ClientError
+    try:
+        again = deploy(emulator, "rv-again", net, GpuRepositoryName="rv-gpu")
+    except ClientError as e:
+        assert "already exists" in str(e)
+    else:
+        assert again["StackStatus"] == "ROLLBACK_COMPLETE", again["StackStatus"]
+
+    # (moto's refusal comes after it created some resources, which a rollback would have
+    # removed: the prefix keeps this stack's queue names apart from those leftovers.)
+    stack = deploy(emulator, "rv-reused", net, GpuRepositoryName="rv-gpu",
+                   GpuRepositoryMode="existing", Prefix="reused")
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    assert outputs(stack)[out.REPOSITORY_URIS["gpu"]].endswith(".amazonaws.com/rv-gpu")
+    assert out.REPOSITORY_URIS["cpu"] not in outputs(stack)  # the CPU jobs use the hosted image

@@ -37,7 +37,10 @@ def test_job_definition(kind, upper, gpu):
     assert container["Privileged"] is False
     assert container["MountPoints"] == [{"SourceVolume": "data", "ContainerPath": "/opt/data",
                                          "ReadOnly": False}]
-    assert container["Volumes"] == [{"Name": "data", "Host": {"SourcePath": "/home/ec2-user"}}]
+    # A folder of the jobs' own, which the launch templates' user data prepares: not the home
+    # of ec2-user, a sudoer, where a job could leave SSH keys or dotfiles behind.
+    assert container["Volumes"] == [{"Name": "data",
+                                     "Host": {"SourcePath": "/var/lib/rv-scratch"}}]
     assert container["JobRoleArn"] == {"Fn::GetAtt": ["BatchJobRole", "Arn"]}
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "JobLogGroup"}
     assert container["Image"] == {"Fn::If": [

@@ -18,6 +18,8 @@ from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "packer" / "template-gpu.json"
+BASE_AMI = "source_ami=ami-0123456789abcdef0"
+SSH_CIDR = f"{pt.V_SSH_SOURCE_CIDR}=203.0.113.7/32"
 
 
 def packer_env(tmp_path: Path) -> dict[str, str]:
@@ -57,22 +59,54 @@ def test_packer_template_command_writes_or_prints(tmp_path):
 def test_packer_validate_accepts_the_template(tmp_path):
     # Run from another folder: the scripts are found through {{template_dir}}, not the cwd.
     started = time.monotonic()
-    done = validate(tmp_path, COMMITTED, "source_ami=ami-0123456789abcdef0")
+    done = validate(tmp_path, COMMITTED, BASE_AMI, SSH_CIDR)
     assert done.returncode == 0, done.stdout + done.stderr
     assert time.monotonic() - started < 30
 
 
-def test_packer_validate_requires_the_base_ami(tmp_path):
-    done = validate(tmp_path, COMMITTED)
+@pytest.mark.parametrize("given, missing", [((SSH_CIDR,), "source_ami"),
+                                            ((BASE_AMI,), pt.V_SSH_SOURCE_CIDR)])
+def test_packer_validate_requires_the_base_ami_and_the_ssh_source(tmp_path, given, missing):
+    # No default for the SSH source: nothing opens port 22 to the world by omission.
+    done = validate(tmp_path, COMMITTED, *given)
     assert done.returncode != 0
-    assert "source_ami" in done.stdout + done.stderr
+    assert f"required variable not set: {missing}" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("cidr, valid", [("203.0.113.7/32", True), ("10.42.0.0/16", True),
+                                         ("", False), ("203.0.113.7", False)])
+def test_the_ssh_source_reaches_the_temporary_security_group(tmp_path, cidr, valid):
+    for build in pt.packer_template()["builders"]:
+        assert build["temporary_security_group_source_cidrs"] == [pt.user(pt.V_SSH_SOURCE_CIDR)]
+    done = validate(tmp_path, COMMITTED, BASE_AMI, f"{pt.V_SSH_SOURCE_CIDR}={cidr}")
+    assert (done.returncode == 0) is valid, done.stdout + done.stderr
+    if not valid:  # Packer itself parses it: the variable really is the option's value
+        assert "temporary_security_group_source_cidrs" in done.stdout + done.stderr
+
+
+def test_the_temporary_key_pair_is_ed25519_and_packer_1_6_6_accepts_the_option(tmp_path):
+    builds = {b["name"]: b for b in pt.packer_template()["builders"]}
+    assert builds[pt.BUILD]["temporary_key_pair_type"] == "ed25519"
+    assert "temporary_key_pair_type" not in builds[pt.BUILD_WITHOUT_PROVISIONING]
+    # Measured: 1.6.6 knows the option (and ignores it: its key pair stays RSA); the options it
+    # does not know are refused, which is why the template does not use the newer
+    # temporary_security_group_source_public_ip.
+    data = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    data["builders"][0]["temporary_security_group_source_public_ip"] = True
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps(data), encoding="utf-8")
+    (tmp_path / "scripts").symlink_to(COMMITTED.parent / "scripts")
+    done = validate(tmp_path, newer, BASE_AMI, SSH_CIDR)
+    assert done.returncode != 0
+    assert "unknown configuration key" in done.stdout + done.stderr
+    assert "temporary_security_group_source_public_ip" in done.stdout + done.stderr
 
 
 def test_packer_validate_notices_a_missing_script(tmp_path):
     # What makes the test above meaningful: validate checks the scripts the template names.
     copy = tmp_path / "template-gpu.json"
     copy.write_text(COMMITTED.read_text(encoding="utf-8"), encoding="utf-8")
-    done = validate(tmp_path, copy, "source_ami=ami-0123456789abcdef0")
+    done = validate(tmp_path, copy, BASE_AMI, SSH_CIDR)
     assert done.returncode != 0
     assert "10-ecs-agent.sh" in done.stdout + done.stderr
 
@@ -138,8 +172,7 @@ def test_the_unprovisioned_check_image_is_named_and_tagged_apart():
                                           ("maybe", False)])
 def test_public_ip_variable_reaches_a_boolean_option(tmp_path, value, valid):
     # Packer 1.6.6 reads "" as false (the subnet decides); current Packer reads it as unset.
-    done = validate(tmp_path, COMMITTED, "source_ami=ami-0123456789abcdef0",
-                    f"{pt.V_PUBLIC_IP}={value}")
+    done = validate(tmp_path, COMMITTED, BASE_AMI, SSH_CIDR, f"{pt.V_PUBLIC_IP}={value}")
     assert (done.returncode == 0) is valid, done.stdout + done.stderr
     if not valid:
         assert "associate_public_ip_address" in done.stdout + done.stderr

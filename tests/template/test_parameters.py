@@ -22,7 +22,10 @@ ORIGINAL_NAMES = ["Prefix", "VPC", "SubnetIds", "KeyName", "GpuAMI", "CpuAMI", "
                   "GPUInstanceVCPUs", "GPUInstanceMemory", "GPUInstanceStorage", "CPUInstanceVCPUs",
                   "CPUInstanceMemory", "CPUInstanceStorage"]
 NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemorySize",
-             "JobAttempts", "JobTimeout", "S3Buckets", "LogRetentionDays", "BatchServiceRoleArn"]
+             "JobAttempts", "JobTimeout", "S3Buckets", "LogRetentionDays", "BatchServiceRoleArn",
+             "S3ReadOnlyBuckets", "S3KmsKeyArns", "UpdateJobTimeoutMinutes", "EnableSessionManager",
+             "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
+             "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
@@ -49,7 +52,8 @@ def test_every_parameter_has_description_label_and_constraint(name):
 def test_groups_keep_the_original_order_and_cover_every_parameter():
     labels = [g["Label"]["default"] for g in INTERFACE["ParameterGroups"]]
     assert labels == ["Project metadata", "Required parameters", "Instance types",
-                      "Batch compute", "Container images and jobs"]
+                      "Root volume performance (gp3)", "Batch compute",
+                      "Container images and jobs", "Data access"]
     grouped = [n for g in INTERFACE["ParameterGroups"] for n in g["Parameters"]]
     assert sorted(grouped) == sorted(PARAMETERS)
     assert len(grouped) == len(set(grouped))
@@ -79,7 +83,16 @@ def test_defaults_satisfy_their_own_constraints(name):
     ("ImageTag", ["latest", "v1.2_3"], ["", ".hidden", "a b"]),
     # On lists the pattern applies to each element.
     ("GpuInstanceTypes", ["g5.2xlarge", "g6"], ["G5.2XLARGE", "g5 .2xlarge", ""]),
-    ("S3Buckets", ["*", "my-bucket", "data.example.org"], ["My_Bucket", "ab", "s3://x"]),
+    # Write access only ever to named buckets; read-only access may be to every bucket. The
+    # empty member is the empty list (CloudFormation matches "" against the pattern).
+    ("S3Buckets", ["", "my-bucket", "data.example.org"],
+     ["*", "my-*", "My_Bucket", "ab", "s3://x"]),
+    ("S3ReadOnlyBuckets", ["", "*", "my-bucket"], ["my-*", "**", "My_Bucket", "s3://x"]),
+    ("S3KmsKeyArns", ["", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-"
+                          "1234567890ab", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/"
+                          "mrk-1234abcd12ab34cd56ef1234567890ab"],
+     ["*", "arn:aws:kms:us-east-1:123456789012:alias/s3", "arn:aws:kms:*:*:key/*",
+      "1234abcd-12ab-34cd-56ef-1234567890ab"]),
     # Batch refuses attempt durations under a minute.
     ("JobTimeout", ["0", "60", "86400"], ["30", "59", "059", "-1", "", "1.5"]),
     # optimal picks only C, M and R types, none of which has a GPU.
@@ -92,6 +105,15 @@ def test_console_refuses_bad_input(name, good, bad):
     assert not any(re.fullmatch(pattern, v) for v in bad)
 
 
+@pytest.mark.parametrize("name", [n for n, p in PARAMETERS.items() if p["Type"] == "Number"])
+def test_every_number_has_bounds_and_they_match_the_configs(name):
+    """A Number without MaxValue lets the console send values no account can have; the bounds
+    are config's, so StackConfig.validate() refuses what CloudFormation would."""
+    p = PARAMETERS[name]
+    assert "MinValue" in p and "MaxValue" in p, name
+    assert float(p["MinValue"]) <= float(p["Default"]) <= float(p["MaxValue"])
+
+
 def test_defaults_come_from_the_config():
     custom = load_template(render_yaml(build_template(CUSTOM_FAMILIES)))["Parameters"]
     assert custom["Prefix"]["Default"] == "geo"
@@ -99,6 +121,15 @@ def test_defaults_come_from_the_config():
     assert custom["CpuCapacity"]["Default"] == "ON_DEMAND"
     assert custom["S3Buckets"]["Default"] == "geo-training-data,geo-experiments"
     assert str(custom["JobTimeout"]["Default"]) == "86400"
+    assert custom["S3ReadOnlyBuckets"]["Default"] == "geo-public-imagery"
+    assert custom["UpdateJobTimeoutMinutes"]["Default"] == 2880
+    assert custom["EnableSessionManager"]["Default"] == "true"
+    # The console template: no write access, read access everywhere, a day for running jobs.
+    assert PARAMETERS["S3Buckets"]["Default"] == ""
+    assert PARAMETERS["S3ReadOnlyBuckets"]["Default"] == "*"
+    assert PARAMETERS["S3KmsKeyArns"]["Default"] == ""
+    assert PARAMETERS["UpdateJobTimeoutMinutes"]["Default"] == 1440
+    assert PARAMETERS["EnableSessionManager"]["Default"] == "false"
     assert PARAMETERS["GpuImage"]["Default"] == StackConfig().gpu.hosted_image
 
 

@@ -59,3 +59,34 @@ def test_no_hard_coded_partition_or_dns_suffix():
     text = json.dumps(template())
     assert "arn:aws:" not in text
     assert "amazonaws.com" not in text
+
+
+@pytest.mark.parametrize("values, created", [
+    ({}, set()),
+    ({"GpuRepositoryName": "rv"}, {"GpuRepository"}),
+    ({"GpuRepositoryName": "rv", "GpuRepositoryMode": "existing"}, set()),
+    ({"GpuRepositoryName": "rv", "CpuRepositoryName": "rv"}, {"GpuRepository"}),
+    ({"GpuRepositoryName": "rv", "CpuRepositoryName": "rv", "GpuRepositoryMode": "existing"},
+     set()),
+    ({"GpuRepositoryName": "a", "CpuRepositoryName": "b", "CpuRepositoryMode": "existing"},
+     {"GpuRepository"}),
+    ({"CpuRepositoryName": "b"}, {"CpuRepository"}),
+])
+def test_repositories_are_created_only_in_create_mode(values, created):
+    from tests.template.intrinsics import Resolver
+
+    made = Resolver(template(), **values).resources()
+    assert {n for n, r in made.items() if r["Type"] == "AWS::ECR::Repository"} == created
+
+
+def test_repository_uris_are_built_from_the_name_so_existing_ones_have_them_too():
+    from tests.template.intrinsics import Resolver
+
+    outputs = template()["Outputs"]
+    for kind in ("Gpu", "Cpu"):
+        assert outputs[f"{kind}RepositoryUri"]["Condition"] == f"{kind}UsesEcr"
+    resolver = Resolver(template(), GpuRepositoryName="team/rv", GpuRepositoryMode="existing")
+    assert resolver.resolve(outputs["GpuRepositoryUri"]["Value"]) == \
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/rv"
+    image = resolver.resources()["GpuJobDefinition"]["Properties"]["ContainerProperties"]["Image"]
+    assert image == "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/rv:latest"

@@ -8,7 +8,9 @@ a stack that cannot be read at all is an error (AwsError, exit 2).
 One module per check: environments.py (queues and compute environments ENABLED and VALID),
 fit.py (each job definition fits an instance type of its queue), offerings.py (the types are
 offered in the subnets' zones), images.py (the AMI override and the ECR images exist),
-rv_config.py (Raster Vision's profile names this stack); model.py holds what they report.
+rv_config.py (Raster Vision's profile names this stack), families.py (GPU types the AL2023
+NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory); model.py holds what
+they report.
 """
 
 from __future__ import annotations
@@ -22,16 +24,18 @@ from ..session import aws_errors, check_credentials
 from ..rvconfig import check_main_stack
 from ..stack import complete_stack, require_outputs, stack_parameters
 from .environments import environment_findings
+from .families import family_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
-from .model import (AMI, ENVIRONMENTS, FIT, IMAGES, NOTE, OFFERINGS, OK, PROBLEM, RV_CONFIG,
-                    WARNING, Diagnosis, Finding, Kind)
+from .model import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IMAGES, NOTE, OFFERINGS, OK, PROBLEM,
+                    RV_CONFIG, SHARED_MEMORY, WARNING, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .rv_config import rv_config_findings
+from .shared_memory import shared_memory_findings
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
-           "WARNING",
-           "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG"]
+           "WARNING", "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG",
+           "GPU_FAMILIES", "SHARED_MEMORY"]
 
 
 def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None) -> Diagnosis:
@@ -62,7 +66,9 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
 
     findings: list[Finding] = []
     findings += environment_findings(kinds)
+    findings += family_findings(kinds)
     findings += fit_findings(kinds, lookup, ec2.meta.region_name)
+    findings += shared_memory_findings(kinds)
     findings += offering_findings(ec2, kinds, lookup, vpc)
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)

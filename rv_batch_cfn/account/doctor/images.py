@@ -7,6 +7,7 @@ import re
 from typing import Any, Optional, Sequence
 
 from ...template import parameters as params
+from ..ami_checks import describe_image, root_snapshot_gib, too_small
 from ..session import aws_error, error_code
 from .model import AMI, IMAGES, NOTE, OK, PROBLEM, Finding, Kind
 
@@ -39,9 +40,12 @@ def ami_findings(ec2: Any, kinds: Sequence[Kind]) -> list[Finding]:
     region = ec2.meta.region_name
     for k in kinds:
         for ami in by_kind[k.kind]:
-            state = _ami_state(ec2, ami)
+            image = describe_image(ec2, ami)
+            state = image.get("State", "available") if image is not None else None
             if state == "available":
-                found.append(Finding(AMI, OK, f"{k.label} AMI {ami} exists and is available"))
+                small = _root_volume_finding(ec2, k, image)
+                found.append(small or Finding(AMI, OK, f"{k.label} AMI {ami} exists and is "
+                                                       "available"))
                 continue
             problem = (f"does not exist in {region} (deregistered, or made in another region)"
                        if state is None else f"is {state}, not available")
@@ -52,15 +56,31 @@ def ami_findings(ec2: Any, kinds: Sequence[Kind]) -> list[Finding]:
     return found
 
 
-def _ami_state(ec2: Any, ami: str) -> Optional[str]:
-    try:
-        images = ec2.describe_images(ImageIds=[ami])["Images"]
-    except Exception as e:
-        if error_code(e) in ("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable",
-                             "InvalidAMIID.Malformed"):
-            return None
-        raise aws_error(f"describe AMI {ami}", e) from None
-    return images[0].get("State", "available") if images else None
+def _root_volume_finding(ec2: Any, k: Kind, image: dict) -> Optional[Finding]:
+    """A problem when a launch template of the kind gives the AMI a root volume smaller than
+    its root snapshot (EC2 then refuses every launch); None otherwise."""
+    root = image.get("RootDeviceName") or "/dev/xvda"
+    for env in k.environments:
+        launch = env.get("computeResources", {}).get("launchTemplate") or {}
+        if not launch.get("launchTemplateId"):
+            continue
+        try:
+            versions = ec2.describe_launch_template_versions(
+                LaunchTemplateId=launch["launchTemplateId"],
+                Versions=[str(launch.get("version", "$Default"))])["LaunchTemplateVersions"]
+        except Exception as e:
+            raise aws_error(f"describe launch template {launch['launchTemplateId']}", e) from None
+        for version in versions:
+            for mapping in version.get("LaunchTemplateData", {}).get("BlockDeviceMappings", []):
+                size = (mapping.get("Ebs") or {}).get("VolumeSize")
+                reason = too_small(image, int(size)) if (
+                    mapping.get("DeviceName") == root and size is not None) else None
+                if reason:
+                    return Finding(AMI, PROBLEM, f"{k.label} {reason}",
+                                   f"Update the stack with {k.parameters.storage} of at least "
+                                   f"{root_snapshot_gib(image)} (GiB), or use an AMI built with "
+                                   "a smaller root volume (create-ami --root-volume-size).")
+    return None
 
 
 def image_findings(session: Any, kinds: Sequence[Kind]) -> list[Finding]:

@@ -19,6 +19,8 @@ OFFERINGS = "zone offerings"
 AMI = "AMI override"
 IMAGES = "container images"
 RV_CONFIG = "Raster Vision config"
+GPU_FAMILIES = "GPU families"
+SHARED_MEMORY = "shared memory"
 
 
 @dataclass(frozen=True)
