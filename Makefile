@@ -26,7 +26,10 @@ AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--re
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; \
+			if (length($$1) > width) width = length($$1)} \
+			END {format = "  make %-" width "s  %s\n"; \
+				for (i = 1; i <= NR; i++) printf format, name[i], text[i]}'
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

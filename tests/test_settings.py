@@ -63,3 +63,17 @@ def test_a_value_with_dollars_and_spaces_survives(tmp_path):
     settings.write_text(OLD_STYLE)
     assert doctor_command(settings, {"AWS_PROFILE": "a$b c"}) == \
         "--profile a$b c --region file-region"
+
+
+def test_make_help_is_aligned():
+    make = require_tool("make")
+    done = subprocess.run([make, "-s", "help", "SETTINGS_MK=/nonexistent"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) > 10 and all(line.startswith("  make ") for line in lines)
+    # Every description starts in the same column, after the longest target name and two spaces.
+    width = max(len(line.split()[1]) for line in lines)
+    assert {line.index(line.split(None, 2)[2], 7 + len(line.split()[1])) for line in lines} == \
+        {len("  make ") + width + 2}
+    assert "  make teardown " in done.stdout

@@ -165,7 +165,8 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
     """Check, validate and (unless `validate_only`) build the AMI; None when only validating.
 
     The new AMI id is also written to `record` (None: not written), unless the build skipped
-    provisioning: that image must not be used as GpuAMI, so the last usable one stays recorded.Packer's own output goes to this process's standard output, or to file descriptor
+    provisioning: that image must not be used as GpuAMI, so the last usable one stays recorded.
+    Packer's own output goes to this process's standard output, or to file descriptor
     `tool_output` (2: standard error).
     """
     if not template.is_file():

@@ -129,7 +129,9 @@ def _report_setting(written, name: str, value: str) -> None:
                f"{value}")
 
 
-def _add_build_arguments(p: argparse.ArgumentParser) -> None:
+def _add_build_arguments(p: argparse.ArgumentParser, building: bool = True) -> None:
+    """The options of create-ami; `building` False (validate-ami) leaves out those that only
+    matter to a build (--skip-provisioning, --manifest, --record), keeping their defaults."""
     from ..account.ami import MANIFEST, TEMPLATE
     from ..account.base_ami import BASE_AMI_SETTING
     from ..account.last_ami import LAST_AMI
@@ -165,21 +167,25 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
                         "SSH from (settings.mk AMI_BUILD_SSH_CIDR; default: this machine's "
                         "public address, from checkip.amazonaws.com); the VPC's range when "
                         "Packer runs inside it or reaches the instance over a VPN")
+    if not building:
+        p.set_defaults(skip_provisioning=False, manifest=str(MANIFEST), record=str(LAST_AMI))
+    p.add_argument("--template", default=str(TEMPLATE),
+                   help=f"Packer template (default {TEMPLATE})")
+    p.add_argument("--packer", default=env("PACKER"),
+                   help="packer executable (default: PACKER, else `packer` on PATH)")
+    if not building:
+        return
     p.add_argument("--skip-provisioning", action="store_true",
                    help="make an image without connecting to it or running the scripts: a quick "
                         "check of permissions, base AMI, instance type and networking. That "
                         f"image is NOT usable as GpuAMI (named {pt.DEFAULT_CHECK_AMI_NAME_PREFIX}-"
                         f"..., tagged {pt.TAG_PROVISIONED}=false, not recorded); remove it "
                         "afterwards")
-    p.add_argument("--template", default=str(TEMPLATE),
-                   help=f"Packer template (default {TEMPLATE})")
     p.add_argument("--manifest", default=str(MANIFEST),
                    help=f"where Packer's manifest post-processor writes (default {MANIFEST})")
     p.add_argument("--record", default=str(LAST_AMI),
                    help=f"file to record the new AMI id in (default {LAST_AMI}; never written "
                         "by --skip-provisioning)")
-    p.add_argument("--packer", default=env("PACKER"),
-                   help="packer executable (default: PACKER, else `packer` on PATH)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -200,7 +206,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate-ami", help="run create-ami's checks and packer validate, without building",
         description="The checks create-ami makes before building, and packer validate.")
-    _add_build_arguments(p)
+    _add_build_arguments(p, building=False)
     p.set_defaults(func=cmd_create_ami, validate_only=True)
 
     p = sub.add_parser(

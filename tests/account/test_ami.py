@@ -253,11 +253,13 @@ def test_base_ami_missing_from_the_region_is_reported(account, capsys):
             "us-east-1") in err
 
 
-def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_path, capsys):
+def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_path, capsys,
+                                                                 monkeypatch):
     require_tool("packer")
     [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
-    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE,
-                                               "--record", str(tmp_path / "last-ami")))
+    monkeypatch.chdir(tmp_path)  # where packer/last-ami would be recorded (validate-ami has no
+    # --record: it never records)
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE))
     assert code == 0, err
     assert "packer validate: passed" in err
     # A Deep Learning Base OSS AMI's name, so no doubt about the base AMI; but Debian's Packer
@@ -266,7 +268,8 @@ def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_pa
     assert warning.startswith("warning: packer 1.6.6 cannot sign in over SSH when the base AMI "
                               "is Amazon Linux 2023")
     assert f"build security group: SSH from {SSH_CIDR} only" in err
-    assert not (tmp_path / "last-ami").exists()
+    # Only the test's AWS config: no record, no manifest.
+    assert [p.name for p in tmp_path.iterdir()] == ["aws"]
     assert [i["ImageId"] for i in account.client("ec2").describe_images(Owners=["self"])[
         "Images"]] == [base]
 
@@ -783,3 +786,13 @@ def test_output_json_of_the_ami_commands(account, tmp_path, capsys):
     data = json.loads(out)
     assert data["setting"] == {"AWS_BATCH_BASE_AMI": base}
     assert data["images"][0]["image_id"] == base and data["written"] is None
+
+
+def test_validate_ami_lists_only_the_options_that_apply(capsys):
+    code, out, _ = run_cli(capsys, "validate-ami", "--help")
+    assert code == 0
+    for option in ("--skip-provisioning", "--record", "--manifest"):
+        assert option not in out  # only a build makes an image, a manifest, a record
+    assert "--base-ami" in out and "--packer" in out
+    code, out, _ = run_cli(capsys, "create-ami", "--help")
+    assert "--skip-provisioning" in out and "--record" in out
