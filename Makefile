@@ -17,6 +17,10 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/rv-batch-cfn
 TEMPLATE := cloudformation/template.yml
 SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
+# A path-based editable install: Raster Vision finds plugins by listing the `rastervision`
+# namespace package (pkgutil), which cannot see packages behind setuptools' default editable
+# import hook, so the batch_retry runner would be invisible to `rastervision run`.
+EDITABLE := --config-settings editable_mode=compat
 # AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region of
 # the commands that call AWS; unset, the AWS CLI's usual defaults apply.
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
@@ -34,12 +38,12 @@ help: ## list the targets
 $(BIN)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e . $(EDITABLE)
 	touch $@
 	@echo "rv-batch-cfn is installed in $(VENV): run '. $(BIN)/activate' to put it on PATH" >&2
 
 $(BIN)/.test-installed: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(EDITABLE)
 	touch $@
 
 $(TEMPLATE): $(BIN)/.installed $(SOURCES)
@@ -142,6 +146,16 @@ deploy: $(TEMPLATE) ## create or update STACK=name through a change set (PARAMS=
 teardown: $(BIN)/.installed ## delete STACK=name (shows the plan and asks; YES=1 does not ask, DRY_RUN=1 only shows) and list what is left
 	@test -n "$(STACK)" || { echo "usage: make teardown STACK=<stack name> [YES=1] [DRY_RUN=1]" >&2; exit 2; }
 	$(CLI) teardown --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes)
+
+# --- Watching jobs: jobs and logs -------------------------------------------------------------
+.PHONY: jobs logs
+jobs: $(BIN)/.installed ## the jobs of STACK=name by pipeline run (SINCE=1d, RUN=name, STATUS=FAILED,RUNNABLE, WATCH=1, JSON=1)
+	@test -n "$(STACK)" || { echo "usage: make jobs STACK=<stack name> [SINCE=1d] [RUN=<pipeline run>] [STATUS=<state,...>] [WATCH=1] [JSON=1]" >&2; exit 2; }
+	$(CLI) jobs --stack '$(STACK)' $(AWS_ARGS) $(if $(SINCE),--since '$(SINCE)') $(if $(RUN),--run '$(RUN)') $(if $(STATUS),--status '$(STATUS)') $(if $(WATCH),--watch) $(if $(JSON),--json)
+
+logs: $(BIN)/.installed ## the output of JOB=id (INDEX=i for an array child, ATTEMPT=n, FOLLOW=1)
+	@test -n "$(JOB)" || { echo "usage: make logs JOB=<job id> [INDEX=<array child>] [ATTEMPT=<n>] [FOLLOW=1]" >&2; exit 2; }
+	$(CLI) logs '$(JOB)' $(AWS_ARGS) $(if $(INDEX),--index '$(INDEX)') $(if $(ATTEMPT),--attempt '$(ATTEMPT)') $(if $(FOLLOW),--follow)
 
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml

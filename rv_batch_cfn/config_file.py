@@ -6,30 +6,19 @@ from pathlib import Path
 from typing import Union
 
 from .config import StackConfig, from_dict
-from .errors import ConfigError, Problem
+from .errors import ConfigError
+from .inputs import load_document, read_text_file, shown
 
 
 def load_config_file(path: Union[str, Path]) -> StackConfig:
     """StackConfig from a YAML or JSON file whose keys mirror StackConfig.
 
-    Raises ConfigError naming the file: unreadable, not YAML/JSON, or wrong keys and values
-    (every problem listed)."""
-    import yaml  # YAML is a superset of JSON, so one parser reads both
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError([Problem("--config", str(path),
-                                   f"cannot read the file: {e.strerror or e}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([Problem(
-            "--config", str(path), f"allowed: valid YAML or JSON; parse error{where}: "
-                                   f"{getattr(e, 'problem', None) or e}")]) from None
+    Raises InputError naming the file when it cannot be read or is not a well-formed document
+    (see rv_batch_cfn.inputs: regular files of at most 1 MiB, no aliases, no duplicate keys),
+    and ConfigError listing every wrong key and value."""
+    what = f"the --config file {shown(path)}"
+    data = load_document(read_text_file(path, "the --config file") or "", what)
     try:
         return from_dict({} if data is None else data)
     except ConfigError as e:  # say which file, as the problems name only its keys
-        raise ConfigError(e.problems, source=f"the configuration file {path}") from None
+        raise ConfigError(e.problems, source=f"the configuration file {shown(path)}") from None

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .errors import LintError
+from .errors import InputError, LintError, quote
 
 DEFAULT_REGIONS = ("us-east-1",)
 CACHE_VARIABLE = "RV_BATCH_CFN_CACHE_DIR"
@@ -42,11 +42,23 @@ def lint_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
     """Every finding cfn-lint reports on `text` (YAML or JSON), informational ones included."""
     # Imported here: cfn-lint takes about a second to import, and most commands never lint.
     from cfnlint.api import ManualArgs, lint
+    from cfnlint.exceptions import InvalidRegionException
 
     args = ManualArgs(regions=list(regions), include_checks=["I"] if informational else [])
-    matches = lint(text, config=args)
+    try:
+        matches = lint(text, config=args)
+    except InvalidRegionException:
+        unknown = [r for r in regions if r not in _known_regions()]
+        raise InputError(f"--region: got {quote(', '.join(unknown) or ', '.join(regions))}; "
+                         "allowed: a region cfn-lint knows, such as us-east-1") from None
     return [LintFinding(m.rule.id, m.rule.severity, m.linenumber, m.columnnumber, m.message)
             for m in matches]
+
+
+def _known_regions() -> Sequence[str]:
+    from cfnlint.helpers import REGIONS
+
+    return REGIONS
 
 
 def check_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
@@ -94,9 +106,13 @@ def _cache_entry(text: str, regions: Sequence[str]) -> Optional[Path]:
 def _read_cache(entry: Optional[Path]) -> Optional[list[LintFinding]]:
     if entry is None:
         return None
+    from .errors import InputError
+    from .inputs import read_text_file
+
     try:
-        return [LintFinding(**f) for f in json.loads(entry.read_text(encoding="utf-8"))]
-    except (OSError, ValueError, TypeError):
+        text = read_text_file(entry, "the lint cache", missing_ok=True)
+        return None if text is None else [LintFinding(**f) for f in json.loads(text)]
+    except (InputError, ValueError, TypeError):
         return None
 
 

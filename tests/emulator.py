@@ -7,11 +7,12 @@ and moto does not split the default of a list parameter).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import boto3
 import yaml
@@ -207,3 +208,110 @@ def network_parameters(network: Network) -> list[str]:
     return ["--param", f"VPC={network.vpc_id}",
             "--param", f"SubnetIds={','.join(network.subnet_ids)}",
             "--param", f"BatchServiceRoleArn={network.service_role_arn}"]
+
+
+def moto_api(emu: Emulator, path: str, body: Optional[dict] = None) -> bytes:
+    """POST to the emulator's own API (/moto-api/...), a JSON body when given."""
+    import json
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{emu.endpoint}/moto-api/{path}", data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return response.read()
+
+
+def batch_without_docker(emu: Emulator) -> None:
+    """Make the emulator's Batch complete submitted jobs at once (SUCCEEDED, with a log stream
+    name but no log events) instead of running them in Docker, which this machine lacks."""
+    moto_api(emu, "config", {"batch": {"use_docker": False}})
+
+
+@dataclass
+class Recording:
+    """The requests the emulator received while recording (moto's request recorder)."""
+
+    path: Path
+
+    def requests(self) -> list[dict]:
+        """Every recorded request: method, url, headers and body (decoded)."""
+        import base64
+        import json
+
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        entries = [json.loads(line) for line in lines if line.strip()]
+        for entry in entries:
+            if entry.get("body_encoded"):
+                entry["body"] = base64.b64decode(entry["body"]).decode()
+        return entries
+
+    def submitted_jobs(self) -> list[dict]:
+        """The bodies of the SubmitJob requests (Batch's REST API: POST /v1/submitjob), in the
+        order they arrived."""
+        import json
+
+        return [json.loads(e["body"]) for e in self.requests()
+                if e["method"] == "POST" and e["url"].split("?")[0].endswith("/v1/submitjob")]
+
+
+@contextlib.contextmanager
+def recording(emu: Emulator, path: Path) -> Iterator[Recording]:
+    """Record the requests the emulator receives inside the block, into the file `path`.
+
+    moto keeps what AWS would not report back (a submit-time retry strategy, for one), so tests
+    read the requests themselves. moto's recorder writes where MOTO_RECORDER_FILEPATH said when
+    moto was imported (./moto_recording by default); the server runs in this process, so the
+    file is pointed at the test's own directory instead.
+    """
+    from moto.moto_api import recorder
+
+    previous = recorder._location
+    recorder._location = str(path)
+    moto_api(emu, "recorder/reset-recording")
+    moto_api(emu, "recorder/start-recording")
+    try:
+        yield Recording(path)
+    finally:
+        moto_api(emu, "recorder/stop-recording")
+        recorder._location = previous
+
+
+def set_job_state(emu: Emulator, job_id: str, status: str, reason: Optional[str] = None, *,
+                  created_ago: Optional[float] = None, ran_for: Optional[float] = None,
+                  exit_code: Optional[int] = None, attempts: Optional[list[dict]] = None,
+                  stream: Optional[str] = None) -> None:
+    """Put a job in the state a test needs, as Batch would report it.
+
+    moto's Batch without Docker completes every job at once; in AWS jobs wait (RUNNABLE, with a
+    reason when blocked), run, fail and are retried. The server runs in this process, so the
+    state is set on moto's own job object: `created_ago` and `ran_for` in seconds, `attempts`
+    as DescribeJobs reports them (finished attempts), `stream` the current attempt's log stream
+    (an ended job's is its last attempt's).
+    """
+    from datetime import datetime, timedelta
+
+    from moto.batch.models import batch_backends
+
+    account = emu.client("sts").get_caller_identity()["Account"]
+    job = batch_backends[account][emu.region]._jobs[job_id]
+    now = datetime.now()
+    if created_ago is not None:
+        job.job_created_at = now - timedelta(seconds=created_ago)
+    job.status = status
+    job.job_stopped_reason = reason
+    job.job_stopped = status in ("SUCCEEDED", "FAILED")
+    started = status in ("RUNNING", "SUCCEEDED", "FAILED")
+    if started and ran_for is not None:
+        job.job_started_at = now - timedelta(seconds=ran_for)
+        job.job_stopped_at = now
+    if not started and status != "STARTING":
+        job.log_stream_name = None
+        job.attempts = []
+    if attempts is not None:
+        job.attempts = attempts
+        if job.job_stopped and attempts:
+            job.log_stream_name = attempts[-1]["container"]["logStreamName"]
+    if stream is not None:
+        job.log_stream_name = stream
+    job.exit_code = exit_code

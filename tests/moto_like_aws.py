@@ -2,8 +2,13 @@
 
 The moto server runs in the test process (ThreadedMotoServer), so the fixture can make it behave
 as CloudFormation and Batch do, and the product talks to it exactly as it talks to AWS. Every
-patch says what AWS does that moto does not. They reach into moto's internals, which is why
-setup.cfg pins moto to one minor series; a moto upgrade must rerun the emulator tests.
+patch says what AWS does that moto does not, and where AWS documents it. They reach into moto's
+internals, which is why setup.cfg pins moto to one minor series; a moto upgrade must rerun the
+emulator tests.
+
+Each patch has canaries in tests/test_moto_like_aws.py: they run an unpatched moto server and
+fail once moto behaves like AWS on its own, naming the patch (or the part of it) to remove. A new
+patch needs a canary there (a test checks that every _patch_* function applied here has one).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ NO_CHANGES = ("The submitted information didn't contain changes. Submit differen
 
 
 def make_moto_like_aws() -> None:
-    """Patch the in-process moto so that change sets, stack events, parameters, Batch
-    updates and deletions, and image root volumes behave as in AWS (idempotent)."""
+    """Patch the in-process moto so that parameters, change sets and updates, stack events,
+    Batch updates and deletions, inline IAM policies, YAML short-form tags over a mapping and
+    image root volumes behave as in AWS (idempotent)."""
     global _PATCHED
     if _PATCHED:
         return
@@ -41,6 +47,10 @@ def _as_console_string(value: Any) -> str:
 
 
 def _patch_parameters() -> None:
+    """List parameters and parameter comparison as in CloudFormation (User Guide, "Parameters":
+    a CommaDelimitedList or List<...> value, given or default, is a comma-separated string that
+    CloudFormation splits; API Reference, "Parameter": DescribeStacks reports ParameterValue as
+    that string, and UsePreviousValue reuses the value the stack is using)."""
     from moto.cloudformation.models import Stack
     from moto.cloudformation.parsing import ResourceMap
 
@@ -57,7 +67,7 @@ def _patch_parameters() -> None:
         return {k: _as_console_string(v) for k, v in self.resource_map.resolved_parameters.items()}
 
     # AWS compares the values a change set would resolve to (defaults included) with the stack's;
-    # moto compares the raw request with the very first request that created the stack.
+    # moto compares the raw request with the raw request that last created or updated the stack.
     def has_parameters(self: Any, other: dict[str, Any]) -> bool:
         parameters = (self.template_dict or {}).get("Parameters", {})
         wanted = {k: _as_console_string(p["Default"]) for k, p in parameters.items()
@@ -86,6 +96,23 @@ def _patch_parameters() -> None:
 
 
 def _patch_change_sets() -> None:
+    """Change sets and updates as in CloudFormation (User Guide, "Update CloudFormation stacks
+    using change sets" and "Conditions"; API Reference, CreateChangeSet, DescribeChangeSet,
+    ExecuteChangeSet):
+
+    - a change set without changes is created with status FAILED and the reason "The submitted
+      information didn't contain changes..." (the AWS CLI's `cloudformation deploy` reads that
+      reason as "no changes"); moto refuses the CreateChangeSet call;
+    - it lists only the resources whose condition holds, and as Modify every resource whose
+      resolved properties change: through the template, a parameter, a condition, or an
+      attribute of another modified resource (ChangeSource DirectModification,
+      ParameterReference, ResourceAttribute); an update (UpdateStack or ExecuteChangeSet)
+      updates those same resources;
+    - ExecuteChangeSet only starts the operation: the stack gets the change set's template,
+      parameters and outputs; a failing resource rolls the stack back (ROLLBACK_COMPLETE,
+      UPDATE_ROLLBACK_COMPLETE) instead of failing the call; CloudFormation then deletes the
+      stack's other change sets.
+    """
     from moto.cloudformation import models, parsing, responses
 
     # AWS creates a FAILED change set ("didn't contain changes") for a no-op update; moto
@@ -348,8 +375,11 @@ def _error_message(error: BaseException) -> str:
 
 
 def _patch_resource_events() -> None:
-    """AWS reports every resource's progress and failure as stack events; moto reports only
-    the stack's own. Wrap moto's resource creation and update to add them."""
+    """AWS reports every resource's progress and failure as stack events (API Reference,
+    DescribeStackEvents and StackEvent; User Guide, "Monitor stack progress"); moto reports
+    only the stack's own. Wrap moto's resource creation and update to add them. Also, as the
+    User Guide's "Conditions" says, a resource whose condition is false is neither created nor
+    updated; moto tries to update it and fails."""
     from moto.cloudformation import parsing
     from moto.cloudformation.models import Event, cloudformation_backends
 
@@ -412,9 +442,12 @@ def _patch_resource_events() -> None:
 
 
 def _patch_batch() -> None:
-    """Batch resources in AWS CloudFormation: compute environments and queues update in place,
-    a job definition change registers a new revision and deregisters the old one, and deleting
-    the stack deletes them all. moto's handlers do none of this."""
+    """Batch resources in AWS CloudFormation (Template Reference, AWS::Batch::ComputeEnvironment
+    ComputeResources and AWS::Batch::JobQueue: "Update requires: No interruption";
+    AWS::Batch::JobDefinition ResourceRetentionPolicy: by default the previous revision is
+    deregistered once the new one is registered): compute environments and queues update in
+    place, a job definition change registers a new revision and deregisters the old one, and
+    deleting the stack deletes them all. moto's handlers do none of this."""
     from moto.batch import models as batch
     from moto.batch.utils import lowercase_first_key
 
@@ -500,8 +533,9 @@ def _patch_batch() -> None:
 
 
 def _patch_iam() -> None:
-    """An inline role policy from a template reads back as the JSON document in AWS; moto
-    stores the Python repr of the parsed document, which no JSON parser reads."""
+    """An inline role policy from a template reads back as the JSON document in AWS (IAM API
+    Reference, GetRolePolicy: the document, URL-encoded JSON, which boto3 decodes to a dict);
+    moto stores the Python repr of the parsed document, which no JSON parser reads."""
     import json
 
     from moto.iam.models import Role
@@ -518,7 +552,9 @@ def _patch_iam() -> None:
 
 def _patch_yaml() -> None:
     """CloudFormation reads a short-form tag over a mapping (`!ImportValue` then `Fn::Sub: ...`
-    on the next line, as cfn-flip writes it); moto's YAML loader hands back the raw nodes."""
+    on the next line, as cfn-flip writes it) as the long form (Template Reference,
+    "Fn::ImportValue": a short-form !ImportValue cannot hold a short-form !Sub, so the !Sub is
+    written in its long form); moto's YAML loader hands back the raw YAML nodes."""
     import yaml
     from moto.cloudformation import models, responses, utils
 
@@ -537,8 +573,10 @@ def _patch_yaml() -> None:
 
 def _patch_images() -> None:
     """An image's root device mapping reports the volume it was made with, at its own device
-    name and size (75 GiB on /dev/xvda for the Deep Learning Base OSS AMIs); moto reports a
-    15 GiB volume for every image. Tests set `root_volume_size` on moto's record of an image."""
+    name and size (EC2 API Reference, RegisterImage and DescribeImages BlockDeviceMappings;
+    75 GiB on /dev/xvda for the Deep Learning Base OSS AMIs); moto reports a 15 GiB volume at
+    /dev/sda1 for every image, whatever it was registered with. Tests set `root_volume_size` on
+    moto's record of an image."""
     from moto.ec2.models.amis import Ami
 
     original = Ami.block_device_mappings.fget

@@ -66,7 +66,7 @@ def test_json_config_file_works_too(tmp_path):
 
 
 @pytest.mark.parametrize("content,fragments", [
-    ("prefix: [unclosed\n", ["--config: got", "allowed: valid YAML or JSON; parse error at line 2"]),
+    ("prefix: [unclosed\n", ["bad.yml: not valid YAML or JSON: line 2, column 1"]),
     ("prefx: team\n", ["prefx: got 'team'; unknown key; did you mean 'prefix'?"]),
     ("prefix: My-Team\n",
      ["prefix: got 'My-Team'; allowed: lower-case letters and digits, at most 12 characters"]),
@@ -87,7 +87,8 @@ def test_bad_config_file(tmp_path, content, fragments):
 
 def test_missing_config_file(tmp_path):
     result = subprocess_cli("template", "--config", str(tmp_path / "nope.yml"))
-    assert_clean_error(result, "cannot read the file: No such file or directory")
+    assert_clean_error(result, f"cannot read the --config file {tmp_path / 'nope.yml'}: no such "
+                               "file")
 
 
 def test_unwritable_output_path(tmp_path):

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..errors import AwsError, OutputError
-from ..render import write_atomic
+from ..errors import AwsError
+from ..inputs import read_text_file
+from ..render import writable_target, write_atomic
 from . import session as aws
 
 SETTINGS = Path("settings.mk")
@@ -176,21 +177,24 @@ class SettingWritten:
     created: bool = False
 
 
+def check_settings_file(path: Path) -> None:
+    """What write_setting would refuse about `path` (not a regular file, read-only, too large,
+    not UTF-8), raised before anything else is done."""
+    read_text_file(path, "the settings file", missing_ok=True)
+    writable_target(path)
+
+
 def write_setting(path: Path, name: str, value: str,
                   template: Optional[Path] = SETTINGS_TEMPLATE) -> SettingWritten:
     """Set `NAME ?= value` in a Makefile settings file, atomically, keeping every other line
     (and the line's own operator and comment). A missing file starts from `template`."""
-    created, created_from = False, None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        created = True
-        if template and template.is_file():
-            text, created_from = template.read_text(encoding="utf-8"), template
-        else:
-            text = ""
-    except OSError as e:
-        raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
+    text = read_text_file(path, "the settings file", missing_ok=True)
+    created, created_from = text is None, None
+    if text is None:
+        text = (read_text_file(template, "the settings template", missing_ok=True)
+                if template else None)
+        created_from = template if text is not None else None
+        text = text or ""
     line = re.compile(rf"^(?P<head>[ \t]*(?:override[ \t]+|export[ \t]+)?{re.escape(name)}"
                       r"[ \t]*(?::=|::=|\?=|=)[ \t]*)(?P<value>[^#\n]*?)(?P<tail>[ \t]*(?:#.*)?)$",
                       re.MULTILINE)

@@ -3,9 +3,6 @@
 The steps are the console's: check the values, create a change set, show what it will do, ask,
 execute it, and follow the stack's events until it settles. Values are checked against the
 template's own Parameters and Rules before any call to AWS.
-
-Past 300 lines on purpose: the steps of one deployment (check, plan, ask, execute, follow the
-events) read in order here; what the options add is in deploy_options.py.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from ..errors import AwsError, RvBatchError
+from ..errors import AwsError, Interrupted, RvBatchError
 from ..template import outputs as out
 from ..template.job_definitions import MAIN_STACK_NAME
 from ..template.parameters import GPU
@@ -26,46 +23,35 @@ from .deploy_checks import check_deployment
 from .deploy_options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
                              UNCHANGED, DeployOptions, Deployment, template_source)
 from .last_ami import LAST_AMI, last_ami_hint
-from .session import aws_error, error_code, not_aws_answer
+from .execution import DEAD, error_message, execute, failure, follow, stack_events
+from .session import aws_error, not_aws_answer
 from .stack import describe_stack, stack_outputs, stack_parameters
-from .stack import event_line as _event_line
-from .stack import new_events as _events
 
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
 # How CloudFormation words a change set that would change nothing (the second is UpdateStack's).
 NO_CHANGE_PHRASES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-# States from which an update is impossible: the stack must be deleted first.
-DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
 
 # What deploy() did (deploy_options.py): EXECUTED, UNCHANGED, DECLINED, CHANGE_SET_CREATED.
 __all__ = ["deploy", "load_template", "Deployment", "DeployOptions", "EXECUTED", "UNCHANGED",
            "DECLINED", "CHANGE_SET_CREATED", "TEMPLATE_BODY_LIMIT"]
-# Right after ExecuteChangeSet, AWS may still describe the stack as it was (UPDATE_COMPLETE from
-# the last update). How long to wait for a sign that the execution began before giving up.
-EXECUTION_START_TIMEOUT = 120.0
-# The change set's ExecutionStatus once its execution has ended (OBSOLETE: another change set
-# was executed meanwhile).
-EXECUTION_ENDED = ("EXECUTE_COMPLETE", "EXECUTE_FAILED", "OBSOLETE")
+# A line every so many seconds while CloudFormation plans a change set.
+PROGRESS_INTERVAL = 10.0
 
 
 def load_template(path: Path) -> tuple[str, dict]:
-    """The template's text and its data (intrinsic functions in their long form)."""
-    import cfn_flip
+    """The template's text and its data (intrinsic functions in their long form).
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise RvBatchError(f"cannot read the template {path}: {e.strerror or e}") from None
-    try:
-        data, _ = cfn_flip.load(text)
-    except Exception as e:  # noqa: BLE001 - yaml and json raise many kinds
-        raise RvBatchError(f"{path} is not a CloudFormation template in YAML or JSON: {e}"
-                           ) from None
+    InputError when the file cannot be read or is not a well-formed document (see
+    rv_batch_cfn.inputs), RvBatchError when it is no CloudFormation template. (Its size, at
+    most TEMPLATE_BODY_LIMIT without an S3 bucket, is DeployOptions.check's.)"""
+    from ..inputs import read_template, shown
+
+    text, data = read_template(path)
     if not isinstance(data, Mapping) or "Resources" not in data:
-        raise RvBatchError(f"{path} is not a CloudFormation template (no Resources section)")
-    # Its size (at most TEMPLATE_BODY_LIMIT without an S3 bucket): DeployOptions.check.
+        raise RvBatchError(f"{shown(path)} is not a CloudFormation template (no Resources "
+                           "section)")
     return text, dict(data)
 
 
@@ -146,47 +132,65 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                               ChangeSetType=kind, Parameters=parameters,
                               Capabilities=CAPABILITIES, Description="rv-batch-cfn deploy",
                               **source, **options.change_set_arguments())
+    except KeyboardInterrupt:  # the change set may exist already
+        _discard(cfn, stack_name, change_set_name, creating)
+        raise Interrupted(_nothing_changed(change_set_name, creating, made=False)) from None
     except Exception as e:  # noqa: BLE001
         if not_aws_answer(e):
             raise aws_error("create a change set", e, cfn.meta.endpoint_url) from None
-        raise AwsError(f"CloudFormation refused the change set: {_message(e)}") from None
-    change_set = _wait_for_change_set(cfn, stack_name, change_set_name)
+        raise AwsError(f"CloudFormation refused the change set: {error_message(e)}") from None
 
-    if change_set["Status"] == "FAILED":
-        reason = change_set.get("StatusReason", "")
+    # Until the change set is executed, Ctrl-C deletes it (and the empty stack a first deploy
+    # makes), as answering no does.
+    try:
+        change_set = _wait_for_change_set(cfn, stack_name, change_set_name, say)
+        if change_set["Status"] == "FAILED":
+            reason = change_set.get("StatusReason", "")
+            _discard(cfn, stack_name, change_set_name, creating)
+            if any(phrase in reason for phrase in NO_CHANGE_PHRASES):
+                say(f"No changes: stack {stack_name} already has this template and these "
+                    "values; nothing to do.")
+                return Deployment(UNCHANGED, stack_name, change_set.get("StackId", ""),
+                                  status=status or "")
+            raise AwsError(f"CloudFormation could not plan the change: {reason}")
+        _show_changes(say, change_set["Changes"])
+        planned = Deployment(DECLINED, stack_name, change_set.get("StackId", ""),
+                             change_set_name, change_set.get("ChangeSetId", ""),
+                             tuple(change_set["Changes"]),
+                             "REVIEW_IN_PROGRESS" if creating else status or "")
+        if not options.execute:
+            return dataclasses.replace(planned, outcome=CHANGE_SET_CREATED)
+        if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
+            _discard(cfn, stack_name, change_set_name, creating)
+            say("Cancelled: nothing was changed.")
+            return planned
+        seen = {e["EventId"] for e in stack_events(cfn, change_set["StackId"])}
+    except KeyboardInterrupt:
         _discard(cfn, stack_name, change_set_name, creating)
-        if any(phrase in reason for phrase in NO_CHANGE_PHRASES):
-            say(f"No changes: stack {stack_name} already has this template and these values; "
-                "nothing to do.")
-            return Deployment(UNCHANGED, stack_name, change_set.get("StackId", ""),
-                              status=status or "")
-        raise AwsError(f"CloudFormation could not plan the change: {reason}")
+        raise Interrupted(_nothing_changed(change_set_name, creating)) from None
 
-    _show_changes(say, change_set["Changes"])
-    planned = Deployment(DECLINED, stack_name, change_set.get("StackId", ""), change_set_name,
-                         change_set.get("ChangeSetId", ""), tuple(change_set["Changes"]),
-                         "REVIEW_IN_PROGRESS" if creating else status or "")
-    if not options.execute:
-        return dataclasses.replace(planned, outcome=CHANGE_SET_CREATED)
-    if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
-        _discard(cfn, stack_name, change_set_name, creating)
-        say("Cancelled: nothing was changed.")
-        return planned
-
-    seen = {e["EventId"] for e in _events(cfn, change_set["StackId"])}
     started = time.monotonic()
-    cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name,
-                           **options.execute_arguments())
+    execute(cfn, stack_name, change_set_name, creating,
+            refused=lambda: _discard(cfn, stack_name, change_set_name, creating),
+            arguments=options.execute_arguments())
     say("")
     say("Events:")
-    stack, events = _follow(cfn, change_set["StackId"], seen, say, change_set_name)
+    stack, events = follow(cfn, stack_name, change_set["StackId"], seen, say, change_set_name,
+                           creating)
     if stack["StackStatus"] not in SUCCESS:
-        raise AwsError(_failure(stack, events))
+        raise AwsError(failure(stack, events))
     say("")
     say(f"Stack {stack_name} is {stack['StackStatus']} ({time.monotonic() - started:.0f} s).")
     _show_outputs(say, stack)
     return dataclasses.replace(planned, outcome=EXECUTED, status=stack["StackStatus"],
                                outputs=stack_outputs(stack))
+
+
+def _nothing_changed(change_set_name: str, creating: bool, made: bool = True) -> str:
+    what = (f"change set {change_set_name} and the empty stack it made were" if creating
+            else f"change set {change_set_name} was")
+    return (f"nothing was changed: {what} deleted{'' if made else ' (if they had been made)'}, "
+            "as answering no does")
 
 
 def _existing(cfn: Any, name: str) -> Optional[dict]:
@@ -196,13 +200,6 @@ def _existing(cfn: Any, name: str) -> Optional[dict]:
         if "not found" in str(e):
             return None
         raise
-
-
-def _message(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return response.get("Error", {}).get("Message") or str(error)
-    return str(error)
 
 
 def _show_parameters(say: Printer, given: Mapping[str, str], previous: Mapping[str, str],
@@ -220,8 +217,11 @@ def _show_parameters(say: Printer, given: Mapping[str, str], previous: Mapping[s
         say("  (every other parameter keeps its current value)")
 
 
-def _wait_for_change_set(cfn: Any, stack_name: str, name: str) -> dict:
+def _wait_for_change_set(cfn: Any, stack_name: str, name: str,
+                         say: Printer = _quiet) -> dict:
     delay = 0.2
+    started = time.monotonic()
+    next_report = started + PROGRESS_INTERVAL
     while True:
         description = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
         if description["Status"] in ("CREATE_COMPLETE", "FAILED"):
@@ -234,6 +234,11 @@ def _wait_for_change_set(cfn: Any, stack_name: str, name: str) -> dict:
                 token = page.get("NextToken")
             description["Changes"] = changes
             return description
+        now = time.monotonic()
+        if now >= next_report:
+            say(f"  CloudFormation is still planning the change set ({description['Status']}, "
+                f"{now - started:.0f} s)")
+            next_report = now + PROGRESS_INTERVAL
         time.sleep(delay)
         delay = min(delay * 2, 5)
 
@@ -261,89 +266,6 @@ def _show_changes(say: Printer, changes: list[dict]) -> None:
             str(replacement), "")
         say(f"  {_SYMBOLS.get(r['Action'], '*')} {r['Action']:<7} "
             f"{r['LogicalResourceId']:<{width}}  {r['ResourceType']}{note}")
-
-
-def _follow(cfn: Any, stack_id: str, seen: set, say: Printer, change_set_name: str,
-            max_delay: float = 5.0) -> tuple[dict, list[dict]]:
-    """Print the stack's events as they come until the execution of `change_set_name` has
-    ended and the stack has left every *_IN_PROGRESS state.
-
-    A settled status alone proves nothing right after ExecuteChangeSet: AWS may still report
-    the previous operation's UPDATE_COMPLETE. The status is trusted once the change set's
-    execution has ended (or the change set is gone, as AWS deletes them after an execution),
-    or once a stack event newer than the execute call has closed the operation. Without either
-    within EXECUTION_START_TIMEOUT seconds, AwsError."""
-    events: list[dict] = []
-    delay = 0.2
-    started = time.monotonic()
-    ended = False
-    while True:
-        # Read in this order so that the stack's status is at least as recent as the signs.
-        ended = ended or _execution_ended(cfn, stack_id, change_set_name)
-        new = _show_new_events(cfn, stack_id, seen, say)
-        events += new
-        ended = ended or any(_closes_stack_operation(e, stack_id) for e in new)
-        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            if ended:
-                # Events written between the two reads above.
-                return stack, events + _show_new_events(cfn, stack_id, seen, say)
-            if time.monotonic() - started > EXECUTION_START_TIMEOUT:
-                raise AwsError(
-                    f"change set {change_set_name} was executed, but after "
-                    f"{EXECUTION_START_TIMEOUT:.0f} s stack {stack['StackName']!r} still shows "
-                    f"no sign of it (status {stack['StackStatus']}, no new event): see its "
-                    "change sets and events in the CloudFormation console")
-        time.sleep(delay)
-        delay = min(delay * 2, max_delay)
-
-
-def _show_new_events(cfn: Any, stack_id: str, seen: set, say: Printer) -> list[dict]:
-    new = _events(cfn, stack_id, seen)
-    for event in new:
-        seen.add(event["EventId"])
-        say(_event_line(event))
-    return new
-
-
-def _execution_ended(cfn: Any, stack_id: str, change_set_name: str) -> bool:
-    """Whether the change set's execution has ended, or the change set is gone."""
-    try:
-        description = cfn.describe_change_set(StackName=stack_id, ChangeSetName=change_set_name)
-    except Exception as e:  # noqa: BLE001 - botocore's ClientError; anything else is re-raised
-        code = error_code(e)
-        if code == "ChangeSetNotFound" or (code == "ValidationError"
-                                           and "does not exist" in _message(e)):
-            return True
-        raise
-    return description.get("ExecutionStatus") in EXECUTION_ENDED
-
-
-def _closes_stack_operation(event: dict, stack_id: str) -> bool:
-    """Whether `event` is the stack's own, ending an operation (UPDATE_COMPLETE, ...)."""
-    return (event.get("ResourceType") == "AWS::CloudFormation::Stack"
-            and event.get("PhysicalResourceId") in (stack_id, None)
-            and not event["ResourceStatus"].endswith("_IN_PROGRESS"))
-
-
-def _failure(stack: dict, events: list[dict]) -> str:
-    """The stack's final state and the first resource that failed, with CloudFormation's reason."""
-    failed = [e for e in events if e["ResourceStatus"].endswith("_FAILED")]
-    resources = [e for e in failed if e["LogicalResourceId"] != stack["StackName"]]
-    first = (resources or failed or [None])[0]
-    message = f"stack {stack['StackName']!r} ended in {stack['StackStatus']}"
-    if first is not None:
-        message += (f"; the first failure: {first['LogicalResourceId']} "
-                    f"({first.get('ResourceType', '')}): "
-                    f"{first.get('ResourceStatusReason', 'no reason given').rstrip('.')}")
-    else:
-        message += "; see the stack's events in the CloudFormation console"
-    if stack["StackStatus"] in DEAD:
-        message += (f". Nothing usable is left: delete the stack (aws cloudformation delete-stack "
-                    f"--stack-name {stack['StackName']}) before deploying again")
-    elif stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE":
-        message += ". The stack is back as it was before this update"
-    return message
 
 
 def _show_outputs(say: Printer, stack: dict) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ..errors import OutputError
+from ..errors import InputError
+from ..inputs import read_text_file
 from ..render import write_atomic
 from .ami_settings import is_ami_id
 
@@ -20,12 +21,11 @@ def record_ami(ami: str, path: Path = LAST_AMI) -> Path:
 
 def read_last_ami(path: Path = LAST_AMI) -> Optional[str]:
     """The AMI id the last `create-ami` recorded, or None when there is none."""
-    try:
-        ami = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    # An AMI id and a newline; a FIFO or a huge file there is refused, never waited on.
+    text = read_text_file(path, "the AMI record", limit=4096, missing_ok=True)
+    if text is None:
         return None
-    except OSError as e:
-        raise OutputError(f"cannot read {path}: {e.strerror or e}") from None
+    ami = text.strip()
     return ami if is_ami_id(ami) else None
 
 
@@ -35,7 +35,7 @@ def last_ami_hint(using: Optional[str], how: str, path: Path = LAST_AMI) -> Opti
     to use it, with {ami} for the id. Only a hint: nothing ever sets GpuAMI from the record."""
     try:
         recorded = read_last_ami(path)
-    except OutputError:
+    except InputError:
         return None
     if recorded is None or recorded == using:
         return None

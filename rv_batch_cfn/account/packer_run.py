@@ -4,7 +4,6 @@ own build output is let through to the terminal as it comes."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -12,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from ..errors import PackerError
+from ..errors import InputError, PackerError
+from ..inputs import load_document, read_text_file
 from .ami_settings import is_ami_id
 
 # Packer 1.10 stopped bundling the amazon builder; JSON templates cannot require a plugin.
@@ -108,9 +108,12 @@ def build(packer: str, template: Path, variables: Mapping[str, str], only: str,
 def ami_from_manifest(manifest: Path, build_name: str, region: str) -> str:
     """The AMI id of the last run of `build_name` recorded in the manifest post-processor's file."""
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise PackerError(f"cannot read Packer's manifest {manifest}: {e}") from None
+        data = load_document(read_text_file(manifest, "Packer's manifest") or "",
+                             f"Packer's manifest {manifest}")
+    except InputError as e:
+        raise PackerError(str(e)) from None
+    if not isinstance(data, dict):
+        raise PackerError(f"Packer's manifest {manifest} is not a JSON object")
     last = data.get("last_run_uuid")
     runs = [b for b in data.get("builds", [])
             if b.get("packer_run_uuid") == last and b.get("name") == build_name]

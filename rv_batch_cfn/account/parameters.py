@@ -10,9 +10,15 @@ import re
 from typing import Any, Mapping, Optional, Sequence
 
 from ..config import gp3_ratio_problems
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, Problem, quote
+from ..inputs import check_text_value
 from ..instance_types import refused_gpu_family
 from ..template.parameters import GPU, KINDS
+
+# CloudFormation's quotas: a parameter name is at most 255 letters and digits, a value at most
+# 4,096 bytes.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9]{1,255}")
+VALUE_LIMIT = 4096
 
 # What the AWS-specific parameter types accept: an id with the type's prefix.
 _ID_PREFIXES = {"VPC": "vpc", "Subnet": "subnet", "SecurityGroup": "sg", "Image": "ami",
@@ -29,9 +35,14 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             problems.append(Problem("--param", pair, "allowed: KEY=VALUE, e.g. Prefix=team1"))
+        elif not NAME_PATTERN.fullmatch(key):
+            problems.append(Problem("--param", key, "allowed: a parameter name (letters and "
+                                    "digits, at most 255) before the '='"))
         elif key in values:
             problems.append(Problem(f"--param {key}", value,
-                                    f"given twice (first {values[key]!r}); allowed: once"))
+                                    f"given twice (first {quote(values[key])}); allowed: once"))
+        elif why := check_text_value(value, "the value", VALUE_LIMIT):
+            problems.append(Problem(f"--param {key}", value, why))
         else:
             values[key] = value
     if problems:
@@ -84,7 +95,7 @@ def _gpu_family_problem(name: str, value: str,
         return None
     others = [item for item in items if not refused_gpu_family(item)]
     other = value_problem(declaration, ",".join(others)) if declaration and others else None
-    return "; ".join([f"allowed: GPU families the Amazon Linux 2023 NVIDIA AMIs support; "
+    return "; ".join(["allowed: GPU families the Amazon Linux 2023 NVIDIA AMIs support; "
                       + "; ".join(reasons), *([other] if other else [])])
 
 

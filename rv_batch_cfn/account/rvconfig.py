@@ -16,8 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from ..errors import AwsError, OutputError, RvBatchError
-from ..render import write_atomic
+from ..errors import AwsError, InputError, OutputError, RvBatchError, shorten
+from ..inputs import read_text_file
+from ..render import writable_target, write_atomic
 from ..template import job_definitions
 from ..template import outputs as out
 from ..template import parameters as params
@@ -80,8 +81,8 @@ def check_main_stack(definitions: dict, main: dict) -> None:
 
 
 def _attempts(stack: dict) -> str:
-    # Raster Vision passes one `attempts` to every job it submits, overriding the job
-    # definition's, so with one value per kind the larger keeps every job's retries.
+    # The batch_retry runner submits one `attempts` for every job (in place of the job
+    # definition's), so with one value per kind the larger keeps every job's retries.
     values = stack_parameters(stack)
     found = [values[name] for name in ATTEMPTS_PARAMETERS if values.get(name, "").isdigit()]
     if not found:
@@ -141,8 +142,11 @@ def read_batch_section(path: Path) -> Optional[dict[str, str]]:
     has none. Raises ValueError (with the reason) when the file cannot be read as INI."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    except (OSError, UnicodeDecodeError, configparser.Error) as e:
+        parser.read_string(read_text_file(path, "the Raster Vision config") or "",
+                           source=str(path))
+    except InputError as e:
+        raise ValueError(str(e)) from None
+    except configparser.Error as e:
         raise ValueError(str(e).splitlines()[0]) from None
     # Everett, which Raster Vision reads it with, matches section names without regard to case.
     name = next((s for s in parser.sections() if s.lower() == out.BATCH_SECTION.lower()), None)
@@ -205,20 +209,37 @@ class WriteResult:
     changes: tuple[tuple[str, Optional[str], str], ...] = ()
 
 
+def check_config_file(fmt: str = BATCH, path: Optional[Path] = None) -> None:
+    """What write_config would refuse about the profile file (`config_path()` by default),
+    raised before anything else is done: not a regular file, read-only, too large, not UTF-8,
+    not INI."""
+    path = path or config_path()
+    destination, _ = writable_target(path)
+    old = read_text_file(destination, "the Raster Vision config", missing_ok=True)
+    if old is not None:
+        _check_ini(path, old, section_name(fmt))
+
+
+def section_name(fmt: str = BATCH) -> str:
+    """The INI section `fmt` writes."""
+    return out.AWS_BATCH_SECTION if fmt == AWS_BATCH else out.BATCH_SECTION
+
+
 def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path] = None,
                  now: Optional[datetime] = None) -> WriteResult:
     """Merge the section for `fmt` into the profile file (`config_path()` by default), keeping
     a time-stamped backup of the previous file; both files are written atomically.
 
-    A symbolic link is written through: the file it points to gets the new text (and the
-    backup beside it), the link stays a link. A file that is not valid INI is refused, and
-    left as it is."""
+    Symbolic links, read-only files and what is not a regular file are treated as
+    `write_atomic` treats them: a link is written through (the file it points to gets the new
+    text and the backup beside it; the link stays a link); the others are refused before
+    anything is written. A file that is not valid INI is refused, and left as it is."""
     if fmt == ENV:
         raise RvBatchError(WRITE_NEEDS_INI)
     path = path or config_path()
-    target = _link_target(path)
-    destination = target or path
-    old = _read(destination)
+    destination, _ = writable_target(path)
+    target = destination if path.is_symlink() else None
+    old = read_text_file(destination, "the Raster Vision config", missing_ok=True)
     name, values = section(settings, fmt)
     if old is not None:
         _check_ini(path, old, name)
@@ -249,17 +270,6 @@ def _section_values(text: str, name: str) -> dict[str, str]:
     return dict(parser[found]) if found else {}
 
 
-def _link_target(path: Path) -> Optional[Path]:
-    """The file `path` points to when it is a symbolic link (through every link), else None."""
-    if not path.is_symlink():
-        return None
-    try:
-        return path.resolve(strict=False)
-    except (OSError, RuntimeError) as e:  # a loop of links
-        raise OutputError(f"cannot write {path}: it is a symbolic link that cannot be followed "
-                          f"({e})") from None
-
-
 def _check_ini(path: Path, text: str, name: str) -> None:
     """OutputError unless `text` reads as INI (configparser, strict: section headers, no
     duplicate sections or keys) with at most one section called `name` in any case."""
@@ -267,7 +277,7 @@ def _check_ini(path: Path, text: str, name: str) -> None:
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as e:
-        reason = " ".join(str(e).split())
+        reason = shorten(" ".join(str(e).split()), 300)  # it may quote a line of the file
         raise OutputError(f"cannot merge into the Raster Vision config {path}: it is not a "
                           f"valid INI file ({reason}); fix it (or set RV_CONFIG to another "
                           "file) and run this again. The file was left unchanged") from None
@@ -277,19 +287,6 @@ def _check_ini(path: Path, text: str, name: str) -> None:
                           f"{', '.join(f'[{s}]' for s in same)}, which Raster Vision reads as "
                           "one (section names are not case-sensitive to it); keep one and run "
                           "this again. The file was left unchanged")
-
-
-def _read(path: Path) -> Optional[str]:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        raise OutputError(f"cannot write {path}: a parent of it is a file, not a directory "
-                          "(set RV_CONFIG or RV_CONFIG_DIR to another place)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise OutputError(f"cannot read the Raster Vision config {path}: {reason}") from None
 
 
 def _backup_path(path: Path, now: datetime) -> Path:

@@ -4,15 +4,20 @@ AWS_PROFILE, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (and the per-service
 AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; AWS_REGION, which AWS CLI v2 reads
 before AWS_DEFAULT_REGION but botocore 1.35 ignores, is honoured here. --profile and --region
 override them all.
+
+Waiting is bounded (see waits.py): every client gets connect and read timeouts and botocore's
+"standard" retries, and a call that takes long is reported while it lasts.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
-from ..errors import AwsError
+from ..errors import AwsError, quote
+from . import waits
 
 NO_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a profile "
                   "made with `aws configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
@@ -26,15 +31,19 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
     import boto3
     import botocore.exceptions
 
+    import botocore.session
+
     if not profile and os.environ.get("AWS_PROFILE") == "":
         # An empty AWS_PROFILE (`make ... AWS_PROFILE=` exports one) means "no profile", as an
         # empty --profile does; botocore would look for a profile named "".
         del os.environ["AWS_PROFILE"]
     try:
-        session = boto3.Session(profile_name=profile or None,
+        core = botocore.session.get_session()
+        session = boto3.Session(botocore_session=core, profile_name=profile or None,
                                 region_name=region or os.environ.get("AWS_REGION") or None)
         # Reading the config looks the profile up too, so a missing one fails inside this try.
         region_name = session.region_name
+        core.set_default_client_config(waits.client_config(core))
     except botocore.exceptions.ProfileNotFound as e:
         name = profile or os.environ.get("AWS_PROFILE", "NAME")
         raise AwsError(f"{e}; known profiles: {', '.join(known_profiles()) or 'none'} (create it "
@@ -43,7 +52,39 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
     if not region_name:
         raise AwsError("no AWS region configured: pass --region, set AWS_REGION, or set a "
                        "region in the profile (aws configure)")
+    problem = region_problem(region_name)
+    if problem:
+        source = ("--region" if region else "AWS_REGION" if os.environ.get("AWS_REGION")
+                  else "AWS_DEFAULT_REGION" if os.environ.get("AWS_DEFAULT_REGION")
+                  else "the profile's region")
+        raise AwsError(f"{source}: {problem}")
+    waits.watch(session.events)
     return session
+
+
+# botocore's own check of a region name (it refuses others when making a client).
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+
+
+def region_problem(name: str) -> Optional[str]:
+    """Why `name` cannot be a region name, or None."""
+    if _REGION.fullmatch(name):
+        return None
+    return f"got {quote(name)}; allowed: a region name such as us-east-1"
+
+
+def unknown_region_hint(session: Any) -> str:
+    """' (region X is not one botocore knows: ...)' when the session's region is not in any
+    partition botocore knows and no endpoint is set; '' otherwise."""
+    region = session.region_name
+    if os.environ.get("AWS_ENDPOINT_URL") or not region:
+        return ""
+    known = {r for partition in session.get_available_partitions()
+             for r in session.get_available_regions("ec2", partition)}
+    if not known or region in known:
+        return ""
+    return (f" (region {quote(region)} is not one this version of botocore knows, such as "
+            "us-east-1: is it spelled right?)")
 
 
 def client(session: Any, service: str, endpoint_url: Optional[str] = None) -> Any:
@@ -86,7 +127,7 @@ def check_credentials(session: Any) -> dict:
                        "--profile; renew the keys with `aws configure --profile NAME`, or the "
                        "login with `aws sso login --profile NAME`)") from None
     except botocore.exceptions.BotoCoreError as e:
-        raise AwsError(f"cannot reach AWS: {e}") from None
+        raise AwsError(f"cannot reach AWS: {e}{unknown_region_hint(session)}") from None
     except Exception as e:  # noqa: BLE001 - botocore's parsers raise plain Python errors too
         if not_aws_answer(e):
             raise _not_aws("check the credentials", e, endpoint) from None

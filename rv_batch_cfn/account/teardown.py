@@ -19,7 +19,8 @@ from typing import Any, Callable, Optional
 from ..errors import AwsError
 from .last_ami import LAST_AMI, read_last_ami
 from .session import aws_errors, error_code
-from .stack import describe_stack, event_line, new_events
+from .execution import event_line, stack_events
+from .stack import describe_stack
 
 QUEUED = ("SUBMITTED", "PENDING", "RUNNABLE")  # CancelJob ends these
 STARTED = ("STARTING", "RUNNING")  # only TerminateJob ends these
@@ -208,13 +209,13 @@ def _wait_for_jobs(batch: Any, queues: list[str], timeout: float, say: Say) -> N
 
 
 def _delete(cfn: Any, plan: Plan, say: Say) -> None:
-    seen = {e["EventId"] for e in new_events(cfn, plan.stack_id)}
+    seen = {e["EventId"] for e in stack_events(cfn, plan.stack_id)}
     with aws_errors(f"delete stack {plan.stack_name!r}"):
         cfn.delete_stack(StackName=plan.stack_id)
     say(f"deleting stack {plan.stack_name}; events:")
     delay, events = 0.5, []
     while True:
-        for event in new_events(cfn, plan.stack_id, seen):
+        for event in stack_events(cfn, plan.stack_id, seen):
             seen.add(event["EventId"])
             events.append(event)
             say(event_line(event))

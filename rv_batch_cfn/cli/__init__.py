@@ -11,14 +11,15 @@ import sys
 import traceback
 from typing import Callable, Optional, Sequence
 
-from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, RvBatchError
-from . import (ami, deploy, doctor, generate, global_options, publish, rvconfig, subnets,
+from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, RvBatchError
+from . import (ami, deploy, doctor, generate, global_options, jobs, publish, rvconfig, subnets,
                teardown)
+from .common import stderr
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     generate.register, rvconfig.register, deploy.register, publish.register, ami.register,
-    doctor.register, subnets.register, teardown.register]
+    doctor.register, subnets.register, jobs.register, teardown.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +58,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Run the command; library errors become one message and exit 2, never a traceback
     (unless --debug asks for it)."""
+    from ..account.waits import report_slow_calls
+
+    report_slow_calls(stderr)  # a line every few seconds while an AWS call hangs or retries
     try:
         return args.func(args)
+    except Interrupted as e:
+        print(f"rv-batch-cfn {args.command}: interrupted: {e}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except RvBatchError as e:
         if args.debug:
             traceback.print_exc()

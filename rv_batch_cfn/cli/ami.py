@@ -79,10 +79,13 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
 def cmd_find_base_ami(args: argparse.Namespace) -> int:
     """`find-base-ami`."""
     from ..account import session as aws
-    from ..account.base_ami import (BASE_AMI_SETTING, BASE_IMAGES, DEFAULT_OWNERS, find_base_ami,
-                                    find_ecs_amis, write_setting)
+    from ..account.base_ami import (BASE_AMI_SETTING, BASE_IMAGES, DEFAULT_OWNERS,
+                                    check_settings_file, find_base_ami, find_ecs_amis,
+                                    write_setting)
 
     family = BASE_IMAGES[args.os]
+    if args.write:
+        check_settings_file(Path(args.settings))  # before AWS is called
     session = aws.connect(args.profile or None, args.region or None)
     endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
                 else aws.endpoint_from_env("ec2"))

@@ -5,18 +5,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any, Optional, TextIO
 
 from ..config import StackConfig
 from ..config_file import load_config_file
-from ..errors import RvBatchError
-from .global_options import wants_json
+from ..errors import RvBatchError, quote
+from .global_options import region_argument, wants_json
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     """Nothing to add any more: every command has --profile, --region and --endpoint-url as
-    global options (cli/global_options.py). Kept for commands that still call it."""
+    global options (cli/global_options.py), --region checked by `region_argument`. Kept for
+    commands that still call it."""
+
+
+# CloudFormation's rules for a stack name; a stack id (its ARN) names a stack too.
+_STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+_STACK_ARN = re.compile(r"arn:[-a-z]+:cloudformation:[-a-z0-9]+:\d{12}:stack/[-A-Za-z0-9/]{1,300}")
+
+
+def stack_argument(value: str) -> str:
+    """argparse type of --stack: a stack name (or a stack's ARN)."""
+    if _STACK_NAME.fullmatch(value) or _STACK_ARN.fullmatch(value):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"got {quote(value)}; allowed: a stack name (a letter, then letters, digits and "
+        "hyphens, at most 128 characters) or a stack's ARN")
 
 
 def add_json_argument(parser: argparse.ArgumentParser, what: str) -> None:

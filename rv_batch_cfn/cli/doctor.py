@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import print_json
+from .common import print_json, stack_argument
 from .global_options import wants_json
 
 _MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note", "warning": "WARNING"}
@@ -53,10 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "the instance types are "
                     "offered in the subnets' zones; the AMI override exists and differs between "
                     "CPU and GPU; the ECR images exist; the Raster Vision config names this "
-                    "stack. Exit 0 when nothing is wrong, 1 when problems were found, 2 when "
+                    "stack; a note when Raster Vision's stock `batch` runner, installed here, "
+                    "would replace the job definitions' retries. Exit 0 when nothing is wrong, "
+                    "1 when problems were found, 2 when "
                     "the stack cannot be read.")
-    p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
-    p.add_argument("--job-def-stack", metavar="NAME",
+    p.add_argument("--stack", required=True, metavar="NAME", type=stack_argument,
+                   help="the stack's name")
+    p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
                    help="a per-project job-definitions stack deployed for --stack: its job "
                         "definitions are checked (and expected in Raster Vision's config, as "
                         "rv-config --job-def-stack writes it) instead of the main stack's")

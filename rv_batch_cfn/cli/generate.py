@@ -9,7 +9,7 @@ from typing import Callable
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
 from ..template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
-from .common import load_config, print_json, stderr
+from .common import load_config, print_json, region_argument, stderr
 from .global_options import wants_json
 
 
@@ -17,9 +17,11 @@ def emit_template(text: str, output: str, lint: bool = True) -> None:
     """Lint `text` (LintError on any error or warning) and write it atomically to `output`, or
     to standard output when `output` is '-'."""
     from ..lint import check_template
-    from ..render import write_atomic
+    from ..render import writable_target, write_atomic
 
     _check_output_path(output)
+    if output != "-":
+        writable_target(output)  # refuse a directory, a pipe, a read-only file before linting
     if lint:
         check_template(text, cache=True)
     if output == "-":
@@ -73,12 +75,11 @@ def cmd_packer_template(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     """`lint`: cfn-lint findings of a template file; exit 1 when any is an error or warning."""
+    from ..inputs import read_template, shown
     from ..lint import lint_template
 
-    try:
-        text = Path(args.path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise RvBatchError(f"cannot read {args.path}: {e.strerror or e}") from None
+    # The checks every input gets (size, aliases, duplicate keys, ...) before cfn-lint reads it.
+    text, _ = read_template(args.path)
     # lint's own --region (repeatable) after the command; the global one before it.
     regions = args.lint_regions or ([args.region] if args.region else ["us-east-1"])
     findings = lint_template(text, regions=regions)
@@ -87,7 +88,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print_json([f.__dict__ for f in findings])
         return EXIT_FINDINGS if failing else EXIT_OK
     for f in findings:
-        print(f"{args.path}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
+        print(f"{shown(args.path)}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
     stderr(f"{len(findings)} finding(s), {len(failing)} error(s) or warning(s)")
     return EXIT_FINDINGS if failing else EXIT_OK
 
@@ -151,7 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run cfn-lint (informational checks included) on a template. "
                                    "Exit 0 when clean of errors and warnings, 1 otherwise.")
     p.add_argument("path", help="template file (YAML or JSON)")
-    p.add_argument("--region", dest="lint_regions", action="append", metavar="REGION",
-                   help="region to check against (repeatable; default: the global --region, "
-                        "else us-east-1)")
+    p.add_argument("--region", dest="lint_regions", action="append", type=region_argument,
+                   metavar="REGION", help="region to check against (repeatable; default: the "
+                   "global --region, else us-east-1)")
     p.set_defaults(func=cmd_lint)

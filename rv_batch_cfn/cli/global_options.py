@@ -40,7 +40,7 @@ def _options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
         (("--profile",), dict(dest="profile", metavar="NAME",
                               help="AWS profile (default: AWS_PROFILE, else the default "
                                    "credentials)")),
-        (("--region",), dict(dest="region", metavar="REGION",
+        (("--region",), dict(dest="region", metavar="REGION", type=region_argument,
                              help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the "
                                   "profile's)")),
         (("--endpoint-url",), dict(dest="endpoint_url", metavar="URL",
@@ -55,6 +55,16 @@ def _options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
                             help="log every AWS request and response (botocore's debug log) on "
                                  "standard error, and show the traceback of an error")),
     ]
+
+
+def region_argument(value: str) -> str:
+    """argparse type of --region: a well-formed region name ('' for the default)."""
+    from ..account.session import region_problem
+
+    problem = value and region_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def add_to_top(parser: argparse.ArgumentParser) -> None:

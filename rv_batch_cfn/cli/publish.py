@@ -12,7 +12,7 @@ import os
 from typing import Optional
 
 from ..errors import EXIT_OK, RvBatchError
-from .common import print_json, progress
+from .common import print_json, progress, stack_argument
 from .global_options import wants_json
 
 # What ./docker/build in a Raster Vision checkout makes: one image for CPU and GPU.
@@ -95,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "repositories and the tag are the stack's own. Each setting comes from its "
                     "flag, else the environment variable of its settings.mk name, else the "
                     "stack, else the default.")
-    p.add_argument("--stack", metavar="NAME",
+    p.add_argument("--stack", metavar="NAME", type=stack_argument,
                    help="read the repository names and the image tag from this stack (a main "
                         "stack, or a per-project job-definitions stack)")
     p.add_argument("--kind", choices=("cpu", "gpu", "all"), default="all",

@@ -6,18 +6,25 @@ import argparse
 import sys
 
 from ..errors import EXIT_OK, RvBatchError
-from .common import print_json, stderr
+from .common import print_json, stack_argument, stderr
 from .global_options import wants_json
+
+# Raster Vision 0.12+ only: the plugin is a runner of current Raster Vision.
+RUNNER_HINT = ("hint: run pipelines with `rastervision run batch_retry ...` (the runner installed "
+               "with rv-batch-cfn): it retries spot reclaims up to `attempts` times; Raster "
+               "Vision's own `batch` runner submits every job with 1 attempt")
 
 
 def cmd_rv_config(args: argparse.Namespace) -> int:
     """`rv-batch-cfn rv-config`: print (and with --write, save) the Batch configuration."""
-    from ..account.rvconfig import (AWS_BATCH, BATCH, ENV, WRITE_NEEDS_INI, read_settings, render,
-                                    section, write_config)
+    from ..account.rvconfig import (AWS_BATCH, BATCH, ENV, WRITE_NEEDS_INI, check_config_file,
+                                    read_settings, render, section, write_config)
     from ..account.session import aws_errors, connect
 
     if args.write and args.format == ENV:
         raise RvBatchError(WRITE_NEEDS_INI)
+    if args.write:
+        check_config_file(args.format)  # a file it cannot write is refused before AWS is called
     session = connect(args.profile, args.region)
     with aws_errors(f"read stack {args.stack!r}"):
         settings = read_settings(session, args.stack, args.job_def_stack)
@@ -32,6 +39,8 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
         sys.stdout.write(render(settings, args.format))
     if result is not None:
         _report_write(result)
+    if args.format != AWS_BATCH:
+        stderr(RUNNER_HINT)
     return EXIT_OK
 
 
@@ -65,8 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--write merges the section into $RV_CONFIG, else $RV_CONFIG_DIR/<profile> "
                     "or ~/.rastervision/<profile> (profile: $RV_PROFILE, default 'default'), "
                     "keeping every other section and a backup of the previous file.")
-    p.add_argument("--stack", required=True, help="name of the main stack (queues)")
-    p.add_argument("--job-def-stack", metavar="NAME",
+    p.add_argument("--stack", required=True, type=stack_argument,
+                   help="name of the main stack (queues)")
+    p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
                    help="a per-project job-definitions stack to take the job definitions and "
                         "attempts from (queues still come from --stack)")
     p.add_argument("--format", choices=FORMATS, default=BATCH,

@@ -188,15 +188,16 @@ def shared_memory_parameter(name: str, default: int, what: str = "") -> Paramete
 
 
 def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
-    """Attempts per job. The job definition retries only spot reclaims, but Raster Vision
-    submits every job with its own retry strategy, which replaces the job definition's."""
+    """Attempts per job. The job definition retries only spot reclaims; a retry strategy given
+    at submit time replaces it: Raster Vision's stock `batch` runner submits attempts 1, the
+    `batch_retry` runner of this project submits [BATCH] attempts with the same rule."""
     return Parameter(
         name, Type="Number", Default=default, MinValue=c.ATTEMPTS[0], MaxValue=c.ATTEMPTS[1],
         ConstraintDescription=f"must be {c.ATTEMPTS[0]} to {c.ATTEMPTS[1]}",
-        Description=f"Attempts per {what}job submitted without a retry strategy of its own: "
-                    "spot reclaims (Host EC2 ...) are retried, other failures end the job. "
-                    "Raster Vision submits its jobs with [BATCH] attempts (rv-config writes "
-                    "this value), which retries every failure.")
+        Description=f"Attempts per {what}job: spot reclaims (Host EC2 ...) are retried, other "
+                    "failures end the job. rv-config writes it as [BATCH] attempts, which "
+                    "Raster Vision's batch_retry runner (rv-batch-cfn) submits; its stock batch "
+                    "runner submits 1 attempt, so no retries.")
 
 
 # Batch refuses attempt durations under 60 seconds; a Number parameter cannot say "0 or >= 60",

@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rv_batch_cfn.account import deploy as deploy_module
+from rv_batch_cfn.account import execution
 from rv_batch_cfn.cli.common import Printer
 from rv_batch_cfn.errors import AwsError
 
@@ -102,6 +103,7 @@ STACK, LOGS = "AWS::CloudFormation::Stack", "AWS::Logs::LogGroup"
 
 def run(cfn: ScriptedCloudFormation, monkeypatch) -> tuple[int, str]:
     monkeypatch.setattr(deploy_module, "time", cfn)
+    monkeypatch.setattr(execution, "time", cfn)
     out = io.StringIO()
     code = deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=True,
                                 say=Printer(out), template=TEMPLATE).outcome
@@ -152,7 +154,7 @@ def test_a_new_stack_event_closing_the_operation_is_enough(monkeypatch):
 
 
 def test_the_wait_for_a_sign_is_bounded(monkeypatch):
-    monkeypatch.setattr(deploy_module, "EXECUTION_START_TIMEOUT", 30.0)
+    monkeypatch.setattr(execution, "EXECUTION_START_TIMEOUT", 30.0)
     cfn = ScriptedCloudFormation([Step("UPDATE_COMPLETE", "AVAILABLE")])
     with pytest.raises(AwsError, match="after 30 s stack 'rv' still shows no sign of it "
                                        r"\(status UPDATE_COMPLETE, no new event\)"):

@@ -59,6 +59,11 @@ def test_batch_section_names_the_real_queues_and_definitions(emulator, stack):
         "cpu_job_queue": names["cpu_queue"], "cpu_job_def": names["cpu_definition"],
         "attempts": "5"}
     assert names["gpu_queue"].startswith("team")
+    # One line on standard error says which runner makes `attempts` mean anything.
+    assert result.stderr.strip().splitlines() == [
+        "hint: run pipelines with `rastervision run batch_retry ...` (the runner installed with "
+        "rv-batch-cfn): it retries spot reclaims up to `attempts` times; Raster Vision's own "
+        "`batch` runner submits every job with 1 attempt"]
 
 
 def test_aws_batch_format_for_raster_vision_0_9(emulator, stack):
@@ -71,6 +76,8 @@ def test_aws_batch_format_for_raster_vision_0_9(emulator, stack):
         "job_queue": names["gpu_queue"], "job_definition": names["gpu_definition"],
         "cpu_job_queue": names["cpu_queue"], "cpu_job_definition": names["cpu_definition"],
         "attempts": "5"}
+    # Raster Vision 0.9/0.10 has no plugin runners: no hint about one.
+    assert "batch_retry" not in result.stderr
 
 
 def test_env_format(emulator, stack):
@@ -263,7 +270,7 @@ def test_unwritable_config_file(emulator, stack, tmp_path):
 
     result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
                      env={"RV_CONFIG": str(tmp_path)})
-    assert_error(result, f"cannot read the Raster Vision config {tmp_path}", "Is a directory")
+    assert_error(result, f"cannot write {tmp_path}: it is a directory, not a regular file")
 
 
 @pytest.mark.parametrize("name, text, expected", [

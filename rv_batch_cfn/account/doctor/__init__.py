@@ -9,8 +9,9 @@ One module per check: environments.py (queues and compute environments ENABLED a
 fit.py (each job definition fits an instance type of its queue), offerings.py (the types are
 offered in the subnets' zones), images.py (the AMI override and the ECR images exist),
 rv_config.py (Raster Vision's profile names this stack), families.py (GPU types the AL2023
-NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory); model.py holds what
-they report.
+NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory), rv_runner.py (the
+installed Raster Vision Batch runner would replace the job definitions' retries); model.py holds
+what they report.
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ from .families import family_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
 from .model import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IMAGES, NOTE, OFFERINGS, OK, PROBLEM,
-                    RV_CONFIG, SHARED_MEMORY, WARNING, Diagnosis, Finding, Kind)
+                    RUNNER, RV_CONFIG, SHARED_MEMORY, WARNING, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .rv_config import rv_config_findings
+from .rv_runner import inspect_stock_runner, runner_findings
 from .shared_memory import shared_memory_findings
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
            "WARNING", "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG",
-           "GPU_FAMILIES", "SHARED_MEMORY"]
+           "GPU_FAMILIES", "SHARED_MEMORY", "RUNNER"]
 
 
 def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None) -> Diagnosis:
@@ -73,6 +75,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)
     findings += rv_config_findings(stack_name, names, job_def_stack)
+    findings += runner_findings(inspect_stock_runner())
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
 
 

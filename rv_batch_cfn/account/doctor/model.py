@@ -21,6 +21,7 @@ IMAGES = "container images"
 RV_CONFIG = "Raster Vision config"
 GPU_FAMILIES = "GPU families"
 SHARED_MEMORY = "shared memory"
+RUNNER = "Raster Vision runner"
 
 
 @dataclass(frozen=True)

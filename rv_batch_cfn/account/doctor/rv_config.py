@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+from ...errors import quote
 from ...template import outputs as out
 from .. import rvconfig
 from .model import NOTE, OK, PROBLEM, RV_CONFIG, Finding
@@ -45,7 +46,7 @@ def rv_config_findings(stack_name: str, names: dict[str, str],
     for key, given, value in wrong:
         found.append(Finding(RV_CONFIG, PROBLEM,
                              f"{path} [BATCH] {key} is "
-                             + (repr(given) if given is not None else "missing")
+                             + (quote(given) if given is not None else "missing")
                              + f", not this stack's {value}",
                              f"Run `{write}`, or set `{key} = {value}` in its [BATCH] section."))
     if not wrong:

@@ -1,0 +1,125 @@
+"""`BatchRetryRunner`: Raster Vision's `AWSBatchRunner`, submitting jobs that survive spot reclaims.
+
+Everything but the retry strategy and the tags is the stock runner's code, inherited: the
+`dependsOn` chain, array jobs for split commands, the per-pipeline and per-command job queue
+and definition overrides, debug mode, and the container command, which still ends in
+`--runner batch` so that the stock Raster Vision image runs the jobs unchanged.
+
+The stock `run_command` builds the SubmitJob request itself with
+`retryStrategy={'attempts': attempts}` (attempts defaults to 1 and nothing passes it), and
+passes its extra keyword arguments on to `submit_job`. So the tags travel as extra arguments
+from `build_cmd`, and the retry strategy is put into the request by a botocore
+`provide-client-params` handler, registered on boto3's default session only for the duration
+of one `run_command` (the client the stock code creates copies the session's handlers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Iterator, Optional
+
+from rastervision.aws_batch.aws_batch_runner import AWS_BATCH, AWSBatchRunner
+from rastervision.pipeline import rv_config_ as rv_config
+
+log = logging.getLogger(__name__)
+
+# Used when neither [BATCH] attempts nor BATCH_ATTEMPTS is set: the template's JobAttempts
+# default (`rv-batch-cfn rv-config --write` writes the stack's value).
+DEFAULT_ATTEMPTS = 3
+# AWS Batch allows 1 to 10 attempts.
+MIN_ATTEMPTS, MAX_ATTEMPTS = 1, 10
+ATTEMPTS_KEY = "attempts"
+# Batch's status reason for a spot reclaim or a lost host starts with "Host EC2"; the same
+# rules as the stack's job definitions.
+HOST_FAILURE = "Host EC2*"
+EVALUATE_ON_EXIT = (
+    {"onStatusReason": HOST_FAILURE, "action": "RETRY"},
+    {"onReason": "*", "action": "EXIT"},
+)
+# Tag keys of every job: which pipeline run and which command it belongs to.
+RUN_TAG = "rastervision:pipeline-run"
+COMMAND_TAG = "rastervision:command"
+SUBMIT_EVENT = "provide-client-params.batch.SubmitJob"
+
+
+def retry_strategy(attempts: int) -> dict:
+    """Retry host failures up to `attempts` times in all; exit at once on any other failure."""
+    return {"attempts": attempts, "evaluateOnExit": [dict(rule) for rule in EVALUATE_ON_EXIT]}
+
+
+def job_tags(pipeline_run_name: str, command: str) -> dict[str, str]:
+    """The tags of one job of a pipeline run."""
+    return {RUN_TAG: pipeline_run_name, COMMAND_TAG: command}
+
+
+def configured_attempts() -> int:
+    """`[BATCH] attempts` (or BATCH_ATTEMPTS) from Raster Vision's configuration, read as the
+    stock runner reads its other keys; DEFAULT_ATTEMPTS when it is not set."""
+    value = rv_config.get_namespace_option(AWS_BATCH, ATTEMPTS_KEY)
+    if value is None or not str(value).strip():
+        log.warning("[BATCH] attempts is not set: retrying host failures up to %d times "
+                    "(`rv-batch-cfn rv-config --stack NAME --write` sets it from the stack)",
+                    DEFAULT_ATTEMPTS)
+        return DEFAULT_ATTEMPTS
+    return parse_attempts(value)
+
+
+def parse_attempts(value: Any) -> int:
+    """`value` as a number of attempts; ValueError naming the key and what is allowed."""
+    text = str(value).strip()
+    if not text.isdigit() or not MIN_ATTEMPTS <= int(text) <= MAX_ATTEMPTS:
+        raise ValueError(f"[BATCH] attempts (or BATCH_ATTEMPTS): got {text!r}; allowed: a whole "
+                         f"number from {MIN_ATTEMPTS} to {MAX_ATTEMPTS} (AWS Batch's limits)")
+    return int(text)
+
+
+@contextlib.contextmanager
+def submitted_with_retry_strategy(strategy: dict) -> Iterator[None]:
+    """While inside, every SubmitJob of a client made from boto3's default session carries
+    `strategy` instead of the retry strategy it was called with."""
+    import boto3
+
+    def replace(params: dict, **_: Any) -> None:
+        params["retryStrategy"] = strategy
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    events = boto3.DEFAULT_SESSION.events
+    unique_id = f"{__name__}.retry_strategy"
+    events.register(SUBMIT_EVENT, replace, unique_id=unique_id)
+    try:
+        yield
+    finally:
+        events.unregister(SUBMIT_EVENT, unique_id=unique_id)
+
+
+class BatchRetryRunner(AWSBatchRunner):
+    """The stock AWS Batch runner whose jobs retry host failures (spot reclaims) up to
+    `[BATCH] attempts` times, end at once on any other failure, and carry tags naming their
+    pipeline run and command (propagated to the ECS tasks)."""
+
+    _attempts: Optional[int] = None
+
+    def default_attempts(self) -> int:
+        """`configured_attempts()`, read once per runner (one warning when it is not set)."""
+        if self._attempts is None:
+            self._attempts = configured_attempts()
+        return self._attempts
+
+    def build_cmd(self, command: str, cfg_json_uri: str, pipeline: Any, num_splits: int = 1,
+                  pipeline_run_name: str = "raster-vision") -> tuple[list[str], dict[str, Any]]:
+        cmd, args = super().build_cmd(command, cfg_json_uri, pipeline, num_splits,
+                                      pipeline_run_name=pipeline_run_name)
+        # run() passes these to run_command, whose extra keyword arguments go to submit_job.
+        args["tags"] = job_tags(pipeline_run_name, command)
+        args["propagateTags"] = True
+        return cmd, args
+
+    def run_command(self, cmd: list[str], job_name: Optional[str] = None, debug: bool = False,
+                    attempts: Optional[int] = None, *args: Any, **kwargs: Any) -> str:
+        """The stock `run_command` (same arguments), submitting with `retry_strategy(attempts)`;
+        `attempts` defaults to `[BATCH] attempts`."""
+        attempts = self.default_attempts() if attempts is None else parse_attempts(attempts)
+        with submitted_with_retry_strategy(retry_strategy(attempts)):
+            return super().run_command(cmd, job_name, debug, attempts, *args, **kwargs)

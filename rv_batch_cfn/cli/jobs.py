@@ -1,0 +1,209 @@
+"""`jobs` and `logs`: the jobs of a stack's queues by pipeline run, and one job's output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+from ..errors import EXIT_FINDINGS, EXIT_OK
+from .common import add_aws_arguments, add_json_argument, stderr
+
+COLUMNS = ("COMMAND", "QUEUE", "STATUS", "ATTEMPTS", "STARTED (UTC)", "STOPPED (UTC)",
+           "DURATION", "JOB ID", "REASON")
+CLEAR_SCREEN = "\033[H\033[2J"
+
+
+def _when(moment: Optional[datetime]) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _duration(span: Optional[timedelta]) -> str:
+    if span is None:
+        return "-"
+    seconds = max(0, int(span.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def _counts(states: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in states.items())
+
+
+def _reason(job) -> str:
+    if job.array_size:
+        children = f"array of {job.array_size}" + (f": {_counts(job.array_states)}"
+                                                    if job.array_states else "")
+        return f"[{children}] {job.reason}".rstrip()
+    return job.reason
+
+
+def format_jobs(report) -> str:
+    """The report a person reads: one table per pipeline run, then what to do about stuck jobs."""
+    from ..account.jobs import STATES, STUCK_AFTER
+
+    queues = ", ".join(f"{name} ({kind})" for kind, name in report.queues.items())
+    lines = [f"stack {report.stack} ({report.region}), queues {queues}: jobs created since "
+             f"{_when(report.since)} UTC"]
+    if not report.runs:
+        narrowed = [f"of run {report.run}"] if report.run else []
+        narrowed += [f"in state {', '.join(report.statuses)}"] if report.statuses else []
+        lines.append(" ".join(["no jobs", *narrowed, "in that time"]))
+        return "\n".join(lines)
+    rows = {job.job_id: [job.command, job.kind, job.status, str(job.attempts),
+                         _when(job.started), _when(job.stopped),
+                         _duration(job.duration(report.now)), job.job_id, _reason(job)]
+            for job in report.jobs}
+    widths = [max(len(r[i]) for r in [list(COLUMNS), *rows.values()])
+              for i in range(len(COLUMNS))]
+
+    def line(cells) -> str:
+        return "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    for run in report.runs:
+        states: dict[str, int] = {}
+        for job in run.jobs:
+            states[job.status] = states.get(job.status, 0) + 1
+        ordered = {s: states[s] for s in STATES if s in states}
+        title = f"run {run.name}" if run.name else "jobs of no pipeline run"
+        lines += ["", f"{title}: {len(run.jobs)} job{'s' if len(run.jobs) != 1 else ''} "
+                      f"({_counts(ordered)})", line(COLUMNS)]
+        lines += [line(rows[job.job_id]) for job in run.jobs]
+    stuck = report.stuck
+    if stuck:
+        lines.append("")
+        for job in stuck:
+            said = f"; Batch says: {job.reason}" if job.reason else ""
+            lines.append(f"note: {job.command} ({job.job_id}) is RUNNABLE, created "
+                         f"{_when(job.created)} UTC{said}")
+        minutes = int(STUCK_AFTER.total_seconds() // 60)
+        lines.append(f"note: a job RUNNABLE for over {minutes} minutes, or with a reason, is "
+                     f"waiting for an instance Batch cannot start: `rv-batch-cfn doctor --stack "
+                     f"{report.stack}` checks the compute environments, instance types, zones, "
+                     "AMI and images")
+    return "\n".join(lines)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn jobs`: 0; with --watch, 1 when a job shown failed."""
+    from ..account.jobs import parse_since, parse_statuses, read_jobs, watch
+    from ..account.session import connect
+
+    now = datetime.now(timezone.utc)
+    since = parse_since(args.since, now)
+    statuses = parse_statuses(args.status or ())
+    session = connect(args.profile, args.region)
+
+    def read():
+        return read_jobs(session, args.stack, since, args.run, statuses)
+
+    if not args.watch:
+        report = read()
+        print(json.dumps(report.as_dict(), indent=2) if args.json else format_jobs(report))
+        return EXIT_OK
+    report = None
+    for report in watch(read, args.interval):
+        if args.json:
+            print(json.dumps(report.as_dict()), flush=True)
+            continue
+        if sys.stdout.isatty():
+            sys.stdout.write(CLEAR_SCREEN)
+        print(format_jobs(report), flush=True)
+        if not report.all_ended:
+            print(f"\n(every {args.interval:g}s until every job shown has ended; Ctrl-C stops)",
+                  flush=True)
+    if not args.json:
+        stderr("every job shown has ended")
+    failed = [j for j in report.jobs if j.status == "FAILED"] if report else []
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn logs`: the job's output; 1 when it has none yet."""
+    from ..account import logs as joblogs
+    from ..account.session import connect
+
+    session = connect(args.profile, args.region)
+    batch, logs = session.client("batch"), session.client("logs")
+
+    def show(event) -> None:
+        if isinstance(event, joblogs.Note):
+            stderr(event.text)
+        else:
+            stamp = f"{_when(event.timestamp)} " if args.timestamps else ""
+            print(f"{stamp}{event.message}", flush=args.follow)
+
+    try:
+        if args.follow:
+            for event in joblogs.follow(batch, logs, args.job_id, args.index, args.attempt,
+                                        args.interval):
+                show(event)
+            return EXIT_OK
+        job = joblogs.find_job(batch, args.job_id, args.index)
+        source = joblogs.log_source(batch, job, args.attempt)
+        stderr(f"job {source.job_id} ({source.status}), attempt {source.attempt} of "
+               f"{source.attempts}: log group {source.group}, stream {source.stream}")
+        for event in joblogs.read_events(logs, source)[0]:
+            show(event)
+    except joblogs.NoLogsYet as e:
+        stderr(f"rv-batch-cfn logs: {e}")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a number of seconds above 0")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `jobs` and `logs`."""
+    p = sub.add_parser(
+        "jobs", help="the jobs of a stack's queues, grouped by pipeline run",
+        description="List the jobs of the stack's GPU and CPU queues created since --since, in "
+                    "every state, grouped by Raster Vision pipeline run (from the tags of the "
+                    "batch_retry runner, or the job name <run>-<command>-<uuid>): the most "
+                    "recent run first, each run's jobs in the order they were submitted. Times "
+                    "are UTC. Exit 0; with --watch, 1 when a job shown failed; 2 when the stack "
+                    "cannot be read.")
+    p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
+    p.add_argument("--since", default="1d", metavar="WHEN",
+                   help="created since: a duration (30m, 12h, 1d, 2w) or a UTC date or time "
+                        "(2025-01-31, 2025-01-31T08:00); default 1d")
+    p.add_argument("--run", metavar="RUN", help="only the jobs of this pipeline run")
+    p.add_argument("--status", action="append", metavar="STATE",
+                   help="only jobs in these states (SUBMITTED, PENDING, RUNNABLE, STARTING, "
+                        "RUNNING, SUCCEEDED, FAILED; comma-separated or repeated)")
+    p.add_argument("--watch", action="store_true",
+                   help="refresh until every job shown has ended")
+    p.add_argument("--interval", type=_positive, default=15.0, metavar="SECONDS",
+                   help="seconds between refreshes of --watch (default 15)")
+    add_json_argument(p, "the jobs (with --watch, one JSON document per line per refresh)")
+    add_aws_arguments(p)
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser(
+        "logs", help="the output of a job (CloudWatch Logs)",
+        description="Print a job's output: the log stream describe_jobs names for it, in the "
+                    "log group of its job definition (the stack's). The latest attempt unless "
+                    "--attempt; an array job's child with --index. Exit 0; 1 when the job has "
+                    "no output yet (not started: the message says why); 2 for an unknown job.")
+    p.add_argument("job_id", metavar="JOB_ID", help="the job's id (`rv-batch-cfn jobs` lists them)")
+    p.add_argument("--index", type=int, metavar="I", help="the child of an array job (0, 1, ...)")
+    p.add_argument("--attempt", type=int, metavar="N",
+                   help="the attempt to show, from 1 (default: the latest)")
+    p.add_argument("--follow", "-f", action="store_true",
+                   help="wait for the job to start and print its lines as they come, until it "
+                        "ends (a retried attempt is followed too)")
+    p.add_argument("--interval", type=_positive, default=5.0, metavar="SECONDS",
+                   help="seconds between polls of --follow (default 5)")
+    p.add_argument("--timestamps", action="store_true", help="prefix each line with its UTC time")
+    add_aws_arguments(p)
+    p.set_defaults(func=cmd_logs)

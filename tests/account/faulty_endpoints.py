@@ -1,0 +1,126 @@
+"""Endpoints that fail the way networks do, for the fault tests: one that accepts connections and
+never answers, and a proxy in front of the emulator that forwards every request until
+CloudFormation's ExecuteChangeSet has gone through, then drops (or holds) every later one."""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import socket
+import threading
+from typing import Iterator
+from urllib.parse import urlsplit
+
+
+class SilentEndpoint:
+    """Accepts TCP connections on 127.0.0.1 and never answers (a hung service, a black hole
+    behind a load balancer)."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self._socket.settimeout(0.1)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+        self.accepted = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            self._held.append(connection)  # read nothing, answer nothing
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for connection in self._held:
+            connection.close()
+        self._socket.close()
+
+
+class CutOffProxy:
+    """Forwards requests to `upstream` (the emulator) until an ExecuteChangeSet request has been
+    forwarded and answered; after that, `mode` "drop" closes each new request's connection
+    without a reply, and "hold" keeps it open, unanswered, until the proxy is closed."""
+
+    def __init__(self, upstream: str, mode: str = "drop"):
+        assert mode in ("drop", "hold")
+        self.upstream = urlsplit(upstream)
+        self.mode = mode
+        self.executed = threading.Event()
+        self.released = threading.Event()
+        self.refused = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.executed.is_set():
+                    proxy.refused += 1
+                    if proxy.mode == "hold":
+                        proxy.released.wait(120)
+                    self.close_connection = True
+                    return
+                status, headers, data = proxy._forward(self.command, self.path,
+                                                        dict(self.headers), body)
+                self.send_response(status)
+                for key, value in headers:
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length",
+                                           "server", "date"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                if b"Action=ExecuteChangeSet" in body and status == 200:
+                    proxy.executed.set()
+
+            do_GET = do_POST
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _forward(self, method: str, path: str, headers: dict, body: bytes
+                 ) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port,
+                                                timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def closing(endpoint) -> Iterator:
+    """Yield `endpoint`, then close it (for fixtures)."""
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
