@@ -36,7 +36,6 @@ def make_moto_like_aws() -> None:
     _patch_yaml()
     _patch_images()
     _patch_imports()
-    _patch_job_endings()
 
 
 def _as_console_string(value: Any) -> str:
@@ -621,20 +620,3 @@ def _patch_imports() -> None:
         return ActionResult({"Imports": sorted(importers)})
 
     CloudFormationResponse.list_imports = list_imports
-
-
-def _patch_job_endings() -> None:
-    """AWS moves a cancelled (not yet started) or terminated job to FAILED; moto's Batch without
-    Docker runs no job thread, so its `terminate` only sets a flag and the job would keep its
-    status forever. End such a job as AWS does."""
-    from moto.batch.models import Job
-
-    original = Job.terminate
-
-    def terminate(self: Any, reason: str) -> None:
-        original(self, reason)
-        if not self.is_alive() and not self.job_stopped:
-            self._mark_stopped(success=False)
-
-    Job.terminate = terminate
-

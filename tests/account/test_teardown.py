@@ -40,11 +40,22 @@ def batch_without_docker(emulator):
     moto_config(emulator, True)
 
 
-def jobs_in_states(emulator, queue: str, states: list[str]) -> list[str]:
+def jobs_in_states(emulator, queue: str, states: list[str], monkeypatch) -> list[str]:
     """Jobs of `queue` in these states. moto's Batch without Docker ends every job as it is
     submitted, where AWS keeps it RUNNABLE until an instance takes it: put each back into the
-    state a busy queue shows (moto's own record, in this process)."""
-    from moto.batch.models import batch_backends
+    state a busy queue shows (moto's own record, in this process). With no job thread, moto's
+    CancelJob and TerminateJob would then only set a flag; AWS moves such a job to FAILED, so
+    the test's moto does too."""
+    from moto.batch.models import Job, batch_backends
+
+    original = Job.terminate
+
+    def terminate(self, reason: str) -> None:
+        original(self, reason)
+        if not self.is_alive() and not self.job_stopped:
+            self._mark_stopped(success=False)
+
+    monkeypatch.setattr(Job, "terminate", terminate)
 
     batch = emulator.client("batch")
     definition = batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"][0]
@@ -82,7 +93,8 @@ def test_teardown_ends_the_jobs_deletes_the_stack_and_lists_what_is_left(
     stack = deploy(emulator, "rv", make_network(emulator), GpuRepositoryName="raster-vision",
                    CpuRepositoryName="raster-vision")
     queue = outputs(stack)["GpuJobQueueName"]
-    queued, running, done = jobs_in_states(emulator, queue, ["RUNNABLE", "RUNNING", "SUCCEEDED"])
+    queued, running, done = jobs_in_states(emulator, queue, ["RUNNABLE", "RUNNING", "SUCCEEDED"],
+                                           monkeypatch)
     emulator.client("ecr").put_image(repositoryName="raster-vision", imageTag="latest",
                                      imageManifest=json.dumps(manifest_for("rv:dev")))
     ami, snapshot = recorded_ami(emulator, tmp_path)
