@@ -44,6 +44,9 @@ def moto_server():
     from moto.server import ThreadedMotoServer
 
     make_moto_like_aws()
+    # moto loads its catalogue of public AMIs again on the first EC2 call after every reset
+    # (about 0.3 s a test); no test uses them: the AMIs a test needs, it registers.
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     # One log line per request would bury a failing test's own output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

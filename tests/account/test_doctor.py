@@ -174,7 +174,7 @@ def test_missing_ecr_image_fails_until_it_is_pushed(emulator, cli):
 
 
 def test_shared_or_missing_ami_override_fails(emulator, cli):
-    existing = emulator.client("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    existing = emulator.client("ec2").register_image(Name="rv-batch-gpu-shared")["ImageId"]
     deploy(emulator, STACK, make_network(emulator),
            **{params.GPU.ami: existing, params.CPU.ami: existing})
     # moto ignores the template's Rules, which refuse this same pair before creating anything.
