@@ -222,3 +222,26 @@ def test_a_closed_pipe_ends_quietly():
 def test_the_exit_status_text_names_every_code():
     for code in ("0 done", "1 the command worked", "2 an error", "130 interrupted", "141 "):
         assert code in global_options.EXIT_STATUS
+
+
+def test_a_command_added_later_gets_the_global_options(monkeypatch, capsys):
+    # A new command module registers as the others do, some older style (add_aws_arguments,
+    # a --json of its own), and still gets every global option in both places.
+    from rv_batch_cfn.cli.common import add_aws_arguments
+
+    seen = []
+
+    def register(sub):
+        p = sub.add_parser("example", help="an example")
+        add_aws_arguments(p)
+        p.add_argument("--json", action="store_true", help="its own --json")
+        p.set_defaults(func=lambda args: seen.append(args) or 0)
+
+    monkeypatch.setattr(cli, "REGISTRARS", [*cli.REGISTRARS, register])
+    assert run(capsys, "--region", "eu-west-1", "example", "--profile", "p", "--json")[0] == 0
+    assert run(capsys, "example", "--output", "json", "--endpoint-url", "http://e")[0] == 0
+    first, second = seen
+    assert (first.region, first.profile, first.json) == ("eu-west-1", "p", True)
+    assert (second.output_format, second.json, second.endpoint_url) == ("json", True, "http://e")
+    code, out, _ = run(capsys, "example", "--help")
+    assert "Exit status, the same for every command" in " ".join(out.split())

@@ -109,8 +109,9 @@ def add_to_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def wants_json(args: argparse.Namespace) -> bool:
-    """Whether the result is to be printed as JSON (--output json, or --json)."""
-    return getattr(args, "output_format", None) == JSON
+    """Whether the result is to be printed as JSON (--output json, or --json, the global one or
+    a command's own)."""
+    return getattr(args, "output_format", None) == JSON or getattr(args, "json", False) is True
 
 
 @contextmanager
@@ -118,7 +119,8 @@ def applied(args: argparse.Namespace) -> Iterator[None]:
     """Apply the global options for the duration of one command: AWS_ENDPOINT_URL from
     --endpoint-url, the debug log on standard error. Everything is put back afterwards, so a
     caller running several commands in one process (tests) sees no trace of the previous."""
-    # Commands written before the global --output read args.json.
+    # Commands written before the global --output read args.json; one with a --json of its own
+    # keeps what it parsed.
     args.json = wants_json(args)
     previous = os.environ.get("AWS_ENDPOINT_URL")
     if args.endpoint_url:
