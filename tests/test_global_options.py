@@ -18,7 +18,7 @@ from rv_batch_cfn import cli
 from rv_batch_cfn.account.session import aws_error
 from rv_batch_cfn.cli import global_options
 from rv_batch_cfn.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED
-from tests.emulator import ROOT, TEMPLATE, deploy, make_network
+from tests.emulator import ROOT, deploy, make_network
 
 # (flag, value, where argparse stores it)
 GLOBALS = [("--profile", "p1", "profile"), ("--region", "r1", "region"),
