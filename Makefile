@@ -1,6 +1,15 @@
-# rv-batch-cfn: `make help` lists the targets. Settings come from settings.mk when present
-# (copy settings.mk.template).
--include settings.mk
+# rv-batch-cfn: `make help` lists the targets.
+#
+# Settings, first found wins: the command line (make deploy AWS_REGION=eu-west-1), the
+# environment (AWS_REGION=eu-west-1 make deploy), settings.mk (copy settings.mk.template), then
+# each command's own default. make lets a makefile's `X := value` beat the environment, and
+# settings.mk files made from older templates use `:=`; so every variable of the environment that
+# settings.mk assigns is put back to the environment's value once the file is read.
+# SETTINGS_MK=path reads another settings file.
+SETTINGS_MK ?= settings.mk
+_ENVIRONMENT_VARIABLES := $(foreach v,$(.VARIABLES),$(if $(filter environment,$(origin $(v))),$(v)))
+-include $(SETTINGS_MK)
+$(foreach v,$(_ENVIRONMENT_VARIABLES),$(if $(filter file,$(origin $(v))),$(eval $(v) := $$(shell printenv '$(v)'))))
 
 PYTHON ?= python3
 VENV := .venv
@@ -21,13 +30,17 @@ AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--re
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; \
+			if (length($$1) > width) width = length($$1)} \
+			END {format = "  make %-" width "s  %s\n"; \
+				for (i = 1; i <= NR; i++) printf format, name[i], text[i]}'
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e . $(EDITABLE)
 	touch $@
+	@echo "rv-batch-cfn is installed in $(VENV): run '. $(BIN)/activate' to put it on PATH" >&2
 
 $(BIN)/.test-installed: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]' $(EDITABLE)
@@ -57,17 +70,17 @@ clean: ## remove the virtual environment and caches (not the committed templates
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- publish-container: push the local Raster Vision images to the stack's ECR repositories -----
-# Settings from settings.mk (or the command line: make publish-container ECR_IMAGE_TAG=v1);
-# an empty one falls back to the environment variable of the same name. DRY_RUN=1 runs every
-# check and prints the docker commands instead of running them.
+# STACK=name reads the repositories and the tag from the stack; settings (settings.mk, the
+# environment, the command line: make publish-container ECR_IMAGE_TAG=v1) override it. DRY_RUN=1
+# runs every check and prints the docker commands instead of running them.
 .PHONY: publish-container publish-container-cpu publish-container-gpu
 PUBLISH_ARGS = --cpu-image "$(RASTER_VISION_CPU_IMAGE)" --gpu-image "$(RASTER_VISION_GPU_IMAGE)" \
 	--cpu-repository "$(ECR_CPU_IMAGE)" --gpu-repository "$(ECR_GPU_IMAGE)" \
 	--tag "$(ECR_IMAGE_TAG)" --profile "$(AWS_PROFILE)" --region "$(AWS_REGION)" \
-	$(if $(DRY_RUN),--dry-run)
+	$(if $(STACK),--stack '$(STACK)') $(if $(DRY_RUN),--dry-run)
 
 # Both kinds in one run: one login, and a repository shared by both kinds is pushed once.
-publish-container: $(BIN)/.installed ## push both images to the stack's ECR repositories (= publish-container-cpu + publish-container-gpu; DRY_RUN=1 checks and prints only)
+publish-container: $(BIN)/.installed ## push the images to STACK=name's ECR repositories (both kinds; DRY_RUN=1 checks and prints only)
 	$(CLI) publish-container --kind all $(PUBLISH_ARGS)
 
 publish-container-cpu: $(BIN)/.installed ## tag and push RASTER_VISION_CPU_IMAGE to ECR_CPU_IMAGE:ECR_IMAGE_TAG
@@ -79,9 +92,9 @@ publish-container-gpu: $(BIN)/.installed ## tag and push RASTER_VISION_GPU_IMAGE
 # --- Checks against the account: subnets before deploying, the stack after ---------------------
 .PHONY: doctor choose-subnets smoke-test
 
-doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name
-	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name>" >&2; exit 2; }
-	$(CLI) doctor --stack $(STACK) $(AWS_ARGS)
+doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name [JOB_DEF_STACK=name]
+	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name> [JOB_DEF_STACK=<name>]" >&2; exit 2; }
+	$(CLI) doctor --stack $(STACK) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)') $(AWS_ARGS)
 
 smoke-test: $(BIN)/.installed ## run one tiny job per queue of a deployed stack and print its log: make smoke-test STACK=name [KIND=gpu|cpu] [TIMEOUT=minutes] [INTERVAL=seconds]
 	@test -n "$(STACK)" || { echo "usage: make smoke-test STACK=<stack name> [KIND=gpu|cpu|all] [TIMEOUT=<minutes>]" >&2; exit 2; }
@@ -128,9 +141,15 @@ rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK
 	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
 	$(CLI) rv-config --stack '$(STACK)' $(AWS_ARGS) $(if $(FORMAT),--format $(FORMAT)) $(if $(WRITE),--write) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)')
 
-deploy: $(TEMPLATE) ## create or update STACK=name from the template through a change set (PARAMS="Key=Value ...", GPU_AMI=ami-..., YES=1 skips the question)
-	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [YES=1]" >&2; exit 2; }
-	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(YES),--yes)
+deploy: $(TEMPLATE) ## create or update STACK=name through a change set (PARAMS="Key=Value ...", GPU_AMI=ami-..., TAGS="k=v ...", S3_BUCKET=..., NO_EXECUTE=1 only creates it, YES=1 skips the question)
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<stack name> [PARAMS=\"VPC=vpc-... SubnetIds=subnet-a,subnet-b\"] [GPU_AMI=\$$(cat packer/last-ami)] [TAGS=\"team=geo\"] [S3_BUCKET=bucket] [NO_EXECUTE=1] [YES=1]" >&2; exit 2; }
+	$(CLI) deploy --stack '$(STACK)' --template $(TEMPLATE) $(AWS_ARGS) $(foreach p,$(PARAMS),--param '$(p)') $(if $(GPU_AMI),--param 'GpuAMI=$(GPU_AMI)') $(if $(TAGS),--tags $(foreach t,$(TAGS),'$(t)')) $(if $(S3_BUCKET),--s3-bucket '$(S3_BUCKET)') $(if $(NO_EXECUTE),--no-execute-changeset) $(if $(YES),--yes)
+
+# --- Teardown -----------------------------------------------------------------------------------
+.PHONY: teardown
+teardown: $(BIN)/.installed ## delete STACK=name (shows the plan and asks; YES=1 does not ask, DRY_RUN=1 only shows) and list what is left
+	@test -n "$(STACK)" || { echo "usage: make teardown STACK=<stack name> [YES=1] [DRY_RUN=1]" >&2; exit 2; }
+	$(CLI) teardown --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes)
 
 # --- Watching jobs: jobs and logs -------------------------------------------------------------
 .PHONY: jobs logs

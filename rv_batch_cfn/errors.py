@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command worked and found problems (lint findings, doctor, a declined plan)
 EXIT_ERROR = 2  # bad input, or an error the user can fix (credentials, a missing stack)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+EXIT_BROKEN_PIPE = 141  # standard output closed early (`| head`), as a shell reports SIGPIPE
 
 
 # The most characters of a value a message quotes, and the most problems one error lists: a

@@ -36,6 +36,7 @@ def make_moto_like_aws() -> None:
     _patch_iam()
     _patch_yaml()
     _patch_images()
+    _patch_imports()
     # Queue time limits, notifications and jobs without Docker: tests/moto_like_aws_alerts.py.
     from tests import moto_like_aws_alerts
     moto_like_aws_alerts.patch()
@@ -593,3 +594,33 @@ def _patch_images() -> None:
         return mappings
 
     Ami.block_device_mappings = property(block_device_mappings)
+
+
+def _patch_imports() -> None:
+    """CloudFormation's ListImports names the stacks importing an export, and refuses an
+    export nobody imports with a ValidationError; moto has no ListImports at all. Answer it from
+    the live stacks' templates, resolving each Fn::ImportValue's argument in its stack."""
+    from moto.cloudformation import parsing
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def imported_names(node: Any, stack: Any) -> list[str]:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::ImportValue"}:
+                return [str(parsing.clean_json(node["Fn::ImportValue"], stack.resource_map))]
+            return [n for value in node.values() for n in imported_names(value, stack)]
+        if isinstance(node, list):
+            return [n for value in node for n in imported_names(value, stack)]
+        return []
+
+    def list_imports(self: Any) -> Any:
+        name = self._get_param("ExportName")
+        importers = [stack.name for stack in self.cloudformation_backend.stacks.values()
+                     if stack.status != "DELETE_COMPLETE"
+                     and name in imported_names(stack.template_dict, stack)]
+        if not importers:
+            raise ValidationError(message=f"Export '{name}' is not imported by any stack.")
+        return ActionResult({"Imports": sorted(importers)})
+
+    CloudFormationResponse.list_imports = list_imports

@@ -118,7 +118,7 @@ def test_a_hostile_param_is_refused(capsys, param, says):
      "--region: got 'xx-nowhere-1'; allowed: a region cfn-lint knows"),
     (["rv-config", "--stack", "two words"], "argument --stack: got 'two words'; allowed: a "
                                             "stack name"),
-    (["deploy", "--stack", "x" * 100_000], "argument --stack: got 'xxxx"),
+    (["deploy", "--stack", "x" * 100_000], "argument --stack/--stack-name: got 'xxxx"),
     (["doctor", "--stack", "rv\udcff"], "argument --stack: got 'rv\\udcff'"),
 ], ids=["space", "undecodable", "huge", "lint-space", "lint-unknown", "stack-space",
         "stack-huge", "stack-undecodable"])

@@ -532,6 +532,17 @@ def test_short_form_tag_over_a_mapping_is_misread(aws):
     assert fails(lambda: create(StackName="short", TemplateBody=short_form)), remove("_patch_yaml")
 
 
+@canary("_patch_imports")
+def test_list_imports_is_not_implemented(aws):
+    """AWS names the stacks importing an export (ListImports); moto has no ListImports."""
+    create_stack(aws, "exporter", {"Resources": {"Value": ssm("exported", "x")}, "Outputs": {
+        "Out": {"Value": "x", "Export": {"Name": "canary-out"}}}})
+    create_stack(aws, "importer", {"Resources": {"Value": ssm(
+        "imported", {"Fn::ImportValue": "canary-out"})}})
+    cfn = aws("cloudformation")
+    assert fails(lambda: cfn.list_imports(ExportName="canary-out")), remove("_patch_imports")
+
+
 @canary("_patch_images")
 def test_registered_root_volume_size_is_ignored(aws):
     """AWS reports an image's block device mappings as registered (RegisterImage,

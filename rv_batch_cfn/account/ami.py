@@ -160,11 +160,15 @@ def image_snapshots(ec2: Any, ami: str) -> tuple[str, ...]:
 def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path = MANIFEST,
                record: Optional[Path] = LAST_AMI, packer: Optional[str] = None,
                validate_only: bool = False,
-               report: Callable[[str], None] = lambda line: None) -> Optional[BuiltAmi]:
+               report: Callable[[str], None] = lambda line: None,
+               tool_output: Optional[int] = None) -> Optional[BuiltAmi]:
     """Check, validate and (unless `validate_only`) build the AMI; None when only validating.
 
     The new AMI id is also written to `record` (None: not written), unless the build skipped
-    provisioning: that image must not be used as GpuAMI, so the last usable one stays recorded."""
+    provisioning: that image must not be used as GpuAMI, so the last usable one stays recorded.
+    Packer's own output goes to this process's standard output, or to file descriptor
+    `tool_output` (2: standard error).
+    """
     if not template.is_file():
         raise PackerError(f"no Packer template at {template}: run `make template` (or pass "
                           "--template)")
@@ -178,14 +182,14 @@ def create_ami(settings: AmiSettings, template: Path = TEMPLATE, manifest: Path 
                                              connects=not settings.skip_provisioning)
     settings = dataclasses.replace(settings, ssh_source_cidr=cidr)
     report(f"build security group: SSH from {cidr} only ({why})")
-    install_plugin(checked.packer, checked.packer_version, report)
+    install_plugin(checked.packer, checked.packer_version, report, tool_output)
     variables = settings.packer_variables(checked.region, manifest.resolve())
     said = validate(checked.packer, template, variables)
     # Packer 1.6.6 says nothing when the template is valid; newer versions say so.
     report("packer validate: passed" + (f" ({said})" if said else ""))
     if validate_only:
         return None
-    build(checked.packer, template, variables, settings.build_name)
+    build(checked.packer, template, variables, settings.build_name, tool_output)
     ami = ami_from_manifest(manifest, settings.build_name, checked.region)
     if settings.skip_provisioning:
         try:

@@ -166,6 +166,17 @@ def find_ecs_amis(session: Any, family: ImageFamily = BASE_IMAGES["al2023"],
     return found
 
 
+@dataclass(frozen=True)
+class SettingWritten:
+    """What write_setting did: the file, whether it was created (from which template), and the
+    value the setting had before (None: it had no line)."""
+
+    path: Path
+    created_from: Optional[Path]
+    previous: Optional[str]
+    created: bool = False
+
+
 def check_settings_file(path: Path) -> None:
     """What write_setting would refuse about `path` (not a regular file, read-only, too large,
     not UTF-8), raised before anything else is done."""
@@ -174,17 +185,24 @@ def check_settings_file(path: Path) -> None:
 
 
 def write_setting(path: Path, name: str, value: str,
-                  template: Optional[Path] = SETTINGS_TEMPLATE) -> Path:
-    """Set `NAME := value` in a Makefile settings file, atomically, keeping every other line
+                  template: Optional[Path] = SETTINGS_TEMPLATE) -> SettingWritten:
+    """Set `NAME ?= value` in a Makefile settings file, atomically, keeping every other line
     (and the line's own operator and comment). A missing file starts from `template`."""
     text = read_text_file(path, "the settings file", missing_ok=True)
+    created, created_from = text is None, None
     if text is None:
-        text = (read_text_file(template, "the settings template", missing_ok=True) or ""
-                if template else "")
+        text = (read_text_file(template, "the settings template", missing_ok=True)
+                if template else None)
+        created_from = template if text is not None else None
+        text = text or ""
     line = re.compile(rf"^(?P<head>[ \t]*(?:override[ \t]+|export[ \t]+)?{re.escape(name)}"
                       r"[ \t]*(?::=|::=|\?=|=)[ \t]*)(?P<value>[^#\n]*?)(?P<tail>[ \t]*(?:#.*)?)$",
                       re.MULTILINE)
+    found = line.search(text)
+    previous = found["value"] if found and not created else None
     text, count = line.subn(lambda m: m["head"] + value + m["tail"], text)
     if count == 0:
-        text += ("" if not text or text.endswith("\n") else "\n") + f"{name} := {value}\n"
-    return write_atomic(path, text)
+        # `?=`: the environment and the command line still win over the file.
+        text += ("" if not text or text.endswith("\n") else "\n") + f"{name} ?= {value}\n"
+    write_atomic(path, text)
+    return SettingWritten(path, created_from, previous, created)

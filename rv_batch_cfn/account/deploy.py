@@ -7,6 +7,7 @@ template's own Parameters and Rules before any call to AWS.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from datetime import datetime, timezone
@@ -19,6 +20,8 @@ from ..template.job_definitions import MAIN_STACK_NAME
 from ..template.parameters import GPU
 from . import parameters as checks
 from .deploy_checks import check_deployment
+from .deploy_options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
+                             UNCHANGED, DeployOptions, Deployment, template_source)
 from .last_ami import LAST_AMI, last_ami_hint
 from .execution import DEAD, error_message, execute, failure, follow, stack_events
 from .session import aws_error, not_aws_answer
@@ -26,15 +29,13 @@ from .stack import describe_stack, stack_outputs, stack_parameters
 
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
-# Larger templates must go through S3 (TemplateURL), which this command does not do; a YAML
-# template over it is sent as compact JSON, the same template without the layout.
-TEMPLATE_BODY_LIMIT = 51_200
 # How CloudFormation words a change set that would change nothing (the second is UpdateStack's).
 NO_CHANGE_PHRASES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
-# What deploy() did.
-EXECUTED, UNCHANGED, DECLINED = "executed", "unchanged", "declined"
+# What deploy() did (deploy_options.py): EXECUTED, UNCHANGED, DECLINED, CHANGE_SET_CREATED.
+__all__ = ["deploy", "load_template", "Deployment", "DeployOptions", "EXECUTED", "UNCHANGED",
+           "DECLINED", "CHANGE_SET_CREATED", "TEMPLATE_BODY_LIMIT"]
 # A line every so many seconds while CloudFormation plans a change set.
 PROGRESS_INTERVAL = 10.0
 
@@ -45,8 +46,8 @@ def load_template(path: Path) -> tuple[str, dict]:
     functions in their long form).
 
     InputError when the file cannot be read or is not a well-formed document (see
-    rv_batch_cfn.inputs), RvBatchError when it is no CloudFormation template or too large to
-    send in a request."""
+    rv_batch_cfn.inputs), RvBatchError when it is no CloudFormation template. (Its size, at
+    most TEMPLATE_BODY_LIMIT without an S3 bucket, is DeployOptions.check's.)"""
     from ..inputs import read_template, shown
 
     text, data = read_template(path)
@@ -54,12 +55,7 @@ def load_template(path: Path) -> tuple[str, dict]:
         raise RvBatchError(f"{shown(path)} is not a CloudFormation template (no Resources "
                            "section)")
     if len(text.encode("utf-8")) > TEMPLATE_BODY_LIMIT:
-        text = compact_body(data)
-    size = len(text.encode("utf-8"))
-    if size > TEMPLATE_BODY_LIMIT:
-        raise RvBatchError(f"{shown(path)} is {size} bytes even as compact JSON; CloudFormation "
-                           f"takes at most {TEMPLATE_BODY_LIMIT} in a request (deploy it from S3 "
-                           "with the console or the AWS CLI)")
+        text = compact_body(data)  # the same template without its layout
     return text, dict(data)
 
 
@@ -86,17 +82,22 @@ def _refuse(question: str) -> bool:
 def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[str, str],
            assume_yes: bool = False, ask: Optional[Callable[[str], bool]] = None,
            say: Optional[Printer] = None, template: Optional[tuple[str, dict]] = None,
-           last_ami: Optional[Path] = LAST_AMI) -> str:
-    """Create or update `stack_name` from the template; returns EXECUTED, UNCHANGED or
-    DECLINED (`ask` answered no). Raises AwsError when the deployment fails, naming the first
-    failure. Progress goes to `say` a line at a time; `ask` is asked before executing the change
-    set unless `assume_yes` (by default nothing is executed without `assume_yes`).
+           last_ami: Optional[Path] = LAST_AMI,
+           options: Optional[DeployOptions] = None) -> Deployment:
+    """Create or update `stack_name` from the template; returns what was done: its outcome is
+    EXECUTED, UNCHANGED, DECLINED (`ask` answered no) or CHANGE_SET_CREATED (`options.execute`
+    False: the change set is left for review). Raises AwsError when the deployment fails,
+    naming the first failure. Progress goes to `say` a line at a time; `ask` is asked before
+    executing the change set unless `assume_yes` (by default nothing is executed without
+    `assume_yes`). `options` adds tags, a service role, an S3 upload, no rollback.
 
     When `last_ami` (the file create-ami records its AMI in; None: not looked at) names an AMI
     GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given."""
     say = say or _quiet
     ask = ask or _refuse
+    options = options or DeployOptions()
     text, data = template or load_template(template_path)
+    options.check(text, template_path)
     cfn = session.client("cloudformation")
     existing = _existing(cfn, stack_name)
     status = existing["StackStatus"] if existing else None
@@ -135,11 +136,14 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                              "otherwise", last_ami)
         if hint:
             say(f"Hint: {hint}.")
+    source = template_source(session, text, options)
+    if "TemplateURL" in source:
+        say(f"Uploaded the template to {source['TemplateURL']}")
     try:
         cfn.create_change_set(StackName=stack_name, ChangeSetName=change_set_name,
-                              ChangeSetType=kind, TemplateBody=text, Parameters=parameters,
-                              Capabilities=CAPABILITIES,
-                              Description="rv-batch-cfn deploy")
+                              ChangeSetType=kind, Parameters=parameters,
+                              Capabilities=CAPABILITIES, Description="rv-batch-cfn deploy",
+                              **source, **options.change_set_arguments())
     except KeyboardInterrupt:  # the change set may exist already
         _discard(cfn, stack_name, change_set_name, creating)
         raise Interrupted(_nothing_changed(change_set_name, creating, made=False)) from None
@@ -158,13 +162,20 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
             if any(phrase in reason for phrase in NO_CHANGE_PHRASES):
                 say(f"No changes: stack {stack_name} already has this template and these "
                     "values; nothing to do.")
-                return UNCHANGED
+                return Deployment(UNCHANGED, stack_name, change_set.get("StackId", ""),
+                                  status=status or "")
             raise AwsError(f"CloudFormation could not plan the change: {reason}")
         _show_changes(say, change_set["Changes"])
+        planned = Deployment(DECLINED, stack_name, change_set.get("StackId", ""),
+                             change_set_name, change_set.get("ChangeSetId", ""),
+                             tuple(change_set["Changes"]),
+                             "REVIEW_IN_PROGRESS" if creating else status or "")
+        if not options.execute:
+            return dataclasses.replace(planned, outcome=CHANGE_SET_CREATED)
         if not assume_yes and not ask(f"Execute this change set on stack {stack_name}? [y/N] "):
             _discard(cfn, stack_name, change_set_name, creating)
             say("Cancelled: nothing was changed.")
-            return DECLINED
+            return planned
         seen = {e["EventId"] for e in stack_events(cfn, change_set["StackId"])}
     except KeyboardInterrupt:
         _discard(cfn, stack_name, change_set_name, creating)
@@ -172,7 +183,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
 
     started = time.monotonic()
     execute(cfn, stack_name, change_set_name, creating,
-            refused=lambda: _discard(cfn, stack_name, change_set_name, creating))
+            refused=lambda: _discard(cfn, stack_name, change_set_name, creating),
+            arguments=options.execute_arguments())
     say("")
     say("Events:")
     stack, events = follow(cfn, stack_name, change_set["StackId"], seen, say, change_set_name,
@@ -182,7 +194,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     say("")
     say(f"Stack {stack_name} is {stack['StackStatus']} ({time.monotonic() - started:.0f} s).")
     _show_outputs(say, stack)
-    return EXECUTED
+    return dataclasses.replace(planned, outcome=EXECUTED, status=stack["StackStatus"],
+                               outputs=stack_outputs(stack))
 
 
 def _nothing_changed(change_set_name: str, creating: bool, made: bool = True) -> str:

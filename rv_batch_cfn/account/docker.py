@@ -18,8 +18,10 @@ DAEMON_TIMEOUT_SECONDS = 30
 class Docker:
     """The docker command line. Checks return what they found or raise DockerError."""
 
-    def __init__(self, executable: str):
+    def __init__(self, executable: str, output: Optional[int] = None):
         self.executable = executable
+        # Where docker's own output goes when let through (a file descriptor; None: ours).
+        self.output = output
 
     @classmethod
     def find(cls) -> "Docker":
@@ -76,8 +78,9 @@ class Docker:
         """Run docker with its output let through (push progress stays visible); `password`, if
         any, goes to its standard input. DockerError when it fails."""
         sys.stdout.flush()  # our lines before docker's, also when stdout is a pipe
+        sys.stderr.flush()
         try:
-            done = subprocess.run([self.executable, *args], text=True,
+            done = subprocess.run([self.executable, *args], text=True, stdout=self.output,
                                   input=password, stdin=None if password else subprocess.DEVNULL)
         except OSError as e:
             raise DockerError(f"cannot run {self.executable}: {e.strerror or e}") from None

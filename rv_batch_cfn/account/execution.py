@@ -49,12 +49,14 @@ def follow(cfn: Any, stack_name: str, stack_id: str, seen: set, say: Say, change
 
 
 def execute(cfn: Any, stack_name: str, change_set_name: str, creating: bool,
-            refused: Callable[[], None]) -> None:
-    """ExecuteChangeSet. When CloudFormation refuses it, `refused` is called (deploy deletes the
-    change set) and AwsError says nothing was changed; when the call is cut off (a dropped
-    connection, Ctrl-C), the execution may have begun, and the error says how to find out."""
+            refused: Callable[[], None], arguments: Optional[dict] = None) -> None:
+    """ExecuteChangeSet (with `arguments` such as DisableRollback). When CloudFormation refuses
+    it, `refused` is called (deploy deletes the change set) and AwsError says nothing was
+    changed; when the call is cut off (a dropped connection, Ctrl-C), the execution may have
+    begun, and the error says how to find out."""
     try:
-        cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+        cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name,
+                               **(arguments or {}))
     except KeyboardInterrupt:
         raise Interrupted(_may_run(stack_name, change_set_name, creating)) from None
     except Exception as e:  # noqa: BLE001
@@ -165,7 +167,7 @@ def _show_new_events(cfn: Any, stack_id: str, seen: set, say: Say) -> list[dict]
     new = stack_events(cfn, stack_id, seen)
     for event in new:
         seen.add(event["EventId"])
-        say(_event_line(event))
+        say(event_line(event))
     return new
 
 
@@ -189,7 +191,8 @@ def _closes_stack_operation(event: dict, stack_id: str) -> bool:
             and not event["ResourceStatus"].endswith("_IN_PROGRESS"))
 
 
-def _event_line(event: dict) -> str:
+def event_line(event: dict) -> str:
+    """One stack event as a line: time, status, logical id, type and reason."""
     stamp = event["Timestamp"]
     when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
     reason = event.get("ResourceStatusReason")

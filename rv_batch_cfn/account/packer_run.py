@@ -52,11 +52,12 @@ def packer_version(packer: str) -> tuple[int, int, int]:
     return (int(match[1]), int(match[2]), int(match[3]))
 
 
-def _executable(packer: str, stream: bool) -> Any:
+def _executable(packer: str, stream: bool, output: Optional[int] = None) -> Any:
     import packerpy
 
-    # packer-py pipes (and holds back) the output by default; None lets it through as it comes.
-    config = {"stdout": None, "stderr": None} if stream else None
+    # packer-py pipes (and holds back) the output by default; None lets it through as it comes
+    # (a file descriptor sends it there).
+    config = {"stdout": output, "stderr": None} if stream else None
     return packerpy.PackerExecutable(executable_path=packer, machine_readable=False,
                                      config=config)
 
@@ -67,13 +68,15 @@ def _ui_options() -> dict[str, str]:
 
 
 def install_plugin(packer: str, version: tuple[int, int, int],
-                   report: Callable[[str], None] = lambda line: None) -> None:
+                   report: Callable[[str], None] = lambda line: None,
+                   output: Optional[int] = None) -> None:
     """On Packer >= 1.10, install the amazon plugin (JSON templates cannot require it)."""
     if version < PLUGINS_REQUIRED_FROM:
         return
     # packer-py has no verb for `packer plugins install ADDRESS` (it passes options, not words).
     report(f"installing the Packer amazon plugin ({AMAZON_PLUGIN})")
-    done = subprocess.run([packer, "plugins", "install", AMAZON_PLUGIN], stdin=subprocess.DEVNULL)
+    done = subprocess.run([packer, "plugins", "install", AMAZON_PLUGIN], stdin=subprocess.DEVNULL,
+                          stdout=output)
     if done.returncode != 0:
         raise PackerError(f"`packer plugins install {AMAZON_PLUGIN}` failed (exit "
                           f"{done.returncode}; its messages are above)")
@@ -88,11 +91,13 @@ def validate(packer: str, template: Path, variables: Mapping[str, str]) -> str:
     return text
 
 
-def build(packer: str, template: Path, variables: Mapping[str, str], only: str) -> None:
-    """`packer build -only=ONLY`, its output streamed live."""
+def build(packer: str, template: Path, variables: Mapping[str, str], only: str,
+          output: Optional[int] = None) -> None:
+    """`packer build -only=ONLY`, its output streamed live (to file descriptor `output` when
+    given)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    code, _, _ = _executable(packer, stream=True).build(
+    code, _, _ = _executable(packer, stream=True, output=output).build(
         str(template), only=only, var=dict(variables), **_ui_options())
     if code != 0:
         raise PackerError(f"packer build failed (exit {code}; its messages are above). Packer "

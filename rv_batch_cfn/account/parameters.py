@@ -58,7 +58,8 @@ def check_values(template: Mapping[str, Any], given: Mapping[str, str]) -> None:
     problems = []
     for name, value in given.items():
         if name not in declared:
-            problems.append(Problem(f"--param {name}", value, "unknown parameter; allowed: "
+            problems.append(Problem(f"--param {name}", value, "unknown parameter; "
+                                    + did_you_mean(name, list(declared)) + "allowed: "
                                     + ", ".join(sorted(declared))))
             continue
         reason = (_gpu_family_problem(name, value, declared[name])
@@ -67,6 +68,17 @@ def check_values(template: Mapping[str, Any], given: Mapping[str, str]) -> None:
             problems.append(Problem(f"--param {name}", value, reason))
     if problems:
         raise ConfigError(problems)
+
+
+def did_you_mean(name: str, declared: Sequence[str]) -> str:
+    """"did you mean 'GpuAMI'? " for a mistyped parameter name (case ignored), or ''."""
+    import difflib
+
+    by_lower = {d.lower(): d for d in declared}
+    if name.lower() in by_lower:
+        return f"did you mean {by_lower[name.lower()]!r}? "
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f"did you mean {by_lower[close[0]]!r}? " if close else ""
 
 
 def _gpu_family_problem(name: str, value: str,

@@ -114,7 +114,8 @@ def plan(settings: PublishSettings, kinds: Sequence[str]) -> list[Push]:
         if not images.repository:
             problems.append(Problem(setting_name(kind, "repository"), "",
                                     f"required: the name of the ECR repository the stack "
-                                    f"created (its {_stack_parameter(kind)} parameter)"))
+                                    f"created (its {_stack_parameter(kind)} parameter; "
+                                    "--stack NAME reads it from the stack)"))
         elif not re.match(c.REPOSITORY_PATTERN, images.repository):
             problems.append(Problem(setting_name(kind, "repository"), images.repository,
                                     "allowed: an ECR repository name (lower-case letters, digits, "
@@ -215,18 +216,21 @@ def image_digest(ecr: Any, repository: str, tag: str) -> str:
 def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *,
                       profile: Optional[str] = None, region: Optional[str] = None,
                       dry_run: bool = False,
-                      report: Callable[[str], None] = lambda line: None) -> list[Published]:
+                      report: Callable[[str], None] = lambda line: None,
+                      docker_output: Optional[int] = None) -> list[Published]:
     """Check everything, then log in, tag and push the images of `kinds`; return what was pushed
     (nothing for a dry run, which prints the docker commands instead of running them).
 
     Raises ConfigError, DockerError or AwsError with what to fix. Every check runs before the
     first push, so a failed check leaves ECR untouched; a failing docker push stops the run.
     Progress goes to `report`, a line (or a block of lines) at a time; docker's own output goes
-    to the process's standard output.
+    to the process's standard output, or to file descriptor `docker_output` (2: standard error,
+    when standard output holds a JSON result).
     """
     pushes = plan(settings, kinds)
 
     docker = Docker.find()
+    docker.output = docker_output
     docker.check_daemon()
     missing = docker.missing_images([p.local_image for p in pushes])
     if missing:

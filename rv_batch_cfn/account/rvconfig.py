@@ -61,12 +61,12 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
         return BatchSettings(names, _attempts(main), topic)
     names = require_outputs(main, list(out.QUEUE_OUTPUTS))
     definitions = complete_stack(cfn, job_def_stack)
-    _check_main_stack(definitions, main)
+    check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
     return BatchSettings(names, _attempts(definitions), topic)
 
 
-def _check_main_stack(definitions: dict, main: dict) -> None:
+def check_main_stack(definitions: dict, main: dict) -> None:
     """AwsError unless the job-definitions stack was deployed for `main` (its MainStackName):
     its jobs run with that stack's job role and log to its log group."""
     name, wanted = definitions["StackName"], main["StackName"]
@@ -201,12 +201,15 @@ def merge_section(text: str, name: str, values: Mapping[str, str]) -> str:
 class WriteResult:
     """Where the configuration went, the backup of the previous file, and whether it changed.
 
-    `target` is the file written when `path` is a symbolic link (None otherwise)."""
+    `target` is the file written when `path` is a symbolic link (None otherwise); `changes`
+    lists each key whose value changed as (key, old value or None when it was missing, new
+    value), in the section's order."""
 
     path: Path
     backup: Optional[Path]
     changed: bool
     target: Optional[Path] = None
+    changes: tuple[tuple[str, Optional[str], str], ...] = ()
 
 
 def check_config_file(fmt: str = BATCH, path: Optional[Path] = None) -> None:
@@ -243,6 +246,9 @@ def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path]
     name, values = section(settings, fmt)
     if old is not None:
         _check_ini(path, old, name)
+    before = _section_values(old or "", name)
+    changes = tuple((key, before.get(key.lower()), value) for key, value in values.items()
+                    if before.get(key.lower()) != value)
     new = merge_section(old or "", name, values)
     if old == new:
         return WriteResult(path, None, False, target)
@@ -253,7 +259,18 @@ def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path]
         os.chmod(backup, destination.stat().st_mode & 0o777)
     # A rename onto the link itself would replace the link with a plain file.
     write_atomic(destination, new)
-    return WriteResult(path, backup, True, target)
+    return WriteResult(path, backup, True, target, changes)
+
+
+def _section_values(text: str, name: str) -> dict[str, str]:
+    """The keys (lower-case) and values of section `name`, in any case, of INI `text`."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return {}
+    found = next((s for s in parser.sections() if s.lower() == name.lower()), None)
+    return dict(parser[found]) if found else {}
 
 
 def _check_ini(path: Path, text: str, name: str) -> None:

@@ -22,7 +22,8 @@ def describe_stack(cfn: Any, name: str) -> dict:
         message = detail.get("Message", "") if isinstance(detail, dict) else ""
         if "does not exist" in message:
             raise AwsError(f"stack {name!r} not found in region {cfn.meta.region_name} "
-                           "(check --region / AWS_REGION and the stack name)") from None
+                           f"(check --region / AWS_REGION and the stack name; AWS: "
+                           f"{message.rstrip('.')})") from None
         raise aws_error(f"describe stack {name!r}", e, cfn.meta.endpoint_url) from None
     except botocore.exceptions.BotoCoreError as e:  # no credentials, no connection, ...
         raise aws_error(f"describe stack {name!r}", e) from None

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..errors import EXIT_OK
 from ..template import packer as pt
 from ..template.parameters import GPU
-from .common import add_aws_arguments, stderr
+from .common import print_json, stderr
+from .global_options import wants_json
 
 
 def _settings_from_args(args: argparse.Namespace):
@@ -42,25 +43,36 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
     settings = _settings_from_args(args)
     built = create_ami(settings, template=Path(args.template), manifest=Path(args.manifest),
                        record=Path(args.record), packer=args.packer,
-                       validate_only=args.validate_only, report=stderr)
+                       validate_only=args.validate_only, report=stderr,
+                       tool_output=2 if wants_json(args) else None)
     if built is None:
+        if wants_json(args):
+            print_json({"validated": True, "image_id": None})
         stderr("the checks and packer validate passed; `make create-ami` builds the AMI")
         return EXIT_OK
+    commands = removal_commands(built, settings)
+    if wants_json(args):
+        print_json({"image_id": built.image_id, "region": built.region,
+                    "provisioned": built.provisioned, "usable_as_gpu_ami": built.provisioned,
+                    "recorded_in": args.record if built.provisioned else None,
+                    "snapshot_ids": list(built.snapshot_ids),
+                    "removal_commands": commands})
     if not built.provisioned:
-        commands = "\n".join("  " + c for c in removal_commands(built, settings))
+        # Nothing on standard output: `make create-ami | tail -1` must not find an image id
+        # that is unusable as GpuAMI.
         stderr(f"\nbuilt {built.image_id} in {built.region} WITHOUT provisioning "
                "(--skip-provisioning): a check of permissions and networking only. It is NOT "
                "usable as GpuAMI: it has no ECS agent and no GPU setup, so Batch jobs on it would "
                f"stay RUNNABLE forever. {args.record} was not changed. Remove the image and its "
-               f"snapshot (they cost storage):\n{commands}")
-        print(built.image_id, flush=True)
+               "snapshot (they cost storage):\n" + "\n".join("  " + c for c in commands))
         return EXIT_OK
     stderr(f"\nbuilt {built.image_id} in {built.region}, recorded in {args.record}. To use it, "
            "paste it as GpuAMI when you create or update the stack in the CloudFormation console "
            f"(same region), pass --param {GPU.ami}={built.image_id} to `rv-batch-cfn deploy` "
            "(make deploy GPU_AMI=...), or set gpu.ami in the --config file of "
            "`rv-batch-cfn template`.")
-    print(built.image_id, flush=True)
+    if not wants_json(args):
+        print(built.image_id, flush=True)
     return EXIT_OK
 
 
@@ -79,21 +91,50 @@ def cmd_find_base_ami(args: argparse.Namespace) -> int:
                 else aws.endpoint_from_env("ec2"))
     base = find_base_ami(session, family, parameter=args.parameter,
                          owners=args.owner or DEFAULT_OWNERS, ec2_endpoint=endpoint or None)
-    print(f"In {session.region_name}:")
-    for found in [base, *find_ecs_amis(session, family, endpoint or None)]:
-        detail = ", ".join(x for x in (found.name, found.creation_date) if x)
-        print(f"  {found.purpose}: {found.image_id or 'not found'}"
-              + (f"\n      {detail}" if detail else "") + f"\n      ({found.source})")
+    found = [base, *find_ecs_amis(session, family, endpoint or None)]
+    written = (write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
+               if args.write else None)
+    if wants_json(args):
+        print_json({"region": session.region_name, "images": [
+            {"purpose": f.purpose, "image_id": f.image_id or None, "name": f.name,
+             "creation_date": f.creation_date, "source": f.source} for f in found],
+            "setting": {BASE_AMI_SETTING: base.image_id}, "warnings": list(base.warnings),
+            "written": str(written.path) if written else None})
+    else:
+        print(f"In {session.region_name}:")
+        for f in found:
+            detail = ", ".join(x for x in (f.name, f.creation_date) if x)
+            print(f"  {f.purpose}: {f.image_id or 'not found'}"
+                  + (f"\n      {detail}" if detail else "") + f"\n      ({f.source})")
     for warning in base.warnings:
         stderr(f"warning: {warning}")
-    if args.write:
-        write_setting(Path(args.settings), BASE_AMI_SETTING, base.image_id)
-        stderr(f"wrote {BASE_AMI_SETTING} := {base.image_id} to {args.settings}")
-    print(f"{BASE_AMI_SETTING} := {base.image_id}")
+    if written:
+        _report_setting(written, BASE_AMI_SETTING, base.image_id)
+    if not wants_json(args):
+        print(f"{BASE_AMI_SETTING} ?= {base.image_id}")
     return EXIT_OK
 
 
-def _add_build_arguments(p: argparse.ArgumentParser) -> None:
+def _report_setting(written, name: str, value: str) -> None:
+    """Say which file was created or changed, and when the environment hides the new value."""
+    if written.created:
+        source = f" from {written.created_from}" if written.created_from else ""
+        stderr(f"created {written.path}{source}, with {name} ?= {value}")
+    elif written.previous == value:
+        stderr(f"{written.path}: {name} is already {value}")
+    else:
+        was = written.previous if written.previous is not None else "(no line)"
+        stderr(f"changed {written.path}: {name} {was} -> {value}")
+    current = os.environ.get(name)
+    if current is not None and current != value:
+        stderr(f"note: {name}={current} in the environment wins over {written.path} (make "
+               f"reads the command line, then the environment, then the file): unset it to use "
+               f"{value}")
+
+
+def _add_build_arguments(p: argparse.ArgumentParser, building: bool = True) -> None:
+    """The options of create-ami; `building` False (validate-ami) leaves out those that only
+    matter to a build (--skip-provisioning, --manifest, --record), keeping their defaults."""
     from ..account.ami import MANIFEST, TEMPLATE
     from ..account.base_ami import BASE_AMI_SETTING
     from ..account.last_ami import LAST_AMI
@@ -102,7 +143,6 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-ami", default=env(BASE_AMI_SETTING),
                    help=f"AMI to build on (settings.mk {BASE_AMI_SETTING}; default: that "
                         "environment variable)")
-    add_aws_arguments(p)  # settings.mk AWS_PROFILE and AWS_REGION
     p.add_argument("--root-volume-size", type=int, default=pt.DEFAULT_ROOT_VOLUME_GIB,
                    metavar="GIB", help="root volume size of the AMI in GiB (settings.mk "
                    f"AWS_ROOT_BLOCK_DEVICE_SIZE; default {pt.DEFAULT_ROOT_VOLUME_GIB})")
@@ -130,21 +170,25 @@ def _add_build_arguments(p: argparse.ArgumentParser) -> None:
                         "SSH from (settings.mk AMI_BUILD_SSH_CIDR; default: this machine's "
                         "public address, from checkip.amazonaws.com); the VPC's range when "
                         "Packer runs inside it or reaches the instance over a VPN")
+    if not building:
+        p.set_defaults(skip_provisioning=False, manifest=str(MANIFEST), record=str(LAST_AMI))
+    p.add_argument("--template", default=str(TEMPLATE),
+                   help=f"Packer template (default {TEMPLATE})")
+    p.add_argument("--packer", default=env("PACKER"),
+                   help="packer executable (default: PACKER, else `packer` on PATH)")
+    if not building:
+        return
     p.add_argument("--skip-provisioning", action="store_true",
                    help="make an image without connecting to it or running the scripts: a quick "
                         "check of permissions, base AMI, instance type and networking. That "
                         f"image is NOT usable as GpuAMI (named {pt.DEFAULT_CHECK_AMI_NAME_PREFIX}-"
                         f"..., tagged {pt.TAG_PROVISIONED}=false, not recorded); remove it "
                         "afterwards")
-    p.add_argument("--template", default=str(TEMPLATE),
-                   help=f"Packer template (default {TEMPLATE})")
     p.add_argument("--manifest", default=str(MANIFEST),
                    help=f"where Packer's manifest post-processor writes (default {MANIFEST})")
     p.add_argument("--record", default=str(LAST_AMI),
                    help=f"file to record the new AMI id in (default {LAST_AMI}; never written "
                         "by --skip-provisioning)")
-    p.add_argument("--packer", default=env("PACKER"),
-                   help="packer executable (default: PACKER, else `packer` on PATH)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -165,7 +209,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate-ami", help="run create-ami's checks and packer validate, without building",
         description="The checks create-ami makes before building, and packer validate.")
-    _add_build_arguments(p)
+    _add_build_arguments(p, building=False)
     p.set_defaults(func=cmd_create_ami, validate_only=True)
 
     p = sub.add_parser(
@@ -173,7 +217,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print the newest Deep Learning Base OSS Nvidia Driver GPU AMI (from its SSM "
                     "public parameter, else the newest image by name), and the current "
                     "ECS-optimized CPU and GPU AMIs. --write puts the base AMI in settings.mk.")
-    add_aws_arguments(p)
     p.add_argument("--os", choices=sorted(BASE_IMAGES), default="al2023",
                    help="Amazon Linux version of the base AMI (default al2023)")
     p.add_argument("--parameter", default=None, metavar="NAME",

@@ -1,35 +1,24 @@
-"""What every command shares: the AWS options, the config-file option, and where lines go."""
+"""What every command shares: the config-file option, where lines go (results, progress, JSON),
+and asking before acting."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO
 
 from ..config import StackConfig
-from ..errors import quote
 from ..config_file import load_config_file
+from ..errors import RvBatchError, quote
+from .global_options import region_argument, wants_json
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    """--profile and --region for a command that calls AWS; they override AWS_PROFILE and
-    AWS_REGION / AWS_DEFAULT_REGION, as in the AWS CLI."""
-    parser.add_argument("--profile",
-                        help="AWS profile (default: AWS_PROFILE, else the default profile)")
-    parser.add_argument("--region", type=region_argument,
-                        help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the "
-                             "profile's)")
-
-
-def region_argument(value: str) -> str:
-    """argparse type of --region: a well-formed region name ('' for the default)."""
-    from ..account.session import region_problem
-
-    problem = value and region_problem(value)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return value
+    """Nothing to add any more: every command has --profile, --region and --endpoint-url as
+    global options (cli/global_options.py), --region checked by `region_argument`. Kept for
+    commands that still call it."""
 
 
 # CloudFormation's rules for a stack name; a stack id (its ARN) names a stack too.
@@ -47,8 +36,37 @@ def stack_argument(value: str) -> str:
 
 
 def add_json_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    """--json for a command that prints results."""
-    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+    """Nothing to add any more: --output json and its alias --json are global options
+    (cli/global_options.py); a command prints JSON when `wants_json(args)`."""
+
+
+def print_json(data: Any) -> None:
+    """A command's result as JSON on standard output (sorted as given, indented, one document)."""
+    print(json.dumps(data, indent=2, default=str))
+
+
+def progress(args: argparse.Namespace) -> "Printer":
+    """Where a command's progress lines go: standard output, unless the result is JSON, which
+    then has standard output to itself."""
+    return Printer(sys.stderr if wants_json(args) else None)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a question can be asked: standard input is a terminal."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, AttributeError):  # closed, or replaced by something without isatty
+        return False
+
+
+def require_terminal_or_yes(command: str, action: str, alternative: str = "") -> None:
+    """RvBatchError (exit 2) when a question would be needed but standard input is not a
+    terminal: a command run by a script never reads its answer from a pipe, and never goes ahead
+    unasked; --yes says go ahead."""
+    if not stdin_is_terminal():
+        raise RvBatchError(f"standard input is not a terminal, so {command} cannot ask before "
+                           f"{action}; nothing was done. Pass --yes to go ahead without asking"
+                           + (f", or {alternative}" if alternative else ""))
 
 
 def load_config(path: Optional[str]) -> StackConfig:

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import json
-
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import add_aws_arguments, add_json_argument, stack_argument
+from .common import print_json, stack_argument
+from .global_options import wants_json
 
-_MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note"}
+_MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note", "warning": "WARNING"}
 
 
 def format_report(diagnosis) -> str:
     """The report a person reads: one line per finding, each problem followed by its fix."""
-    lines = [f"doctor: stack {diagnosis.stack} ({diagnosis.region})"]
+    also = (f", job definitions of {diagnosis.job_def_stack}" if diagnosis.job_def_stack
+            else "")
+    lines = [f"doctor: stack {diagnosis.stack}{also} ({diagnosis.region})"]
     width = max(len(f.check) for f in diagnosis.findings) if diagnosis.findings else 0
     for f in diagnosis.findings:
         lines.append(f"  {_MARKS[f.status]:<8} {f.check:<{width}}  {f.message}")
         if f.fix:
             lines.append(f"  {'':<8} {'':<{width}}  fix: {f.fix}")
-    count = len(diagnosis.problems)
-    lines.append("no problems found" if not count else
-                 f"{count} problem{'s' if count != 1 else ''} found")
+    count, warned = len(diagnosis.problems), len(diagnosis.warnings)
+    summary = ("no problems found" if not count else
+               f"{count} problem{'s' if count != 1 else ''} found")
+    if warned:
+        summary += f", {warned} warning{'s' if warned != 1 else ''}"
+    lines.append(summary)
     return "\n".join(lines)
 
 
@@ -30,8 +34,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from ..account.doctor import diagnose
     from ..account.session import make_session
 
-    diagnosis = diagnose(make_session(args.profile, args.region), args.stack)
-    print(json.dumps(diagnosis.as_dict(), indent=2) if args.json else format_report(diagnosis))
+    diagnosis = diagnose(make_session(args.profile, args.region), args.stack,
+                         args.job_def_stack)
+    if wants_json(args):
+        print_json(diagnosis.as_dict())
+    else:
+        print(format_report(diagnosis))
     return EXIT_OK if diagnosis.healthy else EXIT_FINDINGS
 
 
@@ -53,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "the stack cannot be read.")
     p.add_argument("--stack", required=True, metavar="NAME", type=stack_argument,
                    help="the stack's name")
-    add_aws_arguments(p)
-    add_json_argument(p, "the findings")
+    p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
+                   help="a per-project job-definitions stack deployed for --stack: its job "
+                        "definitions are checked (and expected in Raster Vision's config, as "
+                        "rv-config --job-def-stack writes it) instead of the main stack's")
     p.set_defaults(func=cmd_doctor)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Callable
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
 from ..template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
-from .common import load_config, region_argument, stderr
+from .common import load_config, print_json, region_argument, stderr
+from .global_options import wants_json
 
 
 def emit_template(text: str, output: str, lint: bool = True) -> None:
@@ -19,6 +19,7 @@ def emit_template(text: str, output: str, lint: bool = True) -> None:
     from ..lint import check_template
     from ..render import writable_target, write_atomic
 
+    _check_output_path(output)
     if output != "-":
         writable_target(output)  # refuse a directory, a pipe, a read-only file before linting
     if lint:
@@ -62,6 +63,7 @@ def cmd_packer_template(args: argparse.Namespace) -> int:
     from ..render import render_json, write_atomic
     from ..template import packer as pt
 
+    _check_output_path(args.output)
     text = render_json(pt.packer_template())
     if args.output == "-":
         sys.stdout.write(text)
@@ -78,15 +80,28 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     # The checks every input gets (size, aliases, duplicate keys, ...) before cfn-lint reads it.
     text, _ = read_template(args.path)
-    findings = lint_template(text, regions=args.region or ["us-east-1"])
-    if args.json:
-        print(json.dumps([f.__dict__ for f in findings], indent=2))
-    for f in findings if not args.json else []:
-        print(f"{shown(args.path)}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
+    # lint's own --region (repeatable) after the command; the global one before it.
+    regions = args.lint_regions or ([args.region] if args.region else ["us-east-1"])
+    findings = lint_template(text, regions=regions)
     failing = [f for f in findings if f.severity in ("error", "warning")]
-    if not args.json:
-        stderr(f"{len(findings)} finding(s), {len(failing)} error(s) or warning(s)")
+    if wants_json(args):
+        print_json([f.__dict__ for f in findings])
+        return EXIT_FINDINGS if failing else EXIT_OK
+    for f in findings:
+        print(f"{shown(args.path)}:{f.line}:{f.column}: {f.rule_id} ({f.severity}) {f.message}")
+    stderr(f"{len(findings)} finding(s), {len(failing)} error(s) or warning(s)")
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _check_output_path(output: str) -> None:
+    """`template --output json` writes a file: say so, rather than write one named `json`."""
+    from .global_options import OUTPUT_FORMATS
+
+    if output in OUTPUT_FORMATS:
+        raise RvBatchError(f"-o/--output names the file to write here (got {output!r}); this "
+                           f"command writes a file, not a result in a format. Put --output "
+                           f"{output} before the command name for the global option, or write "
+                           f"-o ./{output} for a file of that name")
 
 
 def _add_generator(sub: argparse._SubParsersAction, name: str, func: Callable, default: Path,
@@ -137,7 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run cfn-lint (informational checks included) on a template. "
                                    "Exit 0 when clean of errors and warnings, 1 otherwise.")
     p.add_argument("path", help="template file (YAML or JSON)")
-    p.add_argument("--region", action="append", type=region_argument,
-                   help="region to check against (repeatable)")
-    p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.add_argument("--region", dest="lint_regions", action="append", type=region_argument,
+                   metavar="REGION", help="region to check against (repeatable; default: the "
+                   "global --region, else us-east-1)")
     p.set_defaults(func=cmd_lint)

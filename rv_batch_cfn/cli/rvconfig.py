@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from ..errors import EXIT_OK, RvBatchError
-from .common import add_aws_arguments, stack_argument, stderr
+from .common import print_json, stack_argument, stderr
+from .global_options import wants_json
 
 # Raster Vision 0.12+ only: the plugin is a runner of current Raster Vision.
 RUNNER_HINT = ("hint: run pipelines with `rastervision run batch_retry ...` (the runner installed "
@@ -16,8 +17,8 @@ RUNNER_HINT = ("hint: run pipelines with `rastervision run batch_retry ...` (the
 
 def cmd_rv_config(args: argparse.Namespace) -> int:
     """`rv-batch-cfn rv-config`: print (and with --write, save) the Batch configuration."""
-    from ..account.rvconfig import (AWS_BATCH, ENV, WRITE_NEEDS_INI, check_config_file,
-                                    read_settings, render, write_config)
+    from ..account.rvconfig import (AWS_BATCH, BATCH, ENV, WRITE_NEEDS_INI, check_config_file,
+                                    read_settings, render, section, write_config)
     from ..account.session import aws_errors, connect
 
     if args.write and args.format == ENV:
@@ -27,15 +28,17 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
     session = connect(args.profile, args.region)
     with aws_errors(f"read stack {args.stack!r}"):
         settings = read_settings(session, args.stack, args.job_def_stack)
-    sys.stdout.write(render(settings, args.format))
-    if args.write:
-        result = write_config(settings, args.format)
-        if not result.changed:
-            stderr(f"{result.path} already holds this configuration; left unchanged")
-        else:
-            through = f" (a link to {result.target})" if result.target else ""
-            kept = f" (previous file kept as {result.backup})" if result.backup else ""
-            stderr(f"wrote the section to {result.path}{through}{kept}")
+    result = write_config(settings, args.format) if args.write else None
+    if wants_json(args):
+        name, values = section(settings, AWS_BATCH if args.format == AWS_BATCH else BATCH)
+        print_json({"stack": args.stack, "job_def_stack": args.job_def_stack,
+                    "section": name, "values": values,
+                    "environment": {f"BATCH_{k.upper()}": v for k, v in values.items()},
+                    "written": None if result is None else _written(result)})
+    else:
+        sys.stdout.write(render(settings, args.format))
+    if result is not None:
+        _report_write(result)
     if args.format != AWS_BATCH:
         stderr(RUNNER_HINT)
     stderr(f"notifications: on (failed jobs and blocked queues are e-mailed through "
@@ -43,6 +46,24 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
            "notifications: off (set the stack's NotificationEmail to hear of failed jobs and "
            "blocked queues)")
     return EXIT_OK
+
+
+def _written(result) -> dict:
+    return {"path": str(result.path), "changed": result.changed,
+            "backup": str(result.backup) if result.backup else None,
+            "changes": [{"key": k, "old": old, "new": new} for k, old, new in result.changes]}
+
+
+def _report_write(result) -> None:
+    """Where the section went, and each key it changed, old -> new."""
+    if not result.changed:
+        stderr(f"{result.path} already holds this configuration; left unchanged")
+        return
+    through = f" (a link to {result.target})" if result.target else ""
+    kept = f" (previous file kept as {result.backup})" if result.backup else ""
+    stderr(f"wrote the section to {result.path}{through}{kept}")
+    for key, old, new in result.changes:
+        stderr(f"  {key}: {'(missing)' if old is None else old} -> {new}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,5 +90,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="same as --format env")
     p.add_argument("--write", action="store_true",
                    help="merge the section into the Raster Vision profile file")
-    add_aws_arguments(p)
     p.set_defaults(func=cmd_rv_config)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import add_aws_arguments, add_json_argument
+from .common import print_json
+from .global_options import wants_json
 
 
 def format_subnet_table(choice) -> str:
@@ -44,7 +43,10 @@ def cmd_choose_subnets(args: argparse.Namespace) -> int:
 
     choice = choose_subnets(make_session(args.profile, args.region), args.vpc,
                             args.instance_types.split(","))
-    print(json.dumps(choice.as_dict(), indent=2) if args.json else format_subnet_table(choice))
+    if wants_json(args):
+        print_json(choice.as_dict())
+    else:
+        print(format_subnet_table(choice))
     return EXIT_OK if choice.recommended else EXIT_FINDINGS
 
 
@@ -67,6 +69,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instance-types", default=_default_types(), metavar="T1,T2",
                    help="comma-separated instance types, GPU and CPU together (default: the "
                         "template's defaults, %(default)s)")
-    add_aws_arguments(p)
-    add_json_argument(p, "the table and choice")
     p.set_defaults(func=cmd_choose_subnets)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -252,11 +253,13 @@ def test_base_ami_missing_from_the_region_is_reported(account, capsys):
             "us-east-1") in err
 
 
-def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_path, capsys):
+def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_path, capsys,
+                                                                 monkeypatch):
     require_tool("packer")
     [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
-    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE,
-                                               "--record", str(tmp_path / "last-ami")))
+    monkeypatch.chdir(tmp_path)  # where packer/last-ami would be recorded (validate-ami has no
+    # --record: it never records)
+    code, _, err = run_cli(capsys, *build_args(base, "--profile", PROFILE))
     assert code == 0, err
     assert "packer validate: passed" in err
     # A Deep Learning Base OSS AMI's name, so no doubt about the base AMI; but Debian's Packer
@@ -265,7 +268,8 @@ def test_validate_ami_passes_with_real_packer_and_builds_nothing(account, tmp_pa
     assert warning.startswith("warning: packer 1.6.6 cannot sign in over SSH when the base AMI "
                               "is Amazon Linux 2023")
     assert f"build security group: SSH from {SSH_CIDR} only" in err
-    assert not (tmp_path / "last-ami").exists()
+    # Only the test's AWS config: no record, no manifest.
+    assert [p.name for p in tmp_path.iterdir()] == ["aws"]
     assert [i["ImageId"] for i in account.client("ec2").describe_images(Owners=["self"])[
         "Images"]] == [base]
 
@@ -402,8 +406,11 @@ def test_skip_provisioning_build_against_the_emulator_is_a_check_never_recorded(
     assert code == 0, out + err
     assert took < 60, f"the emulator build took {took:.1f} s"
 
-    image_id = out.strip().splitlines()[-1]
-    assert image_id.startswith("ami-") and image_id != base
+    # The unusable image's id is never a line of its own on standard output (`| tail -1`
+    # must not find it); the message on standard error names it.
+    image_id = re.search(r"built (ami-[0-9a-f]+) in ", err).group(1)
+    assert image_id != base
+    assert image_id not in out.splitlines()
     assert f"Build '{pt.BUILD_WITHOUT_PROVISIONING}' finished" in out  # Packer's own output
     # Not the AMI to use: the record keeps the last usable one, and the user is told.
     assert record.read_text() == usable + "\n"
@@ -466,8 +473,8 @@ def test_only_a_provisioned_build_is_recorded(account, tmp_path, skip, capsys):
                              "--ssh-source-cidr", SSH_CIDR,
                              *(["--skip-provisioning"] if skip else []))
     assert code == 0, err
-    assert out.splitlines()[-1] == built
     if skip:
+        assert out == ""  # an id on standard output would be taken for a usable AMI
         assert not record.exists()
         assert "NOT usable as GpuAMI" in err
         # The stand-in's image does not exist, so its snapshot cannot be looked up: the
@@ -475,6 +482,7 @@ def test_only_a_provisioned_build_is_recorded(account, tmp_path, skip, capsys):
         assert f"--image-ids {built} --query 'Images[].BlockDeviceMappings[].Ebs.SnapshotId'" in err
         assert "--snapshot-id SNAPSHOT_ID" in err
     else:
+        assert out.splitlines()[-1] == built
         assert last_ami.read_last_ami(record) == built
         assert f"recorded in {record}" in err and "paste it as GpuAMI" in err
         assert f"--param GpuAMI={built}" in err
@@ -551,16 +559,20 @@ def test_write_setting_appends_a_missing_setting(tmp_path):
     settings = tmp_path / "settings.mk"
     settings.write_text("AWS_REGION := eu-west-1")
     base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    written = base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef1")
+    # `?=`, so the environment and make's command line still win over the file.
     assert settings.read_text() == ("AWS_REGION := eu-west-1\n"
-                                    "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n")
+                                    "AWS_BATCH_BASE_AMI ?= ami-0123456789abcdef1\n")
+    assert (written.created, written.previous) == (False, "ami-0123456789abcdef0")
 
 
 def test_write_setting_starts_a_missing_file_from_the_template(tmp_path):
     settings = tmp_path / "settings.mk"
-    base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
-                             template=ROOT / "settings.mk.template")
+    written = base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
+                                     template=ROOT / "settings.mk.template")
+    assert (written.created, written.created_from) == (True, ROOT / "settings.mk.template")
     text = settings.read_text()
-    assert "AWS_BATCH_BASE_AMI := ami-0123456789abcdef0\n" in text
+    assert "AWS_BATCH_BASE_AMI ?= ami-0123456789abcdef0\n" in text
     assert "ami-XXXXXXXX" not in text
     assert text.replace("ami-0123456789abcdef0", "ami-XXXXXXXX") == \
         (ROOT / "settings.mk.template").read_text()
@@ -623,8 +635,23 @@ def test_find_base_ami_command_prints_the_amis_and_writes_settings(account, tmp_
     assert f"{DLAMI}: {newest}" in out
     assert f"ECS-optimized AMI (CPU): {ecs_cpu['Parameter']['Value']}" in out
     assert f"ECS-optimized GPU AMI: {ecs_gpu['Parameter']['Value']}" in out
-    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI := {newest}"
+    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI ?= {newest}"
     assert settings.read_text() == SETTINGS_TEXT.replace("?= ami-XXXXXXXX", f"?= {newest}")
+    assert f"changed {settings}: AWS_BATCH_BASE_AMI ami-XXXXXXXX -> {newest}" in err
+
+
+def test_find_base_ami_says_it_created_settings_mk(account, tmp_path, capsys, monkeypatch):
+    [newest] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    settings = tmp_path / "settings.mk"
+    # The environment wins over settings.mk (make's order): the command says so.
+    monkeypatch.setenv("AWS_BATCH_BASE_AMI", "ami-0000000000000000f")
+    code, _, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
+                           "--write", "--settings", str(settings))
+    assert code == 0, err
+    assert f"created {settings} from settings.mk.template, with AWS_BATCH_BASE_AMI ?= " \
+           f"{newest}" in err
+    assert ("note: AWS_BATCH_BASE_AMI=ami-0000000000000000f in the environment wins over "
+            f"{settings}") in err
 
 
 def test_find_base_ami_command_without_credentials_is_one_message(aws_home, capsys):
@@ -714,7 +741,7 @@ def test_find_base_ami_warns_about_an_amazon_linux_2_base(account, capsys):
     code, out, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
                              "--os", "al2")
     assert code == 0, err
-    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI := {al2}"
+    assert out.splitlines()[-1] == f"AWS_BATCH_BASE_AMI ?= {al2}"
     assert f"warning: {al2} ({DLAMI_AL2} 20250501) is Amazon Linux 2" in err
 
 
@@ -735,3 +762,37 @@ def test_create_ami_checks_warn_about_an_amazon_linux_2_base(account, tmp_path, 
     assert f"warning: AWS_BATCH_BASE_AMI {base} ({DLAMI_AL2} 20250501) is Amazon Linux 2" in err
     assert err.count("warning:") == 1  # its name is a Deep Learning Base OSS AMI's
     assert "packer validate: passed" in err
+
+
+def test_output_json_of_the_ami_commands(account, tmp_path, capsys):
+    # Packer's own output goes to standard error then, so standard output is one JSON document.
+    [base] = make_images(account, [(f"{DLAMI} 20250101", day(0))])
+    built = "ami-0fedcba9876543210"
+    record = tmp_path / "last-ami"
+    code, out, err = run_cli(capsys, "--output", "json", "create-ami", "--base-ami", base,
+                             "--profile", PROFILE, "--region", "us-east-1", "--template",
+                             str(TEMPLATE), "--manifest", str(tmp_path / "manifest.json"),
+                             "--record", str(record), "--packer", building_packer(tmp_path, built),
+                             "--ssh-source-cidr", SSH_CIDR)
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["image_id"], data["provisioned"], data["recorded_in"]) == \
+        (built, True, str(record))
+    assert any(c.startswith(f"aws ec2 deregister-image ") for c in data["removal_commands"])
+
+    code, out, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
+                             "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["setting"] == {"AWS_BATCH_BASE_AMI": base}
+    assert data["images"][0]["image_id"] == base and data["written"] is None
+
+
+def test_validate_ami_lists_only_the_options_that_apply(capsys):
+    code, out, _ = run_cli(capsys, "validate-ami", "--help")
+    assert code == 0
+    for option in ("--skip-provisioning", "--record", "--manifest"):
+        assert option not in out  # only a build makes an image, a manifest, a record
+    assert "--base-ami" in out and "--packer" in out
+    code, out, _ = run_cli(capsys, "create-ami", "--help")
+    assert "--skip-provisioning" in out and "--record" in out

@@ -65,20 +65,28 @@ def test_create_update_no_op(emulator):
     assert stack(emulator)["StackStatus"] == "UPDATE_COMPLETE"
 
 
-def test_asks_before_executing(emulator):
+def test_asks_before_executing(emulator, capsys, monkeypatch):
+    # In-process, with a terminal to ask on: without one, deploy refuses unless --yes
+    # (test_deploy_options.py).
+    from rv_batch_cfn import cli
+    from rv_batch_cfn.cli import common
+
     net = make_network(emulator)
-    declined = run_cli(emulator, "deploy", "--stack", "rv", *network_parameters(net), input="n\n")
-    assert declined.returncode == 1
-    assert "Execute this change set on stack rv? [y/N]" in declined.stdout
-    assert "Cancelled: nothing was changed." in declined.stdout
+    answers = iter(["n", "y"])
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: print(question) or next(answers))
+    code = cli.main(["deploy", "--stack", "rv", *network_parameters(net)])
+    declined = capsys.readouterr()
+    assert code == 1
+    assert "Execute this change set on stack rv? [y/N]" in declined.out
+    assert "Cancelled: nothing was changed." in declined.out
     # The empty stack a CREATE change set leaves behind is removed too.
     names = {s["StackName"] for s in emulator.client("cloudformation").list_stacks(
         StackStatusFilter=["REVIEW_IN_PROGRESS", "CREATE_COMPLETE"])["StackSummaries"]}
     assert "rv" not in names
 
-    accepted = run_cli(emulator, "deploy", "--stack", "rv", *network_parameters(net),
-                       input="y\n")
-    assert accepted.returncode == 0, accepted.stderr
+    code = cli.main(["deploy", "--stack", "rv", *network_parameters(net)])
+    assert code == 0, capsys.readouterr().err
     assert stack(emulator)["StackStatus"] == "CREATE_COMPLETE"
 
 
@@ -120,8 +128,8 @@ def test_failed_update_rolls_back_and_keeps_previous_values(emulator):
 
 @pytest.mark.parametrize("name, args, expected", [
     ("unknown parameter", ["--param", "GpuInstanceType=g5.xlarge"],
-     ["--param GpuInstanceType: got 'g5.xlarge'; unknown parameter; allowed: ",
-      "GpuInstanceTypes"]),
+     ["--param GpuInstanceType: got 'g5.xlarge'; unknown parameter; did you mean "
+      "'GpuInstanceTypes'? allowed: "]),
     ("value below MinValue", ["--param", "GPUInstanceStorage=10"],
      ["--param GPUInstanceStorage: got '10'; allowed: at least 30 and at most 16384"]),
     ("not a number", ["--param", "MaximumVCPUs=lots"],

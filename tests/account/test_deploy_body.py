@@ -8,8 +8,8 @@ import json
 import cfn_flip
 import pytest
 
-from rv_batch_cfn.account.deploy import TEMPLATE_BODY_LIMIT, load_template
-from rv_batch_cfn.errors import RvBatchError
+from rv_batch_cfn.account.deploy import TEMPLATE_BODY_LIMIT, DeployOptions, load_template
+from rv_batch_cfn.errors import ConfigError
 from tests.emulator import TEMPLATE
 
 
@@ -30,10 +30,13 @@ def test_the_committed_template_goes_as_compact_json_of_the_same_template():
         json.loads(json.dumps(data))
 
 
-def test_a_template_too_large_even_as_json_is_refused(tmp_path):
+def test_a_template_too_large_even_as_json_needs_a_bucket(tmp_path):
     path = tmp_path / "large.yml"
     path.write_text("Resources:\n" + "".join(
         f"  Topic{i}:\n    Type: AWS::SNS::Topic\n    Properties:\n"
         f"      DisplayName: {'x' * 90}\n" for i in range(600)))
-    with pytest.raises(RvBatchError, match="even as compact JSON; CloudFormation takes at most"):
-        load_template(path)
+    body, _ = load_template(path)
+    assert len(body.encode()) > TEMPLATE_BODY_LIMIT and body.startswith("{")
+    with pytest.raises(ConfigError, match="pass --s3-bucket BUCKET"):
+        DeployOptions().check(body, path)
+    DeployOptions(s3_bucket="rv-templates").check(body, path)  # uploaded: any size up to S3's

@@ -106,7 +106,7 @@ def run(cfn: ScriptedCloudFormation, monkeypatch) -> tuple[int, str]:
     monkeypatch.setattr(execution, "time", cfn)
     out = io.StringIO()
     code = deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=True,
-                                say=Printer(out), template=TEMPLATE)
+                                say=Printer(out), template=TEMPLATE).outcome
     return code, out.getvalue()
 
 

@@ -103,10 +103,54 @@ def test_instance_type_not_offered_in_a_subnets_zone_fails(emulator, cli):
     assert code == 1
     [problem] = problems(report)
     assert problem["check"] == doctor.OFFERINGS
-    assert problem["message"] == (f"GPU instance type g7e.2xlarge is not offered in us-east-1b "
-                                  f"({network.subnet_ids[1]}): Batch cannot launch it there")
+    assert problem["message"] == (f"us-east-1b ({network.subnet_ids[1]}) does not offer GPU "
+                                  "g7e.2xlarge: Batch cannot launch that type there")
     assert f"Remove {network.subnet_ids[1]} from {params.SUBNET_IDS}" in problem["fix"]
-    assert f"choose-subnets --vpc {network.vpc_id} --instance-types g7e.2xlarge" in problem["fix"]
+    assert f"choose-subnets --vpc {network.vpc_id} --instance-types g7e.2xlarge," \
+           in problem["fix"]
+
+
+def test_one_bad_subnet_is_one_finding_naming_every_type(emulator, cli):
+    # moto's us-east-1e (like AWS's) offers none of the default GPU and CPU types: one cause,
+    # so one problem, where there used to be one per type and kind.
+    network = make_network(emulator)
+    ec2 = emulator.client("ec2")
+    bad = ec2.create_subnet(VpcId=network.vpc_id, CidrBlock="10.42.9.0/24",
+                            AvailabilityZone="us-east-1e")["Subnet"]["SubnetId"]
+    deploy(emulator, STACK, network, SubnetIds=[*network.subnet_ids, bad])
+
+    code, report = run_doctor(cli)
+
+    assert code == 1
+    [problem] = problems(report)
+    assert problem["message"] == (f"us-east-1e ({bad}) does not offer GPU g5.2xlarge, "
+                                  "g6.2xlarge, g4dn.2xlarge; CPU m6i.xlarge, m6a.xlarge, "
+                                  "m7i.xlarge: Batch cannot launch those types there")
+    assert problem["fix"].startswith(f"Remove {bad} from {params.SUBNET_IDS} (or the types "
+                                     f"from {params.GPU.instance_types} or "
+                                     f"{params.CPU.instance_types})")
+
+
+def test_a_job_that_fits_only_a_far_larger_type_is_a_cost_warning(emulator, cli):
+    # Beside g5.2xlarge (8 vCPUs), a 64-vCPU job fits only p5.48xlarge (192): every GPU job
+    # launches one. It works, so it is a warning, not a problem (exit 0).
+    deploy(emulator, STACK, make_network(emulator),
+           **{params.GPU.instance_types: "g5.2xlarge,p5.48xlarge", params.GPU.vcpus: 64})
+
+    code, report = run_doctor(cli)
+
+    assert code == 0, problems(report)
+    [warning] = [f for f in report["findings"] if f["status"] == doctor.WARNING]
+    assert report["warnings"] == 1 and warning["check"] == doctor.FIT
+    assert warning["message"].startswith(
+        "GPU job definition RasterVisionGpuJobDefinition (64 vCPUs, 28000 MiB, 1 GPU) fits only "
+        "p5.48xlarge; the cheapest of those, p5.48xlarge (192 vCPUs")
+    assert "24 times the vCPUs of g5.2xlarge (8 vCPUs" in warning["message"]
+    assert "g5.2xlarge never serve it" in warning["message"]
+    assert f"{params.GPU.vcpus} and {params.GPU.memory} that g5.2xlarge offers" in warning["fix"]
+    text = cli("doctor", "--stack", STACK)
+    assert "  WARNING  job fit" in text.stdout
+    assert text.stdout.rstrip().endswith(", 1 warning")
 
 
 def test_missing_ecr_image_fails_until_it_is_pushed(emulator, cli):
@@ -263,3 +307,42 @@ _MANIFEST = {
                "digest": "sha256:" + "0" * 64},
     "layers": [],
 }
+
+
+def test_job_def_stack_checks_the_per_project_job_definitions(emulator, home, capsys,
+                                                              monkeypatch):
+    # In-process: the command itself, with Raster Vision's config as
+    # `rv-config --stack rv --job-def-stack rv-alice --write` leaves it.
+    from rv_batch_cfn import cli as rv_cli
+    from tests.template.test_job_definitions import deploy_project
+
+    monkeypatch.setenv("HOME", str(home))
+    for key in ("RV_CONFIG", "RV_CONFIG_DIR", "RV_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    deploy(emulator, STACK, make_network(emulator))
+    deploy_project(emulator, "rv-alice", MainStackName=STACK, Namespace="alice",
+                   RepositoryName="raster-vision")
+    assert rv_cli.main(["rv-config", "--stack", STACK, "--job-def-stack", "rv-alice",
+                        "--write"]) == 0
+    capsys.readouterr()
+
+    assert rv_cli.main(["doctor", "--stack", STACK, "--job-def-stack", "rv-alice",
+                        "--json"]) in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    assert report["job_def_stack"] == "rv-alice"
+    assert statuses(report, doctor.RV_CONFIG) == {doctor.OK}
+    [fits] = [f["message"] for f in report["findings"]
+              if f["check"] == doctor.FIT and "GPU job definition" in f["message"]]
+    assert fits.startswith("GPU job definition alice-RasterVisionGpuJobDefinition ")
+    # Its image is the project's ECR repository, not pushed yet: that is what is left to do.
+    assert [f["check"] for f in problems(report)] == [doctor.IMAGES]
+
+    # The main stack alone expects its own job definitions, and says how to get them.
+    assert rv_cli.main(["doctor", "--stack", STACK, "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert doctor.PROBLEM in statuses(report, doctor.RV_CONFIG)
+
+    # The two stacks swapped: the project stack has no queues, and the error says so.
+    code = rv_cli.main(["doctor", "--stack", "rv-alice", "--job-def-stack", STACK])
+    assert code == 2
+    assert "stack 'rv-alice' has no output GpuJobQueueName" in capsys.readouterr().err

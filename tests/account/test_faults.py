@@ -12,6 +12,7 @@ process.
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -127,10 +128,14 @@ class Running:
     """`rv-batch-cfn ARGS` in a subprocess whose output is collected as it comes."""
 
     def __init__(self, emulator: Emulator, cwd: Path, *args: str, **env: str):
+        # Standard input is a pseudo-terminal: deploy asks its question only on a terminal
+        # (from a pipe it refuses without --yes).
+        self._terminal, terminal = pty.openpty()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rv_batch_cfn", *args], cwd=cwd,
-            env=aws_env(emulator, HOME=str(cwd), **env), stdin=subprocess.PIPE,
+            env=aws_env(emulator, HOME=str(cwd), **env), stdin=terminal,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(terminal)
         self.out = bytearray()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -154,6 +159,7 @@ class Running:
         self.process.send_signal(signal.SIGINT)
         code = self.process.wait(timeout=60)
         self._reader.join(timeout=10)
+        os.close(self._terminal)
         return code, self.out.decode(), self.process.stderr.read().decode()
 
 

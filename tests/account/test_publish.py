@@ -349,11 +349,15 @@ def test_refused_credentials_say_which_and_how_to_renew(emulator, docker):
 
 
 def test_missing_settings_are_listed_together(emulator, docker):
-    done = run_cli(emulator, "--kind", "all", "--tag", "not a tag", env=docker.env())
+    # The local images default to raster-vision-pytorch, what ./docker/build makes; the
+    # repositories have no default without --stack.
+    done = run_cli(emulator, "--kind", "all", "--tag", "not a tag", "--cpu-image", "",
+                   env=docker.env())
 
-    message = assert_one_clean_error(done, "5 problems in the configuration:")
-    for name in ("RASTER_VISION_CPU_IMAGE (--cpu-image)", "RASTER_VISION_GPU_IMAGE (--gpu-image)",
-                 "ECR_CPU_IMAGE (--cpu-repository)", "ECR_GPU_IMAGE (--gpu-repository)",
+    message = assert_one_clean_error(done, "3 problems in the configuration:")
+    for name in ("ECR_CPU_IMAGE (--cpu-repository): got ''; required: the name of the ECR "
+                 "repository the stack created (its CpuRepositoryName parameter; --stack NAME "
+                 "reads it from the stack)", "ECR_GPU_IMAGE (--gpu-repository)",
                  "ECR_IMAGE_TAG (--tag): got 'not a tag'"):
         assert name in message
     assert docker.calls() == []

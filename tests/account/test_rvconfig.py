@@ -137,6 +137,11 @@ def test_write_merges_keeps_the_rest_and_a_backup(emulator, stack, tmp_path):
         "gpu_job_def": names["gpu_definition"], "cpu_job_queue": names["cpu_queue"],
         "cpu_job_def": names["cpu_definition"]}
     assert "# my Raster Vision settings" in written and "; the old one" in written
+    # Which keys changed, old -> new; `debug` (not Raster Vision's Batch key) is not named.
+    assert f"  gpu_job_queue: OldQueue -> {names['gpu_queue']}\n" in result.stderr
+    assert "  attempts: 1 -> 5\n" in result.stderr
+    assert f"  cpu_job_def: (missing) -> {names['cpu_definition']}\n" in result.stderr
+    assert "debug" not in result.stderr
 
     again = run_cli(emulator, "rv-config", "--stack", stack, "--write", env=env)
     assert again.returncode == 0

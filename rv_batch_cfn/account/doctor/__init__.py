@@ -16,12 +16,13 @@ installed Raster Vision Batch runner would replace the job definitions' retries)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from ...template import outputs as out
 from ...template import parameters as params
 from .. import instances
 from ..session import aws_errors, check_credentials
+from ..rvconfig import check_main_stack
 from ..stack import complete_stack, require_outputs, stack_parameters
 from .alerts import idle_findings, notification_findings, time_limit_findings
 from .environments import environment_findings
@@ -29,7 +30,7 @@ from .families import family_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
 from .model import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
-                    OFFERINGS, OK, PROBLEM, RUNNER, RV_CONFIG, SHARED_MEMORY, TIME_LIMITS,
+                    OFFERINGS, OK, PROBLEM, RUNNER, RV_CONFIG, SHARED_MEMORY, TIME_LIMITS, WARNING,
                     Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .rv_config import rv_config_findings
@@ -37,20 +38,30 @@ from .rv_runner import inspect_stock_runner, runner_findings
 from .shared_memory import shared_memory_findings
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
-           "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG", "GPU_FAMILIES",
-           "SHARED_MEMORY", "RUNNER", "TIME_LIMITS", "IDLE", "NOTIFICATIONS"]
+           "WARNING", "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG",
+           "GPU_FAMILIES", "SHARED_MEMORY", "RUNNER", "TIME_LIMITS", "IDLE", "NOTIFICATIONS"]
 
 
-def diagnose(session: Any, stack_name: str) -> Diagnosis:
+def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None) -> Diagnosis:
     """Run every check against the deployed stack `stack_name`.
 
-    Raises AwsError when the stack cannot be read (no credentials, no such stack, a stack still
-    in progress or made from another template).
+    With `job_def_stack`, a per-project job-definitions stack (cloudformation/
+    job-definitions.yml) deployed for `stack_name`: its job definitions are the ones checked,
+    and the ones Raster Vision's config is expected to name, as `rv-config --job-def-stack`
+    writes it. Raises AwsError when a stack cannot be read (no credentials, no such stack, a
+    stack still in progress or made from another template, a job-definitions stack deployed
+    for another main stack).
     """
     check_credentials(session)
     cfn = session.client("cloudformation")
     stack = complete_stack(cfn, stack_name)
-    names = require_outputs(stack, [n for pair in out.KIND_OUTPUTS.values() for n in pair])
+    if job_def_stack is None:
+        names = require_outputs(stack, [n for pair in out.KIND_OUTPUTS.values() for n in pair])
+    else:
+        names = require_outputs(stack, list(out.QUEUE_OUTPUTS))
+        definitions = complete_stack(cfn, job_def_stack)
+        check_main_stack(definitions, stack)
+        names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
     batch, ec2 = session.client("batch"), session.client("ec2")
     kinds = [_read_kind(batch, kind, names[q], names[d])
              for kind, (q, d) in out.KIND_OUTPUTS.items()]
@@ -65,12 +76,12 @@ def diagnose(session: Any, stack_name: str) -> Diagnosis:
     findings += offering_findings(ec2, kinds, lookup, vpc)
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)
-    findings += rv_config_findings(stack_name, names)
+    findings += rv_config_findings(stack_name, names, job_def_stack)
     findings += runner_findings(inspect_stock_runner())
     findings += time_limit_findings(kinds)
     findings += idle_findings(kinds)
     findings += notification_findings(session, stack)
-    return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings))
+    return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
 
 
 def _read_kind(batch: Any, kind: str, queue_name: str, definition_name: str) -> Kind:

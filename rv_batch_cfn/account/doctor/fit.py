@@ -8,7 +8,11 @@ from typing import Sequence
 from ...instance_types import InstanceType
 from ...template import parameters as params
 from .. import instances
-from .model import FIT, NOTE, OK, PROBLEM, Finding, Kind
+from .model import FIT, NOTE, OK, PROBLEM, WARNING, Finding, Kind
+
+# A job that fits only types this many times the vCPUs of the smallest type listed beside them
+# is a cost trap: every job launches one of those, while the small types never serve it.
+COST_FACTOR = 4
 
 @dataclass(frozen=True)
 class JobSize:
@@ -70,7 +74,10 @@ def fit_findings(kinds: Sequence[Kind], lookup: instances.TypeLookup,
             found.append(Finding(FIT, OK, f"{what} fits "
                                  + ", ".join(dict.fromkeys(t.name for t in fitting))))
             idle = [t for t in concrete if t not in fitting and t.name in names]
-            if idle:
+            trap = _cost_trap(k, size, names, lookup, fitting)
+            if trap is not None:
+                found.append(trap)
+            elif idle:
                 found.append(Finding(FIT, NOTE, f"{what} does not fit "
                                      + ", ".join(_describe_type(t) for t in idle)
                                      + "; Batch never launches those for it"))
@@ -90,6 +97,32 @@ def fit_findings(kinds: Sequence[Kind], lookup: instances.TypeLookup,
                     f"most {max_vcpus} vCPUs, fewer than the {size.vcpus} of one {k.label} job",
                     f"Update the stack with {params.MAXIMUM_VCPUS} at least {size.vcpus}."))
     return found
+
+
+def _cost_trap(k: Kind, size: JobSize, names: Sequence[str], lookup: instances.TypeLookup,
+               fitting: Sequence[InstanceType]) -> Finding | None:
+    """A WARNING when the job fits only types far larger than the smallest one listed beside
+    them (a p5.48xlarge beside g5.2xlarge): every job launches the large type."""
+    listed = [n for n in names if lookup.types.get(n)]
+    left_out = [n for n in listed if not any(t in fitting for t in lookup.types[n])]
+    if not left_out:
+        return None
+    smallest = min((t for n in listed for t in lookup.types[n]), key=lambda t: (t.vcpus, t.name))
+    cheapest_fit = min(fitting, key=lambda t: (t.vcpus, t.job_memory_mib, t.name))
+    if cheapest_fit.vcpus < COST_FACTOR * smallest.vcpus:
+        return None
+    kp = k.parameters
+    return Finding(
+        FIT, WARNING,
+        f"{k.label} job definition {k.definition_name} ({size}) fits only "
+        + ", ".join(dict.fromkeys(t.name for t in fitting))
+        + f"; the cheapest of those, {_describe_type(cheapest_fit)}, has "
+        f"{cheapest_fit.vcpus // smallest.vcpus} times the vCPUs of {_describe_type(smallest)}: "
+        f"every {k.label} job launches a large instance and {', '.join(left_out)} never "
+        "serve it",
+        f"If the job is meant to be small, update the stack with {kp.vcpus} and {kp.memory} "
+        f"that {smallest.name} offers ({smallest.vcpus} vCPUs, {smallest.job_memory_mib} MiB); "
+        f"if it is meant to be large, remove {', '.join(left_out)} from {kp.instance_types}.")
 
 
 def _fit_fix(k: Kind, size: JobSize, concrete: Sequence[InstanceType]) -> str:

@@ -10,6 +10,7 @@ from ...template import parameters as params
 OK = "ok"
 PROBLEM = "problem"
 NOTE = "note"  # worth knowing, not wrong: an unchecked hosted image, no Raster Vision config
+WARNING = "warning"  # works, but likely not as meant (a cost trap); not counted as a problem
 
 # Check names, as they appear in the report and in --json.
 ENVIRONMENTS = "compute environments"
@@ -43,11 +44,17 @@ class Diagnosis:
     stack: str
     region: str
     findings: tuple[Finding, ...]
+    job_def_stack: Optional[str] = None  # the per-project stack whose job definitions were checked
 
     @property
     def problems(self) -> tuple[Finding, ...]:
         """The findings that need fixing."""
         return tuple(f for f in self.findings if f.status == PROBLEM)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """The findings that work but cost more than they seem to."""
+        return tuple(f for f in self.findings if f.status == WARNING)
 
     @property
     def healthy(self) -> bool:
@@ -56,8 +63,9 @@ class Diagnosis:
 
     def as_dict(self) -> dict:
         """Plain data for --json."""
-        return {"stack": self.stack, "region": self.region, "healthy": self.healthy,
-                "problems": len(self.problems),
+        return {"stack": self.stack, "job_def_stack": self.job_def_stack,
+                "region": self.region, "healthy": self.healthy,
+                "problems": len(self.problems), "warnings": len(self.warnings),
                 "findings": [f.__dict__ for f in self.findings]}
 
 

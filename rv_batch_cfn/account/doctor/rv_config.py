@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 from ...errors import quote
 from ...template import outputs as out
 from .. import rvconfig
 from .model import NOTE, OK, PROBLEM, RV_CONFIG, Finding
 
-def rv_config_findings(stack_name: str, names: dict[str, str]) -> list[Finding]:
+def rv_config_findings(stack_name: str, names: dict[str, str],
+                       job_def_stack: Optional[str] = None) -> list[Finding]:
     expected = {out.BATCH_KEYS[o]: names[o] for o in out.BATCH_KEYS}
-    write = f"rv-batch-cfn rv-config --stack {stack_name} --write"
+    # The command that writes what is expected: the per-project job definitions, if checked.
+    write = f"rv-batch-cfn rv-config --stack {stack_name}" + (
+        f" --job-def-stack {job_def_stack}" if job_def_stack else "") + " --write"
     found = []
     # Raster Vision reads environment variables before the file, so they win.
     for key, value in expected.items():
@@ -46,6 +50,7 @@ def rv_config_findings(stack_name: str, names: dict[str, str]) -> list[Finding]:
                              + f", not this stack's {value}",
                              f"Run `{write}`, or set `{key} = {value}` in its [BATCH] section."))
     if not wrong:
-        found.append(Finding(RV_CONFIG, OK,
-                             f"{path} names this stack's job queues and job definitions"))
+        whose = (f"this stack's job queues and {job_def_stack}'s job definitions"
+                 if job_def_stack else "this stack's job queues and job definitions")
+        found.append(Finding(RV_CONFIG, OK, f"{path} names {whose}"))
     return found
