@@ -72,3 +72,16 @@ def emulator(moto_server, monkeypatch) -> Emulator:
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     return emu
+
+
+@pytest.fixture(scope="module")
+def emu(moto_server) -> Emulator:
+    """A clean emulator for a module whose tests share one deployed stack (mark the module with
+    pytest.mark.xdist_group, so that no other module's reset runs between them on its worker),
+    with Batch finishing jobs without Docker."""
+    from tests.emulator import batch_without_docker
+
+    emu = Emulator(moto_server)
+    emu.reset()
+    batch_without_docker(emu)
+    return emu

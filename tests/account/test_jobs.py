@@ -18,7 +18,7 @@ from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.account.session import make_session
 from tests.account.batch_jobs import RECLAIMED, run_make, rv_name, submit
 from tests.emulator import (
-    Emulator, aws_env, batch_without_docker, deploy, make_network, outputs, run_cli,
+    aws_env, deploy, make_network, outputs, run_cli,
     set_job_state,
 )
 
@@ -30,14 +30,6 @@ NO_CAPACITY = ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill
                "requested for instance type [g5.2xlarge]")
 EXITED = "Essential container in task exited"
 MINUTE, HOUR, DAY = 60, 3600, 86400
-
-
-@pytest.fixture(scope="module")
-def emu(moto_server) -> Emulator:
-    emu = Emulator(moto_server)
-    emu.reset()
-    batch_without_docker(emu)
-    return emu
 
 
 @pytest.fixture(scope="module")

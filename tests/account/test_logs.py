@@ -12,21 +12,13 @@ from tests.account.batch_jobs import (
     RECLAIMED, run_make, rv_name, stream_of, submit, write_events,
 )
 from tests.emulator import (
-    Emulator, batch_without_docker, deploy, make_network, outputs, run_cli, set_job_state,
+    deploy, make_network, outputs, run_cli, set_job_state,
 )
 
 # One stack for the module: its tests run together on one worker (setup.cfg: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("logs")
 
 STACK = "rv"
-
-
-@pytest.fixture(scope="module")
-def emu(moto_server) -> Emulator:
-    emu = Emulator(moto_server)
-    emu.reset()
-    batch_without_docker(emu)
-    return emu
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from rv_batch_cfn.config import StackConfig
 from rv_batch_cfn.template import jobs
 from rv_batch_cfn.template import outputs as out
 from tests.emulator import (
-    ROOT, Emulator, aws_env, batch_without_docker, deploy, make_network, outputs, recording,
+    ROOT, Emulator, aws_env, deploy, make_network, outputs, recording,
     run_cli,
 )
 
@@ -74,14 +74,6 @@ class RasterVision:
     def python(self, code: str, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-c", code], env=self.env(**env), cwd=self.work,
                               capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture(scope="module")
-def emu(moto_server) -> Emulator:
-    emu = Emulator(moto_server)
-    emu.reset()
-    batch_without_docker(emu)
-    return emu
 
 
 @pytest.fixture(scope="module")

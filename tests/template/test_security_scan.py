@@ -12,6 +12,8 @@ import pytest
 from tests.emulator import ROOT, TEMPLATE, load_template
 
 BIN = Path(sys.executable).parent
+# On one xdist worker, so that checkov runs once for the module.
+pytestmark = pytest.mark.xdist_group("security-scan")
 
 
 TEMPLATES = [TEMPLATE, ROOT / "cloudformation" / "job-definitions.yml"]
