@@ -66,8 +66,10 @@ def test_find_in_map_with_a_number_parameter_fails(aws):
             "Name": "seconds", "Type": "String",
             "Value": {"Fn::FindInMap": ["Seconds", {"Ref": "Minutes"}, "Value"]}}}}}
     cfn = aws("cloudformation")
-    assert fails(lambda: cfn.create_stack(StackName="numbers", TemplateBody=json.dumps(template))), \
-        remove("_patch_number_parameters", "clean_json (Fn::FindInMap)")
+
+    def create() -> None:
+        cfn.create_stack(StackName="numbers", TemplateBody=json.dumps(template))
+    assert fails(create), remove("_patch_number_parameters", "clean_json (Fn::FindInMap)")
 
 
 @canary("_patch_number_parameters")

@@ -77,8 +77,8 @@ class Event:
     """Something that happened to a submitted job, `elapsed` seconds after submission.
 
     kind: "status" (a new status), "stuck" (RUNNABLE for `waited` seconds, longer than the
-    explain threshold; once per job), "done" (SUCCEEDED or FAILED; `log_stream` names its log) or "timeout" (still not
-    done when the time ran out; the job was terminated).
+    explain threshold; once per job), "done" (SUCCEEDED or FAILED; `log_stream` names its
+    log) or "timeout" (still not done when the time ran out; the job was terminated).
     """
 
     kind: str
@@ -118,7 +118,8 @@ def plan(session: Any, stack_name: str, kinds: Sequence[str] = KINDS) -> Plan:
             command = ["python", "-c", S3_CHECK, buckets[0]]
             checks = f"the job role can list s3://{buckets[0]}"
         else:
-            command, checks = ["sh", "-c", NO_BUCKET], "the job runs (S3 not checked: no bucket named)"
+            command = ["sh", "-c", NO_BUCKET]
+            checks = "the job runs (S3 not checked: no bucket named)"
         jobs.append(SmokeJob(kind, queue, definition, tuple(command), checks))
     return Plan(stack_name, cfn.meta.region_name, names[out.JOB_LOG_GROUP], tuple(jobs))
 

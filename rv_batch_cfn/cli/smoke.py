@@ -133,10 +133,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Submit one tiny job per kind to the stack's queue with its own job "
                     "definition (GPU: nvidia-smi, which shows the GPU in the container; CPU: "
                     "a listing of the first bucket of S3Buckets, else of S3ReadOnlyBuckets, "
-                    "which shows the job role reaches S3), print each status as it comes and the job's log when it ends. A job "
-                    "RUNNABLE for long gets the usual causes and doctor's findings. Ctrl-C "
-                    "terminates the jobs. Exit 0 when every job succeeded, 1 when one did not, "
-                    "2 when they could not be submitted.")
+                    "which shows the job role reaches S3), print each status as it comes and "
+                    "the job's log when it ends. A job RUNNABLE for long gets the usual causes "
+                    "and doctor's findings. Ctrl-C terminates the jobs. Exit 0 when every job "
+                    "succeeded, 1 when one did not, 2 when they could not be submitted.")
     p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
     p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="all",
                    help="which queue(s) to test (default: all)")

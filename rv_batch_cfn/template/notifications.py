@@ -45,6 +45,7 @@ RULE = "JobAlertRule"
 RULES = (RULE,)
 TOPIC_OUTPUT = "NotificationTopicArn"  # present only when notifications are on
 
+ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
 TOPIC_NAME = "${AWS::StackName}-notifications"  # stack names are unique in a region
 TOPIC_ARN = Sub(f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{TOPIC_NAME}")
 
@@ -125,7 +126,7 @@ def key_policy() -> PolicyDocument:
     for this stack's topic only."""
     return PolicyDocument(Version=VERSION, Statement=[
         Statement(Sid="Account", Effect=Allow,
-                  Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+                  Principal=Principal("AWS", ACCOUNT_ROOT),
                   Action=[kms.Action("*")], Resource=["*"]),
         Statement(Sid="EventBridgeForTheTopic", Effect=Allow,
                   Principal=service_principal("events"),
