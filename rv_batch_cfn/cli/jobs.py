@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import add_aws_arguments, add_json_argument, stderr
+from .common import add_aws_arguments, add_json_argument, print_json, stderr
+from .global_options import wants_json
 
 COLUMNS = ("COMMAND", "QUEUE", "STATUS", "ATTEMPTS", "STARTED (UTC)", "STOPPED (UTC)",
            "DURATION", "JOB ID", "REASON")
@@ -124,16 +125,24 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    """`rv-batch-cfn logs`: the job's output; 1 when it has none yet."""
+    """`rv-batch-cfn logs`: the job's output; 1 when it has none yet. With --output json, one
+    JSON document (the log's source and its events); with --follow as well, one JSON object per
+    event and line (JSON Lines), as they come."""
     from ..account import logs as joblogs
     from ..account.session import connect
 
     session = connect(args.profile, args.region)
     batch, logs = session.client("batch"), session.client("logs")
+    as_json = wants_json(args)
+
+    def event_data(event) -> dict:
+        return {"timestamp": event.timestamp.isoformat(), "message": event.message}
 
     def show(event) -> None:
         if isinstance(event, joblogs.Note):
             stderr(event.text)
+        elif as_json:
+            print(json.dumps(event_data(event)), flush=args.follow)
         else:
             stamp = f"{_when(event.timestamp)} " if args.timestamps else ""
             print(f"{stamp}{event.message}", flush=args.follow)
@@ -148,7 +157,15 @@ def cmd_logs(args: argparse.Namespace) -> int:
         source = joblogs.log_source(batch, job, args.attempt)
         stderr(f"job {source.job_id} ({source.status}), attempt {source.attempt} of "
                f"{source.attempts}: log group {source.group}, stream {source.stream}")
-        for event in joblogs.read_events(logs, source)[0]:
+        events = joblogs.read_events(logs, source)[0]
+        if as_json:
+            print_json({"job_id": source.job_id, "status": source.status,
+                        "attempt": source.attempt, "attempts": source.attempts,
+                        "log_group": source.group, "log_stream": source.stream,
+                        "events": [event_data(e) for e in events
+                                   if not isinstance(e, joblogs.Note)]})
+            return EXIT_OK
+        for event in events:
             show(event)
     except joblogs.NoLogsYet as e:
         stderr(f"rv-batch-cfn logs: {e}")
@@ -194,7 +211,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print a job's output: the log stream describe_jobs names for it, in the "
                     "log group of its job definition (the stack's). The latest attempt unless "
                     "--attempt; an array job's child with --index. Exit 0; 1 when the job has "
-                    "no output yet (not started: the message says why); 2 for an unknown job.")
+                    "no output yet (not started: the message says why); 2 for an unknown job. "
+                    "--output json prints one document (the log's source and its events); with "
+                    "--follow, one JSON object per event and line.")
     p.add_argument("job_id", metavar="JOB_ID", help="the job's id (`rv-batch-cfn jobs` lists them)")
     p.add_argument("--index", type=int, metavar="I", help="the child of an array job (0, 1, ...)")
     p.add_argument("--attempt", type=int, metavar="N",

@@ -4,6 +4,9 @@ a job a stream name but writes nothing to CloudWatch Logs). One stack serves the
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import pytest
 
 from rv_batch_cfn.account import logs as job_logs
@@ -66,6 +69,22 @@ def test_a_job_output_from_the_stack_log_group(emu, group, ids):
         f"{stream_of(emu, ids['done'])}")
     stamped = run_cli(emu, "logs", ids["done"], "--timestamps")
     assert [line.split(" ", 2)[2] for line in stamped.stdout.splitlines()] == [
+        "Running chip command...", "wrote 12 chips"]
+
+
+def test_output_json_is_the_source_and_the_events(emu, group, ids):
+    result = run_cli(emu, "--output", "json", "logs", ids["done"])
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert {k: document[k] for k in ("job_id", "status", "attempt", "log_group")} == {
+        "job_id": ids["done"], "status": "SUCCEEDED", "attempt": 1, "log_group": group}
+    assert [e["message"] for e in document["events"]] == ["Running chip command...",
+                                                           "wrote 12 chips"]
+    assert all(datetime.fromisoformat(e["timestamp"]) for e in document["events"])
+    # With --follow: one object per line, as they come.
+    followed = run_cli(emu, "logs", ids["done"], "--follow", "--output", "json")
+    assert followed.returncode == 0, followed.stderr
+    assert [json.loads(line)["message"] for line in followed.stdout.splitlines()] == [
         "Running chip command...", "wrote 12 chips"]
 
 
