@@ -39,6 +39,7 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
         del os.environ["AWS_PROFILE"]
     try:
         core = botocore.session.get_session()
+        core.register_component("data_loader", _data_loader(core))
         session = boto3.Session(botocore_session=core, profile_name=profile or None,
                                 region_name=region or os.environ.get("AWS_REGION") or None)
         # Reading the config looks the profile up too, so a missing one fails inside this try.
@@ -60,6 +61,20 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
         raise AwsError(f"{source}: {problem}")
     waits.watch(session.events)
     return session
+
+
+_LOADER: Any = None
+
+
+def _data_loader(core: Any) -> Any:
+    """One botocore data loader for every session of this process. A loader reads each service's
+    model (hundreds of KB of JSON) once and keeps it; a new session would read them all again,
+    about 50 ms a client, in every command of a process that runs several (a Python caller, the
+    tests)."""
+    global _LOADER
+    if _LOADER is None:
+        _LOADER = core.get_component("data_loader")
+    return _LOADER
 
 
 # botocore's own check of a region name (it refuses others when making a client).
