@@ -242,15 +242,12 @@ def test_the_exit_status_text_names_every_code():
 
 
 def test_a_command_added_later_gets_the_global_options(monkeypatch, capsys):
-    # A new command module registers as the others do, some older style (add_aws_arguments,
-    # a --json of its own), and still gets every global option in both places.
-    from rv_batch_cfn.cli.common import add_aws_arguments
-
+    # A new command module registers as the others do (nothing for the AWS options, maybe a
+    # --json of its own), and still gets every global option in both places.
     seen = []
 
     def register(sub):
         p = sub.add_parser("example", help="an example")
-        add_aws_arguments(p)
         p.add_argument("--json", action="store_true", help="its own --json")
         p.set_defaults(func=lambda args: seen.append(args) or 0)
 

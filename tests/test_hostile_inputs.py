@@ -116,10 +116,10 @@ def test_a_hostile_param_is_refused(capsys, param, says):
     (["lint", str(TEMPLATE), "--region", "us east 1"], "argument --region: got 'us east 1'"),
     (["lint", str(TEMPLATE), "--region", "xx-nowhere-1"],
      "--region: got 'xx-nowhere-1'; allowed: a region cfn-lint knows"),
-    (["rv-config", "--stack", "two words"], "argument --stack: got 'two words'; allowed: a "
+    (["rv-config", "--stack", "two words"], "argument --stack/--stack-name: got 'two words'; allowed: a "
                                             "stack name"),
     (["deploy", "--stack", "x" * 100_000], "argument --stack/--stack-name: got 'xxxx"),
-    (["doctor", "--stack", "rv\udcff"], "argument --stack: got 'rv\\udcff'"),
+    (["doctor", "--stack", "rv\udcff"], "argument --stack/--stack-name: got 'rv\\udcff'"),
 ], ids=["space", "undecodable", "huge", "lint-space", "lint-unknown", "stack-space",
         "stack-huge", "stack-undecodable"])
 def test_a_hostile_value_is_refused(capsys, argv, says):

@@ -12,13 +12,7 @@ from typing import Any, Optional, TextIO
 from ..config import StackConfig
 from ..config_file import load_config_file
 from ..errors import RvBatchError, quote
-from .global_options import region_argument, wants_json
-
-
-def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    """Nothing to add any more: every command has --profile, --region and --endpoint-url as
-    global options (cli/global_options.py), --region checked by `region_argument`. Kept for
-    commands that still call it."""
+from .global_options import wants_json
 
 
 # CloudFormation's rules for a stack name; a stack id (its ARN) names a stack too.
@@ -35,9 +29,12 @@ def stack_argument(value: str) -> str:
         "hyphens, at most 128 characters) or a stack's ARN")
 
 
-def add_json_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    """Nothing to add any more: --output json and its alias --json are global options
-    (cli/global_options.py); a command prints JSON when `wants_json(args)`."""
+def add_stack_argument(parser: argparse.ArgumentParser, help: str,
+                       required: bool = True) -> None:
+    """--stack NAME (alias --stack-name, as in `aws cloudformation`), checked by stack_argument:
+    every command that reads a stack takes it the same way."""
+    parser.add_argument("--stack", "--stack-name", dest="stack", required=required,
+                        metavar="NAME", type=stack_argument, help=help)
 
 
 def print_json(data: Any) -> None:

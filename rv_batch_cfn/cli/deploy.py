@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
 from ..template import TEMPLATE_PATH
-from .common import (ask_terminal, print_json, progress, require_terminal_or_yes,
-                     stack_argument)
+from .common import (add_stack_argument, ask_terminal, print_json, progress,
+                     require_terminal_or_yes)
 from .global_options import wants_json
 
 
@@ -87,8 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "are checked against the template before anything is sent to AWS. Without "
                     "a terminal to ask on (a script, CI), it refuses to execute unless --yes "
                     "is given; --no-execute-changeset needs no answer.")
-    p.add_argument("--stack", "--stack-name", dest="stack", required=True, metavar="NAME",
-                   type=stack_argument, help="stack name")
+    add_stack_argument(p, "stack name")
     p.add_argument("--template", "--template-file", dest="template", type=Path,
                    default=TEMPLATE_PATH, metavar="FILE",
                    help=f"template file (default {TEMPLATE_PATH})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import print_json, stack_argument
+from .common import add_stack_argument, print_json, stack_argument
 from .global_options import wants_json
 
 _MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note", "warning": "WARNING"}
@@ -59,8 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "notifications are on. Exit 0 when nothing is wrong, 1 when problems were "
                     "found, 2 when "
                     "the stack cannot be read.")
-    p.add_argument("--stack", required=True, metavar="NAME", type=stack_argument,
-                   help="the stack's name")
+    add_stack_argument(p, "the stack's name")
     p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
                    help="a per-project job-definitions stack deployed for --stack: its job "
                         "definitions are checked (and expected in Raster Vision's config, as "

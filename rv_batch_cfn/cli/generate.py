@@ -9,7 +9,8 @@ from typing import Callable
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
 from ..template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
-from .common import load_config, print_json, region_argument, stderr
+from .common import load_config, print_json, stderr
+from .global_options import region_argument
 from .global_options import wants_json
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from .common import add_aws_arguments, add_json_argument, print_json, stderr
+from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
 
 COLUMNS = ("COMMAND", "QUEUE", "STATUS", "ATTEMPTS", "STARTED (UTC)", "STOPPED (UTC)",
@@ -190,7 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "recent run first, each run's jobs in the order they were submitted. Times "
                     "are UTC. Exit 0; with --watch, 1 when a job shown failed; 2 when the stack "
                     "cannot be read.")
-    p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
+    add_stack_argument(p, "the stack's name")
     p.add_argument("--since", default="1d", metavar="WHEN",
                    help="created since: a duration (30m, 12h, 1d, 2w) or a UTC date or time "
                         "(2025-01-31, 2025-01-31T08:00); default 1d")
@@ -202,8 +202,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="refresh until every job shown has ended")
     p.add_argument("--interval", type=_positive, default=15.0, metavar="SECONDS",
                    help="seconds between refreshes of --watch (default 15)")
-    add_json_argument(p, "the jobs (with --watch, one JSON document per line per refresh)")
-    add_aws_arguments(p)
     p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser(
@@ -224,5 +222,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=_positive, default=5.0, metavar="SECONDS",
                    help="seconds between polls of --follow (default 5)")
     p.add_argument("--timestamps", action="store_true", help="prefix each line with its UTC time")
-    add_aws_arguments(p)
     p.set_defaults(func=cmd_logs)

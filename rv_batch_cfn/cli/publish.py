@@ -12,7 +12,7 @@ import os
 from typing import Optional
 
 from ..errors import EXIT_OK, RvBatchError
-from .common import print_json, progress, stack_argument
+from .common import add_stack_argument, print_json, progress
 from .global_options import wants_json
 
 # What ./docker/build in a Raster Vision checkout makes: one image for CPU and GPU.
@@ -95,9 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "repositories and the tag are the stack's own. Each setting comes from its "
                     "flag, else the environment variable of its settings.mk name, else the "
                     "stack, else the default.")
-    p.add_argument("--stack", metavar="NAME", type=stack_argument,
-                   help="read the repository names and the image tag from this stack (a main "
-                        "stack, or a per-project job-definitions stack)")
+    add_stack_argument(p, required=False,
+                       help="read the repository names and the image tag from this stack (a main "
+                            "stack, or a per-project job-definitions stack)")
     p.add_argument("--kind", choices=("cpu", "gpu", "all"), default="all",
                    help="which image to push (default: all, or with --stack every kind the "
                         "stack runs from ECR; a repository shared by both kinds is pushed once)")

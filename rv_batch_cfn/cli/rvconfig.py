@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import EXIT_OK, RvBatchError
-from .common import print_json, stack_argument, stderr
+from .common import add_stack_argument, print_json, stack_argument, stderr
 from .global_options import wants_json
 
 # Raster Vision 0.12+ only: the plugin is a runner of current Raster Vision.
@@ -78,8 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--write merges the section into $RV_CONFIG, else $RV_CONFIG_DIR/<profile> "
                     "or ~/.rastervision/<profile> (profile: $RV_PROFILE, default 'default'), "
                     "keeping every other section and a backup of the previous file.")
-    p.add_argument("--stack", required=True, type=stack_argument,
-                   help="name of the main stack (queues)")
+    add_stack_argument(p, "name of the main stack (queues)")
     p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
                    help="a per-project job-definitions stack to take the job definitions and "
                         "attempts from (queues still come from --stack)")

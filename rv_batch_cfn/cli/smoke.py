@@ -6,7 +6,7 @@ import argparse
 import re
 
 from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, RvBatchError
-from .common import add_aws_arguments, stderr
+from .common import add_stack_argument, stderr
 
 KIND_CHOICES = {"gpu": ("gpu",), "cpu": ("cpu",), "all": ("gpu", "cpu")}
 
@@ -137,7 +137,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "the job's log when it ends. A job RUNNABLE for long gets the usual causes "
                     "and doctor's findings. Ctrl-C terminates the jobs. Exit 0 when every job "
                     "succeeded, 1 when one did not, 2 when they could not be submitted.")
-    p.add_argument("--stack", required=True, metavar="NAME", help="the stack's name")
+    add_stack_argument(p, "the stack's name")
     p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="all",
                    help="which queue(s) to test (default: all)")
     p.add_argument("--timeout", type=_positive_int, default=30, metavar="MIN",
@@ -149,7 +149,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--explain-after", type=float, default=90.0, metavar="SECONDS",
                    help="seconds in RUNNABLE before the usual causes and doctor's findings are "
                         "printed (default: 90)")
-    add_aws_arguments(p)
     p.set_defaults(func=cmd_smoke_test)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
-from .common import (ask_terminal, print_json, progress, require_terminal_or_yes,
-                     stack_argument)
+from .common import (add_stack_argument, ask_terminal, print_json, progress,
+                     require_terminal_or_yes)
 from .global_options import wants_json
 
 
@@ -91,8 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "behind (retained ECR repositories and their size, the log group if kept, "
                     "the AMI create-ami recorded and its snapshots) with the commands that "
                     "remove it. Without a terminal to ask on, it refuses unless --yes.")
-    p.add_argument("--stack", "--stack-name", dest="stack", required=True, metavar="NAME",
-                   type=stack_argument, help="the stack to delete")
+    add_stack_argument(p, "the stack to delete")
     p.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     p.add_argument("--dry-run", action="store_true",
                    help="show the plan only; change nothing")
