@@ -19,6 +19,7 @@ from ..template import outputs as out
 from ..template.job_definitions import MAIN_STACK_NAME
 from ..template.parameters import GPU
 from . import parameters as checks
+from .rules import check_rules
 from .deploy_checks import check_deployment
 from .deploy_options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
                              UNCHANGED, DeployOptions, Deployment, template_source)
@@ -114,7 +115,7 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     declared = data.get("Parameters") or {}
     checks.missing_required(data, [*given, *previous])
     effective = checks.effective_values(data, given, previous)
-    checks.check_rules(data, effective)
+    check_rules(data, effective)
     checks.check_combinations(data, effective)
     warnings = check_deployment(session, cfn, stack_name, data, given, previous, creating)
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rv_batch_cfn.account import parameters as checks
+from rv_batch_cfn.account.rules import check_rules
 from rv_batch_cfn.account.deploy import load_template
 from rv_batch_cfn.errors import ConfigError
 from tests.emulator import TEMPLATE
@@ -29,18 +30,18 @@ def rule_values(**given: str) -> dict[str, str]:
     ("two different custom AMIs", {"GpuAMI": AMI_A, "CpuAMI": AMI_B}),
 ])
 def test_rules_accept(name, given):
-    checks.check_rules(TEMPLATE_DATA, rule_values(**given))
+    check_rules(TEMPLATE_DATA, rule_values(**given))
 
 
 def test_rule_refuses_the_same_ami_for_both_kinds():
-    found = problems(checks.check_rules, TEMPLATE_DATA, rule_values(GpuAMI=AMI_A, CpuAMI=AMI_A))
+    found = problems(check_rules, TEMPLATE_DATA, rule_values(GpuAMI=AMI_A, CpuAMI=AMI_A))
     assert found == [f"rule DistinctAmis: got {{'CpuAMI': '{AMI_A}', 'GpuAMI': '{AMI_A}'}}; "
                      + TEMPLATE_DATA["Rules"]["DistinctAmis"]["Assertions"][0]["AssertDescription"]]
 
 
 def test_unknown_rule_functions_are_left_to_cloudformation():
     template = {"Rules": {"R": {"Assertions": [{"Assert": {"Fn::ValueOf": ["X", "VpcId"]}}]}}}
-    checks.check_rules(template, {})
+    check_rules(template, {})
 
 
 def test_effective_values_precedence():
