@@ -18,6 +18,7 @@ import boto3
 import yaml
 
 from rv_batch_cfn.account.stack import stack_outputs
+from rv_batch_cfn.inputs import template_loader
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +87,7 @@ def batch_service_role(emu: Emulator) -> str:
 
 def template_defaults(template_text: str) -> dict[str, str]:
     """Every parameter's default, as the console would show it."""
-    data = yaml.load(template_text, Loader=_CfnLoader)
+    data = load_template(template_text)
     return {name: str(p["Default"]) for name, p in data["Parameters"].items() if "Default" in p}
 
 
@@ -150,30 +151,10 @@ def parameter_values(parameters: list[dict]) -> dict[str, str]:
     return {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
 
 
-class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Reads the short intrinsic tags (!Ref, !Sub, ...) as plain data; with libyaml's parser
-    where PyYAML has it (several times faster, and every deploy of a test reads the template)."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(text: str) -> dict:
-    """The template as plain data, intrinsic functions in their long form."""
-    return yaml.load(text, Loader=_CfnLoader)
+    """The template as plain data, intrinsic functions in their long form (the product's own
+    reading of a template, rv_batch_cfn/inputs.py, without its checks)."""
+    return yaml.load(text, Loader=template_loader())
 
 
 def aws_env(emu: Emulator, **extra: str) -> dict[str, str]:

@@ -1,0 +1,59 @@
+"""The in-process moto server parsing templates with libyaml: the same result, about ten times
+sooner.
+
+moto's CloudFormation reads every template, JSON included, with PyYAML's pure-Python full loader,
+four or five times per change set (the change set, the stack, its comparison with the current
+template): about a quarter of the test suite's time went there. This swaps the parser only.
+`yaml.CLoader` is libyaml's parser under the very constructor and resolver of `yaml.Loader`, and
+the short-form tags go through moto's own constructor (as patched by tests/moto_like_aws.py), so
+moto builds the same data; tests/test_moto_libyaml.py compares the two on every template.
+
+Not a difference from AWS, so not in tests/moto_like_aws.py and without a canary.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import yaml
+
+_APPLIED = False
+
+
+def _loader() -> Any:
+    """The loader class moto parses templates with, as `use_libyaml` installs it."""
+    from moto.cloudformation import utils
+
+    class MotoTemplateLoader(yaml.CLoader):  # type: ignore[misc,name-defined]
+        pass
+
+    # Looked up at each call: tests/moto_like_aws.py replaces moto's constructor.
+    MotoTemplateLoader.add_multi_constructor(
+        "", lambda loader, tag, node: utils.yaml_tag_constructor(loader, tag, node))
+    return MotoTemplateLoader
+
+
+def use_libyaml() -> bool:
+    """Give moto's CloudFormation modules a `yaml` whose load() of `yaml.Loader` uses `_loader()`
+    (idempotent). False, changing nothing, when PyYAML was built without libyaml."""
+    global _APPLIED
+    if _APPLIED:
+        return True
+    if not hasattr(yaml, "CLoader"):
+        return False
+    from moto.cloudformation import models, responses
+
+    fast = _loader()
+
+    def load(stream: Any, Loader: Any = None) -> Any:  # noqa: N803 - PyYAML's own name
+        return yaml.load(stream, Loader=fast if Loader in (None, yaml.Loader) else Loader)
+
+    shim = types.ModuleType("yaml", "PyYAML, loading with libyaml (tests/moto_libyaml.py)")
+    shim.__dict__.update({k: v for k, v in vars(yaml).items() if not k.startswith("__")})
+    shim.load = load  # type: ignore[attr-defined]
+    shim.add_multi_constructor = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+    for module in (models, responses):
+        module.yaml = shim  # type: ignore[attr-defined]
+    _APPLIED = True
+    return True

@@ -1,0 +1,82 @@
+"""tests/moto_libyaml.py: moto, parsing with libyaml, builds the very data it builds with PyYAML's
+pure-Python loader, for every template the tests deploy and every short-form tag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.moto_like_aws import make_moto_like_aws
+from rv_batch_cfn.inputs import template_loader
+from tests.moto_libyaml import use_libyaml
+from tests.test_template_loader import SHORT_FORMS
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = sorted([*ROOT.glob("cloudformation/*.yml"), *ROOT.glob("tests/golden/*.yml")])
+
+
+def _as_moto_reads(text: str) -> object:
+    """What moto's own parse builds (PyYAML's pure-Python yaml.Loader)."""
+    from moto.cloudformation import utils
+
+    class PurePython(yaml.Loader):
+        pass
+
+    PurePython.add_multi_constructor(
+        "", lambda loader, tag, node: utils.yaml_tag_constructor(loader, tag, node))
+    return yaml.load(text, Loader=PurePython)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patched_moto():
+    make_moto_like_aws()
+    if not use_libyaml():
+        pytest.skip("this PyYAML was built without libyaml: moto keeps its own parser")
+
+
+def _texts() -> list:
+    texts = []
+    for path in TEMPLATES:
+        text = path.read_text()
+        texts.append(pytest.param(text, id=path.name))
+        # deploy sends templates over 51,200 bytes as compact JSON; moto parses that as YAML too
+        compact = json.dumps(yaml.load(text, Loader=template_loader()), separators=(",", ":"))
+        texts.append(pytest.param(compact, id=f"{path.name}-as-json"))
+    return [*texts, pytest.param(SHORT_FORMS, id="short-forms")]
+
+
+@pytest.mark.parametrize("text", _texts())
+def test_moto_builds_the_same_template_data(text):
+    from moto.cloudformation.models import Stack
+
+    assert _comparable(Stack.parse_template(text)) == _comparable(_as_moto_reads(text))
+
+
+def _comparable(data: object) -> object:
+    """`data` with the YAML nodes moto leaves in it (`!GetAtt [a, b]` keeps its scalar nodes)
+    as (tag, value) pairs, which compare by value."""
+    if isinstance(data, dict):
+        return {key: _comparable(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_comparable(value) for value in data]
+    if isinstance(data, yaml.Node):
+        return (data.tag, _comparable(data.value))
+    return data
+
+
+def test_moto_parses_with_libyaml(monkeypatch):
+    from moto.cloudformation.models import Stack
+
+    loaders = []
+    original = yaml.load
+
+    def recording_load(stream, Loader=None):  # noqa: N803 - PyYAML's own name
+        loaders.append(Loader)
+        return original(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "load", recording_load)
+    Stack.parse_template("A: 1")
+    assert len(loaders) == 1 and issubclass(loaders[0], yaml.CLoader)

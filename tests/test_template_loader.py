@@ -1,0 +1,54 @@
+"""rv_batch_cfn.inputs.template_loader reads a template as cfn-flip's CfnYamlLoader does (the
+loader `deploy` used before), on libyaml's parser, into plain dicts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from cfn_tools import CfnYamlLoader
+
+from rv_batch_cfn.inputs import template_loader
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = sorted([*ROOT.glob("cloudformation/*.yml"), *ROOT.glob("tests/golden/*.yml")])
+
+SHORT_FORMS = """\
+A: !Ref Name
+B: !GetAtt Role.Arn
+C: !GetAtt [Role, Arn]
+D: !Sub "${AWS::StackName}-x"
+E: !If [Cond, !Ref A, !Ref "AWS::NoValue"]
+F: !And [!Condition One, !Equals [!Ref P, "1"]]
+G: !ImportValue
+  Fn::Sub: "${Stack}-Vpc"
+H: !Join ["", [!Select [0, !Split [",", !Ref L]]]]
+"""
+
+
+def _as_cfn_flip_reads(text: str) -> object:
+    return json.loads(json.dumps(yaml.load(text, Loader=CfnYamlLoader)))
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_every_template_reads_as_cfn_flip_reads_it(path):
+    text = path.read_text()
+    data = yaml.load(text, Loader=template_loader())
+    assert data == _as_cfn_flip_reads(text)
+    assert type(data) is dict and type(data["Resources"]) is dict
+
+
+def test_each_short_form_tag_becomes_its_long_form():
+    data = yaml.load(SHORT_FORMS, Loader=template_loader())
+    assert data == _as_cfn_flip_reads(SHORT_FORMS)
+    assert data["B"] == {"Fn::GetAtt": ["Role", "Arn"]} == data["C"]
+    assert data["F"]["Fn::And"][0] == {"Condition": "One"}
+    assert data["G"] == {"Fn::ImportValue": {"Fn::Sub": "${Stack}-Vpc"}}
+
+
+def test_it_parses_with_libyaml_where_pyyaml_has_it():
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("this PyYAML was built without libyaml")
+    assert issubclass(template_loader(), yaml.CSafeLoader)
