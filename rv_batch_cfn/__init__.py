@@ -33,17 +33,34 @@ command line, `rv-batch-cfn --help`, is built on the same functions (rv_batch_cf
 library that talks to AWS is rv_batch_cfn.account.
 """
 
-from .config import ComputeConfig, StackConfig, from_dict
-from .errors import AwsError, ConfigError, LintError, OutputError, PackerError, RvBatchError
-from .lint import LintFinding, check_template, lint_template
-from .render import render_json, render_yaml, write_atomic
-from .template import build_job_definitions_template, build_template
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "StackConfig", "ComputeConfig", "from_dict", "build_template", "build_job_definitions_template",
-    "render_yaml", "render_json",
-    "write_atomic", "lint_template", "check_template", "LintFinding", "RvBatchError",
-    "ConfigError", "LintError", "OutputError", "PackerError", "AwsError",
-]
+# Where each name of the API lives. They are imported on first use (PEP 562), so that a command
+# loads only what it runs: `rv-batch-cfn --version` does not import troposphere, nor `deploy`
+# the template generator.
+_API = {
+    "StackConfig": "config", "ComputeConfig": "config", "from_dict": "config",
+    "build_template": "template", "build_job_definitions_template": "template",
+    "render_yaml": "render", "render_json": "render", "write_atomic": "render",
+    "lint_template": "lint", "check_template": "lint", "LintFinding": "lint",
+    "RvBatchError": "errors", "ConfigError": "errors", "LintError": "errors",
+    "OutputError": "errors", "PackerError": "errors", "AwsError": "errors",
+}
+
+__all__ = list(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_API[name]}", __name__), name)
+    globals()[name] = value  # once imported, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

@@ -27,8 +27,13 @@ def require_tool(name: str) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def lint_cache(tmp_path_factory):
     """The test session's own lint cache (rv_batch_cfn/lint.py), in this process and in the
-    subprocesses it starts: a developer's cache neither helps nor is touched."""
-    path = tmp_path_factory.mktemp("lint-cache")
+    subprocesses it starts: a developer's cache neither helps nor is touched. The xdist workers
+    of one run share it (each entry is written atomically), so a text is linted once per run."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "lint-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("lint-cache")
     saved = os.environ.get("RV_BATCH_CFN_CACHE_DIR")
     os.environ["RV_BATCH_CFN_CACHE_DIR"] = str(path)
     yield path

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..errors import EXIT_OK
 from ..template import packer as pt
-from ..template.parameters import GPU
 from .common import print_json, stderr
 from .global_options import wants_json
 
@@ -66,6 +65,8 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
                f"stay RUNNABLE forever. {args.record} was not changed. Remove the image and its "
                "snapshot (they cost storage):\n" + "\n".join("  " + c for c in commands))
         return EXIT_OK
+    from ..template.parameters import GPU
+
     stderr(f"\nbuilt {built.image_id} in {built.region}, recorded in {args.record}. To use it, "
            "paste it as GpuAMI when you create or update the stack in the CloudFormation console "
            f"(same region), pass --param {GPU.ami}={built.image_id} to `rv-batch-cfn deploy` "

@@ -7,12 +7,13 @@ import argparse
 import json
 import re
 import sys
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
-from ..config import StackConfig
-from ..config_file import load_config_file
 from ..errors import RvBatchError, quote
 from .global_options import wants_json
+
+if TYPE_CHECKING:
+    from ..config import StackConfig
 
 
 # CloudFormation's rules for a stack name; a stack id (its ARN) names a stack too.
@@ -68,6 +69,9 @@ def require_terminal_or_yes(command: str, action: str, alternative: str = "") ->
 
 def load_config(path: Optional[str]) -> StackConfig:
     """StackConfig from the --config file; the console defaults when none is given."""
+    from ..config import StackConfig
+    from ..config_file import load_config_file
+
     return StackConfig() if path is None else load_config_file(path)
 
 
