@@ -10,7 +10,7 @@ import pytest
 
 from tests.emulator import Emulator
 from tests.moto_like_aws import make_moto_like_aws
-from tests.moto_libyaml import use_libyaml
+from tests.moto_speed import make_moto_faster
 
 
 def require_tool(name: str) -> str:
@@ -50,7 +50,7 @@ def moto_server():
     from moto.server import ThreadedMotoServer
 
     make_moto_like_aws()
-    use_libyaml()  # the same parse, sooner (tests/moto_libyaml.py)
+    make_moto_faster()  # the same results, sooner (tests/moto_speed.py)
     # moto loads its catalogue of public AMIs again on the first EC2 call after every reset
     # (about 0.3 s a test); no test uses them: the AMIs a test needs, it registers.
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"

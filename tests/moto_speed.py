@@ -1,14 +1,17 @@
-"""The in-process moto server parsing templates with libyaml: the same result, about ten times
-sooner.
+"""The in-process moto server, sooner: what it computes again for every request or template,
+computed once, with the same results. None of it is a difference from AWS, so none of it is in
+tests/moto_like_aws.py, nor has a canary; tests/test_moto_speed.py shows each gives moto's result.
 
-moto's CloudFormation reads every template, JSON included, with PyYAML's pure-Python full loader,
+Templates parsed with libyaml (about ten times sooner). moto's CloudFormation reads every template, JSON included, with PyYAML's pure-Python full loader,
 four or five times per change set (the change set, the stack, its comparison with the current
 template): about a quarter of the test suite's time went there. This swaps the parser only.
 `yaml.CLoader` is libyaml's parser under the very constructor and resolver of `yaml.Loader`, and
 the short-form tags go through moto's own constructor (as patched by tests/moto_like_aws.py), so
-moto builds the same data; tests/test_moto_libyaml.py compares the two on every template.
+moto builds the same data.
 
-Not a difference from AWS, so not in tests/moto_like_aws.py and without a canary.
+Per request, moto lists the folders of its own package (to tell whether a host names a service)
+and lists a response class's methods with `inspect.getmembers` (to find the action's handler);
+neither changes while the server runs (tests/moto_like_aws.py patches before it starts).
 """
 
 from __future__ import annotations
@@ -34,6 +37,22 @@ def _loader() -> Any:
     return MotoTemplateLoader
 
 
+def make_moto_faster() -> None:
+    """Every change of this module (idempotent)."""
+    import functools
+
+    from moto import backends
+    from moto.core import responses
+
+    use_libyaml()
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        listed = tuple(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = functools.lru_cache(maxsize=None)(lambda: listed)
+    if not hasattr(responses.method_names_from_class, "cache_info"):
+        responses.method_names_from_class = functools.lru_cache(maxsize=None)(
+            responses.method_names_from_class)
+
+
 def use_libyaml() -> bool:
     """Give moto's CloudFormation modules a `yaml` whose load() of `yaml.Loader` uses `_loader()`
     (idempotent). False, changing nothing, when PyYAML was built without libyaml."""
@@ -49,7 +68,7 @@ def use_libyaml() -> bool:
     def load(stream: Any, Loader: Any = None) -> Any:  # noqa: N803 - PyYAML's own name
         return yaml.load(stream, Loader=fast if Loader in (None, yaml.Loader) else Loader)
 
-    shim = types.ModuleType("yaml", "PyYAML, loading with libyaml (tests/moto_libyaml.py)")
+    shim = types.ModuleType("yaml", "PyYAML, loading with libyaml (tests/moto_speed.py)")
     shim.__dict__.update({k: v for k, v in vars(yaml).items() if not k.startswith("__")})
     shim.load = load  # type: ignore[attr-defined]
     shim.add_multi_constructor = lambda *args, **kwargs: None  # type: ignore[attr-defined]

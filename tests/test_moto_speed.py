@@ -1,5 +1,6 @@
-"""tests/moto_libyaml.py: moto, parsing with libyaml, builds the very data it builds with PyYAML's
-pure-Python loader, for every template the tests deploy and every short-form tag."""
+"""tests/moto_speed.py gives moto's own results: parsing with libyaml builds the very data PyYAML's
+pure-Python loader builds, for every template the tests deploy and every short-form tag; the
+remembered module list and method names are what moto computes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import yaml
 
 from tests.moto_like_aws import make_moto_like_aws
 from rv_batch_cfn.inputs import template_loader
-from tests.moto_libyaml import use_libyaml
+from tests.moto_speed import make_moto_faster, use_libyaml
 from tests.test_template_loader import SHORT_FORMS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,7 @@ def _as_moto_reads(text: str) -> object:
 @pytest.fixture(scope="module", autouse=True)
 def patched_moto():
     make_moto_like_aws()
+    make_moto_faster()
     if not use_libyaml():
         pytest.skip("this PyYAML was built without libyaml: moto keeps its own parser")
 
@@ -80,3 +82,21 @@ def test_moto_parses_with_libyaml(monkeypatch):
     monkeypatch.setattr(yaml, "load", recording_load)
     Stack.parse_template("A: 1")
     assert len(loaders) == 1 and issubclass(loaders[0], yaml.CLoader)
+
+
+def test_the_module_list_and_method_names_are_what_moto_computes():
+    import inspect
+    import os
+
+    import moto
+    from moto import backends
+    from moto.batch.responses import BatchResponse
+    from moto.core import responses
+
+    folder = os.path.dirname(moto.__file__)
+    assert list(backends.list_of_moto_modules()) == [
+        name for name in sorted(os.listdir(folder))
+        if os.path.isdir(os.path.join(folder, name)) and not name.startswith("__")]
+    assert "cloudformation" in backends.list_of_moto_modules()
+    assert responses.method_names_from_class(BatchResponse) == [
+        name for name, _ in inspect.getmembers(BatchResponse, inspect.isfunction)]
