@@ -56,6 +56,10 @@ def golden_path(name: str) -> Path:
     return GOLDEN_DIR / f"{name}.yml"
 
 
+def golden_paths() -> list[Path]:
+    return [golden_path(name) for name in sorted(CONFIGS)]
+
+
 def render(name: str) -> str:
     return render_yaml(build_template(CONFIGS[name]))
 

@@ -1,7 +1,9 @@
 """`rv-batch-cfn publish-container` and `make publish-container`, end to end.
 
-The CLI runs as a subprocess pointed at the moto server, the way a user's shell reaches AWS
-(tests/emulator.py aws_env); the ECR repositories come from deploying the generated template.
+The CLI runs pointed at the moto server the way a user's shell reaches AWS (tests/emulator.py
+aws_env), in the test process with its file descriptors captured (tests/cli_runner.py), so that
+docker's own output is seen as a terminal would show it; the ECR repositories come from deploying
+the generated template.
 
 No Docker daemon can run here, so `docker` is a stand-in on PATH (tests/account/fake_docker.py)
 that records its arguments, standard input and environment. Its `push` does what a registry does
@@ -17,7 +19,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pytest
 
 from rv_batch_cfn.account.publish import KindImages, PublishSettings, plan, registry_host
 from rv_batch_cfn.errors import AwsError, ConfigError
+from tests import cli_runner
 from tests.account import fake_docker
 from tests.conftest import require_tool
 from tests.emulator import ROOT, Emulator, aws_env, deploy, make_network
@@ -65,9 +67,7 @@ def run_cli(emu: Emulator, *args: str, env: dict[str, str] | None = None,
     environment = aws_env(emu, **(env or {}))
     for key in drop:
         environment.pop(key, None)
-    return subprocess.run([sys.executable, "-m", "rv_batch_cfn", "publish-container", *args],
-                          cwd=ROOT, env=environment, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=60)
+    return cli_runner.run(["publish-container", *args], env=environment, cwd=ROOT, fds=True)
 
 
 def deploy_stack(emu: Emulator, gpu_repository: str, cpu_repository: str) -> None:

@@ -23,6 +23,7 @@ import urllib.request
 import pytest
 
 from rv_batch_cfn.account.smoke import CANCEL_REASON
+from tests import cli_runner
 from tests import moto_like_aws_alerts as stand_in
 from tests.account.conftest import assert_one_clean_error
 from tests.emulator import ROOT, aws_env, deploy, make_network, outputs
@@ -40,13 +41,11 @@ def configure_batch(endpoint: str, use_docker: bool) -> None:
 
 @pytest.fixture
 def cli(emulator, home, tmp_path):
-    """`rv-batch-cfn ARGS` in a subprocess of its own, as a user runs it (the other account
-    tests run the CLI in process): what smoke-test prints as the jobs go is what a terminal
-    shows, and Ctrl-C reaches it as a signal."""
+    """`rv-batch-cfn ARGS` as a user runs it, in the test process (tests/cli_runner.py): what
+    smoke-test prints as the jobs go, and its exit code. Ctrl-C, which needs a process of its own
+    to reach as a signal, has its own test below."""
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "rv_batch_cfn", *args], cwd=tmp_path,
-                              env=aws_env(emulator, HOME=str(home)), capture_output=True,
-                              text=True, timeout=120)
+        return cli_runner.run(args, env=aws_env(emulator, HOME=str(home)), cwd=tmp_path)
     return run
 
 

@@ -1,4 +1,5 @@
-"""The committed template under real scanners: cfn-lint's CLI and checkov."""
+"""The committed templates under real scanners: cfn-lint's CLI (the golden templates too) and
+checkov."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator import ROOT, TEMPLATE, load_template
+from tests.golden_configs import golden_paths
 
 BIN = Path(sys.executable).parent
 # On one xdist worker, so that checkov runs once for the module.
@@ -17,12 +19,17 @@ pytestmark = pytest.mark.xdist_group("security-scan")
 
 
 TEMPLATES = [TEMPLATE, ROOT / "cloudformation" / "job-definitions.yml"]
+# The golden templates of the other configs (tests/golden_configs.py); the default one is
+# cloudformation/template.yml (tests/template/test_golden.py checks both against the generator).
+GOLDEN = sorted(p for p in golden_paths() if p.read_text() != TEMPLATE.read_text())
 
 
 def test_cfn_lint_cli_with_informational_checks_prints_nothing():
-    # Both templates in one run (cfn-lint takes a second to start). The files come first:
-    # --include-checks takes every argument after it.
-    result = subprocess.run([str(BIN / "cfn-lint"), *map(str, TEMPLATES), "--include-checks", "I"],
+    # Every template in one run: cfn-lint takes a second or two to start, then well under one
+    # per template. The files come first: --include-checks takes every argument after it.
+    files = [*TEMPLATES, *GOLDEN]
+    assert len(GOLDEN) == len(golden_paths()) - 1
+    result = subprocess.run([str(BIN / "cfn-lint"), *map(str, files), "--include-checks", "I"],
                             capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
