@@ -43,7 +43,7 @@ __version__ = "0.1.0"
 _API = {
     "StackConfig": "config", "ComputeConfig": "config", "from_dict": "config",
     "build_template": "template", "build_job_definitions_template": "template",
-    "render_yaml": "render", "render_json": "render", "write_atomic": "render",
+    "render_yaml": "render", "render_json": "render", "write_atomic": "files",
     "lint_template": "lint", "check_template": "lint", "LintFinding": "lint",
     "RvBatchError": "errors", "ConfigError": "errors", "LintError": "errors",
     "OutputError": "errors", "PackerError": "errors", "AwsError": "errors",

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import AwsError
 from ..inputs import read_text_file
-from ..render import writable_target, write_atomic
+from ..files import writable_target, write_atomic
 from . import session as aws
 
 SETTINGS = Path("settings.mk")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import urllib.error
-import urllib.request
 from typing import Callable, Optional
 
 from ..errors import PackerError
@@ -56,6 +54,9 @@ def normalise(cidr: str) -> str:
 def public_ip_cidr(url: Optional[str] = None, timeout: float = LOOKUP_TIMEOUT_SECONDS) -> str:
     """This machine's public IPv4 address as AWS sees it (from `url`, CHECKIP_URL by default),
     as a /32; PackerError when it cannot be found (no internet, a proxy answering otherwise)."""
+    import urllib.error  # here: most commands never look the address up
+    import urllib.request
+
     url = url or CHECKIP_URL
     fix = (f"set {SETTING} to the address Packer connects from (e.g. 203.0.113.7/32, or the "
            "VPC's range when Packer runs inside it)")

@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..errors import InputError
 from ..inputs import read_text_file
-from ..render import write_atomic
+from ..files import write_atomic
 from .ami_settings import is_ami_id
 
 LAST_AMI = Path("packer/last-ami")

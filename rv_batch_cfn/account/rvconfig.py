@@ -21,16 +21,13 @@ from typing import Any, Mapping, Optional
 
 from ..errors import AwsError, InputError, OutputError, RvBatchError, shorten
 from ..inputs import read_text_file
-from ..render import writable_target, write_atomic
+from ..files import writable_target, write_atomic
 from ..template import job_definitions, notifications
 from ..template import outputs as out
 from ..template import parameters as params
+from .rvconfig_formats import AWS_BATCH, BATCH, ENV, FORMATS
 from .stack import complete_stack, require_outputs, stack_outputs, stack_parameters
 
-BATCH = "batch"
-AWS_BATCH = "aws_batch"
-ENV = "env"
-FORMATS = (BATCH, AWS_BATCH, ENV)
 WRITE_NEEDS_INI = ("--write merges an INI section into the Raster Vision profile file; --env "
                    "prints shell lines instead: use one or the other")
 

@@ -68,7 +68,7 @@ def _report_write(result) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `rv-config` subcommand."""
-    from ..account.rvconfig import BATCH, ENV, FORMATS
+    from ..account.rvconfig_formats import BATCH, ENV, FORMATS
 
     p = sub.add_parser(
         "rv-config", help="print or write Raster Vision's Batch configuration from the stack",
