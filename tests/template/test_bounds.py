@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from rv_batch_cfn import ConfigError, StackConfig, build_template, render_yaml
+from rv_batch_cfn import ConfigError, StackConfig, build_template
+from rv_batch_cfn.render import template_dict
 from rv_batch_cfn.account.parameters import value_problem
 from tests.emulator import ROOT, load_template
 
@@ -60,9 +61,15 @@ PAST = {("MaximumVCPUs", "100000"): "100001", ("MinimumVCPUs", "100000"): "10000
         ("LogRetentionDays", "3653"): "3654", ("JobTimeout", "999999999"): "1000000000"}
 
 
+def parameter_declarations(config: StackConfig) -> dict:
+    """The template's Parameters section, as the rendered template holds it (the data rendering
+    writes; tests/template/test_golden.py holds the rendering itself)."""
+    return template_dict(build_template(config))["Parameters"]
+
+
 def defaults_refused(config: StackConfig) -> dict[str, str]:
     """Each parameter whose default its own declaration refuses, and why."""
-    parameters = load_template(render_yaml(build_template(config)))["Parameters"]
+    parameters = parameter_declarations(config)
     refused = {}
     for name, declaration in parameters.items():
         if "Default" not in declaration:
@@ -81,7 +88,7 @@ def test_config_and_template_agree_at_every_bound(name, accepted, refused):
     with pytest.raises(ConfigError):
         refused.validate()
     # What validate() refuses, the template would have refused as a default.
-    declaration = load_template(render_yaml(build_template(accepted)))["Parameters"][name]
+    declaration = parameter_declarations(accepted)[name]
     assert value_problem(declaration, str(declaration["Default"])) is None
     assert value_problem(declaration, PAST[name, str(declaration["Default"])]) is not None
 
