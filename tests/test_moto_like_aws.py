@@ -99,10 +99,11 @@ class Unpatched:
             f"{self.endpoint}/moto-api/reset", method="POST")).read()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def unpatched_server(tmp_path_factory):
     """moto in a process of its own, as it comes (patched only to check the canaries, see
-    above); its log goes to a file, shown if it fails to start."""
+    above); its log goes to a file, shown if it fails to start. One for this module and
+    tests/test_moto_like_aws_alerts.py, which run on one xdist worker (their xdist_group)."""
     log = tmp_path_factory.mktemp("unpatched-moto") / "server.log"
     # moto's catalogue of public images would cost each reset a second and no canary uses it.
     env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}

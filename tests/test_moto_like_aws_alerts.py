@@ -20,6 +20,9 @@ from tests.test_moto_like_aws import (  # noqa: F401 - aws and unpatched_server 
     aws, batch_network, batch_template, create_stack, fails, unpatched_server,
 )
 
+# With tests/test_moto_like_aws.py on one xdist worker, so that they share one unpatched server.
+pytestmark = pytest.mark.xdist_group("unpatched-moto")
+
 # Not tests/test_moto_like_aws.py's registry: its own check counts the patches of that module.
 CANARIES: dict[str, list[str]] = {}
 
