@@ -10,6 +10,7 @@ never remembered, and a cache that cannot be read or written is simply not used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -45,7 +46,7 @@ def lint_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
                   informational: bool = True) -> list[LintFinding]:
     """Every finding cfn-lint reports on `text` (YAML or JSON), informational ones included."""
     # Imported here: cfn-lint takes about a second to import, and most commands never lint.
-    # What cfnlint.api.lint does, with the rules loaded once (_rules).
+    # What cfnlint.api.lint does, with the rules loaded once (load_rules).
     from cfnlint.config import ConfigMixIn, ManualArgs
     from cfnlint.decode.decode import decode_str
     from cfnlint.exceptions import InvalidRegionException
@@ -56,7 +57,7 @@ def lint_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
         config = ConfigMixIn(**args)
         data, matches = decode_str(text)
         if not matches and data is not None:
-            matches = list(run_template_by_data(data, config, _rules()))
+            matches = list(run_template_by_data(data, config, load_rules()))
     except InvalidRegionException:
         unknown = [r for r in regions if r not in _known_regions()]
         raise InputError(f"--region: got {quote(', '.join(unknown) or ', '.join(regions))}; "
@@ -65,21 +66,16 @@ def lint_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
             for m in matches]
 
 
-_RULES: Any = None
-
-
-def _rules() -> Any:
+@functools.lru_cache(maxsize=None)
+def load_rules() -> Any:
     """cfn-lint's rules, loaded once per process: every rule module imported and each rule
     built, about 0.3 s that cfn-lint.api.lint spends again on every call otherwise. The rules
     keep no state between templates (cfn-lint's command line runs one set over every file it is
     given); which of them apply is the configuration each call passes."""
-    global _RULES
-    if _RULES is None:
-        from cfnlint.config import ConfigMixIn
-        from cfnlint.runner import Runner
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
 
-        _RULES = Runner(ConfigMixIn(regions=list(DEFAULT_REGIONS))).rules
-    return _RULES
+    return Runner(ConfigMixIn(regions=list(DEFAULT_REGIONS))).rules
 
 
 def _known_regions() -> Sequence[str]:

@@ -31,7 +31,7 @@ from dataclasses import asdict
 from typing import Any, Optional, Sequence
 
 from .errors import InputError
-from .lint import DEFAULT_REGIONS, LintFinding, lint_template
+from .lint import DEFAULT_REGIONS, LintFinding, lint_template, load_rules
 
 
 def can_fork() -> bool:
@@ -101,9 +101,7 @@ class LintAhead:
         status = 1
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            from .lint import _rules
-
-            _rules()  # the import and the rules: the part that overlaps the parent's work
+            load_rules()  # the import and the rules: the part that overlaps the parent's work
             with os.fdopen(text_in, "rb") as pipe:
                 data = pipe.read()
             if data:  # nothing: the parent did not need a lint

@@ -1,5 +1,4 @@
-"""Deterministic rendering of templates as YAML and JSON. (Atomic file writes are in files.py;
-write_atomic stays importable from here.)"""
+"""Deterministic rendering of templates as YAML and JSON (files.py writes them)."""
 
 from __future__ import annotations
 
@@ -12,9 +11,6 @@ from cfn_flip import yaml_dumper as cfn_yaml
 from cfn_tools._config import config as cfn_flip_config
 from troposphere import Template
 
-from .files import writable_target, write_atomic
-
-__all__ = ["template_dict", "render_yaml", "render_json", "write_atomic", "writable_target"]
 
 # The order a person reads a template in, rather than troposphere's alphabetical one.
 SECTION_ORDER = ("AWSTemplateFormatVersion", "Description", "Transform", "Metadata", "Parameters",

@@ -88,7 +88,8 @@ def _captured(fds: bool):
     saved_streams = sys.stdout, sys.stderr
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
         saved = [os.dup(1), os.dup(2)]
-        sys.stdout.flush(), sys.stderr.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
         os.dup2(out_file.fileno(), 1)
         os.dup2(err_file.fileno(), 2)
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
@@ -96,11 +97,13 @@ def _captured(fds: bool):
         try:
             yield out, err
         finally:
-            sys.stdout.close(), sys.stderr.close()  # flushes; fds 1 and 2 stay open
+            sys.stdout.close()  # flushes; fds 1 and 2 stay open (closefd=False)
+            sys.stderr.close()
             sys.stdout, sys.stderr = saved_streams
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
-            os.close(saved[0]), os.close(saved[1])
+            os.close(saved[0])
+            os.close(saved[1])
             for file, text in ((out_file, out), (err_file, err)):
                 file.seek(0)
                 text.write(file.read().decode("utf-8", "replace"))

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import boto3
-import yaml
 
 from rv_batch_cfn.account.stack import stack_outputs
-from rv_batch_cfn.inputs import template_loader
+from rv_batch_cfn.inputs import template_data
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +172,7 @@ def parameter_values(parameters: list[dict]) -> dict[str, str]:
 def load_template(text: str) -> dict:
     """The template as plain data, intrinsic functions in their long form (the product's own
     reading of a template, rv_batch_cfn/inputs.py, without its checks)."""
-    return yaml.load(text, Loader=template_loader())
+    return template_data(text)
 
 
 def aws_env(emu: Emulator, **extra: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from rv_batch_cfn.render import write_atomic
+from rv_batch_cfn.files import write_atomic
 from rv_batch_cfn.errors import OutputError
 from tests import cli_runner
 from tests.emulator import ROOT, TEMPLATE

@@ -31,6 +31,6 @@ def test_findings_do_not_depend_on_what_was_linted_before():
 
 def test_the_rules_are_loaded_once():
     lint_template(CLEAN)
-    rules = lint._rules()
+    rules = lint.load_rules()
     lint_template(FAILING)
-    assert lint._rules() is rules
+    assert lint.load_rules() is rules

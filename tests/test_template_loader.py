@@ -52,3 +52,13 @@ def test_it_parses_with_libyaml_where_pyyaml_has_it():
     if not hasattr(yaml, "CSafeLoader"):
         pytest.skip("this PyYAML was built without libyaml")
     assert issubclass(template_loader(), yaml.CSafeLoader)
+
+
+def test_a_body_aws_hands_back_reads_alike_as_yaml_or_json():
+    from rv_batch_cfn.account.deploy import compact_body
+    from rv_batch_cfn.inputs import template_data
+
+    text = (ROOT / "cloudformation" / "template.yml").read_text()
+    data = template_data(text)
+    assert data == _as_cfn_flip_reads(text)
+    assert template_data(compact_body(data)) == data

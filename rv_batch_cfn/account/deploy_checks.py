@@ -45,13 +45,13 @@ def check_deployment(session: Any, cfn: Any, stack_name: str, template: Mapping[
 def current_template(cfn: Any, stack_name: str) -> Optional[dict]:
     """The stack's current template as data, None when it cannot be read (the warnings then
     compare parameter values only)."""
-    import cfn_flip
+    from ..inputs import template_data
 
     try:
         body = cfn.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
         if isinstance(body, Mapping):
             return dict(body)
-        data, _ = cfn_flip.load(body)
+        data = template_data(body)
         return dict(data) if isinstance(data, Mapping) else None
     except Exception:  # noqa: BLE001 - only a better warning is lost
         return None

@@ -137,10 +137,10 @@ def _importers(cfn: Any, stack: dict) -> dict[str, list[str]]:
 def _retained(cfn: Any, stack_id: str, resources: tuple[dict, ...]) -> tuple[str, ...]:
     """The logical ids of existing resources whose DeletionPolicy is Retain (or RetainExceptOn-
     CompositeDeletion): deleting the stack leaves them."""
-    import cfn_flip
+    from ..inputs import template_data
 
     body = cfn.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
-    data = body if isinstance(body, dict) else cfn_flip.load(body)[0]
+    data = body if isinstance(body, dict) else template_data(body)
     existing = {r["LogicalResourceId"] for r in resources}
     return tuple(sorted(name for name, resource in (data.get("Resources") or {}).items()
                         if str(resource.get("DeletionPolicy", "")).startswith("Retain")
