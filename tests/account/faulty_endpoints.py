@@ -11,6 +11,8 @@ import threading
 from typing import Iterator
 from urllib.parse import urlsplit
 
+from tests.local_http import POLL_SECONDS
+
 
 class SilentEndpoint:
     """Accepts TCP connections on 127.0.0.1 and never answers (a hung service, a black hole
@@ -93,7 +95,8 @@ class CutOffProxy:
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": POLL_SECONDS}, daemon=True)
         self._thread.start()
 
     @property

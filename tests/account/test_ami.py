@@ -14,7 +14,6 @@ import datetime
 import json
 import os
 import re
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -33,6 +32,7 @@ from rv_batch_cfn.template import packer as pt
 from tests.account.conftest import assert_one_clean_error
 from tests.conftest import require_tool
 from tests.emulator import deploy, make_network
+from tests.local_http import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "packer" / "template-gpu.json"
@@ -232,14 +232,10 @@ class _RefusingSts(BaseHTTPRequestHandler):
 def test_refused_credentials_are_reported(aws_home, monkeypatch, capsys):
     # moto accepts any key, so a stand-in STS endpoint refuses this one as AWS would.
     require_tool("packer")
-    server = HTTPServer(("127.0.0.1", 0), _RefusingSts)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{server.server_port}")
+    with serving(HTTPServer(("127.0.0.1", 0), _RefusingSts)) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", url)
         code, _, err = run_cli(capsys, *build_args("ami-0123456789abcdef0",
                                                    "--profile", PROFILE))
-    finally:
-        server.shutdown()
     assert code == 2
     assert f"the AWS credentials of profile {PROFILE!r} were refused: The security token " \
            "included in the request is invalid" in err

@@ -5,7 +5,6 @@ machine has no internet), and a warning when the Packer in use cannot sign in to
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -18,10 +17,12 @@ from rv_batch_cfn.template import packer as pt
 from tests.account.test_ami import (  # noqa: F401 - fixtures
     DLAMI, PROFILE, TEMPLATE, account, aws_home, day, make_images, run_cli,
 )
+from tests.local_http import serving
 
 
 def answering(text: bytes, status: int = 200):
-    """A local HTTP server answering every GET with `text`; its URL."""
+    """A local HTTP server answering every GET with `text`, while the block runs; its URL."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API
             self.send_response(status)
@@ -31,18 +32,15 @@ def answering(text: bytes, status: int = 200):
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}/"
+    return serving(HTTPServer(("127.0.0.1", 0), Handler))
 
 
 @pytest.fixture
 def checkip(monkeypatch):
     """checkip.amazonaws.com stood in for by a local server answering 203.0.113.9."""
-    server, url = answering(b"203.0.113.9\n")
-    monkeypatch.setattr(build_access, "CHECKIP_URL", url)
-    yield url
-    server.shutdown()
+    with answering(b"203.0.113.9\n") as url:
+        monkeypatch.setattr(build_access, "CHECKIP_URL", url)
+        yield url
 
 
 def test_the_public_address_is_looked_up_as_packer_would(checkip):
@@ -51,18 +49,14 @@ def test_the_public_address_is_looked_up_as_packer_would(checkip):
 
 @pytest.mark.parametrize("answer", [b"<html>proxy login</html>", b"", b"2001:db8::1"])
 def test_an_answer_that_is_not_an_ipv4_address_is_refused(answer):
-    server, url = answering(answer)
-    try:
+    with answering(answer) as url:
         with pytest.raises(PackerError, match=r"not an IPv4 address: set AMI_BUILD_SSH_CIDR"):
             build_access.public_ip_cidr(url)
-    finally:
-        server.shutdown()
 
 
 def test_no_answer_says_which_setting_to_give():
-    server, url = answering(b"")
-    server.shutdown()
-    server.server_close()  # nothing listens there any more
+    with answering(b"") as url:
+        pass  # nothing listens there any more
     with pytest.raises(PackerError) as raised:
         build_access.public_ip_cidr(url, timeout=2)
     message = str(raised.value)

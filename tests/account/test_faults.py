@@ -64,16 +64,16 @@ def test_clients_get_bounded_timeouts_and_standard_retries(emulator, monkeypatch
 
 def test_an_endpoint_that_never_answers(emulator, silent, capsys, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", silent.url)
-    monkeypatch.setenv("RV_BATCH_CFN_READ_TIMEOUT", "1")
+    monkeypatch.setenv("RV_BATCH_CFN_READ_TIMEOUT", "0.5")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    monkeypatch.setattr(waits, "PROGRESS_INTERVAL", 0.4)
+    monkeypatch.setattr(waits, "PROGRESS_INTERVAL", 0.2)
     started = time.monotonic()
     err = assert_refused(run(capsys, "rv-config", "--stack", "rv"),
                          "rv-batch-cfn rv-config: error: cannot reach AWS: Read timeout on "
                          f'endpoint URL: "{silent.url}/"')
     took = time.monotonic() - started
     assert silent.accepted == 2  # both attempts reached it
-    assert 2 <= took < 10, took  # two reads of one second each, and a backoff between them
+    assert 1 <= took < 10, took  # two reads of half a second each, and a backoff between them
     waiting = [line for line in err.splitlines() if line.startswith("still waiting for AWS")]
     assert waiting and waiting[0].startswith("still waiting for AWS: STS GetCallerIdentity, ")
     assert any("attempt 1 failed: Read timeout" in line for line in waiting), err
@@ -83,16 +83,16 @@ def test_slow_calls_are_reported_every_interval():
     # The reporter on its own, with botocore's events replayed: a line per interval while the
     # call lasts, none after it ended.
     lines: list[str] = []
-    watcher = waits.SlowCalls(lines.append, interval=0.2)
+    watcher = waits.SlowCalls(lines.append, interval=0.1)
     model = type("Model", (), {"name": "DescribeStacks",
                                "service_model": type("S", (), {"service_id": "CloudFormation"})})
     watcher._started(model=model)
-    time.sleep(0.7)
+    time.sleep(0.35)
     watcher._attempted(attempts=1, caught_exception=TimeoutError("Read timeout"))
-    time.sleep(0.3)
+    time.sleep(0.15)
     watcher._ended()
     count = len(lines)
-    time.sleep(0.5)
+    time.sleep(0.25)
     assert len(lines) == count >= 3
     assert lines[0].startswith("still waiting for AWS: CloudFormation DescribeStacks, 0 s")
     assert "attempt 1 failed: Read timeout; now attempt 2" in lines[-1]

@@ -29,7 +29,7 @@ from tests.account.conftest import assert_one_clean_error
 from tests.emulator import ROOT, aws_env, deploy, make_network, outputs
 
 STACK = "rv"
-FAST = ("--interval", "0.1")
+FAST = ("--interval", "0.02")  # the stand-in moves a job one status per look
 
 
 def configure_batch(endpoint: str, use_docker: bool) -> None:
@@ -135,7 +135,7 @@ def test_a_job_stuck_in_runnable_is_explained_and_ctrl_c_terminates_it(emulator,
     jobs.outcome = stand_in.HOLD
     process = subprocess.Popen(
         [sys.executable, "-m", "rv_batch_cfn", "smoke-test", "--stack", STACK, "--kind", "cpu",
-         *FAST, "--explain-after", "1"],
+         *FAST, "--explain-after", "0.2"],
         env=aws_env(emulator, HOME=str(home)), cwd=tmp_path, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen = _read_until(process, "fits no instance type")  # the causes, then doctor's findings
@@ -172,7 +172,7 @@ def test_make_smoke_test(emulator, jobs):
         pytest.skip("make smoke-test needs make and the project's .venv")
     deploy(emulator, STACK, make_network(emulator))
     make = ["make", "-s", "-o", ".venv/bin/.installed", "smoke-test"]
-    result = subprocess.run([*make, f"STACK={STACK}", "KIND=cpu", "TIMEOUT=2", "INTERVAL=0.1"],
+    result = subprocess.run([*make, f"STACK={STACK}", "KIND=cpu", "TIMEOUT=2", "INTERVAL=0.02"],
                             cwd=ROOT, env=aws_env(emulator), capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -195,8 +195,8 @@ def test_follow_terminates_what_is_not_done_when_the_time_runs_out(emulator, job
     session = make_session()
     submitted = smoke.submit(session, smoke.plan(session, STACK, ["gpu"]), timeout_minutes=1)
 
-    events = list(smoke.follow(session, submitted, timeout_seconds=1.5, poll_seconds=0.1,
-                               explain_after=0.5))
+    events = list(smoke.follow(session, submitted, timeout_seconds=0.6, poll_seconds=0.05,
+                               explain_after=0.2))
 
     assert [e.kind for e in events if e.kind != "status"] == ["stuck", "timeout"]
     assert events[-1].status == "RUNNABLE"

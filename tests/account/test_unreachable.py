@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import functools
 import http.server
-import threading
-
 import pytest
 
 from tests.account.conftest import assert_one_clean_error
 from tests.emulator import TEMPLATE
+from tests.local_http import serving
 
 UNREACHABLE = "http://127.0.0.1:1"  # nothing listens on port 1: the connection is refused
 VPC = "vpc-0123456789abcdef0"
@@ -60,13 +59,8 @@ def not_aws(request, tmp_path):
     """The URL of a local HTTP server on 127.0.0.1 that answers, but not like AWS."""
     handler = functools.partial(request.param, directory=str(tmp_path)) \
         if request.param is _FileServer else request.param
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as url:
+        yield url
 
 
 @pytest.mark.parametrize("args", [
