@@ -5,6 +5,7 @@ remembered module list and method names are what moto computes."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -82,8 +83,22 @@ def test_moto_parses_with_libyaml(monkeypatch):
         return original(stream, Loader=Loader)
 
     monkeypatch.setattr(yaml, "load", recording_load)
-    Stack.parse_template("A: 1")
+    text = f"A: {uuid.uuid4()}"  # a text this process has not parsed yet
+    Stack.parse_template(text)
     assert len(loaders) == 1 and issubclass(loaders[0], yaml.CLoader)
+    Stack.parse_template(text)
+    assert len(loaders) == 1  # a text is parsed once
+
+
+def test_each_parse_of_a_text_gets_its_own_data():
+    from moto.cloudformation.models import Stack
+
+    text = TEMPLATES[0].read_text()
+    first = Stack.parse_template(text)
+    first["Resources"].clear()  # moto changing what it got
+    second = Stack.parse_template(text)
+    assert second["Resources"] and second is not first
+    assert _comparable(second) == _comparable(_as_moto_reads(text))
 
 
 def test_the_module_list_and_method_names_are_what_moto_computes():
