@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -22,6 +23,21 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(message + "; CI must have it", pytrace=False)
     pytest.skip(message)
+
+
+def settle_garbage_collector() -> None:
+    """Leave what is alive now (imported modules, moto's and botocore's models) out of the cyclic
+    garbage collector's scans, and scan the whole heap seldom. Python runs a full collection each
+    time the heap has grown by a quarter; the heap of a test process holds moto, botocore and
+    cfn-lint, so each took about a quarter of a second, twenty times per worker: about a tenth of
+    the suite's CPU time. Cycles still die in the young generations, as before; what survives
+    them stays a little longer, in a process that ends with the session."""
+    gc.freeze()
+    gc.set_threshold(*gc.get_threshold()[:2], 1000)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    settle_garbage_collector()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,6 +75,7 @@ def moto_server():
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    settle_garbage_collector()  # moto's modules are imported now
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
