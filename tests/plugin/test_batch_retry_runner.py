@@ -235,16 +235,36 @@ def test_without_attempts_in_the_config_the_template_default_applies(rv, tmp_pat
     assert result.stderr.count("[BATCH] attempts is not set") == 1
 
 
-@pytest.mark.parametrize("value", ["0", "11", "three", "2.5"])
-def test_attempts_outside_what_batch_allows_are_refused_before_submitting(rv, tmp_path, value):
+REFUSED_ATTEMPTS = ("0", "11", "three", "2.5")
+
+
+def test_attempts_outside_what_batch_allows_are_refused_before_submitting(rv, tmp_path):
+    low, high = config_module.ATTEMPTS  # the stack's own limits, AWS Batch's
+
+    def refusal(value: str) -> str:
+        return (f"[BATCH] attempts (or BATCH_ATTEMPTS): got {value!r}; allowed: a whole number "
+                f"from {low} to {high}")
+
     with recording(rv.emu, tmp_path / "requests.jsonl") as recorded:
         result = rv.run("batch_retry", EXAMPLE, "-a", "root_uri", str(tmp_path / "out"),
-                        BATCH_ATTEMPTS=value)
+                        BATCH_ATTEMPTS=REFUSED_ATTEMPTS[0])
     assert result.returncode != 0
-    low, high = config_module.ATTEMPTS  # the stack's own limits, AWS Batch's
-    assert (f"[BATCH] attempts (or BATCH_ATTEMPTS): got {value!r}; allowed: a whole number "
-            f"from {low} to {high}") in result.stderr
+    assert refusal(REFUSED_ATTEMPTS[0]) in result.stderr
     assert recorded.submitted_jobs() == []
+    # The runner reads every other refused value the same way (one process reads them all:
+    # Raster Vision's configuration reads the environment at each lookup).
+    code = ("import os, rastervision.pipeline\n"
+            "from rastervision.batch_retry.runner import configured_attempts\n"
+            f"for value in {REFUSED_ATTEMPTS[1:]!r}:\n"
+            "    os.environ['BATCH_ATTEMPTS'] = value\n"
+            "    try:\n"
+            "        print('accepted', configured_attempts())\n"
+            "    except ValueError as e:\n"
+            "        print(e)\n")
+    read = rv.python(code)
+    assert read.returncode == 0, read.stderr
+    assert [line.split(" (AWS")[0] for line in read.stdout.splitlines()] == [
+        refusal(value) for value in REFUSED_ATTEMPTS[1:]]
 
 
 def test_debug_mode_and_explicit_attempts_of_run_command_are_kept(rv, names, tmp_path):
