@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from tests import unpatched_moto
 from tests.emulator import Emulator
 from tests.moto_like_aws import make_moto_like_aws
 from tests.moto_speed import make_moto_faster
@@ -109,3 +110,24 @@ def emu(moto_server) -> Emulator:
     emu.reset()
     batch_without_docker(emu)
     return emu
+
+
+@pytest.fixture(scope="session")
+def unpatched_server(tmp_path_factory) -> unpatched_moto.Unpatched:
+    """moto as it comes, in a process of its own, for the canaries (tests/unpatched_moto.py).
+    Defined here, once: both canary modules share it."""
+    servers = unpatched_moto.start(tmp_path_factory.mktemp("unpatched-moto") / "server.log")
+    try:
+        server = next(servers)
+    except unpatched_moto.NotStarted as e:
+        pytest.fail(str(e), pytrace=False)
+    yield server
+    servers.close()
+
+
+@pytest.fixture
+def aws(unpatched_server) -> unpatched_moto.Unpatched:
+    """The unpatched server, reset: each canary starts from an empty account."""
+    unpatched_server.reset()
+    return unpatched_server
+

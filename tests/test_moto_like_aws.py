@@ -25,40 +25,21 @@ import ast
 import inspect
 import itertools
 import json
-import os
-import subprocess
-import sys
 import textwrap
-import urllib.request
 from typing import Any, Callable, Optional
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from tests import emulator, moto_like_aws
+from tests.unpatched_moto import REGION, Unpatched
 
-# One worker starts the unpatched server (about 2.5 s of CPU) and runs every canary.
+# One worker starts the unpatched server (about 2.5 s of CPU; the `aws` fixture, tests/conftest.py)
+# and runs every canary, these and tests/test_moto_like_aws_alerts.py's.
 pytestmark = pytest.mark.xdist_group("unpatched-moto")
 
-REGION = "us-east-1"
 CANARIES: dict[str, list[str]] = {}  # patch -> the canaries that show what it makes up for
-SERVER = textwrap.dedent("""
-    import logging, os, sys
-    from moto.server import ThreadedMotoServer
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    print("http://%s:%d" % server.get_host_and_port(), flush=True)
-    sys.stdin.read()  # serve until the test process closes stdin or exits
-    os._exit(0)  # at once: nothing to clean up
-""")
-FASTER = ("import sys; sys.path.insert(0, %r)\n"
-          "from tests.moto_speed import make_moto_faster; make_moto_faster()\n")
-PATCHED = ("import sys; sys.path.insert(0, %r)\n"
-           "from tests.moto_like_aws import make_moto_like_aws; make_moto_like_aws()\n")
 _names = itertools.count()
 
 
@@ -75,64 +56,6 @@ def remove(patch: str, part: Optional[str] = None) -> str:
     what = f"{part} from {patch}" if part else f"{patch} (and its call in make_moto_like_aws)"
     return (f"moto now behaves like AWS here: remove {what} in tests/moto_like_aws.py, "
             "and this canary")
-
-
-class Unpatched:
-    """boto3 clients of the unpatched moto server (no retries: a 500 fails at once)."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
-        self._clients: dict[str, Any] = {}
-
-    def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service, region_name=REGION, endpoint_url=self.endpoint,
-                aws_access_key_id="testing", aws_secret_access_key="testing",
-                config=Config(retries={"total_max_attempts": 1}))
-        return self._clients[service]
-
-    def client(self, service: str) -> Any:
-        """As tests.emulator.Emulator.client, for the helpers there."""
-        return self(service)
-
-    def reset(self) -> None:
-        urllib.request.urlopen(urllib.request.Request(
-            f"{self.endpoint}/moto-api/reset", method="POST")).read()
-
-
-@pytest.fixture(scope="session")
-def unpatched_server(tmp_path_factory):
-    """moto in a process of its own, as it comes (patched only to check the canaries, see
-    above); its log goes to a file, shown if it fails to start. One for this module and
-    tests/test_moto_like_aws_alerts.py, which run on one xdist worker (their xdist_group)."""
-    log = tmp_path_factory.mktemp("unpatched-moto") / "server.log"
-    # moto's catalogue of public images would cost each reset a second and no canary uses it.
-    env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-    # The same results, sooner (tests/moto_speed.py): no difference from moto to hide.
-    script = FASTER % str(emulator.ROOT) + SERVER
-    if os.environ.get("RV_CANARIES_AGAINST_PATCHED"):
-        script = PATCHED % str(emulator.ROOT) + script
-    with open(log, "w") as err:
-        process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=err, text=True, env=env)
-    endpoint = process.stdout.readline().strip()
-    if not endpoint:
-        process.wait(timeout=10)
-        pytest.fail(f"the unpatched moto server did not start:\n{log.read_text()}")
-    yield Unpatched(endpoint)
-    process.stdin.close()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture
-def aws(unpatched_server) -> Unpatched:
-    unpatched_server.reset()
-    return unpatched_server
 
 
 def fails(call: Callable[[], Any]) -> bool:

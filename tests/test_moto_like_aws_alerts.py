@@ -16,11 +16,10 @@ import urllib.request
 import pytest
 
 from tests import moto_like_aws_alerts
-from tests.test_moto_like_aws import (  # noqa: F401 - aws and unpatched_server are fixtures
-    aws, batch_network, batch_template, create_stack, fails, unpatched_server,
-)
+from tests.test_moto_like_aws import batch_network, batch_template, create_stack, fails
 
-# With tests/test_moto_like_aws.py on one xdist worker, so that they share one unpatched server.
+# With tests/test_moto_like_aws.py on one xdist worker, so that they share one unpatched server
+# (the `aws` fixture, tests/conftest.py).
 pytestmark = pytest.mark.xdist_group("unpatched-moto")
 
 # Not tests/test_moto_like_aws.py's registry: its own check counts the patches of that module.
