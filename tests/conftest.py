@@ -79,7 +79,8 @@ def moto_server():
     settle_garbage_collector()  # moto's modules are imported now
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
-    server.stop()
+    # Not stopped: its thread is a daemon and ends with the process, and stopping it waits up to
+    # half a second for its poll loop (werkzeug's serve_forever) at the end of every run.
 
 
 @pytest.fixture
