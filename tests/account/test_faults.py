@@ -64,16 +64,16 @@ def test_clients_get_bounded_timeouts_and_standard_retries(emulator, monkeypatch
 
 def test_an_endpoint_that_never_answers(emulator, silent, capsys, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", silent.url)
-    monkeypatch.setenv("RV_BATCH_CFN_READ_TIMEOUT", "0.5")
+    monkeypatch.setenv("RV_BATCH_CFN_READ_TIMEOUT", "0.25")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    monkeypatch.setattr(waits, "PROGRESS_INTERVAL", 0.2)
+    monkeypatch.setattr(waits, "PROGRESS_INTERVAL", 0.1)
     started = time.monotonic()
     err = assert_refused(run(capsys, "rv-config", "--stack", "rv"),
                          "rv-batch-cfn rv-config: error: cannot reach AWS: Read timeout on "
                          f'endpoint URL: "{silent.url}/"')
     took = time.monotonic() - started
     assert silent.accepted == 2  # both attempts reached it
-    assert 1 <= took < 10, took  # two reads of half a second each, and a backoff between them
+    assert 0.5 <= took < 10, took  # two reads of a quarter second each, and a backoff between
     waiting = [line for line in err.splitlines() if line.startswith("still waiting for AWS")]
     assert waiting and waiting[0].startswith("still waiting for AWS: STS GetCallerIdentity, ")
     assert any("attempt 1 failed: Read timeout" in line for line in waiting), err
