@@ -4,6 +4,7 @@ not through the emulator."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 import json
@@ -17,19 +18,18 @@ from rv_batch_cfn.instance_types import CATALOGUE, lookup
 RECORDED = Path(moto.__file__).parent / "ec2" / "resources" / "instance_types.json.gz"
 
 
+@functools.cache
 def recorded() -> dict:
+    """The recording, read once, when a test first needs it (not while each worker collects)."""
     with gzip.open(RECORDED, "rt") as f:
         return json.load(f)
-
-
-AWS = recorded()
 # Sizes the regular CPU table names that c5 does not have (it has 9xlarge and 18xlarge).
 NOT_SOLD = {"c5.8xlarge", "c5.16xlarge"}
 
 
 @pytest.mark.parametrize("name", sorted(set(CATALOGUE) - NOT_SOLD))
 def test_catalogue_matches_aws(name):
-    aws = AWS[name]
+    aws = recorded()[name]
     disks = aws.get("InstanceStorageInfo", {}).get("Disks", [])
     assert len(disks) <= 1  # one kind of disk per type: (count, GB each) says it all
     expected = (aws["VCpuInfo"]["DefaultVCpus"], aws["MemoryInfo"]["SizeInMiB"],
@@ -46,7 +46,7 @@ def test_catalogue_families():
     # p3 is gone (no AL2023 NVIDIA driver for V100); the current GPU and "d" families are in.
     assert "p3" not in families
     assert {"g4dn", "g5", "g6", "g6e", "p4d", "p5", "m6id", "c6id", "r6id", "m5d"} <= families
-    assert NOT_SOLD - set(AWS) == NOT_SOLD
+    assert NOT_SOLD - set(recorded()) == NOT_SOLD
 
 
 @pytest.mark.parametrize("name, store", [

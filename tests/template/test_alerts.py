@@ -12,6 +12,7 @@ transformer is rendered the way EventBridge renders it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from pathlib import Path
@@ -35,7 +36,10 @@ def template(config: StackConfig | None = None) -> dict:
     return load_template(render_yaml(build_template(config)))
 
 
-DEFAULT = template()
+@functools.cache
+def default() -> dict:
+    """The default template, built when a test first reads it (not while each worker collects)."""
+    return template()
 
 
 def sample(name: str, queue: str | None = None) -> dict:
@@ -130,13 +134,13 @@ CAPACITY = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
 ], ids=["defaults: cancel unrunnable jobs after 30 minutes, wait for capacity for ever",
         "both at their bounds", "capacity only", "none"])
 def test_both_queues_cancel_stuck_jobs_after_the_configured_minutes(kind, overrides, expected):
-    assert actions(DEFAULT, kind, **overrides) == expected
+    assert actions(default(), kind, **overrides) == expected
 
 
 def test_every_allowed_minute_maps_to_seconds_batch_accepts():
-    mapping = DEFAULT["Mappings"][queue_limits.SECONDS_MAP]
+    mapping = default()["Mappings"][queue_limits.SECONDS_MAP]
     for name in (p.UNRUNNABLE_JOB_TIMEOUT, p.CAPACITY_WAIT_TIMEOUT):
-        parameter = DEFAULT["Parameters"][name]
+        parameter = default()["Parameters"][name]
         assert parameter["Type"] == "Number"
         allowed = parameter["AllowedValues"]
         assert 0 in allowed and min(m for m in allowed if m) == 10 and max(allowed) == 1440
@@ -145,8 +149,8 @@ def test_every_allowed_minute_maps_to_seconds_batch_accepts():
             # Batch API reference, JobStateTimeLimitAction.maxTimeSeconds: 600 to 86,400.
             assert seconds == minutes * 60 and (minutes == 0 or 600 <= seconds <= 86400)
         assert "0" in parameter["Description"] and "RUNNABLE" in parameter["Description"]
-    assert DEFAULT["Parameters"][p.UNRUNNABLE_JOB_TIMEOUT]["Default"] == 30
-    assert DEFAULT["Parameters"][p.CAPACITY_WAIT_TIMEOUT]["Default"] == 0
+    assert default()["Parameters"][p.UNRUNNABLE_JOB_TIMEOUT]["Default"] == 30
+    assert default()["Parameters"][p.CAPACITY_WAIT_TIMEOUT]["Default"] == 0
 
 
 def test_a_configured_default_joins_the_allowed_minutes():
@@ -179,30 +183,30 @@ NOTIFICATION_RESOURCES = {notifications.KEY, notifications.TOPIC, notifications.
 
 
 def test_notification_resources_and_output_exist_only_with_an_email_address():
-    conditional = {n for n, r in DEFAULT["Resources"].items()
+    conditional = {n for n, r in default()["Resources"].items()
                    if r.get("Condition") == notifications.HAS_EMAIL}
     assert conditional == NOTIFICATION_RESOURCES
-    assert DEFAULT["Outputs"][notifications.TOPIC_OUTPUT]["Condition"] == notifications.HAS_EMAIL
-    assert DEFAULT["Parameters"][p.NOTIFICATION_EMAIL]["Default"] == ""
-    assert not condition(DEFAULT, notifications.HAS_EMAIL, console_values(DEFAULT))
-    assert condition(DEFAULT, notifications.HAS_EMAIL,
-                     console_values(DEFAULT, NotificationEmail="team@example.com"))
+    assert default()["Outputs"][notifications.TOPIC_OUTPUT]["Condition"] == notifications.HAS_EMAIL
+    assert default()["Parameters"][p.NOTIFICATION_EMAIL]["Default"] == ""
+    assert not condition(default(), notifications.HAS_EMAIL, console_values(default()))
+    assert condition(default(), notifications.HAS_EMAIL,
+                     console_values(default(), NotificationEmail="team@example.com"))
 
 
 def test_the_console_shows_the_address_with_the_job_settings():
     groups = {g["Label"]["default"]: g["Parameters"]
-              for g in DEFAULT["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]}
+              for g in default()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]}
     jobs_group = groups["Container images and jobs"]
     assert {p.NOTIFICATION_EMAIL, p.UNRUNNABLE_JOB_TIMEOUT, p.CAPACITY_WAIT_TIMEOUT} \
         <= set(jobs_group)
 
 
 def resolved_resource(name: str) -> dict:
-    values = console_values(DEFAULT, NotificationEmail="team@example.com")
+    values = console_values(default(), NotificationEmail="team@example.com")
     values.update({f"{r}.Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{STACK}-{r}-X"
                    for r in notifications.RULES})
     values[notifications.TOPIC] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications"
-    return resolve(DEFAULT["Resources"][name], DEFAULT, values)
+    return resolve(default()["Resources"][name], default(), values)
 
 
 def test_the_topic_is_encrypted_with_a_key_only_eventbridge_may_use_for_it():
