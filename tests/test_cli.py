@@ -37,9 +37,8 @@ def assert_clean_error(result, *fragments):
 
 
 def test_template_writes_the_linted_template(tmp_path):
-    # Through the module's entry point, in a process of its own.
     out = tmp_path / "nested" / "template.yml"
-    result = subprocess_cli("template", "-o", str(out))
+    result = cli("template", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert out.read_text() == TEMPLATE.read_text()
     assert "cfn-lint: clean" in result.stderr
