@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
-import sys
 
 import pytest
 
 from rv_batch_cfn import ConfigError, StackConfig, build_template
 from rv_batch_cfn.render import template_dict
 from rv_batch_cfn.account.parameters import value_problem
+from tests import cli_runner
 from tests.emulator import ROOT, load_template
 
 BIG_GPU = dict(instance_types=("g6e.48xlarge",))  # 192 vCPUs: room for the largest job
@@ -109,9 +108,8 @@ def test_template_no_lint_refuses_what_cloudformation_would(tmp_path):
     config.write_text("max_vcpus: 1000000\nupdate_job_timeout_minutes: 10080\n"
                       "s3_buckets: ['*']\n")
     out = tmp_path / "t.yml"
-    result = subprocess.run([sys.executable, "-m", "rv_batch_cfn", "template", "--config",
-                             str(config), "-o", str(out), "--no-lint"], capture_output=True,
-                            text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+    result = cli_runner.run(["template", "--config", str(config), "-o", str(out), "--no-lint"],
+                            cwd=ROOT)
     assert result.returncode == 2
     assert "max_vcpus: got 1000000; allowed: 1 to 100000" in result.stderr
     assert "update_job_timeout_minutes: got 10080; allowed: 1 to 7200 minutes" in result.stderr

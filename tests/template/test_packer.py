@@ -14,6 +14,7 @@ import pytest
 
 from rv_batch_cfn.render import render_json
 from rv_batch_cfn.template import packer as pt
+from tests import cli_runner
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,11 +48,11 @@ def test_committed_template_is_fresh():
 
 
 def test_packer_template_command_writes_or_prints(tmp_path):
-    run = [sys.executable, "-m", "rv_batch_cfn", "packer-template", "-o"]
-    printed = subprocess.run([*run, "-"], capture_output=True, text=True, cwd=tmp_path)
+    run = ["packer-template", "-o"]
+    printed = cli_runner.run([*run, "-"], cwd=tmp_path)
     assert printed.returncode == 0 and printed.stdout == COMMITTED.read_text(encoding="utf-8")
     assert not (tmp_path / "-").exists()
-    written = subprocess.run([*run, "out.json"], capture_output=True, text=True, cwd=tmp_path)
+    written = cli_runner.run([*run, "out.json"], cwd=tmp_path)
     assert written.returncode == 0 and "wrote out.json" in written.stderr
     assert (tmp_path / "out.json").read_text() == printed.stdout
 
