@@ -32,7 +32,8 @@ def settle_garbage_collector() -> None:
     time the heap has grown by a quarter; the heap of a test process holds moto, botocore and
     cfn-lint, so each took about a quarter of a second, twenty times per worker: about a tenth of
     the suite's CPU time. Cycles still die in the young generations, as before; what survives
-    them stays a little longer, in a process that ends with the session."""
+    them waits for the full collection pytest runs at the end of the session (where it reports
+    any exception raised while collecting)."""
     gc.freeze()
     gc.set_threshold(*gc.get_threshold()[:2], 1000)
 
