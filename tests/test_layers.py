@@ -1,7 +1,11 @@
 """The layers of ARCHITECTURE.md, held against the code: every module is imported, and its own
-imports (read from its source, so an import inside a function counts too) may only reach down.
+imports (read from its source, so an import inside a function counts too, and so do the names a
+package face imports on first use) may only reach down.
 
-    core (config, errors, render, lint, ...)  <-  template/  <-  account/  <-  cli/
+    core (config/, errors, render, lint, ...)  <-  template/  <-  account/  <-  cli/
+
+The package face, `rv_batch_cfn/__init__.py`, hands on the library's API (the core's and
+`build_template`): it may reach the core and the template layer, never account/ or cli/.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import rv_batch_cfn
 PACKAGE = Path(rv_batch_cfn.__file__).parent
 # What each layer may import of the package, besides itself. The entry point may import cli.
 ALLOWED = {
+    "face": {"core", "template"},
     "core": {"core"},
     "template": {"core", "template"},
     "account": {"core", "template", "account"},
-    "cli": {"core", "template", "account", "cli"},
+    "cli": {"face", "core", "template", "account", "cli"},
     "entry": {"cli"},
 }
 
@@ -34,6 +39,8 @@ def module_names() -> list[str]:
 
 def layer(module: str) -> str:
     parts = module.split(".")
+    if module == "rv_batch_cfn":
+        return "face"
     if module == "rv_batch_cfn.__main__":
         return "entry"
     if len(parts) > 1 and parts[1] in ("template", "account", "cli"):
@@ -47,13 +54,36 @@ def source_path(module: str) -> Path:
     return Path(spec.origin)
 
 
-def package_imports(module: str) -> set[str]:
-    """The rv_batch_cfn modules `module` imports, anywhere in its source."""
+def lazy_imports(module: str) -> set[str]:
+    """The submodules a package face imports on first use (PEP 562 `__getattr__`): the values of
+    its module-level table of names (`_API`, `_BUILDERS`), which `import_module` is handed."""
+    tables = [getattr(importlib.import_module(module), table, None)
+              for table in ("_API", "_BUILDERS")]
+    return {f"{module}.{sub}" for table in tables if table for sub in table.values()}
+
+
+def type_checking_nodes(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under `if TYPE_CHECKING:`: imports for annotations only, which
+    never run, so they make no import cycle (they still may not reach up a layer)."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            skipped |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    return skipped
+
+
+def package_imports(module: str, *, at_run_time: bool = False) -> set[str]:
+    """The rv_batch_cfn modules `module` imports, anywhere in its source; with `at_run_time`,
+    without those imported for annotations only."""
     path = source_path(module)
     is_package = path.name == "__init__.py"
     base = module.split(".") if is_package else module.split(".")[:-1]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    found: set[str] = lazy_imports(module) if is_package else set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = type_checking_nodes(tree) if at_run_time else set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("rv_batch_cfn")}
         elif isinstance(node, ast.ImportFrom):
@@ -70,8 +100,8 @@ def package_imports(module: str) -> set[str]:
     return found
 
 
-MODULES = module_names()
-KNOWN = {"rv_batch_cfn", *MODULES}
+MODULES = ["rv_batch_cfn", *module_names()]
+KNOWN = set(MODULES)
 
 
 def test_every_module_imports():
@@ -98,8 +128,33 @@ def test_a_layer_violation_is_caught(tmp_path, monkeypatch):
     assert {layer(m) for m in found} - ALLOWED["template"] == {"account", "cli"}
 
 
+def test_what_a_package_face_imports_on_first_use_is_read():
+    # Every module that imports by name (import_module) is a face whose table the check reads,
+    # so no import hides from it.
+    by_name = [m for m in MODULES if "import_module" in source_path(m).read_text()]
+    assert by_name == ["rv_batch_cfn", "rv_batch_cfn.template"]
+    assert all(lazy_imports(m) for m in by_name)
+    assert {"rv_batch_cfn.template", "rv_batch_cfn.config"} <= package_imports("rv_batch_cfn")
+    assert "rv_batch_cfn.template.stack_template" in package_imports("rv_batch_cfn.template")
+
+
+def test_imports_for_annotations_only_make_no_cycle_but_keep_their_layer(tmp_path, monkeypatch):
+    typed = tmp_path / "typed.py"
+    typed.write_text("from typing import TYPE_CHECKING\n"
+                     "from . import limits\n"
+                     "if TYPE_CHECKING:\n"
+                     "    from .model import StackConfig\n"
+                     "    from ..cli import main\n")
+    monkeypatch.setattr(sys.modules[__name__], "source_path", lambda module: typed)
+    module = "rv_batch_cfn.config.typed"
+    assert package_imports(module, at_run_time=True) == {"rv_batch_cfn.config.limits"}
+    assert package_imports(module) == {"rv_batch_cfn.config.limits",
+                                       "rv_batch_cfn.config.model", "rv_batch_cfn.cli"}
+
+
 def test_no_import_cycles():
-    graph = {m: {t for t in package_imports(m) if t in MODULES and t != m} for m in MODULES}
+    graph = {m: {t for t in package_imports(m, at_run_time=True) if t in KNOWN and t != m}
+             for m in MODULES}
     # A package importing its own submodules is not a cycle of layers; the submodule importing
     # the package back (rather than a sibling) would be.
     state: dict[str, int] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .. import instance_types
-from ..config import AMI_PATTERN, ROOT_VOLUME_GIB
+from ..config.limits import AMI_PATTERN, ROOT_VOLUME_GIB
 from ..errors import Problem
 from ..template import packer as pt
 from . import build_access

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any, Mapping, Optional, Sequence
 
-from ..config import gp3_ratio_problems
+from ..config.checks import gp3_ratio_problems
 from ..errors import ConfigError, Problem, quote
 from ..inputs import check_text_value
 from ..instance_types import refused_gpu_family

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from .. import config as c
+from ..config import limits
 from ..errors import AwsError, ConfigError, DockerError, Problem
 from .docker import Docker, command_line, login_args
 from .session import aws_error, check_credentials, client, make_session
@@ -112,7 +112,7 @@ def plan(settings: PublishSettings, kinds: Sequence[str]) -> list[Push]:
             problems.append(Problem(setting_name(kind, "local_image"), "",
                                     f"required: the local {kind.upper()} image, as `docker "
                                     f"images` lists it ({DOCKER_BUILD_HINT})"))
-        elif not re.match(c.IMAGE_PATTERN, images.local_image):
+        elif not re.match(limits.IMAGE_PATTERN, images.local_image):
             problems.append(Problem(setting_name(kind, "local_image"), images.local_image,
                                     "allowed: a docker image name without spaces"))
         if not images.repository:
@@ -120,11 +120,11 @@ def plan(settings: PublishSettings, kinds: Sequence[str]) -> list[Push]:
                                     f"required: the name of the ECR repository the stack "
                                     f"created (its {_stack_parameter(kind)} parameter; "
                                     "--stack NAME reads it from the stack)"))
-        elif not re.match(c.REPOSITORY_PATTERN, images.repository):
+        elif not re.match(limits.REPOSITORY_PATTERN, images.repository):
             problems.append(Problem(setting_name(kind, "repository"), images.repository,
                                     "allowed: an ECR repository name (lower-case letters, digits, "
                                     "and . _ - / between them), without registry or tag"))
-    if not re.match(c.IMAGE_TAG_PATTERN, settings.tag):
+    if not re.match(limits.IMAGE_TAG_PATTERN, settings.tag):
         problems.append(Problem(setting_name("", "tag"), settings.tag,
                                 "allowed: a docker tag (letters, digits, _ . -; at most 128), "
                                 "the same as the stack's ImageTag"))

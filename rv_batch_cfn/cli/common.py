@@ -70,7 +70,7 @@ def require_terminal_or_yes(command: str, action: str, alternative: str = "") ->
 def load_config(path: Optional[str]) -> StackConfig:
     """StackConfig from the --config file; the console defaults when none is given."""
     from ..config import StackConfig
-    from ..config_file import load_config_file
+    from ..config.file import load_config_file
 
     return StackConfig() if path is None else load_config_file(path)
 

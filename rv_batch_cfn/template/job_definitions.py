@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from troposphere import Equals, If, Not, Output, Parameter, Ref, Sub, Template, batch
 
-from .. import config as c
-from ..config import StackConfig
+from ..config import StackConfig, limits
 from . import jobs
 from . import outputs as out
 from . import parameters as p
@@ -121,7 +120,7 @@ def _add_parameters(t: Template, cfg: StackConfig) -> None:
         repository.Default = default_repository
     t.add_parameter(repository)
     t.add_parameter(Parameter(
-        IMAGE_TAG, Type="String", Default="", AllowedPattern=f"^$|{c.IMAGE_TAG_PATTERN}",
+        IMAGE_TAG, Type="String", Default="", AllowedPattern=f"^$|{limits.IMAGE_TAG_PATTERN}",
         ConstraintDescription="must be empty or a Docker tag (letters, digits, _ . -)",
         Description=f"Tag of the image in the repository. Empty: the {NAMESPACE}."))
     for kind, cc in cfg.kinds():
@@ -133,7 +132,7 @@ def _add_parameters(t: Template, cfg: StackConfig) -> None:
                           p.timeout_parameter(k.timeout, cfg.job_timeout_seconds, what)):
             t.add_parameter(parameter)
     t.add_parameter(Parameter(
-        JOB_ROLE_ARN, Type="String", Default="", AllowedPattern=c.ROLE_ARN_PATTERN,
+        JOB_ROLE_ARN, Type="String", Default="", AllowedPattern=limits.ROLE_ARN_PATTERN,
         ConstraintDescription="must be empty or an IAM role ARN",
         Description=f"Optional role for the jobs. Empty: the job role {MAIN_STACK_NAME} "
                     "exports."))

@@ -29,8 +29,7 @@ from troposphere import (
 from troposphere import kms as kms_resources
 from troposphere import sns as sns_resources
 
-from .. import config as c
-from ..config import StackConfig
+from ..config import StackConfig, limits
 from . import jobs
 from . import parameters as p
 from .policies import VERSION, service_principal
@@ -91,7 +90,7 @@ def add_parameter(t: Template, cfg: StackConfig) -> None:
     """The optional e-mail address."""
     t.add_parameter(Parameter(
         p.NOTIFICATION_EMAIL, Type="String", Default=cfg.notification_email,
-        AllowedPattern=c.EMAIL_PATTERN, MaxLength=254,
+        AllowedPattern=limits.EMAIL_PATTERN, MaxLength=254,
         ConstraintDescription="must be empty or an e-mail address such as team@example.com",
         Description="Optional address e-mailed when a job FAILED or blocks its queue (AWS asks "
                     "it to confirm first). Adds a KMS key (about 1 USD a month). Empty: none."))

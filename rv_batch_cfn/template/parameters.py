@@ -4,7 +4,7 @@ Parameter names keep those of the original raster-vision-aws template wherever t
 unchanged, so an existing stack can be updated with the new template.
 
 One module past 300 lines on purpose: a parameter's name, declaration, conditions, console group
-and label change together, and the bounds all come from config.py.
+and label change together, and the bounds all come from config/limits.py.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 
 from troposphere import And, Equals, If, Join, Not, NoValue, Parameter, Ref, Template
 
-from .. import config as c
 from .. import instance_types
-from ..config import StackConfig
+from ..config import ComputeConfig, StackConfig, limits
 
 # Parameter names (shared with the original template where the concept is the same).
 PREFIX = "Prefix"
@@ -84,7 +83,7 @@ HAS_KMS_KEYS = "HasS3KmsKeys"
 HAS_SESSION_MANAGER = "HasSessionManager"
 
 
-def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
+def _kind_parameters(kind: str, k: KindParameters, cc: ComputeConfig) -> list[Parameter]:
     what = "GPU" if kind == "gpu" else "CPU"
     ami_default = ("Batch's current ECS-optimized Amazon Linux 2023 AMI with NVIDIA drivers"
                    if kind == "gpu" else "Batch's current ECS-optimized Amazon Linux 2023 AMI")
@@ -92,7 +91,7 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
         Parameter(k.instance_types, Type="CommaDelimitedList",
                   Default=",".join(cc.instance_types),
                   # On a list, CloudFormation matches the pattern against each element.
-                  AllowedPattern=c.INSTANCE_TYPE_PATTERNS[kind],
+                  AllowedPattern=limits.INSTANCE_TYPE_PATTERNS[kind],
                   ConstraintDescription=(
                       "each must be an instance type (g5.2xlarge) or a family (g5) with an "
                       "NVIDIA GPU that the Amazon Linux 2023 NVIDIA AMIs support (not P2, P3, "
@@ -103,34 +102,34 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
                   Description=f"Comma-separated EC2 instance types (or families) for {what} jobs. "
                               "Several types give spot capacity more pools to come from; every "
                               f"one must offer the {what} job's vCPUs and memory."),
-        Parameter(k.capacity, Type="String", Default=cc.capacity, AllowedValues=list(c.CAPACITIES),
+        Parameter(k.capacity, Type="String", Default=cc.capacity, AllowedValues=list(limits.CAPACITIES),
                   Description=f"SPOT (cheaper, may be interrupted and retried) or ON_DEMAND "
                               f"instances for {what} jobs."),
-        Parameter(k.ami, Type="String", Default=cc.ami, AllowedPattern=c.AMI_PATTERN,
+        Parameter(k.ami, Type="String", Default=cc.ami, AllowedPattern=limits.AMI_PATTERN,
                   ConstraintDescription="must be empty or an AMI id such as ami-0123456789abcdef0",
                   Description=f"Optional custom AMI for {what} instances (for example one made "
                               f"by make create-ami). Empty: {ami_default}."),
         Parameter(k.storage, Type="Number", Default=cc.root_volume_gib,
-                  MinValue=c.ROOT_VOLUME_GIB[0], MaxValue=c.ROOT_VOLUME_GIB[1],
-                  ConstraintDescription=f"must be {c.ROOT_VOLUME_GIB[0]} to "
-                                        f"{c.ROOT_VOLUME_GIB[1]} GiB",
+                  MinValue=limits.ROOT_VOLUME_GIB[0], MaxValue=limits.ROOT_VOLUME_GIB[1],
+                  ConstraintDescription=f"must be {limits.ROOT_VOLUME_GIB[0]} to "
+                                        f"{limits.ROOT_VOLUME_GIB[1]} GiB",
                   Description=f"Size in GiB of the encrypted root volume of {what} instances; it "
                               "holds the container images, and the jobs' /opt/data on instance "
                               "types without NVMe instance store."),
         *root_volume_performance_parameters(k, cc),
         Parameter(k.hosted_image, Type="String", Default=cc.hosted_image,
-                  AllowedPattern=c.IMAGE_PATTERN, ConstraintDescription="must not contain spaces",
+                  AllowedPattern=limits.IMAGE_PATTERN, ConstraintDescription="must not contain spaces",
                   Description=f"Container image for {what} jobs when {k.repository_name} is "
                               "empty."),
         Parameter(k.repository_name, Type="String", Default=cc.repository_name,
-                  AllowedPattern=c.REPOSITORY_PATTERN, MaxLength=256,
+                  AllowedPattern=limits.REPOSITORY_PATTERN, MaxLength=256,
                   ConstraintDescription="must be empty or an ECR repository name (lower-case "
                                         "letters, digits, and . _ - / between them)",
                   Description=f"Optional ECR repository for {what} images (pushed by "
                               f"make publish-container); {what} jobs then run "
                               f"<repository>:{IMAGE_TAG}. See {k.repository_mode}."),
         Parameter(k.repository_mode, Type="String", Default=cc.repository_mode,
-                  AllowedValues=list(c.REPOSITORY_MODES),
+                  AllowedValues=list(limits.REPOSITORY_MODES),
                   Description=f"create: the stack creates {k.repository_name} (it must not "
                               "exist yet). existing: it exists already (for example retained "
                               "when an earlier stack was deleted) and the stack only uses it."),
@@ -138,41 +137,41 @@ def _kind_parameters(kind: str, k: KindParameters, cc: c.ComputeConfig) -> list[
     ]
 
 
-def root_volume_performance_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
+def root_volume_performance_parameters(k: KindParameters, cc: ComputeConfig) -> list[Parameter]:
     """gp3 throughput and IOPS of the kind's root volume. Their ratios (IOPS per GiB, MiB/s per
     IOPS) need arithmetic, which Rules cannot do: StackConfig.validate() checks them for the
     defaults and `deploy` for the values it sends; EC2 refuses the launch otherwise."""
     what = k.kind.upper()
-    low_t, high_t = c.GP3_THROUGHPUT_MIBS
-    low_i, high_i = c.GP3_IOPS
+    low_t, high_t = limits.GP3_THROUGHPUT_MIBS
+    low_i, high_i = limits.GP3_IOPS
     return [
         Parameter(k.throughput, Type="Number", Default=cc.root_volume_throughput_mibs,
                   MinValue=low_t, MaxValue=high_t,
                   ConstraintDescription=f"must be {low_t} to {high_t} MiB/s",
                   Description=f"Throughput (MiB/s) of the gp3 root volume of {what} instances: "
                               f"{low_t} is included in the volume's price, more is billed. At "
-                              f"most {what}RootVolumeIops / {c.GP3_IOPS_PER_MIBS}."),
+                              f"most {what}RootVolumeIops / {limits.GP3_IOPS_PER_MIBS}."),
         Parameter(k.iops, Type="Number", Default=cc.root_volume_iops, MinValue=low_i,
                   MaxValue=high_i, ConstraintDescription=f"must be {low_i} to {high_i} IOPS",
                   Description=f"IOPS of the gp3 root volume of {what} instances: {low_i} is "
                               "included in the volume's price, more is billed. At most "
-                              f"{c.GP3_IOPS_PER_GIB} per GiB of {k.storage}."),
+                              f"{limits.GP3_IOPS_PER_GIB} per GiB of {k.storage}."),
     ]
 
 
-def job_size_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Parameter]:
+def job_size_parameters(k: KindParameters, cc: ComputeConfig) -> list[Parameter]:
     """vCPUs and memory of the kind's job definition (shared with the job-definitions template)."""
     what = k.kind.upper()
     return [
-        Parameter(k.vcpus, Type="Number", Default=cc.job_vcpus, MinValue=c.JOB_VCPUS[0],
-                  MaxValue=c.JOB_VCPUS[1],
-                  ConstraintDescription=f"must be {c.JOB_VCPUS[0]} to {c.JOB_VCPUS[1]}",
+        Parameter(k.vcpus, Type="Number", Default=cc.job_vcpus, MinValue=limits.JOB_VCPUS[0],
+                  MaxValue=limits.JOB_VCPUS[1],
+                  ConstraintDescription=f"must be {limits.JOB_VCPUS[0]} to {limits.JOB_VCPUS[1]}",
                   Description=f"vCPUs reserved for each {what} job; at most the vCPUs of the "
                               f"smallest {what} instance type."),
         Parameter(k.memory, Type="Number", Default=cc.job_memory_mib,
-                  MinValue=c.JOB_MEMORY_MIB[0], MaxValue=c.JOB_MEMORY_MIB[1],
-                  ConstraintDescription=f"must be {c.JOB_MEMORY_MIB[0]} to "
-                                        f"{c.JOB_MEMORY_MIB[1]} MiB",
+                  MinValue=limits.JOB_MEMORY_MIB[0], MaxValue=limits.JOB_MEMORY_MIB[1],
+                  ConstraintDescription=f"must be {limits.JOB_MEMORY_MIB[0]} to "
+                                        f"{limits.JOB_MEMORY_MIB[1]} MiB",
                   Description=f"Memory (MiB) reserved for each {what} job; leave about 6% of "
                               "the instance's memory to the ECS agent and the OS."),
     ]
@@ -181,13 +180,13 @@ def job_size_parameters(k: KindParameters, cc: c.ComputeConfig) -> list[Paramete
 def shared_memory_parameter(name: str, default: int, what: str = "") -> Parameter:
     """Size of /dev/shm in job containers (`what`: "GPU " for one kind only, "" for all jobs)."""
     return Parameter(
-        name, Type="Number", Default=default, MinValue=c.SHARED_MEMORY_MIB[0],
-        MaxValue=c.SHARED_MEMORY_MIB[1],
-        ConstraintDescription=f"must be {c.SHARED_MEMORY_MIB[0]} to {c.SHARED_MEMORY_MIB[1]} "
+        name, Type="Number", Default=default, MinValue=limits.SHARED_MEMORY_MIB[0],
+        MaxValue=limits.SHARED_MEMORY_MIB[1],
+        ConstraintDescription=f"must be {limits.SHARED_MEMORY_MIB[0]} to {limits.SHARED_MEMORY_MIB[1]} "
                               "MiB, and less than the job's memory",
         Description=f"Size (MiB) of /dev/shm in {what}job containers; PyTorch DataLoader workers "
                     "pass batches through it. Counts against the job's memory. Raster Vision "
-                    f"trains on every GPU a job gets: about {c.SHARED_MEMORY_PER_GPU_MIB} MiB per "
+                    f"trains on every GPU a job gets: about {limits.SHARED_MEMORY_PER_GPU_MIB} MiB per "
                     "GPU (4 GPUs: 32768), and well below the job's memory.")
 
 
@@ -196,8 +195,8 @@ def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
     at submit time replaces it: Raster Vision's stock `batch` runner submits attempts 1, the
     `batch_retry` runner of this project submits [BATCH] attempts with the same rule."""
     return Parameter(
-        name, Type="Number", Default=default, MinValue=c.ATTEMPTS[0], MaxValue=c.ATTEMPTS[1],
-        ConstraintDescription=f"must be {c.ATTEMPTS[0]} to {c.ATTEMPTS[1]}",
+        name, Type="Number", Default=default, MinValue=limits.ATTEMPTS[0], MaxValue=limits.ATTEMPTS[1],
+        ConstraintDescription=f"must be {limits.ATTEMPTS[0]} to {limits.ATTEMPTS[1]}",
         Description=f"Attempts per {what}job: spot reclaims (Host EC2 ...) are retried, other "
                     "failures end the job. rv-config writes it as [BATCH] attempts, which "
                     "Raster Vision's batch_retry runner (rv-batch-cfn) submits; its stock batch "
@@ -214,7 +213,7 @@ def timeout_parameter(name: str, default: int, what: str = "") -> Parameter:
     attempt = f"an attempt of a {what}job" if what else "an attempt"
     return Parameter(
         name, Type="String", Default=str(default), AllowedPattern=TIMEOUT_PATTERN,
-        ConstraintDescription=f"must be 0 (no timeout) or at least {c.MIN_TIMEOUT_SECONDS} "
+        ConstraintDescription=f"must be 0 (no timeout) or at least {limits.MIN_TIMEOUT_SECONDS} "
                               "seconds",
         Description=f"Seconds after which {attempt} is stopped; 0 for no timeout.")
 
@@ -222,7 +221,7 @@ def timeout_parameter(name: str, default: int, what: str = "") -> Parameter:
 def add_parameters(t: Template, cfg: StackConfig) -> None:
     """Add every parameter, with console-friendly descriptions and constraints."""
     t.add_parameter(Parameter(
-        PREFIX, Type="String", Default=cfg.prefix, AllowedPattern=c.PREFIX_PATTERN, MaxLength=12,
+        PREFIX, Type="String", Default=cfg.prefix, AllowedPattern=limits.PREFIX_PATTERN, MaxLength=12,
         ConstraintDescription="must be at most 12 lower-case letters and digits",
         Description="Optional lower-case identifier for namespacing the queues and job "
                     "definitions of several stacks in one account (yournameRasterVisionGpuJobQueue)."))
@@ -235,7 +234,7 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
                     "that offers the instance types (rv-batch-cfn choose-subnets finds them). "
                     "Instances need a route to the internet or VPC endpoints."))
     t.add_parameter(Parameter(
-        KEY_NAME, Type="String", Default=cfg.key_name, AllowedPattern=c.KEY_NAME_PATTERN,
+        KEY_NAME, Type="String", Default=cfg.key_name, AllowedPattern=limits.KEY_NAME_PATTERN,
         ConstraintDescription="must be empty or an EC2 key pair name",
         Description="Optional EC2 key pair for SSH. Empty: no key pair; use Session Manager "
                     "for shell access."))
@@ -251,23 +250,23 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         for p in _kind_parameters(kind, KINDS[kind], cc):
             t.add_parameter(p)
     t.add_parameter(Parameter(
-        MINIMUM_VCPUS, Type="Number", Default=cfg.min_vcpus, MinValue=c.VCPUS[0],
-        MaxValue=c.VCPUS[1], ConstraintDescription=f"must be {c.VCPUS[0]} to {c.VCPUS[1]}",
+        MINIMUM_VCPUS, Type="Number", Default=cfg.min_vcpus, MinValue=limits.VCPUS[0],
+        MaxValue=limits.VCPUS[1], ConstraintDescription=f"must be {limits.VCPUS[0]} to {limits.VCPUS[1]}",
         Description="vCPUs each compute environment keeps running when idle; 0 scales to zero "
                     "and costs nothing between jobs."))
     t.add_parameter(Parameter(
-        MAXIMUM_VCPUS, Type="Number", Default=cfg.max_vcpus, MinValue=1, MaxValue=c.VCPUS[1],
-        ConstraintDescription=f"must be 1 to {c.VCPUS[1]}",
+        MAXIMUM_VCPUS, Type="Number", Default=cfg.max_vcpus, MinValue=1, MaxValue=limits.VCPUS[1],
+        ConstraintDescription=f"must be 1 to {limits.VCPUS[1]}",
         Description="vCPUs each compute environment may reach; bounds the cost of a burst of "
                     "jobs."))
     t.add_parameter(Parameter(
         SPOT_BID_PERCENTAGE, Type="Number", Default=cfg.spot_bid_percentage,
-        MinValue=c.SPOT_BID_PERCENTAGE[0], MaxValue=c.SPOT_BID_PERCENTAGE[1],
+        MinValue=limits.SPOT_BID_PERCENTAGE[0], MaxValue=limits.SPOT_BID_PERCENTAGE[1],
         ConstraintDescription="must be 1 to 100",
         Description="Highest spot price, as a percentage of the on-demand price, that spot "
                     "environments pay; lower values can leave jobs waiting for capacity."))
     t.add_parameter(Parameter(
-        IMAGE_TAG, Type="String", Default=cfg.image_tag, AllowedPattern=c.IMAGE_TAG_PATTERN,
+        IMAGE_TAG, Type="String", Default=cfg.image_tag, AllowedPattern=limits.IMAGE_TAG_PATTERN,
         ConstraintDescription="must be a Docker tag (letters, digits, _ . -)",
         Description="Tag of the images in the ECR repositories (used only with a repository "
                     "name)."))
@@ -277,15 +276,15 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
     add_s3_parameters(t, cfg)
     t.add_parameter(Parameter(
         LOG_RETENTION_DAYS, Type="Number", Default=cfg.log_retention_days,
-        AllowedValues=list(c.LOG_RETENTION_DAYS), MinValue=c.LOG_RETENTION_DAYS[0],
-        MaxValue=c.LOG_RETENTION_DAYS[-1],
+        AllowedValues=list(limits.LOG_RETENTION_DAYS), MinValue=limits.LOG_RETENTION_DAYS[0],
+        MaxValue=limits.LOG_RETENTION_DAYS[-1],
         ConstraintDescription="must be one of the retention periods CloudWatch Logs offers",
         Description="Days to keep job logs in CloudWatch Logs."))
     t.add_parameter(Parameter(
         UPDATE_JOB_TIMEOUT, Type="Number", Default=cfg.update_job_timeout_minutes,
-        MinValue=c.UPDATE_TIMEOUT_MINUTES[0], MaxValue=c.UPDATE_TIMEOUT_MINUTES[1],
-        ConstraintDescription=f"must be {c.UPDATE_TIMEOUT_MINUTES[0]} to "
-                              f"{c.UPDATE_TIMEOUT_MINUTES[1]} minutes",
+        MinValue=limits.UPDATE_TIMEOUT_MINUTES[0], MaxValue=limits.UPDATE_TIMEOUT_MINUTES[1],
+        ConstraintDescription=f"must be {limits.UPDATE_TIMEOUT_MINUTES[0]} to "
+                              f"{limits.UPDATE_TIMEOUT_MINUTES[1]} minutes",
         Description="Minutes running jobs get to finish when an update replaces the instances "
                     "(new instance types, AMI, volume size, subnets, key pair); then they are "
                     "stopped. Longer keeps old, possibly unpatched instances longer."))
@@ -297,7 +296,7 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
                     "too (they run with host networking), so leave false unless you need it."))
     t.add_parameter(Parameter(
         BATCH_SERVICE_ROLE_ARN, Type="String", Default=cfg.batch_service_role_arn,
-        AllowedPattern=c.ROLE_ARN_PATTERN,
+        AllowedPattern=limits.ROLE_ARN_PATTERN,
         ConstraintDescription="must be empty or an IAM role ARN",
         Description="Optional service role for AWS Batch. Empty (recommended): the "
                     "AWSServiceRoleForBatch service-linked role, which Batch creates when needed "
@@ -309,7 +308,7 @@ def add_s3_parameters(t: Template, cfg: StackConfig) -> None:
     t.add_parameter(Parameter(
         S3_BUCKETS, Type="CommaDelimitedList", Default=",".join(cfg.s3_buckets),
         # Matched against each name; the empty alternative admits the empty list (no buckets).
-        AllowedPattern=f"^({c.BUCKET_NAME_PATTERN[1:-1]})?$",
+        AllowedPattern=f"^({limits.BUCKET_NAME_PATTERN[1:-1]})?$",
         ConstraintDescription="each must be an S3 bucket name (no *: write access is only "
                               "ever to named buckets)",
         Description="Comma-separated S3 buckets jobs may read, write and delete in (Raster "
@@ -317,13 +316,13 @@ def add_s3_parameters(t: Template, cfg: StackConfig) -> None:
     t.add_parameter(Parameter(
         S3_READ_ONLY_BUCKETS, Type="CommaDelimitedList",
         Default=",".join(cfg.s3_read_only_buckets),
-        AllowedPattern=f"^({c.BUCKET_PATTERN[1:-1]})?$",
+        AllowedPattern=f"^({limits.BUCKET_PATTERN[1:-1]})?$",
         ConstraintDescription="each must be an S3 bucket name, or * alone for every bucket",
         Description="Comma-separated S3 buckets jobs may only read (list and get objects); * "
                     "for every bucket, public data sets included. Empty: none beyond S3Buckets."))
     t.add_parameter(Parameter(
         KMS_KEY_ARNS, Type="CommaDelimitedList", Default=",".join(cfg.kms_key_arns),
-        AllowedPattern=f"^({c.KMS_KEY_ARN_PATTERN[1:-1]})?$",
+        AllowedPattern=f"^({limits.KMS_KEY_ARN_PATTERN[1:-1]})?$",
         ConstraintDescription="each must be the ARN of a KMS key (not of an alias)",
         Description="Optional comma-separated KMS key ARNs of buckets encrypted with SSE-KMS: "
                     "jobs may decrypt and generate data keys with these keys only."))
@@ -350,7 +349,7 @@ def add_conditions(t: Template) -> None:
     t.add_condition(HAS_KMS_KEYS, _list_not_empty(KMS_KEY_ARNS))
     t.add_condition(HAS_SESSION_MANAGER, Equals(Ref(SESSION_MANAGER), "true"))
     for k in KINDS.values():
-        t.add_condition(k.on_spot, Equals(Ref(k.capacity), c.SPOT))
+        t.add_condition(k.on_spot, Equals(Ref(k.capacity), limits.SPOT))
         t.add_condition(k.has_ami, _not_empty(k.ami))
         t.add_condition(k.uses_ecr, _not_empty(k.repository_name))
     t.add_condition(GPU.creates_repository, And(

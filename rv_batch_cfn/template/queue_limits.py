@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from troposphere import Equals, FindInMap, If, Not, NoValue, Parameter, Ref, Template, batch
 
-from .. import config as c
-from ..config import StackConfig
+from ..config import StackConfig, limits
 from . import parameters as p
 
 # The status reasons, as Batch reports them and as jobStateTimeLimitActions takes them.
@@ -54,7 +53,7 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
     """The two time limits, in minutes, each with a list of allowed values."""
     allowed = allowed_minutes(cfg.unrunnable_job_timeout_minutes,
                               cfg.capacity_wait_timeout_minutes)
-    low, high = c.TIME_LIMIT_MINUTES
+    low, high = limits.TIME_LIMIT_MINUTES
     bounds = dict(AllowedValues=allowed, MinValue=0, MaxValue=high,
                   ConstraintDescription=f"must be 0 (never) or one of the listed minutes, {low} "
                                         f"to {high}")

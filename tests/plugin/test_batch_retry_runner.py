@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from rv_batch_cfn import config as config_module
+from rv_batch_cfn.config import limits
 from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.config import StackConfig
 from rv_batch_cfn.template import jobs
@@ -239,7 +239,7 @@ REFUSED_ATTEMPTS = ("0", "11", "three", "2.5")
 
 
 def test_attempts_outside_what_batch_allows_are_refused_before_submitting(rv, tmp_path):
-    low, high = config_module.ATTEMPTS  # the stack's own limits, AWS Batch's
+    low, high = limits.ATTEMPTS  # the stack's own limits, AWS Batch's
 
     def refusal(value: str) -> str:
         return (f"[BATCH] attempts (or BATCH_ATTEMPTS): got {value!r}; allowed: a whole number "

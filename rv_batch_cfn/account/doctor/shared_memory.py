@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ...config import SHARED_MEMORY_PER_GPU_MIB
+from ...config.limits import SHARED_MEMORY_PER_GPU_MIB
 from ...template import parameters as params
 from .fit import job_size
 from .model import NOTE, OK, PROBLEM, SHARED_MEMORY, Finding, Kind

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Union
 
-from .config import StackConfig, from_dict
-from .errors import ConfigError
-from .inputs import load_document, read_text_file, shown
+from ..errors import ConfigError
+from ..inputs import load_document, read_text_file, shown
+from .data import from_dict
+from .model import StackConfig
 
 
 def load_config_file(path: Union[str, Path]) -> StackConfig:

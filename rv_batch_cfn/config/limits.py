@@ -1,0 +1,80 @@
+"""What the services allow, and what the stack allows on top: bounds, patterns, allowed values.
+
+The template's parameters (template/parameters.py), the config's checks (checks.py) and the
+commands' checks of parameter values all take their limits from here, so a bound is stated once.
+"""
+
+from __future__ import annotations
+
+from .. import instance_types
+
+SPOT = "SPOT"
+ON_DEMAND = "ON_DEMAND"
+CAPACITIES = (SPOT, ON_DEMAND)
+
+# The image jobs run unless the stack names an ECR repository (one image for CPU and GPU); the
+# default of both kinds, and the example in messages about images.
+HOSTED_IMAGE = "quay.io/azavea/raster-vision:pytorch-0.31"
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+
+PREFIX_PATTERN = r"^[a-z0-9]{0,12}$"
+AMI_PATTERN = r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$"
+# Every EC2 family name has a digit (m6i, g5, p4d), which also keeps 'optimal' out of the GPU
+# kind, where it would pick only instance types without a GPU. The lookahead refuses the
+# families the AL2023 NVIDIA AMIs cannot drive (instance_types.refused_gpu_family says why).
+GPU_INSTANCE_TYPE_PATTERN = (r"^" + instance_types.REFUSED_GPU_FAMILY_LOOKAHEAD
+                             + r"[a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?$")
+INSTANCE_TYPE_PATTERN = r"^([a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?|optimal)$"
+INSTANCE_TYPE_PATTERNS = {"gpu": GPU_INSTANCE_TYPE_PATTERN, "cpu": INSTANCE_TYPE_PATTERN}
+GPU_TYPES_ALLOWED = ("allowed: an EC2 instance type (g5.2xlarge) or family (g5) with a GPU; "
+                     "not 'optimal', which picks only C, M and R types, without GPUs")
+REPOSITORY_PATTERN = r"^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)?$"
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+# A bucket name; the read-only list may also be * (every bucket), the read-write list never.
+BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+BUCKET_PATTERN = r"^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$"
+# A KMS key (not an alias: IAM policies match keys by key ARN); multi-Region keys are mrk-....
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,64}$"
+REPOSITORY_MODES = ("create", "existing")
+IMAGE_PATTERN = r"^[^\s]+$"
+KEY_NAME_PATTERN = r"^[ -~]{0,255}$"
+ROLE_ARN_PATTERN = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$"
+
+# Limits of the services, not preferences: gp3 volumes, Batch retry attempts, job timeouts.
+ROOT_VOLUME_GIB = (30, 16384)  # the ECS-optimized AL2023 AMI's snapshot is 30 GiB
+ATTEMPTS = (1, 10)
+# gp3 root volumes: throughput (MiB/s) and IOPS bounds; 125 and 3000 are included in the price.
+# IOPS may be at most 500 per GiB of the volume, throughput at most 0.25 MiB/s per IOPS.
+GP3_THROUGHPUT_MIBS = (125, 1000)
+GP3_IOPS = (3000, 16000)
+GP3_IOPS_PER_GIB = 500
+GP3_IOPS_PER_MIBS = 4
+MIN_TIMEOUT_SECONDS = 60
+# What the JobTimeout parameter's pattern admits (nine digits, about 31 years).
+MAX_TIMEOUT_SECONDS = 999_999_999
+# Batch's UpdatePolicy.JobExecutionTimeoutMinutes (API reference, UpdatePolicy).
+UPDATE_TIMEOUT_MINUTES = (1, 7200)
+# Upper bounds where the services document none: values no real account reaches, so that a typo
+# (a few zeros too many) is refused before CloudFormation or Batch sees it.
+# Batch sets no cap on a compute environment's vCPUs; accounts' EC2 vCPU quotas are granted in
+# the thousands, so 100000 is beyond any of them.
+VCPUS = (0, 100_000)
+# A job runs on one instance: at most 192 vCPUs (the largest of the GPU and general-purpose
+# families, e.g. m7i.48xlarge, g6e.48xlarge).
+JOB_VCPUS = (1, 192)
+# 4 TiB, the memory of the largest instance with at most 192 vCPUs (x2iedn.32xlarge); Batch
+# wants at least 4 MiB, Raster Vision far more.
+JOB_MEMORY_MIB = (512, 4 * 1024 * 1024)
+# /dev/shm comes out of the job's memory, so the same ceiling.
+SHARED_MEMORY_MIB = (64, JOB_MEMORY_MIB[1])
+SPOT_BID_PERCENTAGE = (1, 100)
+# /dev/shm per GPU a job uses: the single-GPU default, scaled by the GPUs Raster Vision trains on.
+SHARED_MEMORY_PER_GPU_MIB = 8192
+# A job queue's JobStateTimeLimitAction waits 600 to 86,400 seconds (Batch API reference,
+# JobStateTimeLimitAction.maxTimeSeconds); 0 here means no action at all.
+TIME_LIMIT_MINUTES = (10, 1440)
+# Loose on purpose (SNS confirms the address by mail): something@domain.tld, or empty for none.
+EMAIL_PATTERN = r"^([A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})?$"
