@@ -774,7 +774,8 @@ def test_output_json_of_the_ami_commands(account, tmp_path, capsys):
     data = json.loads(out)
     assert (data["image_id"], data["provisioned"], data["recorded_in"]) == \
         (built, True, str(record))
-    assert any(c.startswith(f"aws ec2 deregister-image ") for c in data["removal_commands"])
+    assert any(c.startswith("aws ec2 deregister-image ") and c.endswith(f" --image-id {built}")
+               for c in data["removal_commands"])
 
     code, out, err = run_cli(capsys, "find-base-ami", "--profile", PROFILE, "--owner", "self",
                              "--json")
