@@ -56,10 +56,9 @@ def source_path(module: str) -> Path:
 
 def lazy_imports(module: str) -> set[str]:
     """The submodules a package face imports on first use (PEP 562 `__getattr__`): the values of
-    its module-level table of names (`_API`, `_BUILDERS`), which `import_module` is handed."""
-    tables = [getattr(importlib.import_module(module), table, None)
-              for table in ("_API", "_BUILDERS")]
-    return {f"{module}.{sub}" for table in tables if table for sub in table.values()}
+    its table `_API` (name -> submodule), which its `__getattr__` hands to `import_module`."""
+    table = getattr(importlib.import_module(module), "_API", {})
+    return {f"{module}.{sub}" for sub in table.values()}
 
 
 def type_checking_nodes(tree: ast.AST) -> set[int]:

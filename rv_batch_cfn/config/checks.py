@@ -8,6 +8,7 @@ checks of parameter values.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import re
 from dataclasses import fields
@@ -236,6 +237,12 @@ def _cidr_problems(cidr: str) -> list[Problem]:
 
 # ----------------------------------------------------------------------------------------------
 # Field types: a config built in Python may hold a value of the wrong type anywhere.
+
+
+def did_you_mean(key: object, names: list[str]) -> str:
+    """The start of the message for an unknown key or field: the closest name, if one is close."""
+    close = difflib.get_close_matches(str(key), names, n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 # What convert() returns for a value of the wrong type (None is a value).

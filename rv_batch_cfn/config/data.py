@@ -4,12 +4,11 @@ dataclass fields."""
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import fields
 from typing import Any, Mapping, get_type_hints
 
 from ..errors import ConfigError, Problem
-from .checks import INVALID, convert, describe, value_problems
+from .checks import INVALID, convert, describe, did_you_mean, value_problems
 from .model import StackConfig
 
 
@@ -40,8 +39,7 @@ def _build(cls: type, default: Any, data: Any, path: str | None,
     for key, value in data.items():
         where = f"{path}.{key}" if path else str(key)
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = did_you_mean(key, names)
             problems.append(Problem(where, value,
                                     f"unknown key; {hint}allowed keys: {', '.join(names)}"))
             continue

@@ -8,7 +8,6 @@ can ship a template whose defaults suit their team without touching the generato
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -17,6 +16,7 @@ from . import checks
 from .limits import GP3_IOPS, GP3_THROUGHPUT_MIBS, HOSTED_IMAGE, SPOT
 
 __all__ = ["StackConfig", "ComputeConfig"]
+
 
 @dataclass(frozen=True)
 class ComputeConfig:
@@ -200,8 +200,7 @@ def _with(obj: Any, changes: Mapping[str, Any]) -> Any:
     problems = []
     for key in changes:
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = checks.did_you_mean(key, names)
             problems.append(Problem(key, changes[key],
                                     f"unknown field of {type(obj).__name__}; {hint}allowed: "
                                     + ", ".join(names)))

@@ -102,7 +102,8 @@ def _kind_parameters(kind: str, k: KindParameters, cc: ComputeConfig) -> list[Pa
                   Description=f"Comma-separated EC2 instance types (or families) for {what} jobs. "
                               "Several types give spot capacity more pools to come from; every "
                               f"one must offer the {what} job's vCPUs and memory."),
-        Parameter(k.capacity, Type="String", Default=cc.capacity, AllowedValues=list(limits.CAPACITIES),
+        Parameter(k.capacity, Type="String", Default=cc.capacity,
+                  AllowedValues=list(limits.CAPACITIES),
                   Description=f"SPOT (cheaper, may be interrupted and retried) or ON_DEMAND "
                               f"instances for {what} jobs."),
         Parameter(k.ami, Type="String", Default=cc.ami, AllowedPattern=limits.AMI_PATTERN,
@@ -118,7 +119,8 @@ def _kind_parameters(kind: str, k: KindParameters, cc: ComputeConfig) -> list[Pa
                               "types without NVMe instance store."),
         *root_volume_performance_parameters(k, cc),
         Parameter(k.hosted_image, Type="String", Default=cc.hosted_image,
-                  AllowedPattern=limits.IMAGE_PATTERN, ConstraintDescription="must not contain spaces",
+                  AllowedPattern=limits.IMAGE_PATTERN,
+                  ConstraintDescription="must not contain spaces",
                   Description=f"Container image for {what} jobs when {k.repository_name} is "
                               "empty."),
         Parameter(k.repository_name, Type="String", Default=cc.repository_name,
@@ -182,12 +184,13 @@ def shared_memory_parameter(name: str, default: int, what: str = "") -> Paramete
     return Parameter(
         name, Type="Number", Default=default, MinValue=limits.SHARED_MEMORY_MIB[0],
         MaxValue=limits.SHARED_MEMORY_MIB[1],
-        ConstraintDescription=f"must be {limits.SHARED_MEMORY_MIB[0]} to {limits.SHARED_MEMORY_MIB[1]} "
-                              "MiB, and less than the job's memory",
+        ConstraintDescription=f"must be {limits.SHARED_MEMORY_MIB[0]} to "
+                              f"{limits.SHARED_MEMORY_MIB[1]} MiB, and less than the job's memory",
         Description=f"Size (MiB) of /dev/shm in {what}job containers; PyTorch DataLoader workers "
                     "pass batches through it. Counts against the job's memory. Raster Vision "
-                    f"trains on every GPU a job gets: about {limits.SHARED_MEMORY_PER_GPU_MIB} MiB per "
-                    "GPU (4 GPUs: 32768), and well below the job's memory.")
+                    "trains on every GPU a job gets: about "
+                    f"{limits.SHARED_MEMORY_PER_GPU_MIB} MiB per GPU (4 GPUs: 32768), and well "
+                    "below the job's memory.")
 
 
 def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
@@ -195,7 +198,8 @@ def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
     at submit time replaces it: Raster Vision's stock `batch` runner submits attempts 1, the
     `batch_retry` runner of this project submits [BATCH] attempts with the same rule."""
     return Parameter(
-        name, Type="Number", Default=default, MinValue=limits.ATTEMPTS[0], MaxValue=limits.ATTEMPTS[1],
+        name, Type="Number", Default=default, MinValue=limits.ATTEMPTS[0],
+        MaxValue=limits.ATTEMPTS[1],
         ConstraintDescription=f"must be {limits.ATTEMPTS[0]} to {limits.ATTEMPTS[1]}",
         Description=f"Attempts per {what}job: spot reclaims (Host EC2 ...) are retried, other "
                     "failures end the job. rv-config writes it as [BATCH] attempts, which "
@@ -221,7 +225,8 @@ def timeout_parameter(name: str, default: int, what: str = "") -> Parameter:
 def add_parameters(t: Template, cfg: StackConfig) -> None:
     """Add every parameter, with console-friendly descriptions and constraints."""
     t.add_parameter(Parameter(
-        PREFIX, Type="String", Default=cfg.prefix, AllowedPattern=limits.PREFIX_PATTERN, MaxLength=12,
+        PREFIX, Type="String", Default=cfg.prefix, AllowedPattern=limits.PREFIX_PATTERN,
+        MaxLength=12,
         ConstraintDescription="must be at most 12 lower-case letters and digits",
         Description="Optional lower-case identifier for namespacing the queues and job "
                     "definitions of several stacks in one account (yournameRasterVisionGpuJobQueue)."))
@@ -251,7 +256,8 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
             t.add_parameter(p)
     t.add_parameter(Parameter(
         MINIMUM_VCPUS, Type="Number", Default=cfg.min_vcpus, MinValue=limits.VCPUS[0],
-        MaxValue=limits.VCPUS[1], ConstraintDescription=f"must be {limits.VCPUS[0]} to {limits.VCPUS[1]}",
+        MaxValue=limits.VCPUS[1],
+        ConstraintDescription=f"must be {limits.VCPUS[0]} to {limits.VCPUS[1]}",
         Description="vCPUs each compute environment keeps running when idle; 0 scales to zero "
                     "and costs nothing between jobs."))
     t.add_parameter(Parameter(
