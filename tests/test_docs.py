@@ -195,11 +195,7 @@ def test_the_readme_is_a_front_door():
     assert len(text.splitlines()) <= 250
     first_command = text.index("\nmake template")
     assert text[:first_command].count("\n") < 60
-    # In the order a user goes: the two commands, the console, Raster Vision, a first
-    # pipeline and watching it, then the commands and the documentation.
-    sections = re.findall(r"(?m)^## (.*)$", text)
-    assert sections[0] == "The two commands" and sections[1].startswith("Deploy with the")
-    assert sections[-2:] == ["Commands", "Documentation"]
+    # Its sections may move; the way on to the rest of the documentation stays.
     assert "[CONTRIBUTING.md](CONTRIBUTING.md)" in text and "(docs/README.md)" in text
 
 
