@@ -49,7 +49,7 @@ $(BIN)/.test-installed: $(BIN)/.installed
 $(TEMPLATE): $(BIN)/.installed $(SOURCES)
 	$(CLI) template -o $@
 
-template: $(TEMPLATE) ## generate and lint cloudformation/template.yml, packer/template-gpu.json and cloudformation/job-definitions.yml (creates .venv on first use)
+template: $(TEMPLATE) ## generate and lint cloudformation/template.yml, packer/template-gpu.json, cloudformation/job-definitions.yml and docs/console-parameters.md (creates .venv on first use)
 
 lint: $(BIN)/.installed ## cfn-lint the committed templates, informational checks included
 	$(CLI) lint $(TEMPLATE)
@@ -175,3 +175,15 @@ $(JOB_DEF_TEMPLATE): $(BIN)/.installed $(SOURCES)
 	$(CLI) job-def-template -o $@
 
 job-def-template: $(JOB_DEF_TEMPLATE) ## generate and lint cloudformation/job-definitions.yml (per-project job definitions on a shared stack)
+
+# --- The console parameters page (docs/), generated from the template ---------------------------
+PARAMETERS_PAGE := docs/console-parameters.md
+
+# `make template` refreshes the page too.
+template: $(PARAMETERS_PAGE)
+
+.PHONY: parameters-page
+$(PARAMETERS_PAGE): $(BIN)/.installed $(SOURCES)
+	$(CLI) parameters-page -o $@
+
+parameters-page: $(PARAMETERS_PAGE) ## generate docs/console-parameters.md, every console parameter (also part of make template)

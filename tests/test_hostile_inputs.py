@@ -200,6 +200,7 @@ WRITERS = {
     "template": lambda out: ["template", "--no-lint", "-o", out],
     "job-def-template": lambda out: ["job-def-template", "--no-lint", "-o", out],
     "packer-template": lambda out: ["packer-template", "-o", out],
+    "parameters-page": lambda out: ["parameters-page", "-o", out],
 }
 
 

@@ -57,11 +57,11 @@ def test_instance_store_totals(name, store):
     assert lookup(name).instance_store_gb == store
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+INSTANCES_PAGE = Path(__file__).resolve().parents[1] / "docs" / "instances.md"
 
 
 def scratch_rows() -> list[tuple[list[str], str]]:
-    text = README.read_text().split("### Scratch space", 1)[1].split("\n### ", 1)[0]
+    text = INSTANCES_PAGE.read_text().split("## Scratch space", 1)[1].split("\n## ", 1)[0]
     rows = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -70,7 +70,7 @@ def scratch_rows() -> list[tuple[list[str], str]]:
     return rows
 
 
-def test_readme_scratch_table_matches_the_catalogue():
+def test_docs_scratch_table_matches_the_catalogue():
     from rv_batch_cfn import StackConfig
 
     rows = scratch_rows()

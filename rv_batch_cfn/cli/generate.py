@@ -1,4 +1,5 @@
-"""The generators: `template`, `job-def-template`, `packer-template`, and `lint`."""
+"""The generators: `template`, `job-def-template`, `packer-template`, `parameters-page`, and
+`lint`."""
 
 from __future__ import annotations
 
@@ -87,6 +88,27 @@ def cmd_packer_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_parameters_page(args: argparse.Namespace) -> int:
+    """`parameters-page`: the Markdown page of the console's parameters, from the template the
+    configuration builds (make template writes docs/console-parameters.md)."""
+    from ..files import write_atomic
+    from ..template import build_template
+    from ..template.console_page import parameters_page
+
+    _check_output_path(args.output)
+    if args.output != "-":
+        from ..files import writable_target
+
+        writable_target(args.output)  # refuse a directory, a pipe, a read-only file first
+    text = parameters_page(build_template(load_config(args.config)))
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    write_atomic(args.output, text)
+    stderr(f"wrote {args.output}")
+    return EXIT_OK
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     """`lint`: cfn-lint findings of a template file; exit 1 when any is an error or warning."""
     from ..inputs import read_template, shown
@@ -134,7 +156,7 @@ def _add_generator(sub: argparse._SubParsersAction, name: str, func: Callable, d
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add template, job-def-template, packer-template and lint."""
+    """Add template, job-def-template, packer-template, parameters-page and lint."""
     _add_generator(
         sub, "template", cmd_template, TEMPLATE_PATH,
         help="generate (and lint) the CloudFormation template",
@@ -161,6 +183,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"where to write it ('-' for standard output; default "
                         f"{PACKER_TEMPLATE_PATH})")
     p.set_defaults(func=cmd_packer_template)
+
+    from ..template.console_page import PARAMETERS_PAGE_PATH
+
+    p = sub.add_parser(
+        "parameters-page", help="write the Markdown page of the console's parameters",
+        description="Write the Markdown page that lists every parameter of the template the "
+                    "configuration builds, as the CloudFormation console shows them (group, "
+                    "label, description, default, allowed values), in the console's order; "
+                    "atomically. make template writes docs/console-parameters.md with it.")
+    p.add_argument("-o", "--output", default=str(PARAMETERS_PAGE_PATH),
+                   help=f"where to write it ('-' for standard output; default "
+                        f"{PARAMETERS_PAGE_PATH})")
+    p.add_argument("--config", metavar="FILE", help="YAML or JSON file whose keys mirror "
+                   "StackConfig, as for `template`; its values become the defaults listed")
+    p.set_defaults(func=cmd_parameters_page)
 
     p = sub.add_parser("lint", help="run cfn-lint on a template file",
                        description="Run cfn-lint (informational checks included) on a template. "
