@@ -54,6 +54,7 @@ class Estimate:
     price: Optional[Price]
     running: bool = False  # counted to now
     note: str = ""
+    started: Optional[datetime] = None
 
     @property
     def usd(self) -> Optional[float]:
@@ -65,6 +66,7 @@ class Estimate:
     def as_dict(self) -> dict:
         """The estimate and every input it was made from."""
         return {"job_id": self.job_id, "attempt": self.attempt,
+                "started": self.started.strftime("%Y-%m-%dT%H:%M:%SZ") if self.started else None,
                 "seconds": round(self.seconds, 3), "instance_type": self.instance_type,
                 "zone": self.zone, "lifecycle": self.lifecycle, "basis": self.basis,
                 "share": round(self.share, 6), "share_by": self.share_by,
@@ -347,21 +349,22 @@ def _estimate(ctx: _Context, queue: str, size: JobSize, attempt: _Attempt) -> Es
         price, _ = _price(ctx, lifecycle, kind.name, [observed.zone], attempt.started, end)
         share, by = share_of(size, kind)
         return Estimate(attempt.job_id, attempt.number, seconds, kind.name, observed.zone,
-                        lifecycle, OBSERVED, share, by, price, running)
+                        lifecycle, OBSERVED, share, by, price, running, "", attempt.started)
     kind, env = _cheapest_fit(ctx, queue, size)
     if kind is None or env is None:
         lifecycle = envs[0].lifecycle if envs else ON_DEMAND
         return Estimate(attempt.job_id, attempt.number, seconds, None, None, lifecycle, ASSUMED,
                         1.0, "whole instance", None, running,
                         "no instance type of the queue's compute environments fits the job "
-                        "(or they are 'optimal'): no price")
+                        "(or they are 'optimal'): no price", attempt.started)
     zones = _zones(ctx, env) if env.lifecycle == SPOT else []
     price, zone = _price(ctx, env.lifecycle, kind.name, zones, attempt.started, end)
     share, by = share_of(size, kind)
     return Estimate(attempt.job_id, attempt.number, seconds, kind.name, zone, env.lifecycle,
                     ASSUMED, share, by, price, running,
                     "ECS no longer knows the instance: the cheapest fitting type of the compute "
-                    "environment" + (", in its cheapest zone" if len(zones) > 1 else ""))
+                    "environment" + (", in its cheapest zone" if len(zones) > 1 else ""),
+                    attempt.started)
 
 
 def _children(batch: Any, job: dict) -> list[dict]:

@@ -146,16 +146,19 @@ def expected(scenario: dict) -> dict[str, float]:
             "other": minutes["other"] / 60 * cpu_share * m6i_2xlarge_on_demand}
 
 
-DENIED = ("User: arn:aws:iam::123456789012:user/test is not authorized to perform: "
-          "pricing:GetProducts")
+DENIED = "User: arn:aws:iam::123456789012:user/test is not authorized to perform: "
 
 
-class _RefusingPricing(http.server.BaseHTTPRequestHandler):
-    """The Pricing API for a caller without pricing:GetProducts (AWS JSON protocol)."""
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """A JSON-protocol AWS service (the Pricing API, Cost Explorer) for a caller without the
+    permission: AccessDeniedException, naming the action as AWS does."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"__type": "AccessDeniedException", "message": DENIED}).encode()
+        service, _, action = (self.headers.get("X-Amz-Target") or ".").partition(".")
+        prefix = "pricing" if "Price" in service else "ce"
+        body = json.dumps({"__type": "AccessDeniedException",
+                           "message": f"{DENIED}{prefix}:{action}"}).encode()
         self.send_response(400)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(body)))
@@ -167,10 +170,16 @@ class _RefusingPricing(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def pricing_env():
+def refusing():
+    """The URL of the refusing stand-in."""
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pricing_env(refusing):
     """AWS_ENDPOINT_URL_PRICING pointing at the refusing stand-in."""
-    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingPricing)) as url:
-        yield {"AWS_ENDPOINT_URL_PRICING": url}
+    return {"AWS_ENDPOINT_URL_PRICING": refusing}
 
 
 @pytest.fixture
@@ -230,7 +239,7 @@ def test_an_on_demand_environment_uses_the_on_demand_price(report, scenario):
     # moto has no Pricing API: the table answers, and the report says why.
     assert estimate["price_source"] == pricing.TABLE_SOURCE
     assert any(n.startswith("the Pricing API could not be used (AccessDeniedException: "
-                            + DENIED) for n in report["cost_notes"])
+                            f"{DENIED}pricing:GetProducts)") for n in report["cost_notes"])
     assert chip["usd"] == pytest.approx(expected(scenario)["chip"], abs=1e-6)
 
 
@@ -345,3 +354,109 @@ def test_the_table_knows_every_cpu_and_single_gpu_type_of_the_catalogue():
                and n.split(".")[0] not in ("p4d", "p5")]
     assert missing == []
     assert pricing.ON_DEMAND_TABLE["m6i.xlarge"] == 0.192  # rate × vCPUs
+
+
+# -- `costs`: Cost Explorer, else the estimate ------------------------------------------------
+# Cost Explorer is moto's: GetCostAndUsage answers nothing unless results are queued through
+# moto's own API (POST /moto-api/static/ce/cost-and-usage-results), which is used here rather
+# than botocore's Stubber so that the command runs whole, through its own client, as a user runs
+# it. moto hands a queued result to the first request and keeps it for every identical request
+# after, so each test asks for days of its own (--since).
+
+def queue_cost_explorer(emu, *results: dict) -> None:
+    from tests.emulator import moto_api
+
+    moto_api(emu, "static/ce/cost-and-usage-results", {"results": list(results)})
+
+
+def day(start: str, end: str, **amounts: float) -> dict:
+    return {"TimePeriod": {"Start": start, "End": end}, "Estimated": True, "Total": {},
+            "Groups": [{"Keys": [service], "Metrics": {"UnblendedCost": {
+                "Amount": str(amount), "Unit": "USD"}}} for service, amount in amounts.items()]}
+
+
+def cost_explorer_requests() -> list[dict]:
+    """The GetCostAndUsage requests moto answered (its backend keeps them as keys)."""
+    from moto.ce.models import ce_backends
+
+    return [json.loads(body) for body in ce_backends["123456789012"]["global"].cost_usage_results]
+
+
+def test_costs_reads_cost_explorer_per_day_by_the_stack_tags(emu, cli, scenario):
+    from rv_batch_cfn.account import cost_explorer
+    from rv_batch_cfn.template.compute import STACK_TAG
+
+    today = datetime.now(timezone.utc).date()
+    days = [(today - timedelta(days=i)).isoformat() for i in (3, 2, 1, 0)]
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    ec2, other, logs = "Amazon Elastic Compute Cloud - Compute", "EC2 - Other", "AmazonCloudWatch"
+    queue_cost_explorer(emu, {"ResultsByTime": [
+        day(days[0], days[1], **{ec2: 1.25, other: 0.5}),
+        day(days[1], days[2]),
+        day(days[2], days[3], **{ec2: 3.0, logs: 0.01}),
+        day(days[3], tomorrow, **{other: 0.25})]})
+    result = cli("costs", "--stack", STACK, "--since", "3d", "--json")
+    assert result.returncode == 0, result.stderr
+    bill = json.loads(result.stdout)
+    assert (bill["source"], bill["problem"]) == ("cost-explorer", None)
+    assert [(d["day"], d["instances"], d["volumes"], d["logs"]) for d in bill["days"]] == [
+        (days[0], 1.25, 0.5, 0), (days[1], 0, 0, 0), (days[2], 3.0, 0, 0.01),
+        (days[3], 0, 0.25, 0)]
+    assert bill["total"] == pytest.approx(1.25 + 0.5 + 3.0 + 0.01 + 0.25)
+    asked = [r for r in cost_explorer_requests() if r["TimePeriod"]["Start"] == days[0]]
+    assert asked and asked[0]["TimePeriod"]["End"] == tomorrow
+    assert asked[0]["Granularity"] == "DAILY"
+    assert {(t["Tags"]["Key"], tuple(t["Tags"]["Values"])) for t in asked[0]["Filter"]["Or"]} == {
+        (STACK_TAG, (STACK,)), (cost_explorer.CLOUDFORMATION_TAG, (STACK,))}
+    text = cli("costs", "--stack", STACK, "--since", "3d")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[-1].startswith("note: Cost Explorer's costs")
+    total = next(line for line in text.stdout.splitlines() if line.strip().startswith("total"))
+    assert total.split() == ["total", "$4.25", "$0.75", "$0.01", "$0.00", "$5.01"]
+
+
+def test_costs_without_the_tags_active_says_how_and_shows_the_estimate(cli, scenario):
+    from rv_batch_cfn.template.compute import STACK_TAG
+
+    result = cli("costs", "--stack", STACK, "--since", "1d", "--json")
+    assert result.returncode == 1, result.stderr  # nothing queued: Cost Explorer has no cost
+    bill = json.loads(result.stdout)
+    assert bill["source"] == "estimate"
+    assert bill["problem"].startswith(f"Cost Explorer has no cost for the tags {STACK_TAG}={STACK}")
+    assert f"TagKey={STACK_TAG},Status=Active" in bill["problem"]
+    assert "activate the tags" in result.stderr and "instead" in result.stderr
+    want = expected(scenario)
+    assert {r["run"]: r["cost_usd"] for r in bill["runs"]} == pytest.approx(
+        {"exp": want["train"] + want["predict"] + want["chip"], "other": want["other"]},
+        abs=1e-4)
+    assert bill["total"] == pytest.approx(sum(want.values()), abs=1e-4)
+    assert costs.NOT_COUNTED in bill["notes"]
+
+
+def test_costs_without_permission_says_so_and_shows_the_estimate(emu, refusing, pricing_env,
+                                                                 scenario):
+    env = {**pricing_env, "AWS_ENDPOINT_URL_COST_EXPLORER": refusing}
+    result = run_cli(emu, "costs", "--stack", STACK, "--since", "2d", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "allow ce:GetCostAndUsage" in result.stderr
+    assert result.stdout.startswith(f"stack {STACK}: estimate from the jobs' running time")
+    by_run = result.stdout.split("by run:", 1)[1].splitlines()
+    want = expected(scenario)
+    assert f"  exp: ${want['train'] + want['predict'] + want['chip']:.2f}" in by_run
+
+
+def test_the_help_names_the_tags_cost_explorer_asks_for():
+    from rv_batch_cfn.account import cost_explorer
+    from rv_batch_cfn.cli import costs as cli_costs
+
+    assert (cli_costs.STACK_TAG, cli_costs.CLOUDFORMATION_TAG) == (
+        cost_explorer.STACK_TAG, cost_explorer.CLOUDFORMATION_TAG)
+
+
+def test_make_costs(emu, scenario):
+    missing = run_make(emu, "costs")
+    assert missing.returncode != 0 and "usage: make costs STACK=" in missing.stderr
+    result = run_make(emu, "costs", f"STACK={STACK}", "SINCE=5d", "JSON=1")
+    # No cost queued: the estimate, and the command's exit status 1 (make itself exits 2).
+    assert "costs] Error 1" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["source"] == "estimate"
