@@ -1,7 +1,9 @@
 """The jobs of a stack's queues, grouped by Raster Vision pipeline run: what `jobs` shows.
 
 A job belongs to a run by the tags the `batch_retry` runner sets, or else by the name every
-Raster Vision runner gives it, `<pipeline run>-<command>-<uuid>`. Times are UTC.
+Raster Vision runner gives it, `<pipeline run>-<command>-<uuid>`. Times are UTC. Each job can
+carry its estimated cost (costs.py). Just over 300 lines: the report and its reading are one
+concern, shared by `jobs`, `costs` (its fallback) and `--watch`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ price). The Pricing API is not in moto, so on-demand prices come from the produc
 they do where the API cannot be reached; its parsing of GetProducts is checked on its own.
 
 Each expected cost is computed here from the scenario's own figures (time × share × price),
-not read back from the product.
+not read back from the product. Over 300 lines: one scenario (a deployed stack, its instances,
+prices and jobs) serves both commands, `jobs` and `costs`, whose fallback is `jobs`' estimate.
 """
 
 from __future__ import annotations
@@ -150,13 +151,14 @@ DENIED = "User: arn:aws:iam::123456789012:user/test is not authorized to perform
 
 
 class _Refusing(http.server.BaseHTTPRequestHandler):
-    """A JSON-protocol AWS service (the Pricing API, Cost Explorer) for a caller without the
-    permission: AccessDeniedException, naming the action as AWS does."""
+    """A JSON-protocol AWS service (the Pricing API, Cost Explorer, ECS) for a caller without
+    the permission: AccessDeniedException, naming the action as AWS does."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         service, _, action = (self.headers.get("X-Amz-Target") or ".").partition(".")
-        prefix = "pricing" if "Price" in service else "ce"
+        prefix = next(p for key, p in (("Price", "pricing"), ("Insights", "ce"),
+                                       ("ContainerService", "ecs"), ("", service)) if key in service)
         body = json.dumps({"__type": "AccessDeniedException",
                            "message": f"{DENIED}{prefix}:{action}"}).encode()
         self.send_response(400)
@@ -289,6 +291,19 @@ def test_no_cost_leaves_the_estimates_out(cli, scenario):
     assert "cost_usd" not in report and all("cost" not in j for j in jobs_by_id(report).values())
     bad = cli("jobs", "--stack", STACK, "--cost-only", "--no-cost")
     assert bad.returncode == 2 and "--cost-only cannot go with --no-cost" in bad.stderr
+
+
+def test_without_a_permission_the_jobs_are_listed_and_the_note_says_why(emu, refusing,
+                                                                         pricing_env, scenario):
+    env = {**pricing_env, "AWS_ENDPOINT_URL_ECS": refusing}
+    result = run_cli(emu, "jobs", "--stack", STACK, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(jobs_by_id(report)) == set(scenario["ids"].values())
+    assert all("cost" not in j for j in jobs_by_id(report).values())
+    assert report["cost_notes"][0].startswith("no estimate: cannot describe the container "
+                                              "instances of ")
+    assert f"{DENIED}ecs:DescribeContainerInstances" in report["cost_notes"][0]
 
 
 def test_make_jobs_cost_only(emu, scenario):
