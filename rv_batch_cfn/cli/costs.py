@@ -26,10 +26,16 @@ def format_bill(bill) -> str:
         title = (f"stack {bill.stack}: Cost Explorer ({METRIC}, {bill.currency}), tags "
                  f"{STACK_TAG} or {CLOUDFORMATION_TAG} = {bill.stack}, {bill.start} to "
                  f"{bill.end} (exclusive)")
-    rows = [[d.day + ("*" if d.estimated and not bill.problem else ""),
-             *[usd(d.parts.get(p, 0.0)) for p in PARTS], usd(d.total)] for d in bill.days]
-    rows.append(["total", *[usd(sum(d.parts.get(p, 0.0) for d in bill.days)) for p in PARTS],
-                 usd(bill.total)])
+    # The estimate has instances only: volumes, logs and the rest are not counted, not zero.
+    shown = [p for p in PARTS if not bill.problem or p == "instances"]
+
+    def cells(amounts: dict) -> list[str]:
+        return [usd(amounts.get(p, 0.0)) if p in shown else "-" for p in PARTS]
+
+    rows = [[d.day + ("*" if d.estimated and not bill.problem else ""), *cells(d.parts),
+             usd(d.total)] for d in bill.days]
+    rows.append(["total", *cells({p: sum(d.parts.get(p, 0.0) for d in bill.days)
+                                  for p in PARTS}), usd(bill.total)])
     widths = [max(len(r[i]) for r in [list(HEADERS), *rows]) for i in range(len(HEADERS))]
     lines = [title, ""]
     lines += ["  " + "  ".join(c.rjust(w) if i else c.ljust(w)
