@@ -458,6 +458,9 @@ def test_costs_without_permission_says_so_and_shows_the_estimate(emu, refusing, 
     by_run = result.stdout.split("by run:", 1)[1].splitlines()
     want = expected(scenario)
     assert f"  exp: ${want['train'] + want['predict'] + want['chip']:.2f}" in by_run
+    total = next(line for line in result.stdout.splitlines() if line.strip().startswith("total"))
+    amount = f"${sum(want.values()):.2f}"
+    assert total.split() == ["total", amount, "-", "-", "-", amount]  # not counted, not zero
 
 
 def test_the_help_names_the_tags_cost_explorer_asks_for():
