@@ -52,7 +52,9 @@ class Day:
         return sum(self.parts.values())
 
     def as_dict(self) -> dict:
-        return {"day": self.day, **{p: round(self.parts.get(p, 0.0), 6) for p in PARTS},
+        # A part the figure does not count (the estimate's volumes, logs) is None, not 0.
+        return {"day": self.day, **{p: round(self.parts[p], 6) if p in self.parts else None
+                                    for p in PARTS},
                 "total": round(self.total, 6), "estimated": self.estimated}
 
 

@@ -445,6 +445,7 @@ def test_costs_without_the_tags_active_says_how_and_shows_the_estimate(cli, scen
         {"exp": want["train"] + want["predict"] + want["chip"], "other": want["other"]},
         abs=1e-4)
     assert bill["total"] == pytest.approx(sum(want.values()), abs=1e-4)
+    assert {(d["volumes"], d["logs"], d["other"]) for d in bill["days"]} == {(None, None, None)}
     assert costs.NOT_COUNTED in bill["notes"]
 
 
