@@ -22,8 +22,8 @@ NO_CHANGES = ("The submitted information didn't contain changes. Submit differen
 
 def make_moto_like_aws() -> None:
     """Patch the in-process moto so that parameters, change sets and updates, stack events,
-    Batch updates and deletions, inline IAM policies, YAML short-form tags over a mapping and
-    image root volumes behave as in AWS, and what tests/moto_like_aws_alerts.py patches
+    Batch updates and deletions, inline IAM policies, YAML short-form tags over a mapping,
+    image root volumes and spot price history behave as in AWS, and what tests/moto_like_aws_alerts.py patches
     (idempotent)."""
     global _PATCHED
     if _PATCHED:
@@ -37,6 +37,7 @@ def make_moto_like_aws() -> None:
     _patch_yaml()
     _patch_images()
     _patch_imports()
+    _patch_spot_prices()
     # Queue time limits, notifications and jobs without Docker: tests/moto_like_aws_alerts.py.
     from tests import moto_like_aws_alerts
     moto_like_aws_alerts.patch()
@@ -624,3 +625,62 @@ def _patch_imports() -> None:
         return ActionResult({"Imports": sorted(importers)})
 
     CloudFormationResponse.list_imports = list_imports
+
+
+def record_spot_price(account: str, region: str, instance_type: str, zone: str, price: float,
+                      when: Any) -> None:
+    """Record that the spot price of `instance_type` in `zone` became `price` at `when` (an
+    aware datetime), as EC2's spot price history would show it (see _patch_spot_prices)."""
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[account][region]
+    backend.__dict__.setdefault("recorded_spot_prices", []).append(
+        (instance_type, zone, float(price), when))
+
+
+def _patch_spot_prices() -> None:
+    """Spot price history as in EC2 (API Reference, DescribeSpotPriceHistory: the price changes
+    between StartTime and EndTime, and the last change before StartTime, the price in effect
+    then). moto answers one price, 0.00001 timestamped 2006-01-02, for every type and zone
+    offered, whatever the times asked. Tests record prices with `record_spot_price`; for a type
+    and zone with recorded prices this answers from them, for the others as moto does."""
+    from datetime import datetime, timezone
+
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.spot_instances import SpotInstances
+
+    original = SpotInstances.describe_spot_price_history
+
+    def moment(text: Any) -> Any:
+        if not text:
+            return None
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    def describe_spot_price_history(self: Any) -> Any:
+        recorded = self.ec2_backend.__dict__.get("recorded_spot_prices", [])
+        types = self._get_param("InstanceTypes", []) or []
+        zone = self._get_param("AvailabilityZone")
+        zones = ([zone] if zone else []) + list(self._filters_from_querystring().get(
+            "availability-zone", []))
+        start, end = moment(self._get_param("StartTime")), moment(self._get_param("EndTime"))
+        history = []
+        pairs = {(t, z) for t, z, _, _ in recorded
+                 if (not types or t in types) and (not zones or z in zones)}
+        if not pairs:
+            return original(self)
+        for pair in sorted(pairs):
+            changes = sorted((when, price) for t, z, price, when in recorded if (t, z) == pair)
+            inside = [c for c in changes if (start is None or c[0] > start)
+                      and (end is None or c[0] <= end)]
+            before = [c for c in changes if start is not None and c[0] <= start]
+            for when, price in ([before[-1]] if before else []) + inside:
+                history.append({"InstanceType": pair[0], "AvailabilityZone": pair[1],
+                                "ProductDescription": "Linux/UNIX (Amazon VPC)",
+                                "SpotPrice": f"{price:.6f}",
+                                "Timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+        # EC2 lists the most recent first.
+        history.sort(key=lambda h: h["Timestamp"], reverse=True)
+        return ActionResult({"SpotPriceHistory": history})
+
+    SpotInstances.describe_spot_price_history = describe_spot_price_history

@@ -13,8 +13,9 @@ only. Unpatched moto writes no per-resource events at all, so the retries leave 
 
 To check the canaries themselves, run this file with RV_CANARIES_AGAINST_PATCHED=1: the server
 then gets make_moto_like_aws() as the emulator does, so it behaves like AWS, and every canary of
-a patch must fail with its message. Only the image canary passes: that patch is a hook the tests
-use (root_volume_size), not a change to what RegisterImage records.
+a patch must fail with its message. Only the image and spot price canaries pass: those patches
+are hooks the tests use (root_volume_size, record_spot_price), not changes to what moto answers
+when nothing is set.
 
 Over 300 lines: one small self-contained test per shortfall, grouped by the patch they belong to.
 """
@@ -480,3 +481,19 @@ def test_registered_root_volume_size_is_ignored(aws):
     mappings = ec2.describe_images(ImageIds=[image])["Images"][0]["BlockDeviceMappings"]
     sizes = {m["DeviceName"]: m.get("Ebs", {}).get("VolumeSize") for m in mappings}
     assert sizes.get("/dev/xvda") != 75, remove("_patch_images")
+
+
+@canary("_patch_spot_prices")
+def test_spot_price_history_is_one_made_up_price(aws):
+    """AWS keeps each type's spot price changes per zone (DescribeSpotPriceHistory, between
+    StartTime and EndTime); moto answers 0.00001 stamped 2006-01-02 for every type and zone,
+    whatever the window, and has no way to record a price."""
+    from datetime import datetime, timedelta, timezone
+
+    end = datetime.now(timezone.utc)
+    history = aws("ec2").describe_spot_price_history(
+        InstanceTypes=["m5.large"], AvailabilityZone=f"{REGION}a",
+        StartTime=end - timedelta(hours=1), EndTime=end)["SpotPriceHistory"]
+    assert history, "canary set-up failed: moto gave no spot price at all"
+    made_up = {(h["SpotPrice"], h["Timestamp"].year) for h in history}
+    assert made_up == {("0.00001", 2006)}, remove("_patch_spot_prices")

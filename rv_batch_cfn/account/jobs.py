@@ -1,19 +1,22 @@
 """The jobs of a stack's queues, grouped by Raster Vision pipeline run: what `jobs` shows.
 
 A job belongs to a run by the tags the `batch_retry` runner sets, or else by the name every
-Raster Vision runner gives it, `<pipeline run>-<command>-<uuid>`. Times are UTC.
+Raster Vision runner gives it, `<pipeline run>-<command>-<uuid>`. Times are UTC. Each job can
+carry its estimated cost (costs.py). Just over 300 lines: the report and its reading are one
+concern, shared by `jobs`, `costs` (its fallback) and `--watch`.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from ..errors import Problem, RvBatchError
+from ..errors import AwsError, Problem, RvBatchError
 from ..template import outputs as out
+from . import costs as job_costs
 from .session import aws_errors
 from .stack import complete_stack, require_outputs
 
@@ -77,6 +80,7 @@ class Job:
     stopped: Optional[datetime] = None
     array_size: Optional[int] = None
     array_states: dict[str, int] = field(default_factory=dict)
+    cost: Optional[job_costs.JobCost] = None  # with read_jobs(costs=True)
 
     @property
     def ended(self) -> bool:
@@ -101,7 +105,8 @@ class Job:
                 "stopped": _iso(self.stopped),
                 "duration_seconds": None if duration is None else int(duration.total_seconds()),
                 "array_size": self.array_size, "array_states": self.array_states,
-                "stuck": self.stuck(now)}
+                "stuck": self.stuck(now),
+                **({"cost": self.cost.as_dict()} if self.cost is not None else {})}
 
 
 def _iso(moment: Optional[datetime]) -> Optional[str]:
@@ -119,6 +124,11 @@ class Run:
     def latest(self) -> datetime:
         return max(j.created for j in self.jobs)
 
+    @property
+    def cost_usd(self) -> float:
+        """The sum of its jobs' estimated costs (0 when costs were not read)."""
+        return job_costs.total(j.cost for j in self.jobs)
+
 
 @dataclass(frozen=True)
 class JobsReport:
@@ -132,6 +142,20 @@ class JobsReport:
     runs: tuple[Run, ...]
     run: Optional[str] = None  # the --run and --status the jobs were narrowed to
     statuses: tuple[str, ...] = ()
+    costed: bool = False  # each job carries its estimated cost
+    pricing_problem: Optional[str] = None  # why on-demand prices came from the table
+    cost_problem: Optional[str] = None  # why no cost could be estimated at all
+
+    @property
+    def cost_notes(self) -> tuple[str, ...]:
+        """What every total leaves out, the share rule, and where on-demand prices came from."""
+        notes = [job_costs.NOT_COUNTED, job_costs.SHARE_RULE]
+        if self.cost_problem:
+            notes.insert(0, f"no estimate: {self.cost_problem}")
+        if self.pricing_problem:
+            notes.append(f"the Pricing API could not be used ({self.pricing_problem}): "
+                         "on-demand prices from rv-batch-cfn's table")
+        return tuple(notes)
 
     @property
     def jobs(self) -> tuple[Job, ...]:
@@ -146,10 +170,13 @@ class JobsReport:
         return tuple(j for j in self.jobs if j.stuck(self.now))
 
     def as_dict(self) -> dict:
+        costed = ({"cost_usd": round(job_costs.total(j.cost for j in self.jobs), 6),
+                   "cost_notes": list(self.cost_notes)} if self.costed else {})
         return {"stack": self.stack, "region": self.region, "queues": self.queues,
                 "since": _iso(self.since), "now": _iso(self.now), "run": self.run,
-                "statuses": list(self.statuses),
-                "runs": [{"run": r.name, "jobs": [j.as_dict(self.now) for j in r.jobs]}
+                "statuses": list(self.statuses), **costed,
+                "runs": [{"run": r.name, "jobs": [j.as_dict(self.now) for j in r.jobs],
+                          **({"cost_usd": round(r.cost_usd, 6)} if self.costed else {})}
                          for r in self.runs]}
 
 
@@ -243,19 +270,35 @@ def group(jobs: Iterable[Job]) -> tuple[Run, ...]:
 
 
 def read_jobs(session: Any, stack_name: str, since: datetime, run: Optional[str] = None,
-              statuses: Sequence[str] = (), now: Optional[datetime] = None) -> JobsReport:
+              statuses: Sequence[str] = (), now: Optional[datetime] = None,
+              costs: bool = False, book: Optional[Any] = None) -> JobsReport:
     """The jobs of the stack's GPU and CPU queues created since `since`, narrowed to one `run`
-    and to `statuses` when given."""
+    and to `statuses` when given; with `costs`, each with its estimated cost (account/costs.py;
+    `book`, a pricing.PriceBook, keeps prices from one call to the next)."""
     queues = stack_queues(session, stack_name)
     batch = session.client("batch")
-    jobs = []
+    now = now or datetime.now(timezone.utc)
+    found: list[tuple[Job, dict]] = []
     for kind, queue in queues.items():
         ids = [s["jobId"] for s in list_queue(batch, queue, since)]
-        jobs += [to_job(j, kind, queue) for j in describe(batch, ids)]
-    jobs = [j for j in jobs if (run is None or j.run == run)
-            and (not statuses or j.status in statuses)]
-    return JobsReport(stack_name, batch.meta.region_name, queues, since,
-                      now or datetime.now(timezone.utc), group(jobs), run, tuple(statuses))
+        found += [(to_job(j, kind, queue), j) for j in describe(batch, ids)]
+    found = [(j, raw) for j, raw in found if (run is None or j.run == run)
+             and (not statuses or j.status in statuses)]
+    problem = failure = None
+    if costs:
+        from .pricing import PriceBook
+
+        book = book or PriceBook(session, batch.meta.region_name)
+        try:
+            estimates = job_costs.estimate_jobs(session, [(j.queue, raw) for j, raw in found],
+                                                now, book)
+        except AwsError as e:  # a missing permission costs the estimate, not the listing
+            failure = str(e)
+        else:
+            found = [(replace(j, cost=estimates.get(j.job_id)), raw) for j, raw in found]
+        problem = book.pricing_problem
+    return JobsReport(stack_name, batch.meta.region_name, queues, since, now,
+                      group(j for j, _ in found), run, tuple(statuses), costs, problem, failure)
 
 
 def watch(read: Callable[[], JobsReport], interval: float,

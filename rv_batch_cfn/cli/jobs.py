@@ -8,12 +8,15 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
 from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
 
 COLUMNS = ("COMMAND", "QUEUE", "STATUS", "ATTEMPTS", "STARTED (UTC)", "STOPPED (UTC)",
-           "DURATION", "JOB ID", "REASON")
+           "DURATION", "COST (USD)", "JOB ID", "REASON")
+# Marks beside a cost: its instance was assumed; it is still running (counted to now); an
+# attempt without a price is left out.
+ASSUMED_MARK, RUNNING_MARK, UNPRICED_MARK = "~", "+", "?"
 CLEAR_SCREEN = "\033[H\033[2J"
 
 
@@ -36,6 +39,27 @@ def _counts(states: dict[str, int]) -> str:
     return ", ".join(f"{n} {state}" for state, n in states.items())
 
 
+def usd(amount: float) -> str:
+    """$1.23, or $0.0042 below a cent (a short job's share of an instance)."""
+    return f"${amount:.2f}" if amount >= 0.01 or amount == 0 else f"${amount:.4f}"
+
+
+def _cost(job) -> str:
+    if job.cost is None or not job.cost.estimates:
+        return "-"
+    marks = ((ASSUMED_MARK if job.cost.assumed else "") + (RUNNING_MARK if job.cost.running else "")
+             + (UNPRICED_MARK if job.cost.unpriced else ""))
+    return usd(job.cost.usd) + marks
+
+
+def cost_notes(report) -> list[str]:
+    """The lines under a costed report: how to read the marks, what is not counted."""
+    return [f"cost: estimates ({ASSUMED_MARK} instance assumed: the cheapest type that fits, "
+            f"ECS no longer knows the one used; {RUNNING_MARK} still running, counted to now; "
+            f"{UNPRICED_MARK} an attempt without a known price, left out)",
+            *[f"cost: {note}" for note in report.cost_notes]]
+
+
 def _reason(job) -> str:
     if job.array_size:
         children = f"array of {job.array_size}" + (f": {_counts(job.array_states)}"
@@ -56,12 +80,14 @@ def format_jobs(report) -> str:
         narrowed += [f"in state {', '.join(report.statuses)}"] if report.statuses else []
         lines.append(" ".join(["no jobs", *narrowed, "in that time"]))
         return "\n".join(lines)
+    columns = [c for c in COLUMNS if report.costed or c != "COST (USD)"]
     rows = {job.job_id: [job.command, job.kind, job.status, str(job.attempts),
                          _when(job.started), _when(job.stopped),
-                         _duration(job.duration(report.now)), job.job_id, _reason(job)]
+                         _duration(job.duration(report.now)),
+                         *([_cost(job)] if report.costed else []), job.job_id, _reason(job)]
             for job in report.jobs}
-    widths = [max(len(r[i]) for r in [list(COLUMNS), *rows.values()])
-              for i in range(len(COLUMNS))]
+    widths = [max(len(r[i]) for r in [columns, *rows.values()])
+              for i in range(len(columns))]
 
     def line(cells) -> str:
         return "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
@@ -72,9 +98,12 @@ def format_jobs(report) -> str:
             states[job.status] = states.get(job.status, 0) + 1
         ordered = {s: states[s] for s in STATES if s in states}
         title = f"run {run.name}" if run.name else "jobs of no pipeline run"
+        cost = f", estimated cost {usd(run.cost_usd)}" if report.costed else ""
         lines += ["", f"{title}: {len(run.jobs)} job{'s' if len(run.jobs) != 1 else ''} "
-                      f"({_counts(ordered)})", line(COLUMNS)]
+                      f"({_counts(ordered)}){cost}", line(columns)]
         lines += [line(rows[job.job_id]) for job in run.jobs]
+    if report.costed:
+        lines += ["", *cost_notes(report)]
     stuck = report.stuck
     if stuck:
         lines.append("")
@@ -90,19 +119,49 @@ def format_jobs(report) -> str:
     return "\n".join(lines)
 
 
+def format_cost_only(report) -> str:
+    """One line per run, for scripts: the run's name (`-` for jobs of no run), a tab, its
+    estimated cost in USD."""
+    return "\n".join(f"{run.name or '-'}\t{run.cost_usd:.4f}" for run in report.runs)
+
+
+def cost_only_data(report) -> dict:
+    """--cost-only --json: each run's total, and what the totals leave out."""
+    return {"stack": report.stack, "since": report.as_dict()["since"],
+            "runs": [{"run": run.name, "cost_usd": round(run.cost_usd, 6)}
+                     for run in report.runs],
+            "cost_notes": list(report.cost_notes)}
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     """`rv-batch-cfn jobs`: 0; with --watch, 1 when a job shown failed."""
     from ..account.jobs import parse_since, parse_statuses, read_jobs, watch
+    from ..account.pricing import PriceBook
     from ..account.session import connect
 
     now = datetime.now(timezone.utc)
     since = parse_since(args.since, now)
     statuses = parse_statuses(args.status or ())
+    if args.cost_only and (args.no_cost or args.watch):
+        raise RvBatchError("--cost-only cannot go with " + ("--no-cost" if args.no_cost
+                                                           else "--watch"))
     session = connect(args.profile, args.region)
+    costs = not args.no_cost
+    book = PriceBook(session, session.region_name) if costs else None
 
     def read():
-        return read_jobs(session, args.stack, since, args.run, statuses)
+        return read_jobs(session, args.stack, since, args.run, statuses, costs=costs, book=book)
 
+    if args.cost_only:
+        report = read()
+        if args.json:
+            print_json(cost_only_data(report))
+        else:
+            if report.runs:
+                print(format_cost_only(report))
+            for note in report.cost_notes:
+                stderr(f"cost: {note}")
+        return EXIT_OK
     if not args.watch:
         report = read()
         print(json.dumps(report.as_dict(), indent=2) if args.json else format_jobs(report))
@@ -188,8 +247,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "every state, grouped by Raster Vision pipeline run (from the tags of the "
                     "batch_retry runner, or the job name <run>-<command>-<uuid>): the most "
                     "recent run first, each run's jobs in the order they were submitted. Times "
-                    "are UTC. Exit 0; with --watch, 1 when a job shown failed; 2 when the stack "
-                    "cannot be read.")
+                    "are UTC. Each job's cost is estimated from its attempts' running time, its "
+                    "share of the instance (the largest of its vCPUs, GPUs and memory as a "
+                    "fraction of the instance's) and the instance's spot or on-demand price at "
+                    "the time; instance start-up, idle time, EBS, data transfer and logs are not "
+                    "counted (docs/costs.md). Exit 0; with --watch, 1 when a job shown failed; 2 "
+                    "when the stack cannot be read.")
     add_stack_argument(p, "the stack's name")
     p.add_argument("--since", default="1d", metavar="WHEN",
                    help="created since: a duration (30m, 12h, 1d, 2w) or a UTC date or time "
@@ -202,6 +265,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="refresh until every job shown has ended")
     p.add_argument("--interval", type=_positive, default=15.0, metavar="SECONDS",
                    help="seconds between refreshes of --watch (default 15)")
+    p.add_argument("--cost-only", action="store_true",
+                   help="only each run's estimated cost: one line per run, its name, a tab and "
+                        "USD (for scripts; --json: one document)")
+    p.add_argument("--no-cost", action="store_true",
+                   help="leave out the cost estimates (and the ECS, EC2 and Pricing API calls "
+                        "they need)")
     p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser(

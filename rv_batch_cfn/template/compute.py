@@ -16,6 +16,12 @@ ROOT_DEVICE = "/dev/xvda"
 # Docker bridge network; 2 would let such containers in and buy jobs nothing.
 METADATA_HOP_LIMIT = 1
 IMAGE_TYPES = {"gpu": "ECS_AL2023_NVIDIA", "cpu": "ECS_AL2023"}
+# The tag that names the stack on everything Batch launches for it: the instances (the compute
+# resources' tags) and their volumes (the launch template's). Cost Explorer can group the bill
+# by it once it is activated as a cost allocation tag (`rv-batch-cfn costs`); CloudFormation's
+# own aws:cloudformation:stack-name tag never reaches them, as Batch, not CloudFormation,
+# launches them.
+STACK_TAG = "rv-batch-cfn:stack"
 
 
 def launch_template_id(kind: str) -> str:
@@ -29,8 +35,9 @@ def compute_environment_id(kind: str) -> str:
 
 
 def add_launch_template(t: Template, k: KindParameters) -> ec2.LaunchTemplate:
-    """Encrypted gp3 root volume of the configured size and performance, IMDSv2 only, and the
-    user data that prepares the jobs' scratch folder (on NVMe instance store when there is)."""
+    """Encrypted gp3 root volume of the configured size and performance, tagged with the stack's
+    name, IMDSv2 only, and the user data that prepares the jobs' scratch folder (on NVMe
+    instance store when there is)."""
     return t.add_resource(ec2.LaunchTemplate(
         launch_template_id(k.kind),
         LaunchTemplateData=ec2.LaunchTemplateData(
@@ -43,6 +50,9 @@ def add_launch_template(t: Template, k: KindParameters) -> ec2.LaunchTemplate:
             UserData=Base64(userdata.user_data()),
             MetadataOptions=ec2.MetadataOptions(HttpEndpoint="enabled", HttpTokens="required",
                                                 HttpPutResponseHopLimit=METADATA_HOP_LIMIT),
+            TagSpecifications=[ec2.TagSpecifications(
+                ResourceType="volume",
+                Tags=[{"Key": STACK_TAG, "Value": Ref("AWS::StackName")}])],
         ),
     ))
 
@@ -83,6 +93,7 @@ def add_compute_environment(t: Template, k: KindParameters) -> batch.ComputeEnvi
             UpdateToLatestImageVersion=True,
             Tags={"Name": Sub(f"${{Prefix}}RasterVision{k.title}"),
                   "rv-batch-cfn:prefix": Ref(p.PREFIX),
+                  STACK_TAG: Ref("AWS::StackName"),
                   "rv-batch-cfn:kind": k.kind},
         ),
     ))

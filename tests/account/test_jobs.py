@@ -9,6 +9,7 @@ the tests only read them, except the --watch test, which has a stack of its own.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -104,10 +105,14 @@ def test_the_table_shows_each_run_with_its_jobs_and_points_stuck_jobs_to_doctor(
     lines = table(emu)
     assert lines[0].startswith(f"stack {STACK} (us-east-1), queues RasterVisionGpuJobQueue (gpu), "
                                "RasterVisionCpuJobQueue (cpu): jobs created since ")
-    titles = [line for line in lines if line and not line.startswith(("  ", "stack", "note"))]
+    titles = [line for line in lines
+              if line and not line.startswith(("  ", "stack", "note", "cost:"))]
+    # Each title ends with the run's estimated cost (tests/account/test_costs.py checks them).
+    assert all(re.search(r", estimated cost \$\d+\.\d+$", title) for title in titles), titles
+    titles = [title.rsplit(", estimated cost ", 1)[0] for title in titles]
     assert titles == ["run nightly: 3 jobs (1 RUNNABLE, 1 RUNNING, 1 SUCCEEDED)",
                       "run adhoc: 1 job (1 FAILED)", "jobs of no pipeline run: 1 job (1 SUCCEEDED)"]
-    header = lines[lines.index(titles[0]) + 1].split()
+    header = lines[[line.startswith(titles[0]) for line in lines].index(True) + 1].split()
     assert header[:4] == ["COMMAND", "QUEUE", "STATUS", "ATTEMPTS"]
     rows = {line.split()[0]: line.split() for line in lines if line.startswith("  ")
             and not line.startswith("  COMMAND")}

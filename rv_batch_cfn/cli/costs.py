@@ -1,0 +1,95 @@
+"""`costs`: a stack's cost per day from Cost Explorer, or the estimate of `jobs` when it cannot."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+
+from ..errors import EXIT_FINDINGS, EXIT_OK
+from .common import add_stack_argument, print_json, stderr
+from .jobs import usd
+
+# The tags account/cost_explorer.py asks for, named here so that the parser loads no template
+# code (tests/account/test_cost_explorer.py holds them equal).
+STACK_TAG, CLOUDFORMATION_TAG = "rv-batch-cfn:stack", "aws:cloudformation:stack-name"
+HEADERS = ("DAY (UTC)", "INSTANCES", "VOLUMES", "LOGS", "OTHER", "TOTAL")
+
+
+def format_bill(bill) -> str:
+    """The table a person reads: one line per day, the total, and where the figures come from."""
+    from ..account.cost_explorer import METRIC, PARTS
+
+    if bill.problem:
+        title = (f"stack {bill.stack}: estimate from the jobs' running time (not the bill), "
+                 f"{bill.start} to {bill.end} (exclusive)")
+    else:
+        title = (f"stack {bill.stack}: Cost Explorer ({METRIC}, {bill.currency}), tags "
+                 f"{STACK_TAG} or {CLOUDFORMATION_TAG} = {bill.stack}, {bill.start} to "
+                 f"{bill.end} (exclusive)")
+    # The estimate has instances only: volumes, logs and the rest are not counted, not zero.
+    shown = [p for p in PARTS if not bill.problem or p == "instances"]
+
+    def cells(amounts: dict) -> list[str]:
+        return [usd(amounts.get(p, 0.0)) if p in shown else "-" for p in PARTS]
+
+    rows = [[d.day + ("*" if d.estimated and not bill.problem else ""), *cells(d.parts),
+             usd(d.total)] for d in bill.days]
+    rows.append(["total", *cells({p: sum(d.parts.get(p, 0.0) for d in bill.days)
+                                  for p in PARTS}), usd(bill.total)])
+    widths = [max(len(r[i]) for r in [list(HEADERS), *rows]) for i in range(len(HEADERS))]
+    lines = [title, ""]
+    lines += ["  " + "  ".join(c.rjust(w) if i else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+              for cells in [list(HEADERS), *rows]]
+    if bill.problem:
+        lines += ["", "by run:"]
+        lines += [f"  {r.name or '(no run)'}: {usd(r.cost_usd)}" for r in bill.report.runs] \
+            or ["  no jobs in these days"]
+    elif any(d.estimated for d in bill.days):
+        lines += ["", "* Cost Explorer's figure is still an estimate for that day"]
+    lines += ["", *[f"note: {n}" for n in bill.notes]]
+    return "\n".join(lines)
+
+
+def cmd_costs(args: argparse.Namespace) -> int:
+    """`rv-batch-cfn costs`: 0 with Cost Explorer's figures; 1 when it could not give them and
+    the estimate of `jobs` is shown instead."""
+    from ..account import cost_explorer
+    from ..account.jobs import parse_since, read_jobs
+    from ..account.session import connect
+
+    now = datetime.now(timezone.utc)
+    since = parse_since(args.since, now)
+    session = connect(args.profile, args.region)
+
+    def estimate():
+        return read_jobs(session, args.stack, since, costs=True, now=now)
+
+    bill = cost_explorer.read(session, args.stack, since, now, estimate)
+    if bill.problem:
+        stderr(f"rv-batch-cfn costs: {bill.problem}")
+        stderr("rv-batch-cfn costs: showing the estimate of `rv-batch-cfn jobs` instead")
+    if args.json:
+        print_json(bill.as_dict())
+    else:
+        print(format_bill(bill))
+    return EXIT_FINDINGS if bill.problem else EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `costs`."""
+    p = sub.add_parser(
+        "costs", help="a stack's cost per day (Cost Explorer), or the jobs' estimate",
+        description=f"Print the stack's cost per UTC day from Cost Explorer (GetCostAndUsage, "
+                    f"unblended): its instances, volumes and logs, found by the tags "
+                    f"{STACK_TAG} (instances and volumes) and {CLOUDFORMATION_TAG} (the log "
+                    "group), which must be activated as cost allocation tags. When Cost "
+                    "Explorer refuses (no ce:GetCostAndUsage) or has no cost for the tags, it "
+                    "says why and how to fix it, and shows the estimate of `rv-batch-cfn jobs` "
+                    "instead. Exit 0 with Cost Explorer's figures; 1 with the estimate; 2 when "
+                    "the stack cannot be read.")
+    add_stack_argument(p, "the stack's name")
+    p.add_argument("--since", default="7d", metavar="WHEN",
+                   help="from this UTC day: a duration (12h, 7d, 2w) or a date (2025-01-31); "
+                        "default 7d")
+    p.set_defaults(func=cmd_costs)
