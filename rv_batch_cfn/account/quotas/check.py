@@ -232,14 +232,23 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
     return found
 
 
-def check_quotas(session: Any, values: Mapping[str, str], stack: str,
-                 kinds: Sequence[str] = ("gpu", "cpu")) -> tuple[list[QuotaNeed],
-                                                             list[QuotaFinding]]:
-    """The quotas the stack with these parameter values needs, their values in the session's
-    region, and the findings about them."""
+def stack_kind_needs(session: Any, values: Mapping[str, str],
+                     kinds: Sequence[str] = ("gpu", "cpu")) -> list[KindNeed]:
+    """kind_needs, the types sized by EC2 in the session's region."""
     ec2 = session.client("ec2")
-    needs_by_kind = kind_needs(values, lambda names: instances.describe_types(ec2, names), kinds)
-    needs = quota_needs(needs_by_kind, ec2.meta.region_name)
+    return kind_needs(values, lambda names: instances.describe_types(ec2, names), kinds)
+
+
+def check_quotas(session: Any, values: Mapping[str, str], stack: str,
+                 kinds: Sequence[str] = ("gpu", "cpu"),
+                 needs_by_kind: Optional[Sequence[KindNeed]] = None
+                 ) -> tuple[list[QuotaNeed], list[QuotaFinding]]:
+    """The quotas the stack with these parameter values needs, their values in the session's
+    region, and the findings about them (`needs_by_kind`: stack_kind_needs, when already
+    read)."""
+    if needs_by_kind is None:
+        needs_by_kind = stack_kind_needs(session, values, kinds)
+    needs = quota_needs(needs_by_kind, session.client("ec2").meta.region_name)
     client = session.client("service-quotas")
     for n in needs:
         n.value = read_value(client, n.quota)

@@ -1,0 +1,175 @@
+"""EC2 vCPU quotas and spot placement scores: `doctor`, `request-quota`, `deploy`,
+`choose-subnets` and `smoke-test` against stacks on the emulator.
+
+moto has no Service Quotas for EC2 and no GetSpotPlacementScores: tests/moto_like_aws_quotas.py
+answers them as AWS does, with the values each test sets (an established account, whose quotas
+hold any test stack, unless the test says otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rv_batch_cfn.account import doctor
+from rv_batch_cfn.account.quotas.check import KindNeed, quota_needs
+from rv_batch_cfn.instance_types import lookup
+from rv_batch_cfn.template import parameters as params
+from tests import moto_like_aws_quotas as stand_in
+from tests.emulator import deploy, make_network
+
+STACK = "rv"
+G_SPOT, G_ON_DEMAND = "L-3819A6DF", "L-DB2E81BA"
+STANDARD_SPOT = "L-34B43A08"
+
+
+def run_doctor(cli) -> tuple[int, dict]:
+    result = cli("doctor", "--stack", STACK, "--json")
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def quota_findings(report: dict) -> list[dict]:
+    return [f for f in report["findings"] if f["check"] == doctor.QUOTAS]
+
+
+def not_ok(findings: list[dict]) -> list[dict]:
+    return [f for f in findings if f["status"] != doctor.OK]
+
+
+@pytest.fixture
+def quotas(emulator):
+    return stand_in.quotas(emulator)
+
+
+def test_a_new_accounts_zero_g_spot_quota_is_a_problem_naming_the_quota(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.new_account(quotas)  # 0 vCPUs of G and VT; 5 Standard
+
+    code, report = run_doctor(cli)
+
+    assert code == 1
+    findings = not_ok(quota_findings(report))
+    [gpu] = [f for f in findings if G_SPOT in f["message"]]
+    assert gpu["status"] == doctor.PROBLEM
+    # The default GPU types are 8-vCPU ones: g4dn.2xlarge is the first, by name, of the smallest.
+    assert gpu["message"] == (
+        "GPU spot vCPU quota 'All G and VT Spot Instance Requests' (L-3819A6DF, us-east-1) is 0 "
+        "vCPUs, fewer than the 8 of one g4dn.2xlarge: no GPU job can start (Batch leaves it "
+        "RUNNABLE)")
+    assert "rv-batch-cfn request-quota --stack rv --region us-east-1 --kind gpu" in gpu["fix"]
+    assert "per region and per account" in gpu["fix"]
+    # The CPU kind needs 4 vCPUs of the Standard spot quota, whose new-account default is 5:
+    # enough for a job, not for MaximumVCPUs (80): a note.
+    [cpu] = [f for f in findings if STANDARD_SPOT in f["message"]]
+    assert cpu["status"] == doctor.NOTE
+    assert "is 5 vCPUs, below the 80 vCPUs of MaximumVCPUs" in cpu["message"]
+    # Only spot quotas: the stack's environments are spot.
+    assert not [f for f in quota_findings(report) if G_ON_DEMAND in f["message"]]
+
+
+def test_enough_quota_is_no_finding(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.set_applied(quotas, G_SPOT, 96)
+    stand_in.set_applied(quotas, STANDARD_SPOT, 80)
+
+    code, report = run_doctor(cli)
+
+    assert code == 0, report
+    found = quota_findings(report)
+    assert {f["status"] for f in found} == {doctor.OK}
+    assert any("L-3819A6DF" in f["message"] and "is 96 vCPUs" in f["message"] for f in found)
+
+
+def test_quota_between_one_instance_and_maximum_vcpus_is_a_note(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.set_applied(quotas, G_SPOT, 16)
+
+    code, report = run_doctor(cli)
+
+    assert code == 0
+    [note] = not_ok(quota_findings(report))
+    assert note["status"] == doctor.NOTE
+    assert note["message"].startswith("GPU spot vCPU quota 'All G and VT Spot Instance "
+                                      "Requests' (L-3819A6DF, us-east-1) is 16 vCPUs, below the "
+                                      "80 vCPUs of MaximumVCPUs: scaling stops at 16 vCPUs")
+
+
+def test_an_on_demand_gpu_environment_is_checked_against_the_on_demand_quota(emulator, cli,
+                                                                          quotas):
+    deploy(emulator, STACK, make_network(emulator), **{params.GPU.capacity: "ON_DEMAND"})
+    stand_in.set_applied(quotas, G_SPOT, 0)  # would block a spot environment; not this one
+    stand_in.set_applied(quotas, G_ON_DEMAND, 4)
+
+    code, report = run_doctor(cli)
+
+    assert code == 1
+    found = quota_findings(report)
+    assert not [f for f in found if G_SPOT in f["message"]]
+    [problem] = [f for f in found if f["status"] == doctor.PROBLEM]
+    assert ("GPU on-demand vCPU quota 'Running On-Demand G and VT instances' (L-DB2E81BA, "
+            "us-east-1) is 4 vCPUs, fewer than the 8") in problem["message"]
+
+
+def test_a_quota_shared_by_both_kinds_is_counted_once_with_both_needs():
+    # Both kinds on Standard spot types: one quota, needing the larger of their smallest
+    # fitting types for a job, and both MaximumVCPUs to scale both at once.
+    gpu = KindNeed("gpu", "SPOT", (lookup("m6i.2xlarge"), lookup("m6i.4xlarge")), 80)
+    cpu = KindNeed("cpu", "SPOT", (lookup("m6i.xlarge"),), 48)
+
+    [need] = quota_needs([gpu, cpu], "us-east-1")
+
+    assert (need.quota.code, need.kinds, need.one_instance, need.smallest, need.scale) == \
+        (STANDARD_SPOT, ["gpu", "cpu"], 8, "m6i.2xlarge", 128)
+    # On-demand for one kind: two quotas, each with its own kind.
+    apart = quota_needs([gpu, KindNeed("cpu", "ON_DEMAND", cpu.fitting, 48)], "us-east-1")
+    assert [(n.quota.code, n.kinds) for n in apart] == [(STANDARD_SPOT, ["gpu"]),
+                                                         ("L-1216C47A", ["cpu"])]
+
+
+def test_a_refused_permission_is_a_note_naming_it(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))
+    quotas.quota_denied.add("GetServiceQuota")
+
+    code, report = run_doctor(cli)
+
+    assert code == 0, report
+    found = quota_findings(report)
+    assert found and {f["status"] for f in found} == {doctor.NOTE}
+    assert all("the credentials lack servicequotas:GetServiceQuota" in f["message"]
+               for f in found)
+
+
+def test_low_spot_scores_in_every_zone_of_the_subnets_are_a_note(emulator, cli):
+    network = make_network(emulator)
+    deploy(emulator, STACK, network)
+    zones = {z["SubnetId"]: z["AvailabilityZone"] for z in emulator.client("ec2").describe_subnets(
+        SubnetIds=network.subnet_ids)["Subnets"]}
+    stand_in.placement(emulator)["zones"].update({z: 2 for z in zones.values()})
+
+    code, report = run_doctor(cli)
+
+    assert code == 0
+    low = [f for f in report["findings"] if f["check"] == doctor.SPOT_SCORES
+           and f["status"] == doctor.NOTE]
+    assert [f["message"].split(" are low")[0].rsplit(" for ", 1)[1] for f in low] == \
+        ["8 vCPUs", "80 vCPUs"]
+    assert all("are low in every zone of the subnets" in f["message"] for f in low)
+    calls = stand_in.placement(emulator)["calls"]
+    # One GPU instance's worth, then MaximumVCPUs' worth, per zone of the region.
+    assert [(c["TargetCapacity"], c["SingleAvailabilityZone"]) for c in calls] == \
+        [(8, True), (80, True)]
+    assert sorted(calls[0]["InstanceTypes"]) == ["g4dn.2xlarge", "g5.2xlarge", "g6.2xlarge"]
+
+
+def test_a_refused_spot_score_request_is_a_note(emulator, cli):
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.placement(emulator)["error"] = "MaxSpotPlacementScoreRequestsExceeded"
+
+    code, report = run_doctor(cli)
+
+    assert code == 0
+    [note] = [f for f in report["findings"] if f["check"] == doctor.SPOT_SCORES]
+    assert note["status"] == doctor.NOTE
+    assert "MaxSpotPlacementScoreRequestsExceeded" in note["message"]
