@@ -173,3 +173,101 @@ def test_a_refused_spot_score_request_is_a_note(emulator, cli):
     [note] = [f for f in report["findings"] if f["check"] == doctor.SPOT_SCORES]
     assert note["status"] == doctor.NOTE
     assert "MaxSpotPlacementScoreRequestsExceeded" in note["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# request-quota
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    from rv_batch_cfn import cli
+
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_request_quota_files_exactly_the_short_quotas_and_not_again_while_pending(emulator, cli,
+                                                                              quotas):
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.new_account(quotas)  # G and VT spot 0, Standard spot 5: both below 80
+
+    first = cli("request-quota", "--stack", STACK, "--yes")
+
+    assert first.returncode == 0, first.stderr
+    assert sorted((c["QuotaCode"], c["DesiredValue"]) for c in quotas.quota_request_calls) == \
+        [(STANDARD_SPOT, 80.0), (G_SPOT, 80.0)]
+    assert ("'All G and VT Spot Instance Requests' (L-3819A6DF, us-east-1), spot, GPU: 0 vCPUs, "
+            "80 wanted: short by 80") in first.stdout
+    assert "per region and per account" in first.stdout
+    ids = [r["Id"] for r in quotas.quota_requests]
+    for request_id in ids:
+        assert f"request {request_id}, PENDING" in first.stdout
+
+    again = cli("request-quota", "--stack", STACK, "--yes", "--output", "json")
+
+    assert again.returncode == 0, again.stderr
+    assert len(quotas.quota_request_calls) == 2  # nothing filed again
+    data = json.loads(again.stdout)
+    assert {q["code"]: (q["pending"]["status"], q["filed"]) for q in data["quotas"]} == {
+        G_SPOT: ("PENDING", None), STANDARD_SPOT: ("PENDING", None)}
+    assert "a request is already open" in again.stderr  # progress on standard error with JSON
+
+
+def test_request_quota_for_one_kind_with_the_vcpus_asked(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.new_account(quotas)
+    stand_in.add_request(quotas, STANDARD_SPOT, 64, status="CASE_OPENED")
+
+    done = cli("request-quota", "--stack", STACK, "--kind", "gpu", "--vcpus", "32", "--yes")
+
+    assert done.returncode == 0, done.stderr
+    assert [(c["QuotaCode"], c["DesiredValue"]) for c in quotas.quota_request_calls] == \
+        [(G_SPOT, 32.0)]
+    assert STANDARD_SPOT not in done.stdout  # the CPU kind's quota is not this command's
+
+    cpu = cli("request-quota", "--stack", STACK, "--kind", "cpu", "--yes")
+    assert len(quotas.quota_request_calls) == 1
+    assert "a request is already open" in cpu.stdout and "CASE_OPENED" in cpu.stdout
+
+
+def test_request_quota_dry_run_files_nothing(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.new_account(quotas)
+
+    result = cli("request-quota", "--stack", STACK, "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert quotas.quota_request_calls == []
+    assert "Dry run: 2 increases would be requested." in result.stdout
+
+
+def test_request_quota_asks_and_refuses_without_a_terminal(emulator, quotas, capsys,
+                                                           monkeypatch):
+    from rv_batch_cfn.cli import common
+
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.new_account(quotas)
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: False)
+    code, out, err = run_main(capsys, "request-quota", "--stack", STACK)
+    assert code == 2 and out == ""
+    assert "standard input is not a terminal, so request-quota cannot ask before requesting " \
+           "quota increases; nothing was done. Pass --yes" in err
+
+    monkeypatch.setattr(common, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: print(question) or "n")
+    code, out, err = run_main(capsys, "request-quota", "--stack", STACK, "--kind", "gpu")
+    assert code == 1
+    assert "Request 1 increase (L-3819A6DF to 80 vCPUs)? [y/N]" in out
+    assert quotas.quota_request_calls == []
+
+
+def test_request_quota_with_enough_quota_requests_nothing(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))
+
+    result = cli("request-quota", "--stack", STACK, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert quotas.quota_request_calls == []
+    assert "1024 vCPUs, 80 wanted: enough" in result.stdout
+    assert result.stdout.rstrip().endswith("Nothing to request.")
