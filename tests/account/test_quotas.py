@@ -271,3 +271,54 @@ def test_request_quota_with_enough_quota_requests_nothing(emulator, cli, quotas)
     assert quotas.quota_request_calls == []
     assert "1024 vCPUs, 80 wanted: enough" in result.stdout
     assert result.stdout.rstrip().endswith("Nothing to request.")
+
+
+# ---------------------------------------------------------------------------------------------
+# deploy and choose-subnets: warnings, never a refusal
+
+
+def test_deploy_warns_of_a_short_quota_and_still_deploys(emulator, quotas):
+    from tests.emulator import network_parameters, run_cli
+
+    network = make_network(emulator)
+    stand_in.new_account(quotas)
+
+    result = run_cli(emulator, "deploy", "--stack", STACK, "--yes", *network_parameters(network),
+                     "--param", f"{params.GPU.capacity}=ON_DEMAND")
+
+    assert result.returncode == 0, result.stderr
+    # The values being deployed: GpuCapacity ON_DEMAND, so the on-demand quota, not the spot one.
+    assert ("Warning: GPU on-demand vCPU quota 'Running On-Demand G and VT instances' "
+            "(L-DB2E81BA, us-east-1) is 0 vCPUs, fewer than the 8 of one g4dn.2xlarge: no GPU "
+            "job can start") in result.stdout
+    assert G_SPOT not in result.stdout
+    assert "rv-batch-cfn request-quota --stack rv --region us-east-1 --kind gpu" in result.stdout
+    status = emulator.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+    assert status["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_choose_subnets_warns_shows_zone_and_region_scores_and_still_recommends(emulator, cli,
+                                                                             quotas):
+    from tests.account.test_choose_subnets import make_vpc
+
+    vpc, _ = make_vpc(emulator, ["a", "b"])
+    stand_in.new_account(quotas)
+    stand_in.placement(emulator)["zones"].update({"us-east-1a": 8, "us-east-1b": 2})
+    stand_in.placement(emulator)["regions"].update({"us-west-2": 10, "eu-west-1": 7})
+
+    result = cli("choose-subnets", "--vpc", vpc, "--instance-types", "g5.2xlarge,m6i.xlarge")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("Recommended SubnetIds")
+    assert ("GPU spot placement scores (1 to 10) for 8 vCPUs of g5.2xlarge: us-east-1a 8, "
+            "us-east-1b 2") in lines
+    assert any(line.startswith("Best-scoring other regions for 80 vCPUs: us-west-2 10, ")
+               for line in lines)
+    assert any(line.startswith("Warning: GPU spot vCPU quota 'All G and VT Spot Instance "
+                               "Requests' (L-3819A6DF, us-east-1) is 0 vCPUs") for line in lines)
+
+    data = json.loads(cli("choose-subnets", "--vpc", vpc, "--instance-types",
+                          "g5.2xlarge,m6i.xlarge", "--capacity", "ON_DEMAND", "--json").stdout)
+    assert any("L-DB2E81BA" in w for w in data["quota_warnings"])
+    assert data["spot_placement_scores"] == []  # on-demand: no spot scores asked

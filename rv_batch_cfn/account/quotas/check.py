@@ -253,3 +253,18 @@ def check_quotas(session: Any, values: Mapping[str, str], stack: str,
     for n in needs:
         n.value = read_value(client, n.quota)
     return needs, judge(needs, needs_by_kind, stack)
+
+
+def warnings(session: Any, values: Mapping[str, str], stack: str) -> list[str]:
+    """The problems and notes about the quotas as warning lines (`deploy` shows them before
+    the change set and goes on: a quota can be raised after deploying). Nothing for a template
+    without this project's compute parameters; a failure to read is itself a warning."""
+    from ...errors import RvBatchError
+
+    if params.MAXIMUM_VCPUS not in values or params.GPU.instance_types not in values:
+        return []
+    try:
+        _, found = check_quotas(session, values, stack)
+    except RvBatchError as e:
+        return [f"EC2 vCPU quotas not checked: {e}"]
+    return [f"{f.message}. {f.fix}".rstrip(". ") for f in found if f.status != OK]
