@@ -268,3 +268,13 @@ def warnings(session: Any, values: Mapping[str, str], stack: str) -> list[str]:
     except RvBatchError as e:
         return [f"EC2 vCPU quotas not checked: {e}"]
     return [f"{f.message}. {f.fix}".rstrip(". ") for f in found if f.status != OK]
+
+
+def kind_findings(session: Any, stack_name: str, kind: str) -> list[QuotaFinding]:
+    """The quota findings of one kind of a deployed stack (`smoke-test`, when its job waits in
+    RUNNABLE). AwsError when the stack cannot be read."""
+    from ..stack import complete_stack, stack_parameters
+
+    stack = complete_stack(session.client("cloudformation"), stack_name)
+    _, found = check_quotas(session, stack_parameters(stack), stack_name, (kind,))
+    return found
