@@ -322,3 +322,22 @@ def test_choose_subnets_warns_shows_zone_and_region_scores_and_still_recommends(
                           "g5.2xlarge,m6i.xlarge", "--capacity", "ON_DEMAND", "--json").stdout)
     assert any("L-DB2E81BA" in w for w in data["quota_warnings"])
     assert data["spot_placement_scores"] == []  # on-demand: no spot scores asked
+
+
+def test_a_shared_quota_blocks_only_the_kind_whose_smallest_type_it_cannot_hold():
+    from rv_batch_cfn.account.quotas.check import PROBLEM, QuotaValue, judge
+
+    gpu = KindNeed("gpu", "SPOT", (lookup("m6i.2xlarge"),), 80)
+    cpu = KindNeed("cpu", "SPOT", (lookup("m6i.xlarge"),), 80)
+    [need] = quota_needs([gpu, cpu], "us-east-1")
+    need.value = QuotaValue(5.0, "default")
+
+    [finding] = judge([need], [gpu, cpu], "rv")
+
+    assert finding.status == PROBLEM
+    assert finding.message == (
+        "GPU and CPU spot vCPU quota 'All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance "
+        "Requests' (L-34B43A08, us-east-1) is 5 vCPUs (both environments draw on it), fewer "
+        "than the 8 of one m6i.2xlarge: no GPU job can start (Batch leaves it RUNNABLE)")
+    assert "Request at least 8 vCPUs (160 to scale to MaximumVCPUs)" in finding.fix
+    assert "--kind all" in finding.fix

@@ -67,6 +67,8 @@ class QuotaNeed:
     one_instance: int = 0
     smallest: str = ""
     scale: int = 0
+    # kind -> (vCPUs, name) of its smallest fitting type counting against this quota
+    per_kind: dict[str, tuple[int, str]] = field(default_factory=dict)
     value: Optional[QuotaValue] = None
 
     @property
@@ -152,6 +154,7 @@ def quota_needs(needs: Sequence[KindNeed], region: str) -> list[QuotaNeed]:
                 continue  # the kind's smallest type of this quota came first
             seen_here.add(quota.code)
             need.kinds.append(k.kind)
+            need.per_kind[k.kind] = (t.vcpus, t.name)
             if t.vcpus > need.one_instance:
                 need.one_instance, need.smallest = t.vcpus, t.name
             need.scale += k.max_vcpus
@@ -196,7 +199,8 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
     kind can ever start); a note when a quota holds that but less than MaximumVCPUs, or when
     it could not be read."""
     found: list[QuotaFinding] = []
-    startable = {k.kind: any(n.applied is not None and n.applied >= n.one_instance
+    # A kind can start a job when any of its quotas holds its own smallest fitting type.
+    startable = {k.kind: any(n.applied is not None and n.applied >= n.per_kind[k.kind][0]
                              for n in needs if k.kind in n.kinds) for k in kinds}
     for n in needs:
         command = request_command(stack, n.region, n.kinds)
@@ -212,13 +216,17 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
         value = n.applied or 0
         what = (f"{n.kinds_text} {n.quota.capacity_text} vCPU quota {n.describe()} is "
                 f"{value:g} vCPUs{shared}")
-        if value < n.one_instance:
-            blocked = [k for k in n.kinds if not startable[k]]
-            status = PROBLEM if blocked else NOTE
+        short_here = [k for k in n.kinds if value < n.per_kind[k][0]]
+        if short_here:
+            blocked = [k for k in short_here if not startable.get(k, True)]
+            vcpus, name = n.per_kind[(blocked or short_here)[0]]
             found.append(QuotaFinding(
-                status, n, f"{what}, fewer than the {n.one_instance} of one {n.smallest}: "
+                PROBLEM if blocked else NOTE, n,
+                f"{what}, fewer than the {vcpus} of one {name}: "
                 + (f"no {' or '.join(k.upper() for k in blocked)} job can start (Batch leaves "
-                   "it RUNNABLE)" if blocked else "Batch must use the kind's other types"),
+                   "it RUNNABLE)" if blocked else
+                   f"{' and '.join(k.upper() for k in short_here)} jobs can use only the types "
+                   "of their other quotas"),
                 f"Request at least {n.one_instance} vCPUs ({n.scale} to scale to "
                 f"{params.MAXIMUM_VCPUS}): {command} (quotas are per region and per account)."))
         elif value < n.scale:
