@@ -21,9 +21,11 @@ def describe(item) -> str:
             f"{'?' if need.applied is None else f'{need.applied:g}'} vCPUs, "
             f"{item.desired} wanted")
     if item.pending:
+        asked = item.pending.get("DesiredValue")
         return (f"{head}: a request is already open ({item.pending.get('Id')}, "
-                f"{item.pending.get('Status')}, {item.pending.get('DesiredValue'):g} vCPUs); "
-                "not requested again")
+                f"{item.pending.get('Status')}"
+                + (f", {asked:g} vCPUs" if isinstance(asked, (int, float)) else "")
+                + "); not requested again")
     if item.skipped == "enough":
         return f"{head}: enough"
     if item.skipped:

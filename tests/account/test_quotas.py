@@ -341,3 +341,24 @@ def test_a_shared_quota_blocks_only_the_kind_whose_smallest_type_it_cannot_hold(
         "than the 8 of one m6i.2xlarge: no GPU job can start (Batch leaves it RUNNABLE)")
     assert "Request at least 8 vCPUs (160 to scale to MaximumVCPUs)" in finding.fix
     assert "--kind all" in finding.fix
+
+
+def test_request_quota_without_the_permission_to_request_is_one_error(emulator, cli, quotas):
+    from tests.account.conftest import assert_one_clean_error
+
+    deploy(emulator, STACK, make_network(emulator))
+    stand_in.new_account(quotas)
+    quotas.quota_denied.add("RequestServiceQuotaIncrease")
+
+    result = cli("request-quota", "--stack", STACK, "--kind", "gpu", "--yes")
+
+    assert_one_clean_error(result, "cannot request 80 vCPUs for the quota 'All G and VT Spot "
+                                   "Instance Requests' (L-3819A6DF, us-east-1) (needs "
+                                   "servicequotas:RequestServiceQuotaIncrease)",
+                           "AccessDeniedException")
+
+
+def test_request_quota_refuses_a_vcpus_that_is_not_a_positive_number(cli):
+    result = cli("request-quota", "--stack", STACK, "--vcpus", "0")
+    assert result.returncode == 2
+    assert "--vcpus: got '0'; allowed: a whole number of vCPUs, at least 1" in result.stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from ..session import aws_errors, error_code
+from ..session import aws_error, aws_errors, error_code
 
 PERMISSION = "ec2:GetSpotPlacementScores"
 # Scores of this or less are low: AWS suggests the request is not likely to succeed.
@@ -79,8 +79,8 @@ def _ask(ec2: Any, instance_types: Sequence[str], target_vcpus: int, single_zone
             request["NextToken"] = page["NextToken"]
     except Exception as e:  # botocore's ClientError, or an endpoint without the action
         code = error_code(e)
-        if not code and not hasattr(e, "response"):
-            raise
+        if not hasattr(e, "response"):  # no answer at all: no connection, no credentials
+            raise aws_error("get spot placement scores", e) from None
         detail = (getattr(e, "response", None) or {}).get("Error", {}).get("Message", "")
         if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
             return [], f"the credentials lack {PERMISSION}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
+from ...errors import AwsError
 from ...template import parameters as params
 from ..session import aws_errors, check_credentials, error_code
 from ..stack import complete_stack, stack_parameters
@@ -80,7 +81,6 @@ def plan(session: Any, stack_name: str, kinds: Sequence[str],
     stack = complete_stack(cfn, stack_name)
     values = stack_parameters(stack)
     if params.MAXIMUM_VCPUS not in values:
-        from ...errors import AwsError
         raise AwsError(f"stack {stack_name!r} has no parameter {params.MAXIMUM_VCPUS}: was it "
                        "created from this project's cloudformation/template.yml?")
     needs, _ = check_quotas(session, values, stack_name, kinds)
