@@ -90,10 +90,9 @@ def quota_class(instance_type: str) -> Optional[str]:
     letters, generation = match.group(1), match.group(2)[:1]
     if letters == "p":
         return _P_GENERATIONS.get(generation)
-    for length in range(len(letters), 0, -1):
-        found = _PREFIXES.get(letters[:length])
-        if found and (length == len(letters) or found == STANDARD or length > 1):
-            return found
+    for length in range(len(letters), 0, -1):  # the longest known prefix wins
+        if letters[:length] in _PREFIXES:
+            return _PREFIXES[letters[:length]]
     return None
 
 
