@@ -362,3 +362,20 @@ def test_request_quota_refuses_a_vcpus_that_is_not_a_positive_number(cli):
     result = cli("request-quota", "--stack", STACK, "--vcpus", "0")
     assert result.returncode == 2
     assert "--vcpus: got '0'; allowed: a whole number of vCPUs, at least 1" in result.stderr
+
+
+def test_make_request_quota_passes_its_settings_on():
+    import shutil
+    import subprocess
+
+    from tests.emulator import ROOT
+
+    if not shutil.which("make"):
+        pytest.skip("needs make")
+    shown = subprocess.run(["make", "-n", "-o", ".venv/bin/.installed", "request-quota",
+                            "STACK=rv", "KIND=gpu", "VCPUS=32", "DRY_RUN=1", "YES=1"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "request-quota --stack 'rv' --kind gpu --vcpus 32 --dry-run --yes" in shown
+    refused = subprocess.run(["make", "-s", "-o", ".venv/bin/.installed", "request-quota"],
+                             cwd=ROOT, capture_output=True, text=True)
+    assert refused.returncode == 2 and "usage: make request-quota STACK=" in refused.stderr

@@ -145,6 +145,10 @@ def test_a_job_stuck_in_runnable_is_explained_and_ctrl_c_terminates_it(emulator,
 
     assert process.returncode == 130, stdout + stderr
     assert re.search(r"CPU RUNNABLE for \d+s", stdout) and "vCPU quota" in stdout
+    # The quota is checked first, and found not to be the cause (an established account).
+    assert re.search(r"vCPU quota: 'All Standard \(A, C, D, H, I, M, R, T, Z\) Spot Instance "
+                     r"Requests' \(L-34B43A08, us-east-1\) is 1024 vCPUs, enough for one "
+                     r"m\w+\.xlarge \(4 vCPUs\): not the cause\.", stdout)
     assert "PROBLEM job fit: CPU job definition RasterVisionCpuJobDefinition (4 vCPUs, " \
            "100000 MiB) fits no instance type" in stdout
     # Findings about the GPU alone are left out; those about both kinds stay.
