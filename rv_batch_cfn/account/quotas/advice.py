@@ -33,6 +33,7 @@ class SubnetAdvice:
                 if r != self.region][:OTHER_REGIONS]
 
     def as_dict(self) -> dict:
+        """Plain data for --output json."""
         return {"quota_warnings": self.warnings,
                 "spot_placement_scores": [s.as_dict() for s in self.zone_scores],
                 "other_regions": [{"region": r, "score": s} for r, s in self.other_regions],

@@ -41,6 +41,7 @@ class KindNeed:
 
     @property
     def label(self) -> str:
+        """'GPU' or 'CPU'."""
         return self.kind.upper()
 
 
@@ -73,14 +74,17 @@ class QuotaNeed:
 
     @property
     def name(self) -> str:
+        """The quota's name, as Service Quotas gave it when it answered."""
         return (self.value.name if self.value and self.value.name else self.quota.name)
 
     @property
     def kinds_text(self) -> str:
+        """'GPU', 'CPU' or 'GPU and CPU'."""
         return " and ".join(k.upper() for k in self.kinds)
 
     @property
     def applied(self) -> Optional[float]:
+        """The quota's value in vCPUs; None when it could not be read."""
         return self.value.value if self.value else None
 
     def describe(self) -> str:
@@ -88,6 +92,7 @@ class QuotaNeed:
         return f"'{self.name}' ({self.quota.code}, {self.region})"
 
     def as_dict(self) -> dict:
+        """Plain data for --output json."""
         return {"code": self.quota.code, "name": self.name, "capacity": self.quota.capacity,
                 "region": self.region, "kinds": list(self.kinds),
                 "value": self.applied, "source": self.value.source if self.value else None,
@@ -106,6 +111,7 @@ class QuotaFinding:
     fix: str = ""
 
     def as_dict(self) -> dict:
+        """Plain data for --output json."""
         return {"status": self.status, "message": self.message, "fix": self.fix,
                 "quota": self.need.as_dict()}
 

@@ -35,6 +35,7 @@ class Scores:
             self.zones.get(z, 0) <= LOW_SCORE for z in zones)
 
     def as_dict(self) -> dict:
+        """Plain data for --output json."""
         return {"instance_types": list(self.instance_types), "target_vcpus": self.target_vcpus,
                 "zones": self.zones, "regions": self.regions, "refused": self.refused or None}
 

@@ -44,6 +44,7 @@ class Increase:
         return max(0, self.desired - int(self.need.applied or 0))
 
     def as_dict(self) -> dict:
+        """Plain data for --output json."""
         def request(r: Optional[dict]) -> Optional[dict]:
             return None if r is None else {
                 "id": r.get("Id"), "status": r.get("Status"),
@@ -67,6 +68,7 @@ class QuotaPlan:
         return [i for i in self.increases if i.short and not i.pending and not i.skipped]
 
     def as_dict(self) -> dict:
+        """Plain data for --output json."""
         return {"stack": self.stack, "region": self.region,
                 "quotas": [i.as_dict() for i in self.increases]}
 
