@@ -93,11 +93,15 @@ publish-container-gpu: $(BIN)/.installed ## tag and push RASTER_VISION_GPU_IMAGE
 	$(CLI) publish-container --kind gpu $(PUBLISH_ARGS)
 
 # --- Checks against the account: subnets before deploying, the stack after ---------------------
-.PHONY: doctor choose-subnets smoke-test
+.PHONY: doctor choose-subnets smoke-test request-quota
 
 doctor: $(BIN)/.installed ## check a deployed stack for what leaves jobs stuck: make doctor STACK=name [JOB_DEF_STACK=name]
 	@test -n "$(STACK)" || { echo "usage: make doctor STACK=<stack name> [JOB_DEF_STACK=<name>]" >&2; exit 2; }
 	$(CLI) doctor --stack $(STACK) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)') $(AWS_ARGS)
+
+request-quota: $(BIN)/.installed ## request the EC2 vCPU quota increases STACK=name needs: make request-quota STACK=name [KIND=gpu|cpu|all] [VCPUS=n] [DRY_RUN=1 only shows] [YES=1 does not ask]
+	@test -n "$(STACK)" || { echo "usage: make request-quota STACK=<stack name> [KIND=gpu|cpu|all] [VCPUS=<n>] [DRY_RUN=1] [YES=1]" >&2; exit 2; }
+	$(CLI) request-quota --stack '$(STACK)' $(if $(KIND),--kind $(KIND)) $(if $(VCPUS),--vcpus $(VCPUS)) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes) $(AWS_ARGS)
 
 smoke-test: $(BIN)/.installed ## run one tiny job per queue of a deployed stack and print its log: make smoke-test STACK=name [KIND=gpu|cpu] [TIMEOUT=minutes] [INTERVAL=seconds]
 	@test -n "$(STACK)" || { echo "usage: make smoke-test STACK=<stack name> [KIND=gpu|cpu|all] [TIMEOUT=<minutes>]" >&2; exit 2; }

@@ -23,8 +23,8 @@ NO_CHANGES = ("The submitted information didn't contain changes. Submit differen
 def make_moto_like_aws() -> None:
     """Patch the in-process moto so that parameters, change sets and updates, stack events,
     Batch updates and deletions, inline IAM policies, YAML short-form tags over a mapping,
-    image root volumes and spot price history behave as in AWS, and what tests/moto_like_aws_alerts.py patches
-    (idempotent)."""
+    image root volumes and spot price history behave as in AWS, and what
+    tests/moto_like_aws_alerts.py and tests/moto_like_aws_quotas.py patch (idempotent)."""
     global _PATCHED
     if _PATCHED:
         return
@@ -41,6 +41,9 @@ def make_moto_like_aws() -> None:
     # Queue time limits, notifications and jobs without Docker: tests/moto_like_aws_alerts.py.
     from tests import moto_like_aws_alerts
     moto_like_aws_alerts.patch()
+    # EC2's vCPU quotas (Service Quotas) and spot placement scores: tests/moto_like_aws_quotas.py.
+    from tests import moto_like_aws_quotas
+    moto_like_aws_quotas.patch()
 
 
 def _as_console_string(value: Any) -> str:

@@ -5,7 +5,8 @@ to running jobs.
 Refusals are raised as one ConfigError listing every problem: the stack's current values the new
 template refuses, a switch of the Batch service role (refused before any other AWS call), and a
 custom AMI whose root snapshot does not fit the root volume. Warnings are returned as text for
-the caller to show: the compute environments whose instances the update replaces.
+the caller to show: the EC2 vCPU quotas too low for the values deployed (quotas/check.py), and the
+compute environments whose instances the update replaces.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Mapping, Optional
 from ..errors import ConfigError, Problem
 from ..template import parameters as params
 from . import ami_checks, update_checks
+from .quotas import check as quota_checks
 from .parameters import effective_values, kept_value_problems
 
 
@@ -36,10 +38,11 @@ def check_deployment(session: Any, cfn: Any, stack_name: str, template: Mapping[
         problems += ami_checks.custom_ami_problems(session.client("ec2"), values)
     if problems:
         raise ConfigError(problems, "the values for this deployment")
+    warnings = quota_checks.warnings(session, values, stack_name)
     if creating:
-        return []
-    return update_checks.update_warnings(previous, values, template,
-                                         current_template(cfn, stack_name))
+        return warnings
+    return warnings + update_checks.update_warnings(previous, values, template,
+                                                    current_template(cfn, stack_name))
 
 
 def current_template(cfn: Any, stack_name: str) -> Optional[dict]:

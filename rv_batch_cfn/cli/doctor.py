@@ -54,9 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "offered in the subnets' zones; the AMI override exists and differs between "
                     "CPU and GPU; the ECR images exist; the Raster Vision config names this "
                     "stack; a note when Raster Vision's stock `batch` runner, installed here, "
-                    "would replace the job definitions' retries. Notes say whether the queues "
-                    "cancel jobs that can never run, the compute environments scale to zero and "
-                    "notifications are on. Exit 0 when nothing is wrong, 1 when problems were "
+                    "would replace the job definitions' retries; each kind's EC2 vCPU quota (spot "
+                    "or on-demand, per region and per account) holds one instance that fits its "
+                    "job (a note below MaximumVCPUs; request-quota requests it). Notes say "
+                    "whether the queues cancel jobs that can never run, the compute environments "
+                    "scale to zero, notifications are on, and the zones score low for spot GPU "
+                    "capacity. Exit 0 when nothing is wrong, 1 when problems were "
                     "found, 2 when "
                     "the stack cannot be read.")
     add_stack_argument(p, "the stack's name")

@@ -59,6 +59,7 @@ def _print_event(session, plan, event) -> None:
         print(f"{at} {label} {event.status}{reason}", flush=True)
     elif event.kind == "stuck":
         print(f"{at} {label} RUNNABLE for {event.waited:.0f}s{reason}", flush=True)
+        _print_quota(session, plan.stack, event.submitted.job.kind)
         print(_indent(WHY_RUNNABLE), flush=True)
         _print_doctor(session, plan.stack, event.submitted.job.kind)
     elif event.kind == "timeout":
@@ -70,9 +71,35 @@ def _print_event(session, plan, event) -> None:
         _print_log(session, plan.log_group, label, event.log_stream)
 
 
+def _print_quota(session, stack: str, kind: str) -> None:
+    """The kind's EC2 vCPU quota first, the commonest cause on a new account: whether it holds
+    one instance that fits the job, i.e. whether it is the cause."""
+    from ..account.quotas import check
+
+    try:
+        found = check.kind_findings(session, stack, kind)
+    except RvBatchError as e:
+        print(f"         vCPU quota not checked: {e}", flush=True)
+        return
+    blocking = [f for f in found if f.status == check.PROBLEM]
+    for f in blocking:
+        # One write: the fix comes with the verdict, whatever stops the command next.
+        print(f"         vCPU quota: {f.message}. This is why the job waits.\n"
+              f"           fix: {f.fix}", flush=True)
+    if blocking:
+        return
+    for f in found:
+        if f.need.value is None or f.need.value.denied:
+            print(f"         vCPU quota: {f.message}", flush=True)
+        else:
+            print(f"         vCPU quota: {f.need.describe()} is {f.need.applied:g} vCPUs, "
+                  f"enough for one {f.need.smallest} ({f.need.one_instance} vCPUs): not the "
+                  "cause.", flush=True)
+
+
 def _print_doctor(session, stack: str, kind: str) -> None:
     """doctor's findings about this kind (and those about both)."""
-    from ..account.doctor import OK, diagnose
+    from ..account.doctor import OK, QUOTAS, diagnose
 
     label = kind.upper()
     try:
@@ -81,12 +108,14 @@ def _print_doctor(session, stack: str, kind: str) -> None:
         print(f"         doctor could not run: {e}", flush=True)
         return
     # Findings name their kind first ("GPU compute environment ...", "GPU and CPU jobs ...").
+    # The quota was shown first (_print_quota).
     relevant = [f for f in diagnosis.findings
-                if f.status != OK and label in re.split(r"[:(]", f.message, 1)[0].split()]
+                if f.status != OK and f.check != QUOTAS
+                and label in re.split(r"[:(]", f.message, 1)[0].split()]
     if not relevant:
-        print(f"         doctor finds nothing wrong with the {label} setup: capacity or the "
-              "vCPU quota are the likeliest causes; keep waiting, or stop with Ctrl-C.",
-              flush=True)
+        print(f"         doctor finds nothing wrong with the {label} setup: spot or instance "
+              "capacity is the likeliest cause (`choose-subnets` shows the spot placement "
+              "scores); keep waiting, or stop with Ctrl-C.", flush=True)
         return
     print(f"         doctor, on the {label} setup:", flush=True)
     for f in relevant:

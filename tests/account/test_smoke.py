@@ -145,6 +145,10 @@ def test_a_job_stuck_in_runnable_is_explained_and_ctrl_c_terminates_it(emulator,
 
     assert process.returncode == 130, stdout + stderr
     assert re.search(r"CPU RUNNABLE for \d+s", stdout) and "vCPU quota" in stdout
+    # The quota is checked first, and found not to be the cause (an established account).
+    assert re.search(r"vCPU quota: 'All Standard \(A, C, D, H, I, M, R, T, Z\) Spot Instance "
+                     r"Requests' \(L-34B43A08, us-east-1\) is 1024 vCPUs, enough for one "
+                     r"m\w+\.xlarge \(4 vCPUs\): not the cause\.", stdout)
     assert "PROBLEM job fit: CPU job definition RasterVisionCpuJobDefinition (4 vCPUs, " \
            "100000 MiB) fits no instance type" in stdout
     # Findings about the GPU alone are left out; those about both kinds stay.
@@ -233,3 +237,30 @@ def _wait_for_status(emulator, job_id: str, status: str, timeout: float = 10) ->
         if job["status"] == status or time.monotonic() > deadline:
             return job
         time.sleep(0.1)
+
+
+def test_a_gpu_job_stuck_in_runnable_on_a_zero_quota_names_the_quota(emulator, jobs, home,
+                                                                     tmp_path):
+    # A new account: 0 vCPUs of G and VT spot (tests/moto_like_aws_quotas.py). The stand-in
+    # holds the job RUNNABLE, as Batch does when no instance may start.
+    from tests import moto_like_aws_quotas as quotas
+
+    deploy(emulator, STACK, make_network(emulator))
+    quotas.new_account(quotas.quotas(emulator))
+    jobs.outcome = stand_in.HOLD
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rv_batch_cfn", "smoke-test", "--stack", STACK, "--kind", "gpu",
+         *FAST, "--explain-after", "0.2"],
+        env=aws_env(emulator, HOME=str(home)), cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = _read_until(process, "fix: Request at least 8 vCPUs")
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    stdout = seen + stdout
+
+    assert process.returncode == 130, stdout + stderr
+    assert ("vCPU quota: GPU spot vCPU quota 'All G and VT Spot Instance Requests' (L-3819A6DF, "
+            "us-east-1) is 0 vCPUs, fewer than the 8 of one g4dn.2xlarge") in stdout
+    assert "rv-batch-cfn request-quota --stack rv --region us-east-1 --kind gpu" in stdout
+    # Shown once, first: doctor's part leaves the quota out.
+    assert stdout.count("L-3819A6DF") == 1

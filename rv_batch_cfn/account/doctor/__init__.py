@@ -11,7 +11,8 @@ offered in the subnets' zones), images.py (the AMI override and the ECR images e
 rv_config.py (Raster Vision's profile names this stack), families.py (GPU types the AL2023
 NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory), rv_runner.py (the
 installed Raster Vision Batch runner would replace the job definitions' retries), alerts.py
-(queue time limits, capacity kept while idle, notifications); model.py holds what they report.
+(queue time limits, capacity kept while idle, notifications), quotas.py (EC2 vCPU quotas, spot
+placement scores); model.py holds what they report.
 """
 
 from __future__ import annotations
@@ -30,16 +31,18 @@ from .families import family_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
 from .model import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
-                    OFFERINGS, OK, PROBLEM, RUNNER, RV_CONFIG, SHARED_MEMORY, TIME_LIMITS, WARNING,
-                    Diagnosis, Finding, Kind)
+                    OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG, SHARED_MEMORY, SPOT_SCORES,
+                    TIME_LIMITS, WARNING, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
+from .quotas import quota_findings
 from .rv_config import rv_config_findings
 from .rv_runner import inspect_stock_runner, runner_findings
 from .shared_memory import shared_memory_findings
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
            "WARNING", "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG",
-           "GPU_FAMILIES", "SHARED_MEMORY", "RUNNER", "TIME_LIMITS", "IDLE", "NOTIFICATIONS"]
+           "GPU_FAMILIES", "SHARED_MEMORY", "RUNNER", "TIME_LIMITS", "IDLE", "NOTIFICATIONS",
+           "QUOTAS", "SPOT_SCORES"]
 
 
 def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None) -> Diagnosis:
@@ -66,7 +69,8 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     kinds = [_read_kind(batch, kind, names[q], names[d])
              for kind, (q, d) in out.KIND_OUTPUTS.items()]
     lookup = instances.describe_types(ec2, [t for k in kinds for t in k.instance_types()])
-    vpc = stack_parameters(stack).get(params.VPC, "VPC_ID")
+    values = stack_parameters(stack)
+    vpc = values.get(params.VPC, "VPC_ID")
 
     findings: list[Finding] = []
     findings += environment_findings(kinds)
@@ -81,6 +85,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += time_limit_findings(kinds)
     findings += idle_findings(kinds)
     findings += notification_findings(session, stack)
+    findings += quota_findings(session, stack_name, values)
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
 
 

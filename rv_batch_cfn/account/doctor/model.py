@@ -25,6 +25,8 @@ RUNNER = "Raster Vision runner"
 TIME_LIMITS = "queue time limits"
 IDLE = "idle capacity"
 NOTIFICATIONS = "notifications"
+QUOTAS = "vCPU quotas"
+SPOT_SCORES = "spot placement"
 
 
 @dataclass(frozen=True)
