@@ -34,7 +34,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if not args.yes and options.execute:
         require_terminal_or_yes("deploy", "executing the change set",
                                 "--no-execute-changeset to create it for review only")
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     say = progress(args)
     with aws_errors(f"deploy stack {args.stack!r}"):
         done = deploy(session, args.stack, args.template, given, assume_yes=args.yes,

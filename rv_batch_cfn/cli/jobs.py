@@ -98,7 +98,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     now = datetime.now(timezone.utc)
     since = parse_since(args.since, now)
     statuses = parse_statuses(args.status or ())
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
 
     def read():
         return read_jobs(session, args.stack, since, args.run, statuses)
@@ -131,7 +131,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from ..account import logs as joblogs
     from ..account.session import connect
 
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     batch, logs = session.client("batch"), session.client("logs")
     as_json = wants_json(args)
 

@@ -41,7 +41,7 @@ def cmd_choose_subnets(args: argparse.Namespace) -> int:
     from ..account.session import make_session
     from ..account.subnets import choose_subnets
 
-    choice = choose_subnets(make_session(args.profile, args.region), args.vpc,
+    choice = choose_subnets(make_session(args.profile, args.region, args.endpoint_url), args.vpc,
                             args.instance_types.split(","))
     if wants_json(args):
         print_json(choice.as_dict())
