@@ -93,11 +93,16 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     `assume_yes`). `options` adds tags, a service role, an S3 upload, no rollback.
 
     When `last_ami` (the file create-ami records its AMI in; None: not looked at) names an AMI
-    GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given."""
+    GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given.
+
+    Every value in `given` is checked against the template's Parameters before any call to
+    AWS (ConfigError listing every problem), then against its Rules and the stack's current
+    values once the stack is read."""
     say = say or _quiet
     ask = ask or _refuse
     options = options or DeployOptions()
     text, data = template or load_template(template_path)
+    checks.check_values(data, given)  # the values alone, before anything is asked of AWS
     options.check(text, template_path)
     cfn = session.client("cloudformation")
     existing = _existing(cfn, stack_name)

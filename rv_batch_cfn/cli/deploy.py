@@ -29,7 +29,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
                             disable_rollback=args.disable_rollback,
                             execute=not args.no_execute_changeset)
     template = load_template(args.template)
-    checks.check_values(template[1], given)
+    checks.check_values(template[1], given)  # deploy() checks too; here, before any question
     options.check(template[0], args.template)
     if not args.yes and options.execute:
         require_terminal_or_yes("deploy", "executing the change set",
