@@ -29,12 +29,6 @@ JOB_ROLE_ARN = "JobRoleArn"
 HAS_IMAGE_TAG = "HasImageTag"
 HAS_JOB_ROLE_ARN = "HasJobRoleArn"
 
-NAMESPACE_PATTERN = r"^[A-Za-z0-9]{1,64}$"
-STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
-# config.REPOSITORY_PATTERN without its empty alternative: here a repository is required.
-REPOSITORY_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
-
-
 class KindSettings:
     """The parameter names this template has once per kind of job."""
 
@@ -99,18 +93,19 @@ def build_job_definitions_template(config: StackConfig | None = None) -> Templat
 
 def _add_parameters(t: Template, cfg: StackConfig) -> None:
     t.add_parameter(Parameter(
-        MAIN_STACK_NAME, Type="String", AllowedPattern=STACK_NAME_PATTERN,
+        MAIN_STACK_NAME, Type="String", AllowedPattern=limits.STACK_NAME_PATTERN,
         ConstraintDescription="must be a CloudFormation stack name",
         Description="Name of the rv-batch-cfn stack whose queues these job definitions are "
                     "for; its job role and log group are imported from it."))
     t.add_parameter(Parameter(
-        NAMESPACE, Type="String", AllowedPattern=NAMESPACE_PATTERN, MaxLength=64,
-        ConstraintDescription="must be 1 to 64 letters and digits",
+        NAMESPACE, Type="String", AllowedPattern=limits.NAMESPACE_PATTERN,
+        MaxLength=limits.NAMESPACE_MAX_LENGTH,
+        ConstraintDescription=f"must be 1 to {limits.NAMESPACE_MAX_LENGTH} letters and digits",
         Description="Your user or project name (letters and digits): it names the job "
                     "definitions and is the default image tag."))
     repository = Parameter(
-        REPOSITORY_NAME, Type="String", AllowedPattern=REPOSITORY_PATTERN,
-        MinLength=1, MaxLength=256,
+        REPOSITORY_NAME, Type="String", AllowedPattern=limits.REQUIRED_REPOSITORY_PATTERN,
+        MinLength=1, MaxLength=limits.REPOSITORY_MAX_LENGTH,
         ConstraintDescription="must be an ECR repository name (lower-case letters, digits, and "
                               ". _ - / between them)",
         Description="ECR repository of this account and region holding the image the jobs "
