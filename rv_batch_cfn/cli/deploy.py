@@ -18,9 +18,9 @@ from .global_options import wants_json
 def cmd_deploy(args: argparse.Namespace) -> int:
     """`rv-batch-cfn deploy`: every value is checked before the first call to AWS; exit 1 when
     the change set was declined."""
-    from ..account import parameters as checks
-    from ..account.deploy import CHANGE_SET_CREATED, DECLINED, deploy, load_template
-    from ..account.deploy_options import DeployOptions, parse_tags
+    from ..account.deploy import (CHANGE_SET_CREATED, DECLINED, DeployOptions, deploy,
+                                  load_template, parse_tags)
+    from ..account.deploy import parameter_values as checks
     from ..account.session import aws_errors, connect
 
     given = checks.parse_assignments([*(args.param or []), *(args.parameter_overrides or [])])

@@ -11,7 +11,8 @@ import re
 import boto3
 import pytest
 
-from rv_batch_cfn.account import ami_checks, update_checks
+from rv_batch_cfn.account import ami_checks
+from rv_batch_cfn.account.deploy import update_checks
 from rv_batch_cfn.account.deploy import deploy
 from rv_batch_cfn.errors import ConfigError
 from rv_batch_cfn.template import parameters as p

@@ -17,8 +17,8 @@ from typing import Optional
 import pytest
 from botocore.exceptions import ClientError
 
-from rv_batch_cfn.account import deploy as deploy_module
-from rv_batch_cfn.account import execution
+from rv_batch_cfn.account.deploy import change_set as deploy_module
+from rv_batch_cfn.account.deploy import execution
 from rv_batch_cfn.cli.common import Printer
 from rv_batch_cfn.errors import AwsError
 

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from rv_batch_cfn.account import doctor
-from rv_batch_cfn.account import parameters as checks
+from rv_batch_cfn.account.deploy import parameter_values as checks
 from rv_batch_cfn.account.deploy import load_template
 from rv_batch_cfn.errors import ConfigError
 from rv_batch_cfn.instance_types import refused_gpu_family

@@ -9,11 +9,11 @@ import math
 import re
 from typing import Any, Mapping, Optional, Sequence
 
-from ..config.checks import did_you_mean, gp3_ratio_problems
-from ..errors import ConfigError, Problem, quote
-from ..inputs import check_text_value
-from ..instance_types import refused_gpu_family
-from ..template.parameters import GPU, KINDS
+from ...config.checks import did_you_mean, gp3_ratio_problems
+from ...errors import ConfigError, Problem, quote
+from ...inputs import check_text_value
+from ...instance_types import refused_gpu_family
+from ...template.parameters import GPU, KINDS
 
 # CloudFormation's quotas: a parameter name is at most 255 letters and digits, a value at most
 # 4,096 bytes.

@@ -1,6 +1,6 @@
 """What `deploy` takes beyond the template and its parameters, as `aws cloudformation deploy`
 does (tags, a service role, an S3 bucket for large templates, no rollback, no execution), and
-what it returns. deploy.py follows the stack; this module holds the values and their checks.
+what it returns. change_set.py follows the stack; this module holds the values and their checks.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..config.limits import BUCKET_NAME_PATTERN, REQUIRED_ROLE_ARN_PATTERN
-from ..errors import ConfigError, Problem, RvBatchError
-from .session import aws_errors
+from ...config.limits import BUCKET_NAME_PATTERN, REQUIRED_ROLE_ARN_PATTERN
+from ...errors import ConfigError, Problem, RvBatchError
+from ..session import aws_errors
 
 # A TemplateBody holds at most this many bytes; a larger template must come from S3.
 TEMPLATE_BODY_LIMIT = 51_200
