@@ -2,7 +2,7 @@
 namespace and pulling `<account>.dkr.ecr.<region>.<suffix>/<repository>:<tag>`, beside a main
 stack whose queues, job role and log group a team shares.
 
-The job definitions come from the same `jobs.job_definition()` as the main template's, so they
+The job definitions come from the same `job_queues.job_definition()` as the main template's, so they
 get the same retry strategy, shared memory, mounts and security settings.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from troposphere import Equals, If, Not, Output, Parameter, Ref, Sub, Template, batch
 
 from ..config import StackConfig, limits
-from . import jobs
+from . import job_queues
 from . import outputs as out
 from . import parameters as p
 
@@ -67,11 +67,11 @@ def build_job_definitions_template(config: StackConfig | None = None) -> Templat
         t.add_condition(k.has_timeout, Not(Equals(Ref(k.timeout), "0")))
     _add_console_metadata(t)
 
-    image = jobs.ecr_image(Ref(REPOSITORY_NAME), If(HAS_IMAGE_TAG, Ref(IMAGE_TAG), Ref(NAMESPACE)))
+    image = job_queues.ecr_image(Ref(REPOSITORY_NAME), If(HAS_IMAGE_TAG, Ref(IMAGE_TAG), Ref(NAMESPACE)))
     role = If(HAS_JOB_ROLE_ARN, Ref(JOB_ROLE_ARN), out.imported(MAIN_STACK_NAME, out.JOB_ROLE_ARN))
     for kind, k in KINDS.items():
-        t.add_resource(jobs.job_definition(jobs.JobSpec(
-            logical_id=jobs.job_definition_id(kind),
+        t.add_resource(job_queues.job_definition(job_queues.JobSpec(
+            logical_id=job_queues.job_definition_id(kind),
             name=job_definition_name(kind),
             image=image,
             vcpus=Ref(k.size.vcpus),

@@ -21,7 +21,7 @@ import pytest
 
 from rv_batch_cfn import StackConfig, build_template, render_yaml
 from rv_batch_cfn.errors import ConfigError
-from rv_batch_cfn.template import jobs, notifications, queue_limits
+from rv_batch_cfn.template import job_queues, notifications, queue_limits
 from rv_batch_cfn.template import parameters as p
 from tests.emulator import load_template
 
@@ -103,7 +103,7 @@ def console_values(t: dict, **overrides) -> dict:
     values.update({k: str(v) for k, v in overrides.items()})
     values.update({"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
                    "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
-    values.update({jobs.queue_id(kind): arn for kind, arn in QUEUES.items()})
+    values.update({job_queues.queue_id(kind): arn for kind, arn in QUEUES.items()})
     return values
 
 
@@ -111,7 +111,7 @@ def console_values(t: dict, **overrides) -> dict:
 
 
 def actions(t: dict, kind: str, **overrides) -> list[dict]:
-    queue = t["Resources"][jobs.queue_id(kind)]["Properties"]
+    queue = t["Resources"][job_queues.queue_id(kind)]["Properties"]
     return resolve(queue["JobStateTimeLimitActions"], t, console_values(t, **overrides))
 
 

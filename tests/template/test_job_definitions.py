@@ -9,7 +9,7 @@ import pytest
 
 from rv_batch_cfn import build_job_definitions_template, check_template, render_yaml
 from rv_batch_cfn.config import from_dict
-from rv_batch_cfn.template import iam, jobs
+from rv_batch_cfn.template import iam, job_queues
 from rv_batch_cfn.template import job_definitions as jd
 from rv_batch_cfn.template import outputs as out
 from tests.emulator import (
@@ -95,7 +95,7 @@ def test_beside_a_main_stack(emulator, main_stack):
         # The main stack's role and log group, through its exports.
         assert container["jobRoleArn"] == main_outputs[out.JOB_ROLE_ARN]
         assert container["logConfiguration"]["options"]["awslogs-group"] == \
-            main_stack["ids"][jobs.LOG_GROUP]
+            main_stack["ids"][job_queues.LOG_GROUP]
         # Built by the same function as the main stack's: everything but the image and the
         # attempts (set apart above) is the same as on the main stack's job definition.
         main = active(emulator, main_outputs[f"{title}JobDefinitionName"])
