@@ -17,8 +17,8 @@ from tests.moto_speed import make_moto_faster, use_libyaml
 from tests.test_template_loader import SHORT_FORMS
 
 ROOT = Path(__file__).resolve().parents[1]
-# The two committed templates hold every construct the golden ones do (their differences are
-# values); parsing each with the pure-Python loader takes a while.
+# The two committed templates hold every construct the named configurations' templates do (those
+# differ in parameter defaults only); parsing each with the pure-Python loader takes a while.
 TEMPLATES = sorted(ROOT.glob("cloudformation/*.yml"))
 
 

@@ -121,7 +121,7 @@ def test_links_resolve(name, text):
 def test_contributor_material_lives_in_contributing():
     assert "[CONTRIBUTING.md](CONTRIBUTING.md)" in README
     assert "## How it is tested" in CONTRIBUTING and "## How it is tested" not in README
-    assert "make update-golden" in CONTRIBUTING
+    assert "make template" in CONTRIBUTING and "make bench" in CONTRIBUTING
 
 
 def test_the_readme_is_in_the_order_of_the_journey():

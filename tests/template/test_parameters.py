@@ -8,7 +8,7 @@ import pytest
 
 from rv_batch_cfn import StackConfig, build_template, render_yaml
 from tests.emulator import load_template
-from tests.golden_configs import CUSTOM_FAMILIES
+from tests.named_configs import CUSTOM_FAMILIES
 
 TEMPLATE = load_template(render_yaml(build_template()))
 PARAMETERS = TEMPLATE["Parameters"]
