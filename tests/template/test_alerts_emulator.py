@@ -13,7 +13,7 @@ import json
 
 from rv_batch_cfn.template import job_queues, notifications
 from tests.emulator import Emulator, deploy, make_network, outputs, physical_ids, update
-from tests.template.test_alerts import matches, sample
+from tests.template.helpers import matches, sample
 
 EMAIL = "team@example.com"
 
