@@ -62,7 +62,8 @@ def _read_stack(args: argparse.Namespace):
     from ..account.publish_stack import read_stack_images
     from ..account.session import connect
 
-    return read_stack_images(connect(args.profile or None, args.region or None, args.endpoint_url), args.stack)
+    session = connect(args.profile or None, args.region or None, args.endpoint_url)
+    return read_stack_images(session, args.stack)
 
 
 def _kinds_with_repository(stack, kinds, repositories, every_kind: bool, say) -> tuple:

@@ -67,7 +67,8 @@ def build_job_definitions_template(config: StackConfig | None = None) -> Templat
         t.add_condition(k.has_timeout, Not(Equals(Ref(k.timeout), "0")))
     _add_console_metadata(t)
 
-    image = job_queues.ecr_image(Ref(REPOSITORY_NAME), If(HAS_IMAGE_TAG, Ref(IMAGE_TAG), Ref(NAMESPACE)))
+    image = job_queues.ecr_image(Ref(REPOSITORY_NAME),
+                                 If(HAS_IMAGE_TAG, Ref(IMAGE_TAG), Ref(NAMESPACE)))
     role = If(HAS_JOB_ROLE_ARN, Ref(JOB_ROLE_ARN), out.imported(MAIN_STACK_NAME, out.JOB_ROLE_ARN))
     for kind, k in KINDS.items():
         t.add_resource(job_queues.job_definition(job_queues.JobSpec(

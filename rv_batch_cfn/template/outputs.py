@@ -48,7 +48,8 @@ def rv_config_section() -> Sub:
     """A ready-to-paste [BATCH] section for ~/.rastervision/default."""
     names = {}
     for kind, (queue, definition) in KIND_OUTPUTS.items():
-        names[queue], names[definition] = job_queues.queue_name(kind), job_queues.job_definition_name(kind)
+        names[queue] = job_queues.queue_name(kind)
+        names[definition] = job_queues.job_definition_name(kind)
     lines = [f"[{BATCH_SECTION}]", *(f"{BATCH_KEYS[o]} = ${{{o}}}" for o in BATCH_KEYS),
              f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}"]
     return Sub("\n".join(lines) + "\n", **names)
