@@ -26,7 +26,7 @@ EDITABLE := --config-settings editable_mode=compat
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
 
 .DEFAULT_GOAL := help
-.PHONY: help template lint test update-golden bench clean
+.PHONY: help template lint test bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -61,9 +61,6 @@ lint: $(BIN)/.installed ## cfn-lint the committed templates, informational check
 test: $(BIN)/.test-installed ## install what the tests need and run them
 	scripts/install-test-tools
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
-
-update-golden: $(BIN)/.installed ## regenerate the golden templates under tests/golden after a deliberate change
-	$(BIN)/python -m tests.golden_configs
 
 bench: $(BIN)/.installed ## time `rv-batch-cfn template` (cold and warm) against the cfn-lint CLI on its output, and each step
 	$(BIN)/python scripts/bench.py

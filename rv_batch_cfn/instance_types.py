@@ -123,21 +123,22 @@ def has_no_gpu(name: str) -> bool:
 GPU_FAMILIES_INSTEAD = ("g4dn", "g5", "g6", "g6e", "p4d", "p5")
 _OPEN_MODULE = ("NVIDIA's open kernel module in the Amazon Linux 2023 NVIDIA AMIs does not "
                 "support them")
-# (family pattern, what the family has): patterns are matched against the whole family name.
+# (name in messages, family pattern, what the family has): patterns are matched against the
+# whole family name.
 _REFUSED_GPU_FAMILIES = (
-    (r"p2", f"NVIDIA K80 GPUs; {_OPEN_MODULE}"),
-    (r"p3(dn)?", f"NVIDIA V100 GPUs; {_OPEN_MODULE}"),
-    (r"g2", f"NVIDIA GRID K520 GPUs; {_OPEN_MODULE}"),
-    (r"g3s?", f"NVIDIA M60 GPUs; {_OPEN_MODULE}"),
-    (r"g4ad", "AMD Radeon Pro GPUs, not NVIDIA ones"),
-    (r"inf[0-9]+[a-z]*", "AWS Inferentia chips, not NVIDIA GPUs"),
-    (r"trn[0-9]+[a-z]*", "AWS Trainium chips, not NVIDIA GPUs"),
-    (r"dl[0-9]+[a-z]*", "Habana Gaudi or Qualcomm accelerators, not NVIDIA GPUs"),
+    ("P2", r"p2", f"NVIDIA K80 GPUs; {_OPEN_MODULE}"),
+    ("P3", r"p3(dn)?", f"NVIDIA V100 GPUs; {_OPEN_MODULE}"),
+    ("G2", r"g2", f"NVIDIA GRID K520 GPUs; {_OPEN_MODULE}"),
+    ("G3", r"g3s?", f"NVIDIA M60 GPUs; {_OPEN_MODULE}"),
+    ("G4ad", r"g4ad", "AMD Radeon Pro GPUs, not NVIDIA ones"),
+    ("Inf", r"inf[0-9]+[a-z]*", "AWS Inferentia chips, not NVIDIA GPUs"),
+    ("Trn", r"trn[0-9]+[a-z]*", "AWS Trainium chips, not NVIDIA GPUs"),
+    ("DL", r"dl[0-9]+[a-z]*", "Habana Gaudi or Qualcomm accelerators, not NVIDIA GPUs"),
 )
 # The same families as one regular expression for the console's AllowedPattern (Java syntax,
 # which has the negative lookahead): "p3" and "p3.2xlarge" are refused, "p3x" would not be.
 REFUSED_GPU_FAMILY_LOOKAHEAD = (
-    "(?!(?:" + "|".join(p for p, _ in _REFUSED_GPU_FAMILIES) + r")(?:\.|$))")
+    "(?!(?:" + "|".join(p for _, p, _ in _REFUSED_GPU_FAMILIES) + r")(?:\.|$))")
 
 
 def refused_gpu_family(name: str) -> Optional[str]:
@@ -145,10 +146,16 @@ def refused_gpu_family(name: str) -> Optional[str]:
     (as far as this table knows). The text names the family, says what it has and what to use
     instead, e.g. "p3 has NVIDIA V100 GPUs; ...; use g4dn, g5, g6, g6e, p4d or p5 instead"."""
     family = name.strip().lower().split(".")[0]
-    for pattern, what in _REFUSED_GPU_FAMILIES:
+    for _, pattern, what in _REFUSED_GPU_FAMILIES:
         if re.fullmatch(pattern, family):
             return f"{family} has {what}; use {gpu_families_instead()} instead"
     return None
+
+
+def refused_gpu_families() -> str:
+    """'P2, P3, G2, G3, G4ad, Inf, Trn or DL': the families the GPU kind refuses, for messages."""
+    names = [name for name, _, _ in _REFUSED_GPU_FAMILIES]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def gpu_families_instead() -> str:

@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from .errors import InputError, LintError, quote
 
@@ -36,10 +36,6 @@ class LintFinding:
 
     def __str__(self) -> str:
         return f"{self.rule_id} ({self.severity}) line {self.line}:{self.column}: {self.message}"
-
-
-# What lints a text for some regions: lint_template, or another way to the same findings.
-Linter = Callable[[str, Sequence[str]], "list[LintFinding]"]
 
 
 def lint_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
@@ -84,20 +80,18 @@ def _known_regions() -> Sequence[str]:
     return REGIONS
 
 
-def check_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS, cache: bool = False,
-                   linter: Optional[Linter] = None) -> list[LintFinding]:
+def check_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS, cache: bool = False
+                   ) -> list[LintFinding]:
     """Lint `text` and raise LintError when cfn-lint reports any error or warning.
 
     Returns the informational findings, which do not fail generation. With `cache`, a text this
-    cfn-lint version found clean before (see the module's notes) is not linted again. `linter`
-    lints when it must (default lint_template; rv_batch_cfn.lint_ahead.LintAhead.lint lints in
-    the process that loaded cfn-lint while the text was being made).
+    cfn-lint version found clean before (see the module's notes) is not linted again.
     """
     entry = _cache_entry(text, regions) if cache else None
     remembered = _read_cache(entry)
     if remembered is not None:
         return remembered
-    findings = (linter or lint_template)(text, regions)
+    findings = lint_template(text, regions)
     failing = [f for f in findings if f.severity in ("error", "warning")]
     if failing:
         raise LintError(failing)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
 import os
 import shutil
-import sys
 
 import pytest
 
@@ -26,40 +23,6 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(message + "; CI must have it", pytrace=False)
     pytest.skip(message)
-
-
-def settle_garbage_collector() -> None:
-    """Leave what is alive now (imported modules, moto's and botocore's models) out of the cyclic
-    garbage collector's scans, and scan the whole heap seldom. Python runs a full collection each
-    time the heap has grown by a quarter; the heap of a test process holds moto, botocore and
-    cfn-lint, so each took about a quarter of a second, twenty times per worker: about a tenth of
-    the suite's CPU time. Cycles still die in the young generations, as before; what survives
-    them waits for the full collection pytest runs at the end of the session (where it reports
-    any exception raised while collecting)."""
-    gc.freeze()
-    gc.set_threshold(*gc.get_threshold()[:2], 1000)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    settle_garbage_collector()
-
-
-def _end_worker_without_teardown() -> None:
-    """The last thing an xdist worker does: leave without the interpreter's teardown, which
-    frees the heap object by object (moto's, botocore's and cfn-lint's models: about a second
-    and a half at the end of every run, while the controller waits). By then the worker has
-    sent its reports and run pytest's end-of-session checks; there is nothing left to write."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Handlers run last registered first: every handler a fixture, a test or the product
-    # registers still runs before this one. Those registered before the conftest (logging's
-    # own shutdown among them) do not; logging is shut down above.
-    atexit.register(_end_worker_without_teardown)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -97,7 +60,6 @@ def moto_server():
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    settle_garbage_collector()  # moto's modules are imported now
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     # Not stopped: its thread is a daemon and ends with the process, and stopping it waits up to

@@ -23,6 +23,7 @@ from rv_batch_cfn.inputs import template_data
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "cloudformation" / "template.yml"
+JOB_DEF_TEMPLATE = ROOT / "cloudformation" / "job-definitions.yml"
 # The public half of a key pair whose private half was thrown away.
 PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID67/GUmaSfJxf2Y/Ve237QBwj8owzNcPinzMYXqQv1y "
               "rv-batch-cfn-tests")
@@ -315,3 +316,17 @@ def set_job_state(emu: Emulator, job_id: str, status: str, reason: Optional[str]
     if stream is not None:
         job.log_stream_name = stream
     job.exit_code = exit_code
+
+
+def deploy_project(emulator, name: str, **values) -> dict:
+    """A job-definitions stack, every parameter sent as the console sends them."""
+    text = JOB_DEF_TEMPLATE.read_text()
+    declared = load_template(text)["Parameters"]
+    sent = {k: str(p["Default"]) for k, p in declared.items() if "Default" in p}
+    sent.update({k: str(v) for k, v in values.items()})
+    cfn = emulator.client("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=text,
+                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sent.items()])
+    stack = wait_stack(cfn, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack["StackStatus"]
+    return {"stack": stack, "sent": sent}

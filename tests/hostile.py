@@ -143,3 +143,31 @@ def no_hang():
     yield
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, previous)
+
+
+# Output paths that are not a writable file: (make it at a path, what the refusal says).
+def _read_only(path: Path) -> Path:
+    path.write_text("protected\n")
+    path.chmod(0o444)
+    return path
+
+
+def _link_loop(path: Path) -> Path:
+    path.symlink_to(path.with_name("other"))
+    path.with_name("other").symlink_to(path)
+    return path
+
+
+def _under_a_file(path: Path) -> Path:
+    path.write_text("a file\n")
+    return path / "template.yml"
+
+
+TARGETS = {
+    "directory": (lambda p: (p.mkdir(), p)[1], "it is a directory, not a regular file"),
+    "named-pipe": (lambda p: (os.mkfifo(p), p)[1], "it is a named pipe (FIFO)"),
+    "device": (lambda p: Path("/dev/null"), "/dev/null: it is a character device"),
+    "read-only": (_read_only, "it is read-only (mode -r--r--r--); make it writable"),
+    "link-loop": (_link_loop, "Too many levels of symbolic links"),
+    "under-a-file": (_under_a_file, "a parent of it is a file, not a directory"),
+}

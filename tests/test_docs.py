@@ -215,4 +215,4 @@ def test_contributor_material_lives_in_contributing():
     contributing = (ROOT / "CONTRIBUTING.md").read_text()
     assert "## How it is tested" in contributing
     assert not any("## How it is tested" in page.read_text() for page in PAGES)
-    assert "make update-golden" in contributing
+    assert "make template" in contributing and "make bench" in contributing

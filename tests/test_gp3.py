@@ -10,7 +10,7 @@ import pytest
 from rv_batch_cfn import ConfigError, StackConfig, build_template, render_yaml
 from rv_batch_cfn.config import from_dict
 from tests.emulator import load_template
-from tests.template.test_parameters import INTERFACE, PARAMETERS
+from tests.template.helpers import INTERFACE, PARAMETERS
 
 
 def kind(name: str, **changes) -> StackConfig:

@@ -12,27 +12,9 @@ import pytest
 
 from rv_batch_cfn import ConfigError, StackConfig
 from rv_batch_cfn.instance_types import gpu_families_instead, refused_gpu_family
-from tests.template.test_parameters import PARAMETERS
+from tests.samples import INSTEAD, REFUSED
+from tests.template.helpers import PARAMETERS
 
-INSTEAD = "use g4dn, g5, g6, g6e, p4d or p5 instead"
-# (name given, family named in the message, what the message says the family has)
-REFUSED = [
-    ("p2.xlarge", "p2", "NVIDIA K80 GPUs"),
-    ("p3.2xlarge", "p3", "NVIDIA V100 GPUs"),
-    ("p3", "p3", "NVIDIA V100 GPUs"),
-    ("p3dn.24xlarge", "p3dn", "NVIDIA V100 GPUs"),
-    ("g2.2xlarge", "g2", "NVIDIA GRID K520 GPUs"),
-    ("g3.4xlarge", "g3", "NVIDIA M60 GPUs"),
-    ("g3s.xlarge", "g3s", "NVIDIA M60 GPUs"),
-    ("g4ad.xlarge", "g4ad", "AMD Radeon Pro GPUs"),
-    ("inf1.xlarge", "inf1", "AWS Inferentia chips"),
-    ("inf2", "inf2", "AWS Inferentia chips"),
-    ("trn1.2xlarge", "trn1", "AWS Trainium chips"),
-    ("trn1n.32xlarge", "trn1n", "AWS Trainium chips"),
-    ("trn2.48xlarge", "trn2", "AWS Trainium chips"),
-    ("dl1.24xlarge", "dl1", "Habana Gaudi or Qualcomm accelerators"),
-    ("dl2q.24xlarge", "dl2q", "Habana Gaudi or Qualcomm accelerators"),
-]
 ACCEPTED = ["g4dn.2xlarge", "g5", "g6.2xlarge", "g6e.2xlarge", "p4d.24xlarge", "p4de.24xlarge",
             "p5.48xlarge", "p5e", "g7e.2xlarge", "gr6.4xlarge"]
 IDS = [case[0] for case in REFUSED]

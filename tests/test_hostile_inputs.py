@@ -17,7 +17,7 @@ from rv_batch_cfn.config import StackConfig
 from rv_batch_cfn.errors import QUOTE_LIMIT
 from tests.emulator import TEMPLATE
 from tests.hostile import (
-    DOCUMENTS, KINDS, assert_refused, hostile_file, no_hang, run, snapshot,  # noqa: F401
+    DOCUMENTS, KINDS, TARGETS, assert_refused, hostile_file, no_hang, run, snapshot,  # noqa: F401
 )
 
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a command that reached AWS would fail
@@ -169,33 +169,8 @@ def test_an_unknown_region_is_named_when_aws_cannot_be_reached(capsys, monkeypat
                    "region 'xx-nowhere-1' is not one this version of botocore knows")
 
 
-# ---- outputs: what is at the path decides, the same way for every command
+# ---- outputs: what is at the path decides, the same way for every command (tests.hostile.TARGETS)
 
-def _read_only(path: Path) -> Path:
-    path.write_text("protected\n")
-    path.chmod(0o444)
-    return path
-
-
-def _link_loop(path: Path) -> Path:
-    path.symlink_to(path.with_name("other"))
-    path.with_name("other").symlink_to(path)
-    return path
-
-
-def _under_a_file(path: Path) -> Path:
-    path.write_text("a file\n")
-    return path / "template.yml"
-
-
-TARGETS = {
-    "directory": (lambda p: (p.mkdir(), p)[1], "it is a directory, not a regular file"),
-    "named-pipe": (lambda p: (os.mkfifo(p), p)[1], "it is a named pipe (FIFO)"),
-    "device": (lambda p: Path("/dev/null"), "/dev/null: it is a character device"),
-    "read-only": (_read_only, "it is read-only (mode -r--r--r--); make it writable"),
-    "link-loop": (_link_loop, "Too many levels of symbolic links"),
-    "under-a-file": (_under_a_file, "a parent of it is a file, not a directory"),
-}
 WRITERS = {
     "template": lambda out: ["template", "--no-lint", "-o", out],
     "job-def-template": lambda out: ["job-def-template", "--no-lint", "-o", out],

@@ -30,11 +30,12 @@ import textwrap
 from typing import Any, Callable, Optional
 
 import pytest
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
 
 from tests import emulator, moto_like_aws
-from tests.unpatched_moto import REGION, Unpatched
+from tests.unpatched_moto import (
+    REGION, TRUST, Unpatched, batch_network, batch_template, body, create_stack, fails,
+    parameters,
+)
 
 # One worker starts the unpatched server (about 2.5 s of CPU; the `aws` fixture, tests/conftest.py)
 # and runs every canary, these and tests/test_moto_like_aws_alerts.py's.
@@ -57,33 +58,6 @@ def remove(patch: str, part: Optional[str] = None) -> str:
     what = f"{part} from {patch}" if part else f"{patch} (and its call in make_moto_like_aws)"
     return (f"moto now behaves like AWS here: remove {what} in tests/moto_like_aws.py, "
             "and this canary")
-
-
-def fails(call: Callable[[], Any]) -> bool:
-    """Whether the API call fails (an error response, or moto's HTML page for a crash)."""
-    try:
-        call()
-    except (ClientError, BotoCoreError, ResponseParserError):
-        return True
-    return False
-
-
-def body(template: Any) -> str:
-    return template if isinstance(template, str) else json.dumps(template)
-
-
-def parameters(values: dict[str, Any]) -> list[dict]:
-    return [{"ParameterKey": k, "UsePreviousValue": True} if v is None
-            else {"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
-
-
-def create_stack(aws: Unpatched, name: str, template: Any, **values: str) -> dict:
-    cfn = aws("cloudformation")
-    cfn.create_stack(StackName=name, TemplateBody=body(template), Parameters=parameters(values),
-                     Capabilities=["CAPABILITY_NAMED_IAM"])
-    stack = emulator.wait_stack(cfn, name, timeout=10)
-    assert stack["StackStatus"] == "CREATE_COMPLETE", f"canary set-up failed: {stack}"
-    return stack
 
 
 def update_stack(aws: Unpatched, name: str, template: Any, **values: str) -> dict:
@@ -322,41 +296,6 @@ def test_update_of_a_resource_whose_condition_is_false_fails(aws):
 
 
 # -- _patch_batch ---------------------------------------------------------------------------------
-
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-
-
-def batch_network(aws: Unpatched) -> dict[str, str]:
-    """A subnet, a security group, an instance profile and the service role moto wants."""
-    ec2, iam = aws("ec2"), aws("iam")
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="canary", Description="canary", VpcId=vpc)
-    iam.create_role(RoleName="canary", AssumeRolePolicyDocument=TRUST)
-    profile = iam.create_instance_profile(InstanceProfileName="canary")["InstanceProfile"]
-    iam.add_role_to_instance_profile(InstanceProfileName="canary", RoleName="canary")
-    return {"subnet": subnet, "group": group["GroupId"], "profile": profile["Arn"],
-            "service_role": emulator.batch_service_role(aws)}
-
-
-def batch_template(network: dict[str, str], max_vcpus: int = 4, priority: int = 1,
-                   image: str = "busybox", service_role: bool = True) -> dict:
-    """A compute environment, its queue and a job definition."""
-    environment = {"Type": "MANAGED", "ComputeResources": {
-        "Type": "EC2", "MinvCpus": 0, "MaxvCpus": max_vcpus, "InstanceTypes": ["m5.large"],
-        "Subnets": [network["subnet"]], "SecurityGroupIds": [network["group"]],
-        "InstanceRole": network["profile"]}}
-    if service_role:
-        environment["ServiceRole"] = network["service_role"]
-    return {"Resources": {
-        "Environment": {"Type": "AWS::Batch::ComputeEnvironment", "Properties": environment},
-        "Queue": {"Type": "AWS::Batch::JobQueue", "Properties": {
-            "JobQueueName": "canary", "Priority": priority, "ComputeEnvironmentOrder": [
-                {"Order": 1, "ComputeEnvironment": {"Ref": "Environment"}}]}},
-        "Definition": {"Type": "AWS::Batch::JobDefinition", "Properties": {
-            "JobDefinitionName": "canary", "Type": "container", "RetryStrategy": {"Attempts": 1},
-            "ContainerProperties": {"Image": image, "Vcpus": 1, "Memory": 512}}}}}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from tests import moto_like_aws_alerts
-from tests.test_moto_like_aws import batch_network, batch_template, create_stack, fails
+from tests.unpatched_moto import batch_network, batch_template, create_stack, fails
 
 # With tests/test_moto_like_aws.py on one xdist worker, so that they share one unpatched server
 # (the `aws` fixture, tests/conftest.py).

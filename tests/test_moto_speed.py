@@ -14,11 +14,11 @@ import yaml
 from tests.moto_like_aws import make_moto_like_aws
 from rv_batch_cfn.inputs import template_loader
 from tests.moto_speed import make_moto_faster, use_libyaml
-from tests.test_template_loader import SHORT_FORMS
+from tests.samples import SHORT_FORMS
 
 ROOT = Path(__file__).resolve().parents[1]
-# The two committed templates hold every construct the golden ones do (their differences are
-# values); parsing each with the pure-Python loader takes a while.
+# The two committed templates hold every construct the named configurations' templates do (those
+# differ in parameter defaults only); parsing each with the pure-Python loader takes a while.
 TEMPLATES = sorted(ROOT.glob("cloudformation/*.yml"))
 
 

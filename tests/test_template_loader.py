@@ -11,21 +11,10 @@ import yaml
 from cfn_tools import CfnYamlLoader
 
 from rv_batch_cfn.inputs import template_loader
+from tests.samples import SHORT_FORMS
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = sorted([*ROOT.glob("cloudformation/*.yml"), *ROOT.glob("tests/golden/*.yml")])
-
-SHORT_FORMS = """\
-A: !Ref Name
-B: !GetAtt Role.Arn
-C: !GetAtt [Role, Arn]
-D: !Sub "${AWS::StackName}-x"
-E: !If [Cond, !Ref A, !Ref "AWS::NoValue"]
-F: !And [!Condition One, !Equals [!Ref P, "1"]]
-G: !ImportValue
-  Fn::Sub: "${Stack}-Vpc"
-H: !Join ["", [!Select [0, !Split [",", !Ref L]]]]
-"""
+TEMPLATES = sorted(ROOT.glob("cloudformation/*.yml"))
 
 
 def _as_cfn_flip_reads(text: str) -> object:

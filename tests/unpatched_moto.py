@@ -10,25 +10,28 @@ that cost a second start (about 2 s) per run.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+
+from tests.emulator import batch_service_role, wait_stack
 
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = textwrap.dedent("""
-    import logging, os, sys
+    import logging, sys
     from moto.server import ThreadedMotoServer
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print("http://%s:%d" % server.get_host_and_port(), flush=True)
     sys.stdin.read()  # serve until the test process closes stdin or exits
-    os._exit(0)  # at once: nothing to clean up
+    server.stop()
 """)
 FASTER = ("import sys; sys.path.insert(0, %r)\n"
           "from tests.moto_speed import make_moto_faster; make_moto_faster()\n")
@@ -93,3 +96,71 @@ def start(log: Path) -> Iterator[Unpatched]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# --- what the canaries of both modules build on the unpatched server ----------------------------
+
+def fails(call: Callable[[], Any]) -> bool:
+    """Whether the API call fails (an error response, or moto's HTML page for a crash)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    try:
+        call()
+    except (ClientError, BotoCoreError, ResponseParserError):
+        return True
+    return False
+
+
+def body(template: Any) -> str:
+    return template if isinstance(template, str) else json.dumps(template)
+
+
+def parameters(values: dict[str, Any]) -> list[dict]:
+    return [{"ParameterKey": k, "UsePreviousValue": True} if v is None
+            else {"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def create_stack(aws: Unpatched, name: str, template: Any, **values: str) -> dict:
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=body(template), Parameters=parameters(values),
+                     Capabilities=["CAPABILITY_NAMED_IAM"])
+    stack = wait_stack(cfn, name, timeout=10)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", f"canary set-up failed: {stack}"
+    return stack
+
+
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def batch_network(aws: Unpatched) -> dict[str, str]:
+    """A subnet, a security group, an instance profile and the service role moto wants."""
+    ec2, iam = aws("ec2"), aws("iam")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="canary", Description="canary", VpcId=vpc)
+    iam.create_role(RoleName="canary", AssumeRolePolicyDocument=TRUST)
+    profile = iam.create_instance_profile(InstanceProfileName="canary")["InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName="canary", RoleName="canary")
+    return {"subnet": subnet, "group": group["GroupId"], "profile": profile["Arn"],
+            "service_role": batch_service_role(aws)}
+
+
+def batch_template(network: dict[str, str], max_vcpus: int = 4, priority: int = 1,
+                   image: str = "busybox", service_role: bool = True) -> dict:
+    """A compute environment, its queue and a job definition."""
+    environment = {"Type": "MANAGED", "ComputeResources": {
+        "Type": "EC2", "MinvCpus": 0, "MaxvCpus": max_vcpus, "InstanceTypes": ["m5.large"],
+        "Subnets": [network["subnet"]], "SecurityGroupIds": [network["group"]],
+        "InstanceRole": network["profile"]}}
+    if service_role:
+        environment["ServiceRole"] = network["service_role"]
+    return {"Resources": {
+        "Environment": {"Type": "AWS::Batch::ComputeEnvironment", "Properties": environment},
+        "Queue": {"Type": "AWS::Batch::JobQueue", "Properties": {
+            "JobQueueName": "canary", "Priority": priority, "ComputeEnvironmentOrder": [
+                {"Order": 1, "ComputeEnvironment": {"Ref": "Environment"}}]}},
+        "Definition": {"Type": "AWS::Batch::JobDefinition", "Properties": {
+            "JobDefinitionName": "canary", "Type": "container", "RetryStrategy": {"Attempts": 1},
+            "ContainerProperties": {"Image": image, "Vcpus": 1, "Memory": 512}}}}}

@@ -126,7 +126,8 @@ def preflight(settings: AmiSettings, packer: Optional[str] = None,
         raise ConfigError(problems)
     path = find_packer(packer)
     version = packer_version(path)
-    session = aws.make_session(settings.profile or None, settings.region or None)
+    session = aws.make_session(settings.profile or None, settings.region or None,
+                           settings.endpoint_url or None)
     identity = aws.check_credentials(session)
     ec2 = aws.client(session, "ec2", settings.ec2_endpoint or None)
     image = check_base_ami(ec2, settings.base_ami, session.region_name, settings.root_volume_gib)

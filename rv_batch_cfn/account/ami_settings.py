@@ -47,6 +47,7 @@ class AmiSettings:
     instance_type: str = pt.DEFAULT_INSTANCE_TYPE
     prepull_images: tuple[str, ...] = pt.DEFAULT_PREPULL_IMAGES
     ec2_endpoint: str = ""  # empty: EC2's public endpoint
+    endpoint_url: str = ""  # every other request (--endpoint-url); empty: the environment's
     subnet_id: str = ""  # empty: the default VPC
     iam_instance_profile: str = ""
     associate_public_ip: str = ""  # "true", "false", or empty: the subnet's own setting

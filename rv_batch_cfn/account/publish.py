@@ -219,7 +219,7 @@ def image_digest(ecr: Any, repository: str, tag: str) -> str:
 
 def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *,
                       profile: Optional[str] = None, region: Optional[str] = None,
-                      dry_run: bool = False,
+                      endpoint_url: Optional[str] = None, dry_run: bool = False,
                       report: Callable[[str], None] = lambda line: None,
                       docker_output: Optional[int] = None) -> list[Published]:
     """Check everything, then log in, tag and push the images of `kinds`; return what was pushed
@@ -240,7 +240,7 @@ def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *
     if missing:
         raise DockerError(_missing_images_message(missing, settings, kinds))
 
-    session = make_session(profile, region)
+    session = make_session(profile, region, endpoint_url)
     account = check_credentials(session)["Account"]
     region = session.region_name
     host = registry_host(account, region)

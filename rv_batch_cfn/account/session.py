@@ -2,8 +2,9 @@
 
 AWS_PROFILE, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (and the per-service
 AWS_ENDPOINT_URL_<SERVICE>) are honoured by botocore itself; AWS_REGION, which AWS CLI v2 reads
-before AWS_DEFAULT_REGION but botocore 1.35 ignores, is honoured here. --profile and --region
-override them all.
+before AWS_DEFAULT_REGION but botocore 1.35 ignores, is honoured here. A profile, region or
+endpoint passed to `make_session` (--profile, --region, --endpoint-url) overrides them all. The
+environment is read, never written: what a caller passes is set on the session it gets.
 
 Waiting is bounded (see waits.py): every client gets connect and read timeouts and botocore's
 "standard" retries, and a call that takes long is reported while it lasts.
@@ -23,8 +24,11 @@ NO_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or pass --profile)
                   "made with `aws configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 
 
-def make_session(profile: Optional[str] = None, region: Optional[str] = None) -> Any:
-    """A boto3 Session for `profile` and `region` (None: the standard environment and files).
+def make_session(profile: Optional[str] = None, region: Optional[str] = None,
+                 endpoint_url: Optional[str] = None) -> Any:
+    """A boto3 Session for `profile`, `region` and `endpoint_url`; None or empty for each: the
+    standard environment and files (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), as the AWS
+    CLI reads them. `endpoint_url` is where every client of the session sends its requests.
 
     Raises AwsError for an unknown profile or when no region is configured anywhere.
     """
@@ -33,12 +37,19 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
 
     import botocore.session
 
-    if not profile and os.environ.get("AWS_PROFILE") == "":
-        # An empty AWS_PROFILE (`make ... AWS_PROFILE=` exports one) means "no profile", as an
-        # empty --profile does; botocore would look for a profile named "".
-        del os.environ["AWS_PROFILE"]
     try:
         core = botocore.session.get_session()
+        # Overrides in this session's own configuration store, which every client copies; set
+        # first, as anything else (the data loader too) reads the profile.
+        store = core.get_component("config_store")
+        if not profile and os.environ.get("AWS_PROFILE") == "":
+            # An empty AWS_PROFILE (`make ... AWS_PROFILE=` exports one) means "no profile", as
+            # an empty --profile does; botocore would look for a profile named "".
+            store.set_config_variable("profile", None)
+        if endpoint_url:
+            # Ahead of AWS_ENDPOINT_URL(_<SERVICE>) and the config file's, as the AWS CLI's
+            # --endpoint-url is.
+            store.set_config_variable("endpoint_url", endpoint_url)
         core.register_component("data_loader", _data_loader(core))
         session = boto3.Session(botocore_session=core, profile_name=profile or None,
                                 region_name=region or os.environ.get("AWS_REGION") or None)
@@ -46,7 +57,7 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None) ->
         region_name = session.region_name
         core.set_default_client_config(waits.client_config(core))
     except botocore.exceptions.ProfileNotFound as e:
-        name = profile or os.environ.get("AWS_PROFILE", "NAME")
+        name = profile or os.environ.get("AWS_PROFILE") or "NAME"
         raise AwsError(f"{e}; known profiles: {', '.join(known_profiles()) or 'none'} (create it "
                        f"with `aws configure --profile {name}`, or leave AWS_PROFILE empty to "
                        "use the default credentials)") from None
@@ -92,7 +103,7 @@ def unknown_region_hint(session: Any) -> str:
     """' (region X is not one botocore knows: ...)' when the session's region is not in any
     partition botocore knows and no endpoint is set; '' otherwise."""
     region = session.region_name
-    if os.environ.get("AWS_ENDPOINT_URL") or not region:
+    if not region or not _is_aws(session.client("sts").meta.endpoint_url):
         return ""
     known = {r for partition in session.get_available_partitions()
              for r in session.get_available_regions("ec2", partition)}
@@ -117,6 +128,12 @@ def endpoint_from_env(service: str) -> Optional[str]:
     For tools that do not read these variables themselves, such as Packer 1.6.6."""
     specific = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_").replace(" ", "_")
     return os.environ.get(specific) or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _is_aws(endpoint: Optional[str]) -> bool:
+    """Whether `endpoint` is one of AWS's own (botocore's choice), not one a user set."""
+    host = (endpoint or "").split("://", 1)[-1].split("/", 1)[0]
+    return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
 
 
 def check_credentials(session: Any) -> dict:
@@ -174,8 +191,8 @@ def not_aws_answer(error: BaseException) -> bool:
 
 def _not_aws(action: str, error: BaseException, endpoint: Optional[str] = None) -> AwsError:
     """The AwsError for an endpoint that answered, but not like AWS."""
-    set_by_user = os.environ.get("AWS_ENDPOINT_URL") or any(
-        key.startswith("AWS_ENDPOINT_URL_") and value for key, value in os.environ.items())
+    set_by_user = (endpoint and not _is_aws(endpoint)) or any(
+        key.startswith("AWS_ENDPOINT_URL") and value for key, value in os.environ.items())
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     where = f"the endpoint {endpoint}" if endpoint else "the AWS endpoint"
     response = getattr(error, "response", None) or {}
@@ -183,16 +200,17 @@ def _not_aws(action: str, error: BaseException, endpoint: Optional[str] = None) 
     detail = response.get("Error", {}) if isinstance(response.get("Error"), dict) else {}
     got = (f"HTTP {status} {detail.get('Message', '')}".rstrip() if status
            else "a reply that is not an AWS response")
-    fix = ("check AWS_ENDPOINT_URL (and any AWS_ENDPOINT_URL_<SERVICE>), or unset it to reach "
-           "AWS itself" if set_by_user
+    fix = ("check AWS_ENDPOINT_URL (and any AWS_ENDPOINT_URL_<SERVICE>) or --endpoint-url, or "
+           "leave them out to reach AWS itself" if set_by_user
            else "is a proxy or a captive portal in the way? (HTTPS_PROXY, the network)")
     return AwsError(f"cannot {action}: {where} did not answer like AWS ({got}): {fix}")
 
 
-def connect(profile: Optional[str] = None, region: Optional[str] = None) -> Any:
+def connect(profile: Optional[str] = None, region: Optional[str] = None,
+            endpoint_url: Optional[str] = None) -> Any:
     """A session whose credentials AWS has accepted: make_session, then check_credentials, so
     every command fails the same clear way before doing anything else."""
-    session = make_session(profile, region)
+    session = make_session(profile, region, endpoint_url)
     check_credentials(session)
     return session
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 from ..errors import AwsError
 from .last_ami import LAST_AMI, read_last_ami
 from .session import aws_errors, error_code
-from .execution import event_line, stack_events
+from .deploy.execution import event_line, stack_events
 from .stack import describe_stack
 
 QUEUED = ("SUBMITTED", "PENDING", "RUNNABLE")  # CancelJob ends these

@@ -17,7 +17,7 @@ def _settings_from_args(args: argparse.Namespace):
     from ..account.ami_settings import AmiSettings, parse_image_list
 
     endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
-                else aws.endpoint_from_env("ec2") or "")
+                else args.endpoint_url or aws.endpoint_from_env("ec2") or "")
     return AmiSettings(
         base_ami=args.base_ami or "",
         region=args.region or "",
@@ -27,6 +27,7 @@ def _settings_from_args(args: argparse.Namespace):
         instance_type=args.instance_type,
         prepull_images=parse_image_list(args.prepull_images),
         ec2_endpoint=endpoint,
+        endpoint_url=args.endpoint_url or "",
         subnet_id=args.subnet_id or "",
         iam_instance_profile=args.iam_instance_profile or "",
         associate_public_ip=args.associate_public_ip_address or "",
@@ -87,9 +88,9 @@ def cmd_find_base_ami(args: argparse.Namespace) -> int:
     family = BASE_IMAGES[args.os]
     if args.write:
         check_settings_file(Path(args.settings))  # before AWS is called
-    session = aws.connect(args.profile or None, args.region or None)
+    session = aws.connect(args.profile or None, args.region or None, args.endpoint_url)
     endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
-                else aws.endpoint_from_env("ec2"))
+                else args.endpoint_url or aws.endpoint_from_env("ec2"))
     base = find_base_ami(session, family, parameter=args.parameter,
                          owners=args.owner or DEFAULT_OWNERS, ec2_endpoint=endpoint or None)
     found = [base, *find_ecs_amis(session, family, endpoint or None)]
@@ -156,7 +157,8 @@ def _add_build_arguments(p: argparse.ArgumentParser, building: bool = True) -> N
                    f"{' '.join(pt.DEFAULT_PREPULL_IMAGES)})")
     p.add_argument("--ec2-endpoint", default=None, metavar="URL",
                    help="EC2 endpoint for Packer (VPC endpoints, emulators; default: "
-                        "AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, else EC2's own)")
+                        "--endpoint-url, else AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, else "
+                        "EC2's own)")
     p.add_argument("--subnet-id", default="",
                    help="subnet for the build instance (default: the default VPC)")
     p.add_argument("--iam-instance-profile", default="",
@@ -227,7 +229,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="owner of the images searched by name (repeatable; default amazon; "
                         "'self' or an account id for copies in your account)")
     p.add_argument("--ec2-endpoint", default=None, metavar="URL",
-                   help="EC2 endpoint (default: AWS_ENDPOINT_URL_EC2 or AWS_ENDPOINT_URL)")
+                   help="EC2 endpoint (default: --endpoint-url, AWS_ENDPOINT_URL_EC2 or "
+                        "AWS_ENDPOINT_URL)")
     p.add_argument("--write", action="store_true",
                    help=f"set {BASE_AMI_SETTING} in the settings file (other lines are kept)")
     p.add_argument("--settings", default=str(SETTINGS),

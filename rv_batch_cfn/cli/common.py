@@ -16,14 +16,11 @@ if TYPE_CHECKING:
     from ..config import StackConfig
 
 
-# CloudFormation's rules for a stack name; a stack id (its ARN) names a stack too.
-_STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
-_STACK_ARN = re.compile(r"arn:[-a-z]+:cloudformation:[-a-z0-9]+:\d{12}:stack/[-A-Za-z0-9/]{1,300}")
-
-
 def stack_argument(value: str) -> str:
     """argparse type of --stack: a stack name (or a stack's ARN)."""
-    if _STACK_NAME.fullmatch(value) or _STACK_ARN.fullmatch(value):
+    from ..config.limits import STACK_ARN_PATTERN, STACK_NAME_PATTERN
+
+    if re.fullmatch(STACK_NAME_PATTERN, value) or re.fullmatch(STACK_ARN_PATTERN, value):
         return value
     raise argparse.ArgumentTypeError(
         f"got {quote(value)}; allowed: a stack name (a letter, then letters, digits and "

@@ -60,7 +60,7 @@ def cmd_costs(args: argparse.Namespace) -> int:
 
     now = datetime.now(timezone.utc)
     since = parse_since(args.since, now)
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
 
     def estimate():
         return read_jobs(session, args.stack, since, costs=True, now=now)

@@ -18,9 +18,9 @@ from .global_options import wants_json
 def cmd_deploy(args: argparse.Namespace) -> int:
     """`rv-batch-cfn deploy`: every value is checked before the first call to AWS; exit 1 when
     the change set was declined."""
-    from ..account import parameters as checks
-    from ..account.deploy import CHANGE_SET_CREATED, DECLINED, deploy, load_template
-    from ..account.deploy_options import DeployOptions, parse_tags
+    from ..account.deploy import (CHANGE_SET_CREATED, DECLINED, DeployOptions, deploy,
+                                  load_template, parse_tags)
+    from ..account.deploy import parameter_values as checks
     from ..account.session import aws_errors, connect
 
     given = checks.parse_assignments([*(args.param or []), *(args.parameter_overrides or [])])
@@ -29,12 +29,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
                             disable_rollback=args.disable_rollback,
                             execute=not args.no_execute_changeset)
     template = load_template(args.template)
-    checks.check_values(template[1], given)
+    checks.check_values(template[1], given)  # deploy() checks too; here, before any question
     options.check(template[0], args.template)
     if not args.yes and options.execute:
         require_terminal_or_yes("deploy", "executing the change set",
                                 "--no-execute-changeset to create it for review only")
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     say = progress(args)
     with aws_errors(f"deploy stack {args.stack!r}"):
         done = deploy(session, args.stack, args.template, given, assume_yes=args.yes,

@@ -34,7 +34,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from ..account.doctor import diagnose
     from ..account.session import make_session
 
-    diagnosis = diagnose(make_session(args.profile, args.region), args.stack,
+    diagnosis = diagnose(make_session(args.profile, args.region, args.endpoint_url), args.stack,
                          args.job_def_stack)
     if wants_json(args):
         print_json(diagnosis.as_dict())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
 from ..template import JOB_DEFINITIONS_PATH, TEMPLATE_PATH
@@ -14,14 +14,10 @@ from .common import load_config, print_json, stderr
 from .global_options import region_argument
 from .global_options import wants_json
 
-if TYPE_CHECKING:
-    from ..lint import Linter
 
-
-def emit_template(text: str, output: str, lint: bool = True,
-                  linter: Optional[Linter] = None) -> None:
-    """Lint `text` (LintError on any error or warning; with `linter` when given) and write it
-    atomically to `output`, or to standard output when `output` is '-'."""
+def emit_template(text: str, output: str, lint: bool = True) -> None:
+    """Lint `text` (LintError on any error or warning) and write it atomically to `output`, or
+    to standard output when `output` is '-'."""
     from ..lint import check_template
     from ..files import writable_target, write_atomic
 
@@ -29,7 +25,7 @@ def emit_template(text: str, output: str, lint: bool = True,
     if output != "-":
         writable_target(output)  # refuse a directory, a pipe, a read-only file before linting
     if lint:
-        check_template(text, cache=True, linter=linter)
+        check_template(text, cache=True)
     if output == "-":
         sys.stdout.write(text)
         return
@@ -39,17 +35,12 @@ def emit_template(text: str, output: str, lint: bool = True,
 
 def cmd_template(args: argparse.Namespace) -> int:
     """`template`: the main template for the configuration."""
-    from ..lint_ahead import LintAhead
+    from ..account.last_ami import last_ami_hint
+    from ..render import render_yaml
+    from ..template import build_template
 
-    # cfn-lint loads in a child process while this one builds and renders (lint_ahead.py).
-    with LintAhead(fork=not args.no_lint) as ahead:
-        from ..account.last_ami import last_ami_hint
-        from ..render import render_yaml
-        from ..template import build_template
-
-        config = load_config(args.config)
-        emit_template(render_yaml(build_template(config)), args.output, lint=not args.no_lint,
-                      linter=ahead.lint)
+    config = load_config(args.config)
+    emit_template(render_yaml(build_template(config)), args.output, lint=not args.no_lint)
     # The template's GpuAMI default is gpu.ami; the AMI create-ami built is only pointed to.
     hint = last_ami_hint(config.gpu.ami, "to use it, paste it as GpuAMI in the console, "
                          "pass --param GpuAMI={ami} to `rv-batch-cfn deploy`, or set gpu.ami "
@@ -61,14 +52,11 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_job_def_template(args: argparse.Namespace) -> int:
     """`job-def-template`: the per-project job-definitions template for the configuration."""
-    from ..lint_ahead import LintAhead
+    from ..render import render_yaml
+    from ..template import build_job_definitions_template
 
-    with LintAhead(fork=not args.no_lint) as ahead:
-        from ..render import render_yaml
-        from ..template import build_job_definitions_template
-
-        emit_template(render_yaml(build_job_definitions_template(load_config(args.config))),
-                      args.output, lint=not args.no_lint, linter=ahead.lint)
+    emit_template(render_yaml(build_job_definitions_template(load_config(args.config))),
+                  args.output, lint=not args.no_lint)
     return EXIT_OK
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import platform
 import sys
 from contextlib import contextmanager
@@ -45,7 +44,7 @@ def _options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
                                   "profile's)")),
         (("--endpoint-url",), dict(dest="endpoint_url", metavar="URL",
                                    help="send every AWS request to URL (a VPC endpoint, an "
-                                        "emulator): sets AWS_ENDPOINT_URL for the command")),
+                                        "emulator), ahead of AWS_ENDPOINT_URL")),
         (("--output",), dict(dest="output_format", choices=OUTPUT_FORMATS,
                              help="format of the result on standard output: text (default) or "
                                   "json; progress and messages go to standard error")),
@@ -116,15 +115,13 @@ def wants_json(args: argparse.Namespace) -> bool:
 
 @contextmanager
 def applied(args: argparse.Namespace) -> Iterator[None]:
-    """Apply the global options for the duration of one command: AWS_ENDPOINT_URL from
-    --endpoint-url, the debug log on standard error. Everything is put back afterwards, so a
-    caller running several commands in one process (tests) sees no trace of the previous."""
+    """Apply the global options for the duration of one command: the debug log on standard
+    error. Everything is put back afterwards, so a caller running several commands in one
+    process (tests) sees no trace of the previous. (--endpoint-url is passed to the session
+    factory by each command, not set in the environment.)"""
     # Commands written before the global --output read args.json; one with a --json of its own
     # keeps what it parsed.
     args.json = wants_json(args)
-    previous = os.environ.get("AWS_ENDPOINT_URL")
-    if args.endpoint_url:
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     handler, levels = None, {}
     if args.debug:
         handler = logging.StreamHandler(sys.stderr)
@@ -139,11 +136,6 @@ def applied(args: argparse.Namespace) -> Iterator[None]:
     try:
         yield
     finally:
-        if args.endpoint_url:
-            if previous is None:
-                os.environ.pop("AWS_ENDPOINT_URL", None)
-            else:
-                os.environ["AWS_ENDPOINT_URL"] = previous
         if handler is not None:
             for name, level in levels.items():
                 logging.getLogger(name).removeHandler(handler)

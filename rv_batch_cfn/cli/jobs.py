@@ -145,7 +145,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if args.cost_only and (args.no_cost or args.watch):
         raise RvBatchError("--cost-only cannot go with " + ("--no-cost" if args.no_cost
                                                            else "--watch"))
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     costs = not args.no_cost
     book = PriceBook(session, session.region_name) if costs else None
 
@@ -190,7 +190,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     from ..account import logs as joblogs
     from ..account.session import connect
 
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     batch, logs = session.client("batch"), session.client("logs")
     as_json = wants_json(args)
 

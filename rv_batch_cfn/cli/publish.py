@@ -48,7 +48,8 @@ def cmd_publish_container(args: argparse.Namespace) -> int:
             + ", ".join(f"{kind.upper()} repository {repositories[kind]}" for kind in kinds)
             + f", tag {settings.tag}")
     published = publish_container(settings, kinds, profile=args.profile or None,
-                                  region=args.region or None, dry_run=args.dry_run,
+                                  region=args.region or None,
+                                  endpoint_url=args.endpoint_url, dry_run=args.dry_run,
                                   report=say, docker_output=2 if wants_json(args) else None)
     if wants_json(args):
         print_json({"dry_run": args.dry_run, "published": [
@@ -61,7 +62,8 @@ def _read_stack(args: argparse.Namespace):
     from ..account.publish_stack import read_stack_images
     from ..account.session import connect
 
-    return read_stack_images(connect(args.profile or None, args.region or None), args.stack)
+    session = connect(args.profile or None, args.region or None, args.endpoint_url)
+    return read_stack_images(session, args.stack)
 
 
 def _kinds_with_repository(stack, kinds, repositories, every_kind: bool, say) -> tuple:

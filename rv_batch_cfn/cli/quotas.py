@@ -42,7 +42,7 @@ def cmd_request_quota(args: argparse.Namespace) -> int:
     if not (args.yes or args.dry_run):
         require_terminal_or_yes("request-quota", "requesting quota increases",
                                 "--dry-run to see them only")
-    session = make_session(args.profile, args.region)
+    session = make_session(args.profile, args.region, args.endpoint_url)
     plan = requests.plan(session, args.stack, KIND_CHOICES[args.kind], args.vcpus)
     say = progress(args)
     say(f"request-quota: stack {plan.stack} ({plan.region}); EC2 vCPU quotas are per region "

@@ -25,7 +25,7 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
         raise RvBatchError(WRITE_NEEDS_INI)
     if args.write:
         check_config_file(args.format)  # a file it cannot write is refused before AWS is called
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     with aws_errors(f"read stack {args.stack!r}"):
         settings = read_settings(session, args.stack, args.job_def_stack)
     result = write_config(settings, args.format) if args.write else None

@@ -27,7 +27,7 @@ def cmd_smoke_test(args: argparse.Namespace) -> int:
     from ..account import smoke
     from ..account.session import connect
 
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     plan = smoke.plan(session, args.stack, KIND_CHOICES[args.kind])
     print(f"smoke-test: stack {plan.stack} ({plan.region}): one job per kind, up to "
           f"{args.timeout} minutes", flush=True)

@@ -64,7 +64,7 @@ def cmd_choose_subnets(args: argparse.Namespace) -> int:
     from ..account.session import make_session
     from ..account.subnets import choose_subnets
 
-    session = make_session(args.profile, args.region)
+    session = make_session(args.profile, args.region, args.endpoint_url)
     choice = choose_subnets(session, args.vpc, args.instance_types.split(","))
     advice = subnet_advice(session, choice.gpu_types, choice.cpu_types, args.capacity,
                            args.max_vcpus)

@@ -38,7 +38,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     if not args.yes and not args.dry_run:
         require_terminal_or_yes("teardown", "deleting the stack",
                                 "--dry-run to only show what it would do")
-    session = connect(args.profile, args.region)
+    session = connect(args.profile, args.region, args.endpoint_url)
     plan = plan_teardown(session, args.stack)
     say = progress(args)
     for line in format_plan(plan):

@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 import re
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, Callable, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Callable, Sequence, get_origin, get_type_hints
 
 from .. import instance_types
 from ..errors import Problem
@@ -239,10 +239,16 @@ def _cidr_problems(cidr: str) -> list[Problem]:
 # Field types: a config built in Python may hold a value of the wrong type anywhere.
 
 
-def did_you_mean(key: object, names: list[str]) -> str:
-    """The start of the message for an unknown key or field: the closest name, if one is close."""
-    close = difflib.get_close_matches(str(key), names, n=1)
-    return f"did you mean {close[0]!r}? " if close else ""
+def did_you_mean(key: object, names: Sequence[str]) -> str:
+    """The start of the message for an unknown key, field or parameter name: "did you mean
+    'GpuAMI'? " for the closest name (case ignored), or '' when none is close. The config's
+    keys and fields and deploy's --param names all use this one."""
+    by_lower = {str(name).lower(): str(name) for name in names}
+    wanted = str(key).lower()
+    if wanted in by_lower:
+        return f"did you mean {by_lower[wanted]!r}? "
+    close = difflib.get_close_matches(wanted, list(by_lower), n=1)
+    return f"did you mean {by_lower[close[0]]!r}? " if close else ""
 
 
 # What convert() returns for a value of the wrong type (None is a value).

@@ -20,7 +20,8 @@ HOSTED_IMAGE = "quay.io/azavea/raster-vision:pytorch-0.31"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
 
-PREFIX_PATTERN = r"^[a-z0-9]{0,12}$"
+PREFIX_MAX_LENGTH = 12
+PREFIX_PATTERN = rf"^[a-z0-9]{{0,{PREFIX_MAX_LENGTH}}}$"
 AMI_PATTERN = r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$"
 # Every EC2 family name has a digit (m6i, g5, p4d), which also keeps 'optimal' out of the GPU
 # kind, where it would pick only instance types without a GPU. The lookahead refuses the
@@ -31,7 +32,12 @@ INSTANCE_TYPE_PATTERN = r"^([a-z]+[0-9][a-z0-9-]*(\.[a-z0-9]+)?|optimal)$"
 INSTANCE_TYPE_PATTERNS = {"gpu": GPU_INSTANCE_TYPE_PATTERN, "cpu": INSTANCE_TYPE_PATTERN}
 GPU_TYPES_ALLOWED = ("allowed: an EC2 instance type (g5.2xlarge) or family (g5) with a GPU; "
                      "not 'optimal', which picks only C, M and R types, without GPUs")
-REPOSITORY_PATTERN = r"^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)?$"
+# An ECR repository name; the stack's parameters may leave it empty (no repository), the
+# per-project template's may not.
+REPOSITORY_NAME = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+REPOSITORY_PATTERN = rf"^({REPOSITORY_NAME})?$"
+REQUIRED_REPOSITORY_PATTERN = rf"^{REPOSITORY_NAME}$"
+REPOSITORY_MAX_LENGTH = 256
 IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 # A bucket name; the read-only list may also be * (every bucket), the read-write list never.
 BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -41,7 +47,20 @@ KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-
 REPOSITORY_MODES = ("create", "existing")
 IMAGE_PATTERN = r"^[^\s]+$"
 KEY_NAME_PATTERN = r"^[ -~]{0,255}$"
-ROLE_ARN_PATTERN = r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$"
+# An IAM role ARN; where a role is optional, empty too.
+ROLE_ARN = r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+"
+ROLE_ARN_PATTERN = rf"^({ROLE_ARN})?$"
+REQUIRED_ROLE_ARN_PATTERN = rf"^{ROLE_ARN}$"
+# CloudFormation's stack names; a stack's id (its ARN) names a stack too.
+STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
+STACK_ARN_PATTERN = r"^arn:[-a-z]+:cloudformation:[-a-z0-9]+:\d{12}:stack/[-A-Za-z0-9/]{1,300}$"
+# The per-project template's namespace: a user or project name.
+NAMESPACE_MAX_LENGTH = 64
+NAMESPACE_PATTERN = rf"^[A-Za-z0-9]{{1,{NAMESPACE_MAX_LENGTH}}}$"
+# An IPv4 CIDR range, or empty (no inbound traffic); the config's check also refuses 0.0.0.0/0
+# and host bits set, which a pattern cannot say.
+_OCTET = r"([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])"
+CIDR_PATTERN = rf"^$|^({_OCTET}\.){{3}}{_OCTET}/([1-9]|[1-2][0-9]|3[0-2])$"
 
 # Limits of the services, not preferences: gp3 volumes, Batch retry attempts, job timeouts.
 ROOT_VOLUME_GIB = (30, 16384)  # the ECS-optimized AL2023 AMI's snapshot is 30 GiB
@@ -55,6 +74,9 @@ GP3_IOPS_PER_MIBS = 4
 MIN_TIMEOUT_SECONDS = 60
 # What the JobTimeout parameter's pattern admits (nine digits, about 31 years).
 MAX_TIMEOUT_SECONDS = 999_999_999
+# Batch refuses attempt durations under 60 seconds; a Number parameter cannot say "0 or >= 60",
+# so the console gets a String with a pattern that does: 0, 60 to 99, or 3 to 9 digits.
+TIMEOUT_PATTERN = r"^(0|[6-9][0-9]|[1-9][0-9]{2,8})$"
 # Batch's UpdatePolicy.JobExecutionTimeoutMinutes (API reference, UpdatePolicy).
 UPDATE_TIMEOUT_MINUTES = (1, 7200)
 # Upper bounds where the services document none: values no real account reaches, so that a typo

@@ -2,7 +2,7 @@
 namespace and pulling `<account>.dkr.ecr.<region>.<suffix>/<repository>:<tag>`, beside a main
 stack whose queues, job role and log group a team shares.
 
-The job definitions come from the same `jobs.job_definition()` as the main template's, so they
+The job definitions come from the same `job_queues.job_definition()` as the main template's, so they
 get the same retry strategy, shared memory, mounts and security settings.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from troposphere import Equals, If, Not, Output, Parameter, Ref, Sub, Template, batch
 
 from ..config import StackConfig, limits
-from . import jobs
+from . import job_queues
 from . import outputs as out
 from . import parameters as p
 
@@ -28,12 +28,6 @@ JOB_ROLE_ARN = "JobRoleArn"
 # Condition names
 HAS_IMAGE_TAG = "HasImageTag"
 HAS_JOB_ROLE_ARN = "HasJobRoleArn"
-
-NAMESPACE_PATTERN = r"^[A-Za-z0-9]{1,64}$"
-STACK_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
-# config.REPOSITORY_PATTERN without its empty alternative: here a repository is required.
-REPOSITORY_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
-
 
 class KindSettings:
     """The parameter names this template has once per kind of job."""
@@ -73,11 +67,12 @@ def build_job_definitions_template(config: StackConfig | None = None) -> Templat
         t.add_condition(k.has_timeout, Not(Equals(Ref(k.timeout), "0")))
     _add_console_metadata(t)
 
-    image = jobs.ecr_image(Ref(REPOSITORY_NAME), If(HAS_IMAGE_TAG, Ref(IMAGE_TAG), Ref(NAMESPACE)))
+    image = job_queues.ecr_image(Ref(REPOSITORY_NAME),
+                                 If(HAS_IMAGE_TAG, Ref(IMAGE_TAG), Ref(NAMESPACE)))
     role = If(HAS_JOB_ROLE_ARN, Ref(JOB_ROLE_ARN), out.imported(MAIN_STACK_NAME, out.JOB_ROLE_ARN))
     for kind, k in KINDS.items():
-        t.add_resource(jobs.job_definition(jobs.JobSpec(
-            logical_id=jobs.job_definition_id(kind),
+        t.add_resource(job_queues.job_definition(job_queues.JobSpec(
+            logical_id=job_queues.job_definition_id(kind),
             name=job_definition_name(kind),
             image=image,
             vcpus=Ref(k.size.vcpus),
@@ -99,18 +94,19 @@ def build_job_definitions_template(config: StackConfig | None = None) -> Templat
 
 def _add_parameters(t: Template, cfg: StackConfig) -> None:
     t.add_parameter(Parameter(
-        MAIN_STACK_NAME, Type="String", AllowedPattern=STACK_NAME_PATTERN,
+        MAIN_STACK_NAME, Type="String", AllowedPattern=limits.STACK_NAME_PATTERN,
         ConstraintDescription="must be a CloudFormation stack name",
         Description="Name of the rv-batch-cfn stack whose queues these job definitions are "
                     "for; its job role and log group are imported from it."))
     t.add_parameter(Parameter(
-        NAMESPACE, Type="String", AllowedPattern=NAMESPACE_PATTERN, MaxLength=64,
-        ConstraintDescription="must be 1 to 64 letters and digits",
+        NAMESPACE, Type="String", AllowedPattern=limits.NAMESPACE_PATTERN,
+        MaxLength=limits.NAMESPACE_MAX_LENGTH,
+        ConstraintDescription=f"must be 1 to {limits.NAMESPACE_MAX_LENGTH} letters and digits",
         Description="Your user or project name (letters and digits): it names the job "
                     "definitions and is the default image tag."))
     repository = Parameter(
-        REPOSITORY_NAME, Type="String", AllowedPattern=REPOSITORY_PATTERN,
-        MinLength=1, MaxLength=256,
+        REPOSITORY_NAME, Type="String", AllowedPattern=limits.REQUIRED_REPOSITORY_PATTERN,
+        MinLength=1, MaxLength=limits.REPOSITORY_MAX_LENGTH,
         ConstraintDescription="must be an ECR repository name (lower-case letters, digits, and "
                               ". _ - / between them)",
         Description="ECR repository of this account and region holding the image the jobs "

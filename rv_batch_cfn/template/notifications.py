@@ -30,7 +30,7 @@ from troposphere import kms as kms_resources
 from troposphere import sns as sns_resources
 
 from ..config import StackConfig, limits
-from . import jobs
+from . import job_queues
 from . import parameters as p
 from .policies import VERSION, service_principal
 
@@ -103,7 +103,7 @@ def add_conditions(t: Template) -> None:
 
 def queue_arns() -> list[Ref]:
     """This stack's two queues (Ref on a job queue is its ARN)."""
-    return [Ref(jobs.queue_id(kind)) for kind in p.KINDS]
+    return [Ref(job_queues.queue_id(kind)) for kind in p.KINDS]
 
 
 def event_pattern() -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from troposphere import Export, ImportValue, Output, Ref, Sub, Template
 
-from . import iam, jobs
+from . import iam, job_queues
 from . import parameters as p
 
 # Output names -> the [BATCH] key of current Raster Vision that takes its value.
@@ -48,7 +48,8 @@ def rv_config_section() -> Sub:
     """A ready-to-paste [BATCH] section for ~/.rastervision/default."""
     names = {}
     for kind, (queue, definition) in KIND_OUTPUTS.items():
-        names[queue], names[definition] = jobs.queue_name(kind), jobs.job_definition_name(kind)
+        names[queue] = job_queues.queue_name(kind)
+        names[definition] = job_queues.job_definition_name(kind)
     lines = [f"[{BATCH_SECTION}]", *(f"{BATCH_KEYS[o]} = ${{{o}}}" for o in BATCH_KEYS),
              f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}"]
     return Sub("\n".join(lines) + "\n", **names)
@@ -58,9 +59,9 @@ def add_outputs(t: Template) -> None:
     """Queue and job definition names, the whole [BATCH] section, and the exports that the
     per-project job-definitions stacks import."""
     for kind, (queue, definition) in KIND_OUTPUTS.items():
-        t.add_output(Output(queue, Value=jobs.queue_name(kind),
+        t.add_output(Output(queue, Value=job_queues.queue_name(kind),
                             Description=f"Raster Vision [BATCH] {BATCH_KEYS[queue]}"))
-        t.add_output(Output(definition, Value=jobs.job_definition_name(kind),
+        t.add_output(Output(definition, Value=job_queues.job_definition_name(kind),
                             Description=f"Raster Vision [BATCH] {BATCH_KEYS[definition]}"))
     t.add_output(Output(RV_CONFIG, Value=rv_config_section(),
                         Description="Paste into ~/.rastervision/default (or run rv-batch-cfn "
@@ -69,11 +70,11 @@ def add_outputs(t: Template) -> None:
         k = p.KINDS[kind]
         # Built from the name, not from the resource, so it is there with an existing repository.
         t.add_output(Output(name, Condition=k.uses_ecr,
-                            Value=jobs.repository_uri(Ref(k.repository_name)),
+                            Value=job_queues.repository_uri(Ref(k.repository_name)),
                             Description=f"ECR repository of {kind.upper()} images (push "
                                         f"<uri>:{p.IMAGE_TAG} with make publish-container)"))
     exported = {JOB_ROLE_ARN: (iam.job_role_arn(), "Role of Raster Vision jobs"),
-                JOB_LOG_GROUP: (Ref(jobs.LOG_GROUP), "Log group of Raster Vision jobs")}
+                JOB_LOG_GROUP: (Ref(job_queues.LOG_GROUP), "Log group of Raster Vision jobs")}
     for name in EXPORTED:
         value, what = exported[name]
         t.add_output(Output(name, Value=value, Export=Export(export_name(name)),

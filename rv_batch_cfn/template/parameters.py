@@ -94,8 +94,8 @@ def _kind_parameters(kind: str, k: KindParameters, cc: ComputeConfig) -> list[Pa
                   AllowedPattern=limits.INSTANCE_TYPE_PATTERNS[kind],
                   ConstraintDescription=(
                       "each must be an instance type (g5.2xlarge) or a family (g5) with an "
-                      "NVIDIA GPU that the Amazon Linux 2023 NVIDIA AMIs support (not P2, P3, "
-                      "G2, G3, G4ad, Inf, Trn or DL); use "
+                      "NVIDIA GPU that the Amazon Linux 2023 NVIDIA AMIs support (not "
+                      f"{instance_types.refused_gpu_families()}); use "
                       f"{instance_types.gpu_families_instead()} instead"
                       if kind == "gpu" else
                       "each must be an instance type (m6i.xlarge), a family (m6i) or optimal"),
@@ -124,7 +124,7 @@ def _kind_parameters(kind: str, k: KindParameters, cc: ComputeConfig) -> list[Pa
                   Description=f"Container image for {what} jobs when {k.repository_name} is "
                               "empty."),
         Parameter(k.repository_name, Type="String", Default=cc.repository_name,
-                  AllowedPattern=limits.REPOSITORY_PATTERN, MaxLength=256,
+                  AllowedPattern=limits.REPOSITORY_PATTERN, MaxLength=limits.REPOSITORY_MAX_LENGTH,
                   ConstraintDescription="must be empty or an ECR repository name (lower-case "
                                         "letters, digits, and . _ - / between them)",
                   Description=f"Optional ECR repository for {what} images (pushed by "
@@ -207,16 +207,11 @@ def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
                     "runner submits 1 attempt, so no retries.")
 
 
-# Batch refuses attempt durations under 60 seconds; a Number parameter cannot say "0 or >= 60",
-# so the console gets a String with a pattern that does.
-TIMEOUT_PATTERN = r"^(0|[6-9][0-9]|[1-9][0-9]{2,8})$"
-
-
 def timeout_parameter(name: str, default: int, what: str = "") -> Parameter:
     """Seconds after which an attempt is stopped; 0 for none."""
     attempt = f"an attempt of a {what}job" if what else "an attempt"
     return Parameter(
-        name, Type="String", Default=str(default), AllowedPattern=TIMEOUT_PATTERN,
+        name, Type="String", Default=str(default), AllowedPattern=limits.TIMEOUT_PATTERN,
         ConstraintDescription=f"must be 0 (no timeout) or at least {limits.MIN_TIMEOUT_SECONDS} "
                               "seconds",
         Description=f"Seconds after which {attempt} is stopped; 0 for no timeout.")
@@ -226,8 +221,9 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
     """Add every parameter, with console-friendly descriptions and constraints."""
     t.add_parameter(Parameter(
         PREFIX, Type="String", Default=cfg.prefix, AllowedPattern=limits.PREFIX_PATTERN,
-        MaxLength=12,
-        ConstraintDescription="must be at most 12 lower-case letters and digits",
+        MaxLength=limits.PREFIX_MAX_LENGTH,
+        ConstraintDescription=f"must be at most {limits.PREFIX_MAX_LENGTH} lower-case letters "
+                              "and digits",
         Description="Optional lower-case identifier for namespacing the queues and job "
                     "definitions of several stacks in one account (yournameRasterVisionGpuJobQueue)."))
     t.add_parameter(Parameter(
@@ -245,8 +241,7 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
                     "for shell access."))
     t.add_parameter(Parameter(
         CIDR_RANGE, Type="String", Default=cfg.cidr_range,
-        AllowedPattern=r"^$|^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}"
-                       r"([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])/([1-9]|[1-2][0-9]|3[0-2])$",
+        AllowedPattern=limits.CIDR_PATTERN,
         ConstraintDescription="must be empty or an IPv4 CIDR range such as 203.0.113.0/24 "
                               "(not 0.0.0.0/0)",
         Description="Optional IPv4 range allowed to reach TensorBoard (6006) and, with a key "
@@ -268,7 +263,8 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
     t.add_parameter(Parameter(
         SPOT_BID_PERCENTAGE, Type="Number", Default=cfg.spot_bid_percentage,
         MinValue=limits.SPOT_BID_PERCENTAGE[0], MaxValue=limits.SPOT_BID_PERCENTAGE[1],
-        ConstraintDescription="must be 1 to 100",
+        ConstraintDescription=f"must be {limits.SPOT_BID_PERCENTAGE[0]} to "
+                              f"{limits.SPOT_BID_PERCENTAGE[1]}",
         Description="Highest spot price, as a percentage of the on-demand price, that spot "
                     "environments pay; lower values can leave jobs waiting for capacity."))
     t.add_parameter(Parameter(

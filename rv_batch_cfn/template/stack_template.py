@@ -6,7 +6,7 @@ from troposphere import Template
 
 from ..config import StackConfig
 from . import (
-    compute, iam, jobs, network, notifications, outputs, parameters, queue_limits, registry,
+    compute, iam, job_queues, network, notifications, outputs, parameters, queue_limits, registry,
 )
 
 DESCRIPTION = ("AWS Batch for Raster Vision: GPU and CPU compute environments (spot by default, "
@@ -30,11 +30,11 @@ def build_template(config: StackConfig | None = None) -> Template:
     iam.add_instance_role(t)
     iam.add_job_role(t)
     network.add_security_group(t)
-    jobs.add_log_group(t)
+    job_queues.add_log_group(t)
     for kind in parameters.KINDS.values():
         compute.add_compute_environment(t, kind)
-        jobs.add_queue(t, kind)
-        jobs.add_job_definition(t, kind)
+        job_queues.add_queue(t, kind)
+        job_queues.add_job_definition(t, kind)
         registry.add_repository(t, kind)
 
     notifications.add_notifications(t)

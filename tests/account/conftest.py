@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Callable
@@ -9,6 +10,7 @@ from typing import Callable
 import pytest
 
 from tests import cli_runner
+from tests.account.ami_helpers import PROFILE
 from tests.emulator import Emulator, aws_env
 
 # Raster Vision reads these; a developer's own settings must not leak into a test.
@@ -48,3 +50,30 @@ def assert_one_clean_error(result: subprocess.CompletedProcess, *fragments: str)
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
 
+
+# create-ami, validate-ami and find-base-ami (tests/account/test_ami.py, test_build_access.py)
+
+@pytest.fixture
+def aws_home(tmp_path, monkeypatch) -> Path:
+    """An AWS config folder of this test's own, holding profile rv-emu with keys; no AWS_*
+    variables, and no instance-metadata lookups (they would wait for a timeout here)."""
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    home = tmp_path / "aws"
+    home.mkdir()
+    (home / "config").write_text(f"[profile {PROFILE}]\nregion = us-east-1\n")
+    (home / "credentials").write_text(
+        f"[{PROFILE}]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("CHECKPOINT_DISABLE", "1")  # no version check by Packer over the network
+    return home
+
+
+@pytest.fixture
+def account(emulator, aws_home, monkeypatch):
+    """The emulator, reached only through profile rv-emu (as a user of create-ami would)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    return emulator

@@ -183,5 +183,32 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+# --- for the tests: where the stand-in lives and what it recorded ---------------------------
+
+ACCOUNT = "123456789012"  # moto's default account
+HOST = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
+CPU_LOCAL, GPU_LOCAL = "rv-local-cpu:dev", "rv-local-gpu:dev"
+
+
+class FakeDocker:
+    """The stand-in docker of one test: where it lives and what it recorded."""
+
+    def __init__(self, tmp_path: Path):
+        self.bin = tmp_path / "bin"
+        self.log = tmp_path / "docker-calls.jsonl"
+        install(self.bin)
+
+    def env(self, images: str = f"{CPU_LOCAL},{GPU_LOCAL}", **extra: str) -> dict[str, str]:
+        # The stand-in comes first on PATH, so a docker installed on this machine is never used.
+        return {"PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+                "FAKE_DOCKER_LOG": str(self.log), "FAKE_DOCKER_IMAGES": images, **extra}
+
+    def calls(self) -> list[dict]:
+        return read_calls(self.log)
+
+    def argvs(self) -> list[list[str]]:
+        return [c["argv"] for c in self.calls()]
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -10,9 +10,7 @@ accepts any).
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
 import re
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -29,45 +27,19 @@ from rv_batch_cfn.account import session as aws
 from rv_batch_cfn.account.ami_settings import AmiSettings
 from rv_batch_cfn.errors import PackerError
 from rv_batch_cfn.template import packer as pt
+from tests.account.ami_helpers import (
+    DLAMI, PROFILE, TEMPLATE, day, image_record, make_images, run_cli,
+)
 from tests.account.conftest import assert_one_clean_error
 from tests.conftest import require_tool
 from tests.emulator import deploy, make_network
 from tests.local_http import serving
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "packer" / "template-gpu.json"
-PROFILE = "rv-emu"
-DLAMI = "Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023)"
 
 
 # ----------------------------------------------------------------------------------------------
 # Set-up helpers
-
-
-@pytest.fixture
-def aws_home(tmp_path, monkeypatch) -> Path:
-    """An AWS config folder of this test's own, holding profile rv-emu with keys; no AWS_*
-    variables, and no instance-metadata lookups (they would wait for a timeout here)."""
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    home = tmp_path / "aws"
-    home.mkdir()
-    (home / "config").write_text(f"[profile {PROFILE}]\nregion = us-east-1\n")
-    (home / "credentials").write_text(
-        f"[{PROFILE}]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("CHECKPOINT_DISABLE", "1")  # no version check by Packer over the network
-    return home
-
-
-@pytest.fixture
-def account(emulator, aws_home, monkeypatch):
-    """The emulator, reached only through profile rv-emu (as a user of create-ami would)."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
-    return emulator
 
 
 def stand_in_packer(tmp_path: Path, version: str, log: Path) -> str:
@@ -80,12 +52,6 @@ def stand_in_packer(tmp_path: Path, version: str, log: Path) -> str:
     return str(path)
 
 
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 # The address SSH is admitted from; without it create-ami looks this machine's up online.
 SSH_CIDR = "198.51.100.7/32"
 
@@ -93,39 +59,6 @@ SSH_CIDR = "198.51.100.7/32"
 def build_args(base_ami: str = "ami-0123456789abcdef0", *extra: str) -> list[str]:
     return ["validate-ami", "--base-ami", base_ami, "--region", "us-east-1",
             "--template", str(TEMPLATE), "--ssh-source-cidr", SSH_CIDR, *extra]
-
-
-def image_record(emu, image_id: str):
-    """moto's own record of an image (the emulator runs in this process)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ec2.models import ec2_backends
-
-    return ec2_backends[DEFAULT_ACCOUNT_ID][emu.region].amis[image_id]
-
-
-def make_images(emu, dated_names: list[tuple[str, datetime.datetime]]) -> list[str]:
-    """Images with these names and creation dates, owned by the emulator's account, shaped like
-    the Deep Learning AMIs: x86_64, EBS-backed, booting from /dev/xvda."""
-    ec2 = emu.client("ec2")
-    ids = []
-    for name, created in dated_names:
-        image_id = ec2.register_image(Name=name, Architecture="x86_64",
-                                      RootDeviceName="/dev/xvda",
-                                      VirtualizationType="hvm")["ImageId"]
-        # EC2 has no call to back-date an image, and moto's RegisterImage keeps neither the
-        # architecture nor an EBS root (Packer's amazon-ebs refuses an instance-store source).
-        # The emulator runs in this process, so set them on moto's record.
-        record = image_record(emu, image_id)
-        record.creation_date = created
-        record.architecture = "x86_64"
-        record.root_device_type = "ebs"
-        record.root_device_name = "/dev/xvda"
-        ids.append(image_id)
-    return ids
-
-
-def day(n: int) -> datetime.datetime:
-    return datetime.datetime(2025, 1, 1) + datetime.timedelta(days=n)
 
 
 # ----------------------------------------------------------------------------------------------

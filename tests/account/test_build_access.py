@@ -14,9 +14,7 @@ from rv_batch_cfn.account import build_access
 from rv_batch_cfn.account.ami_settings import AmiSettings
 from rv_batch_cfn.errors import ConfigError, PackerError
 from rv_batch_cfn.template import packer as pt
-from tests.account.test_ami import (  # noqa: F401 - fixtures
-    DLAMI, PROFILE, TEMPLATE, account, aws_home, day, make_images, run_cli,
-)
+from tests.account.ami_helpers import DLAMI, PROFILE, TEMPLATE, day, make_images, run_cli
 from tests.local_http import serving
 
 

@@ -219,7 +219,7 @@ def test_constants_have_one_definition():
     # The default template path and the job-definitions template's parameter naming its main
     # stack are defined once, where they belong, and imported: never redefined here.
     from rv_batch_cfn import template
-    from rv_batch_cfn.account import deploy
+    from rv_batch_cfn.account.deploy import change_set as deploy
     from rv_batch_cfn.cli import deploy as deploy_command
     from rv_batch_cfn.template import job_definitions
 

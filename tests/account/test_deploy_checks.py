@@ -11,7 +11,8 @@ import re
 import boto3
 import pytest
 
-from rv_batch_cfn.account import ami_checks, update_checks
+from rv_batch_cfn.account import ami_checks
+from rv_batch_cfn.account.deploy import update_checks
 from rv_batch_cfn.account.deploy import deploy
 from rv_batch_cfn.errors import ConfigError
 from rv_batch_cfn.template import parameters as p
@@ -217,6 +218,23 @@ def test_the_service_role_switch_is_refused_before_any_change(emulator, monkeypa
     made = calls_made(emulator, lambda session: _ignore(ConfigError, lambda: deploy(
         session, "rv", TEMPLATE, {"BatchServiceRoleArn": role}, assume_yes=True)))
     assert made == ["DescribeStacks"]
+
+
+def test_a_python_caller_gets_the_parameter_checks_before_any_call(emulator, monkeypatch):
+    # deploy() itself checks the values against the template's Parameters (the command runs
+    # the same checks earlier, for its own messages): nothing reaches AWS.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    bad = {"JobAttempts": "0", "Prefix": "A", "NoSuchParameter": "1"}
+    with pytest.raises(ConfigError) as refused:
+        calls_made(emulator, lambda session: deploy(session, "rv", TEMPLATE, bad,
+                                                    assume_yes=True))
+    message = str(refused.value)
+    assert "--param JobAttempts: got '0'; allowed: at least 1" in message
+    assert "--param Prefix: got 'A'" in message
+    assert "--param NoSuchParameter: got '1'; unknown parameter" in message
+    made = calls_made(emulator, lambda session: _ignore(ConfigError, lambda: deploy(
+        session, "rv", TEMPLATE, bad, assume_yes=True)))
+    assert made == []
 
 
 def _ignore(error, action):

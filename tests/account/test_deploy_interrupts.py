@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from rv_batch_cfn.account import deploy as deploy_module
-from rv_batch_cfn.account import execution
+from rv_batch_cfn.account.deploy import change_set as deploy_module
+from rv_batch_cfn.account.deploy import execution
 from rv_batch_cfn.cli.common import Printer
 from rv_batch_cfn.errors import AwsError, Interrupted
-from tests.account.test_deploy_follow import (
-    LOGS, STACK, TEMPLATE, ScriptedCloudFormation, Step,
-)
+from tests.account.scripted_cfn import LOGS, STACK, TEMPLATE, ScriptedCloudFormation, Step
 
 
 @dataclass

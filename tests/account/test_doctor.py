@@ -10,7 +10,7 @@ import pytest
 from rv_batch_cfn.account import doctor, rvconfig
 from rv_batch_cfn.template import parameters as params
 from tests.account.conftest import assert_one_clean_error
-from tests.emulator import deploy, make_network
+from tests.emulator import deploy, deploy_project, make_network
 
 STACK = "rv"
 GOOD_RV_CONFIG = """[BATCH]
@@ -314,8 +314,6 @@ def test_job_def_stack_checks_the_per_project_job_definitions(emulator, home, ca
     # In-process: the command itself, with Raster Vision's config as
     # `rv-config --stack rv --job-def-stack rv-alice --write` leaves it.
     from rv_batch_cfn import cli as rv_cli
-    from tests.template.test_job_definitions import deploy_project
-
     monkeypatch.setenv("HOME", str(home))
     for key in ("RV_CONFIG", "RV_CONFIG_DIR", "RV_PROFILE"):
         monkeypatch.delenv(key, raising=False)

@@ -13,13 +13,13 @@ import json
 import pytest
 
 from rv_batch_cfn.account import doctor
-from rv_batch_cfn.account import parameters as checks
+from rv_batch_cfn.account.deploy import parameter_values as checks
 from rv_batch_cfn.account.deploy import load_template
 from rv_batch_cfn.errors import ConfigError
 from rv_batch_cfn.instance_types import refused_gpu_family
 from rv_batch_cfn.template import parameters as params
 from tests.emulator import TEMPLATE, deploy, make_network, network_parameters, run_cli
-from tests.test_gpu_families import INSTEAD, REFUSED
+from tests.samples import INSTEAD, REFUSED
 
 TEMPLATE_DATA = load_template(TEMPLATE)[1]
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a call to AWS would fail differently

@@ -14,9 +14,8 @@ from rv_batch_cfn.template import outputs as out
 from rv_batch_cfn.template import parameters as params
 from tests.emulator import Emulator
 from tests.hostile import (  # noqa: F401 - no_hang is a fixture
-    KINDS, TEXTS, assert_refused, hostile_file, no_hang, run, snapshot,
+    KINDS, TARGETS, TEXTS, assert_refused, hostile_file, no_hang, run, snapshot,
 )
-from tests.test_hostile_inputs import TARGETS
 
 # A stack with the outputs and the parameter rv-config reads, and nothing else to create.
 STACK_TEMPLATE = "\n".join([

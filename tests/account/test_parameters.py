@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rv_batch_cfn.account import parameters as checks
-from rv_batch_cfn.account.rules import check_rules
+from rv_batch_cfn.account.deploy import parameter_values as checks
+from rv_batch_cfn.account.deploy.rules import check_rules
 from rv_batch_cfn.account.deploy import load_template
 from rv_batch_cfn.errors import ConfigError
 from tests.emulator import TEMPLATE

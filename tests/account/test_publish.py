@@ -28,32 +28,9 @@ from rv_batch_cfn.account.publish import KindImages, PublishSettings, plan, regi
 from rv_batch_cfn.errors import AwsError, ConfigError
 from tests import cli_runner
 from tests.account import fake_docker
+from tests.account.fake_docker import ACCOUNT, CPU_LOCAL, GPU_LOCAL, HOST, FakeDocker
 from tests.conftest import require_tool
 from tests.emulator import ROOT, Emulator, aws_env, deploy, make_network
-
-ACCOUNT = "123456789012"  # moto's default account
-HOST = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
-CPU_LOCAL, GPU_LOCAL = "rv-local-cpu:dev", "rv-local-gpu:dev"
-
-
-class FakeDocker:
-    """The stand-in docker of one test: where it lives and what it recorded."""
-
-    def __init__(self, tmp_path: Path):
-        self.bin = tmp_path / "bin"
-        self.log = tmp_path / "docker-calls.jsonl"
-        fake_docker.install(self.bin)
-
-    def env(self, images: str = f"{CPU_LOCAL},{GPU_LOCAL}", **extra: str) -> dict[str, str]:
-        # The stand-in comes first on PATH, so a docker installed on this machine is never used.
-        return {"PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
-                "FAKE_DOCKER_LOG": str(self.log), "FAKE_DOCKER_IMAGES": images, **extra}
-
-    def calls(self) -> list[dict]:
-        return fake_docker.read_calls(self.log)
-
-    def argvs(self) -> list[list[str]]:
-        return [c["argv"] for c in self.calls()]
 
 
 @pytest.fixture

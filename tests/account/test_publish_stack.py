@@ -10,9 +10,8 @@ import json
 import pytest
 
 from rv_batch_cfn import cli
-from tests.account.test_publish import HOST, FakeDocker
-from tests.emulator import deploy, make_network
-from tests.template.test_job_definitions import deploy_project
+from tests.account.fake_docker import HOST, FakeDocker
+from tests.emulator import deploy, deploy_project, make_network
 
 LOCAL = "raster-vision-pytorch"  # the default local image: what ./docker/build makes
 

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from rv_batch_cfn.account.rvconfig import config_path, merge_section
-from rv_batch_cfn.template import jobs
+from rv_batch_cfn.template import job_queues
 from rv_batch_cfn.template import outputs as out
 from rv_batch_cfn.template import parameters as p
 from tests.emulator import (
@@ -33,9 +33,9 @@ def api_names(emulator, stack_name: str) -> dict[str, str]:
     batch = emulator.client("batch")
     names = {}
     for kind in ("gpu", "cpu"):
-        queue, = batch.describe_job_queues(jobQueues=[ids[jobs.queue_id(kind)]])["jobQueues"]
+        queue, = batch.describe_job_queues(jobQueues=[ids[job_queues.queue_id(kind)]])["jobQueues"]
         definition, = batch.describe_job_definitions(
-            jobDefinitions=[ids[jobs.job_definition_id(kind)]])["jobDefinitions"]
+            jobDefinitions=[ids[job_queues.job_definition_id(kind)]])["jobDefinitions"]
         names[f"{kind}_queue"] = queue["jobQueueName"]
         names[f"{kind}_definition"] = definition["jobDefinitionName"]
     return names

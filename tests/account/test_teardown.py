@@ -14,8 +14,7 @@ import pytest
 from rv_batch_cfn import cli
 from rv_batch_cfn.cli import common
 from tests.account.fake_docker import manifest_for
-from tests.emulator import ROOT, deploy, make_network, outputs
-from tests.template.test_job_definitions import deploy_project
+from tests.emulator import ROOT, deploy, deploy_project, make_network, outputs
 
 REASON = "rv-batch-cfn teardown of stack rv"
 

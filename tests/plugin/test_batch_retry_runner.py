@@ -26,7 +26,7 @@ import pytest
 from rv_batch_cfn.config import limits
 from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.config import StackConfig
-from rv_batch_cfn.template import jobs
+from rv_batch_cfn.template import job_queues
 from rv_batch_cfn.template import outputs as out
 from tests.emulator import (
     ROOT, Emulator, aws_env, deploy, make_network, outputs, recording,
@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # The job definitions' own rules, as the SubmitJob API spells them.
 HOST_FAILURES_ONLY = [{k[0].lower() + k[1:]: v for k, v in rule.to_dict().items()}
-                      for rule in jobs.RETRY_ON_HOST_LOSS]
+                      for rule in job_queues.RETRY_ON_HOST_LOSS]
 # What the environment must not bring in: a developer's own Raster Vision settings.
 RV_VARIABLES = ("RV_CONFIG", "RV_CONFIG_DIR", "RV_PROFILE", "BATCH_GPU_JOB_QUEUE",
                 "BATCH_GPU_JOB_DEF", "BATCH_CPU_JOB_QUEUE", "BATCH_CPU_JOB_DEF", "BATCH_ATTEMPTS")

@@ -21,11 +21,11 @@ import pytest
 
 from rv_batch_cfn import StackConfig, build_template, render_yaml
 from rv_batch_cfn.errors import ConfigError
-from rv_batch_cfn.template import jobs, notifications, queue_limits
+from rv_batch_cfn.template import job_queues, notifications, queue_limits
 from rv_batch_cfn.template import parameters as p
 from tests.emulator import load_template
+from tests.template.helpers import matches, sample
 
-EVENTS = Path(__file__).parent / "batch_events"
 ACCOUNT, REGION, STACK = "123456789012", "us-east-1", "rv"
 QUEUES = {kind: f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/RasterVision{kind.title()}JobQueue"
           for kind in ("gpu", "cpu")}
@@ -40,13 +40,6 @@ def template(config: StackConfig | None = None) -> dict:
 def default() -> dict:
     """The default template, built when a test first reads it (not while each worker collects)."""
     return template()
-
-
-def sample(name: str, queue: str | None = None) -> dict:
-    event = json.loads((EVENTS / f"{name}.json").read_text())
-    if queue is not None:
-        event["detail"]["jobQueue"] = queue
-    return event
 
 
 # -- A small evaluator of the intrinsic functions these parts use, with the values the console
@@ -103,7 +96,7 @@ def console_values(t: dict, **overrides) -> dict:
     values.update({k: str(v) for k, v in overrides.items()})
     values.update({"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
                    "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
-    values.update({jobs.queue_id(kind): arn for kind, arn in QUEUES.items()})
+    values.update({job_queues.queue_id(kind): arn for kind, arn in QUEUES.items()})
     return values
 
 
@@ -111,7 +104,7 @@ def console_values(t: dict, **overrides) -> dict:
 
 
 def actions(t: dict, kind: str, **overrides) -> list[dict]:
-    queue = t["Resources"][jobs.queue_id(kind)]["Properties"]
+    queue = t["Resources"][job_queues.queue_id(kind)]["Properties"]
     return resolve(queue["JobStateTimeLimitActions"], t, console_values(t, **overrides))
 
 
@@ -247,12 +240,6 @@ def test_the_subscription_mails_the_address():
 
 def rule() -> dict:
     return resolved_resource(notifications.RULE)["Properties"]
-
-
-def matches(pattern: dict, event: dict) -> bool:
-    from moto.events.models import EventPattern
-
-    return EventPattern.load(json.dumps(pattern)).matches_event(event)
 
 
 def test_the_rule_names_exactly_this_stacks_queues_for_both_kinds_of_event():

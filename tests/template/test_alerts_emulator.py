@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 
-from rv_batch_cfn.template import jobs, notifications
+from rv_batch_cfn.template import job_queues, notifications
 from tests.emulator import Emulator, deploy, make_network, outputs, physical_ids, update
-from tests.template.test_alerts import matches, sample
+from tests.template.helpers import matches, sample
 
 EMAIL = "team@example.com"
 
@@ -24,7 +24,7 @@ def account_id(emu: Emulator) -> str:
 
 def queue_arns(emu: Emulator, stack: str) -> set[str]:
     ids = physical_ids(emu, stack)
-    return {ids[jobs.queue_id(kind)] for kind in ("gpu", "cpu")}
+    return {ids[job_queues.queue_id(kind)] for kind in ("gpu", "cpu")}
 
 
 def stack_rules(emu: Emulator, stack: str) -> dict[str, dict]:

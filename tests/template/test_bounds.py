@@ -11,7 +11,7 @@ import pytest
 
 from rv_batch_cfn import ConfigError, StackConfig, build_template
 from rv_batch_cfn.render import template_dict
-from rv_batch_cfn.account.parameters import value_problem
+from rv_batch_cfn.account.deploy.parameter_values import value_problem
 from tests import cli_runner
 from tests.emulator import ROOT, load_template
 
@@ -62,7 +62,7 @@ PAST = {("MaximumVCPUs", "100000"): "100001", ("MinimumVCPUs", "100000"): "10000
 
 def parameter_declarations(config: StackConfig) -> dict:
     """The template's Parameters section, as the rendered template holds it (the data rendering
-    writes; tests/template/test_golden.py holds the rendering itself)."""
+    writes; tests/template/test_generation.py holds the rendering itself)."""
     return template_dict(build_template(config))["Parameters"]
 
 

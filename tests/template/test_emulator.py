@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from rv_batch_cfn.template import compute, iam, jobs, network, registry, userdata
+from rv_batch_cfn.template import compute, iam, job_queues, network, registry, userdata
 from rv_batch_cfn.template import outputs as out
 from rv_batch_cfn.template import parameters as p
 from tests.emulator import (
@@ -79,7 +79,7 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
         environment_arn = ids[compute.compute_environment_id(kind)]
         assert [o["computeEnvironment"] for o in queues[0]["computeEnvironmentOrder"]] == \
             [environment_arn]
-        assert queues[0]["jobQueueArn"] == ids[jobs.queue_id(kind)]
+        assert queues[0]["jobQueueArn"] == ids[job_queues.queue_id(kind)]
 
         environment, = batch.describe_compute_environments(
             computeEnvironments=[environment_arn])["computeEnvironments"]
@@ -137,7 +137,7 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
             definition["retryStrategy"]["evaluateOnExit"]
         assert container["jobRoleArn"] == job_role["Arn"]
         assert container["privileged"] is False
-        assert [m["containerPath"] for m in container["mountPoints"]] == [jobs.CONTAINER_DATA_PATH]
+        assert [m["containerPath"] for m in container["mountPoints"]] == [job_queues.CONTAINER_DATA_PATH]
         # /opt/data is the folder the user data prepares, not a user's home.
         volume, = container["volumes"]
         assert volume["host"]["sourcePath"] == userdata.SCRATCH_DIR == "/var/lib/rv-scratch"
@@ -183,7 +183,7 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
 
     # Exports for the per-project job-definitions stacks: this stack's role and log group.
     assert stack_outputs[out.JOB_ROLE_ARN] == job_role["Arn"]
-    assert stack_outputs[out.JOB_LOG_GROUP] == ids[jobs.LOG_GROUP]
+    assert stack_outputs[out.JOB_LOG_GROUP] == ids[job_queues.LOG_GROUP]
     exports = {e["Name"]: e["Value"]
                for e in emu.client("cloudformation").list_exports()["Exports"]}
     for output in out.EXPORTED:

@@ -10,7 +10,7 @@ import pytest
 
 from rv_batch_cfn import StackConfig
 from rv_batch_cfn.template import iam, policies
-from tests.golden_configs import CONFIGS
+from tests.named_configs import CONFIGS
 from tests.template.helpers import props, resources, template
 from tests.template.intrinsics import Resolver, s3_write_grants, wildcard_bucket_writes
 

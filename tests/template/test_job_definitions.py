@@ -9,14 +9,14 @@ import pytest
 
 from rv_batch_cfn import build_job_definitions_template, check_template, render_yaml
 from rv_batch_cfn.config import from_dict
-from rv_batch_cfn.template import iam, jobs
+from rv_batch_cfn.template import iam, job_queues
 from rv_batch_cfn.template import job_definitions as jd
 from rv_batch_cfn.template import outputs as out
 from tests.emulator import (
-    ROOT, deploy, load_template, make_network, outputs, physical_ids, run_cli, wait_stack,
+    JOB_DEF_TEMPLATE, deploy, deploy_project, load_template, make_network, outputs, physical_ids,
+    run_cli,
 )
 
-JOB_DEF_TEMPLATE = ROOT / "cloudformation" / "job-definitions.yml"
 REPOSITORY = "raster-vision"
 
 
@@ -42,20 +42,6 @@ def test_config_sets_the_defaults():
     # Without one in the config, the repository has no default: the console asks for it.
     assert "Default" not in load_template(JOB_DEF_TEMPLATE.read_text())["Parameters"][
         jd.REPOSITORY_NAME]
-
-
-def deploy_project(emulator, name: str, **values) -> dict:
-    """A job-definitions stack, every parameter sent as the console sends them."""
-    text = JOB_DEF_TEMPLATE.read_text()
-    declared = load_template(text)["Parameters"]
-    sent = {k: str(p["Default"]) for k, p in declared.items() if "Default" in p}
-    sent.update({k: str(v) for k, v in values.items()})
-    cfn = emulator.client("cloudformation")
-    cfn.create_stack(StackName=name, TemplateBody=text,
-                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sent.items()])
-    stack = wait_stack(cfn, name)
-    assert stack["StackStatus"] == "CREATE_COMPLETE", stack["StackStatus"]
-    return {"stack": stack, "sent": sent}
 
 
 def active(emulator, name: str) -> dict:
@@ -95,7 +81,7 @@ def test_beside_a_main_stack(emulator, main_stack):
         # The main stack's role and log group, through its exports.
         assert container["jobRoleArn"] == main_outputs[out.JOB_ROLE_ARN]
         assert container["logConfiguration"]["options"]["awslogs-group"] == \
-            main_stack["ids"][jobs.LOG_GROUP]
+            main_stack["ids"][job_queues.LOG_GROUP]
         # Built by the same function as the main stack's: everything but the image and the
         # attempts (set apart above) is the same as on the main stack's job definition.
         main = active(emulator, main_outputs[f"{title}JobDefinitionName"])

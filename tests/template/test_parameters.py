@@ -8,11 +8,10 @@ import pytest
 
 from rv_batch_cfn import StackConfig, build_template, render_yaml
 from tests.emulator import load_template
-from tests.golden_configs import CUSTOM_FAMILIES
+from tests.template.helpers import INTERFACE, PARAMETERS, template
+from tests.named_configs import CUSTOM_FAMILIES
 
-TEMPLATE = load_template(render_yaml(build_template()))
-PARAMETERS = TEMPLATE["Parameters"]
-INTERFACE = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]
+TEMPLATE = template()
 
 # Names of the original raster-vision-aws template that keep their meaning, so an existing stack
 # can be updated with the new template.

@@ -14,7 +14,7 @@ import pytest
 from rv_batch_cfn import StackConfig
 from rv_batch_cfn.template import compute, userdata
 from tests.conftest import require_tool
-from tests.golden_configs import CUSTOM_FAMILIES
+from tests.named_configs import CUSTOM_FAMILIES
 from tests.template.helpers import props
 
 ROOT = Path(__file__).resolve().parents[2]

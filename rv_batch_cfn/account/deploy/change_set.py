@@ -14,19 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from ..errors import AwsError, Interrupted, RvBatchError
-from ..template import outputs as out
-from ..template.job_definitions import MAIN_STACK_NAME
-from ..template.parameters import GPU
-from . import parameters as checks
+from ...errors import AwsError, Interrupted, RvBatchError
+from ...template import outputs as out
+from ...template.job_definitions import MAIN_STACK_NAME
+from ...template.parameters import GPU
+from . import parameter_values as checks
 from .rules import check_rules
-from .deploy_checks import check_deployment
-from .deploy_options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
+from .stack_checks import check_deployment
+from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
                              UNCHANGED, DeployOptions, Deployment, template_source)
-from .last_ami import LAST_AMI, last_ami_hint
+from ..last_ami import LAST_AMI, last_ami_hint
 from .execution import DEAD, error_message, execute, failure, follow, stack_events
-from .session import aws_error, not_aws_answer
-from .stack import describe_stack, stack_outputs, stack_parameters
+from ..session import aws_error, not_aws_answer
+from ..stack import describe_stack, stack_outputs, stack_parameters
 
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
@@ -34,9 +34,6 @@ CAPABILITIES = ["CAPABILITY_IAM"]
 NO_CHANGE_PHRASES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
-# What deploy() did (deploy_options.py): EXECUTED, UNCHANGED, DECLINED, CHANGE_SET_CREATED.
-__all__ = ["deploy", "load_template", "Deployment", "DeployOptions", "EXECUTED", "UNCHANGED",
-           "DECLINED", "CHANGE_SET_CREATED", "TEMPLATE_BODY_LIMIT"]
 # A line every so many seconds while CloudFormation plans a change set.
 PROGRESS_INTERVAL = 10.0
 
@@ -49,7 +46,7 @@ def load_template(path: Path) -> tuple[str, dict]:
     InputError when the file cannot be read or is not a well-formed document (see
     rv_batch_cfn.inputs), RvBatchError when it is no CloudFormation template. (Its size, at
     most TEMPLATE_BODY_LIMIT without an S3 bucket, is DeployOptions.check's.)"""
-    from ..inputs import read_template, shown
+    from ...inputs import read_template, shown
 
     text, data = read_template(path)
     if not isinstance(data, Mapping) or "Resources" not in data:
@@ -93,11 +90,16 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     `assume_yes`). `options` adds tags, a service role, an S3 upload, no rollback.
 
     When `last_ami` (the file create-ami records its AMI in; None: not looked at) names an AMI
-    GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given."""
+    GpuAMI will not have, a hint says how to use it; GpuAMI is only ever what was given.
+
+    Every value in `given` is checked against the template's Parameters before any call to
+    AWS (ConfigError listing every problem), then against its Rules and the stack's current
+    values once the stack is read."""
     say = say or _quiet
     ask = ask or _refuse
     options = options or DeployOptions()
     text, data = template or load_template(template_path)
+    checks.check_values(data, given)  # the values alone, before anything is asked of AWS
     options.check(text, template_path)
     cfn = session.client("cloudformation")
     existing = _existing(cfn, stack_name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..errors import ConfigError, Problem
+from ...errors import ConfigError, Problem
 
 
 class _Unsupported(Exception):

@@ -9,11 +9,11 @@ import math
 import re
 from typing import Any, Mapping, Optional, Sequence
 
-from ..config.checks import gp3_ratio_problems
-from ..errors import ConfigError, Problem, quote
-from ..inputs import check_text_value
-from ..instance_types import refused_gpu_family
-from ..template.parameters import GPU, KINDS
+from ...config.checks import did_you_mean, gp3_ratio_problems
+from ...errors import ConfigError, Problem, quote
+from ...inputs import check_text_value
+from ...instance_types import refused_gpu_family
+from ...template.parameters import GPU, KINDS
 
 # CloudFormation's quotas: a parameter name is at most 255 letters and digits, a value at most
 # 4,096 bytes.
@@ -68,17 +68,6 @@ def check_values(template: Mapping[str, Any], given: Mapping[str, str]) -> None:
             problems.append(Problem(f"--param {name}", value, reason))
     if problems:
         raise ConfigError(problems)
-
-
-def did_you_mean(name: str, declared: Sequence[str]) -> str:
-    """"did you mean 'GpuAMI'? " for a mistyped parameter name (case ignored), or ''."""
-    import difflib
-
-    by_lower = {d.lower(): d for d in declared}
-    if name.lower() in by_lower:
-        return f"did you mean {by_lower[name.lower()]!r}? "
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
-    return f"did you mean {by_lower[close[0]]!r}? " if close else ""
 
 
 def _gpu_family_problem(name: str, value: str,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional
 
-from ..errors import AwsError, Interrupted
-from .session import aws_error, error_code, not_aws_answer
+from ...errors import AwsError, Interrupted
+from ..session import aws_error, error_code, not_aws_answer
 
 # States from which an update is impossible: the stack must be deleted first.
 DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")

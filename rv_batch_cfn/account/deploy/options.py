@@ -1,6 +1,6 @@
 """What `deploy` takes beyond the template and its parameters, as `aws cloudformation deploy`
 does (tags, a service role, an S3 bucket for large templates, no rollback, no execution), and
-what it returns. deploy.py follows the stack; this module holds the values and their checks.
+what it returns. change_set.py follows the stack; this module holds the values and their checks.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..errors import ConfigError, Problem, RvBatchError
-from .session import aws_errors
+from ...config.limits import BUCKET_NAME_PATTERN, REQUIRED_ROLE_ARN_PATTERN
+from ...errors import ConfigError, Problem, RvBatchError
+from ..session import aws_errors
 
 # A TemplateBody holds at most this many bytes; a larger template must come from S3.
 TEMPLATE_BODY_LIMIT = 51_200
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
-BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 # What deploy() did.
 EXECUTED, UNCHANGED, DECLINED = "executed", "unchanged", "declined"
@@ -51,10 +50,10 @@ class DeployOptions:
                 found.append(Problem(f"--tags {key}", value, "allowed: at most 256 characters"))
         if len(self.tags) > 50:
             found.append(Problem("--tags", len(self.tags), "allowed: at most 50 tags"))
-        if self.role_arn and not ROLE_ARN.match(self.role_arn):
+        if self.role_arn and not re.fullmatch(REQUIRED_ROLE_ARN_PATTERN, self.role_arn):
             found.append(Problem("--role-arn", self.role_arn, "allowed: an IAM role ARN, e.g. "
                                  "arn:aws:iam::123456789012:role/cloudformation-deployer"))
-        if self.s3_bucket and not BUCKET.match(self.s3_bucket):
+        if self.s3_bucket and not re.fullmatch(BUCKET_NAME_PATTERN, self.s3_bucket):
             found.append(Problem("--s3-bucket", self.s3_bucket, "allowed: an S3 bucket name "
                                  "(3-63 lower-case letters, digits, . -), without s3://"))
         if self.s3_prefix and not self.s3_bucket:

@@ -1,17 +1,13 @@
-"""The named configurations whose templates are kept as golden files in tests/golden/.
+"""Named configurations the tests build templates for: the defaults, and two users' variants.
 
-`make update-golden` (python -m tests.golden_configs) rewrites them after a deliberate change;
-the diff then shows exactly what the change does to each template.
+What each variant changes in the template (only parameter defaults) is asserted in
+tests/template/test_generation.py; the committed cloudformation/template.yml is the default's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-
-from rv_batch_cfn import ComputeConfig, StackConfig, build_template, render_yaml, write_atomic
-
-GOLDEN_DIR = Path(__file__).parent / "golden"
+from rv_batch_cfn import ComputeConfig, StackConfig, build_template, render_yaml
 
 DEFAULT = StackConfig()
 
@@ -52,23 +48,6 @@ CONFIGS = {
 }
 
 
-def golden_path(name: str) -> Path:
-    return GOLDEN_DIR / f"{name}.yml"
-
-
-def golden_paths() -> list[Path]:
-    return [golden_path(name) for name in sorted(CONFIGS)]
-
-
 def render(name: str) -> str:
+    """The main template of the named configuration, as `template` writes it."""
     return render_yaml(build_template(CONFIGS[name]))
-
-
-def main() -> None:
-    for name in CONFIGS:
-        write_atomic(golden_path(name), render(name))
-        print(f"wrote {golden_path(name)}")
-
-
-if __name__ == "__main__":
-    main()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from ..template import parameters as params
+from ...template import parameters as params
 
 # ComputeResources properties whose change makes Batch replace the instances (Batch user guide,
 # "Perform infrastructure updates"). Minimum, maximum and desired vCPUs only scale.

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from ..errors import ConfigError, Problem
-from ..template import parameters as params
-from . import ami_checks, update_checks
-from .quotas import check as quota_checks
-from .parameters import effective_values, kept_value_problems
+from ...errors import ConfigError, Problem
+from ...template import parameters as params
+from .. import ami_checks
+from ..quotas import check as quota_checks
+from . import update_checks
+from .parameter_values import effective_values, kept_value_problems
 
 
 def check_deployment(session: Any, cfn: Any, stack_name: str, template: Mapping[str, Any],
@@ -48,7 +49,7 @@ def check_deployment(session: Any, cfn: Any, stack_name: str, template: Mapping[
 def current_template(cfn: Any, stack_name: str) -> Optional[dict]:
     """The stack's current template as data, None when it cannot be read (the warnings then
     compare parameter values only)."""
-    from ..inputs import template_data
+    from ...inputs import template_data
 
     try:
         body = cfn.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
