@@ -22,16 +22,15 @@ Over 300 lines: one small self-contained test per shortfall, grouped by the patc
 
 from __future__ import annotations
 
-import ast
-import inspect
 import itertools
 import json
 import textwrap
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pytest
 
 from tests import emulator, moto_like_aws
+from tests.canaries import Canaries
 from tests.unpatched_moto import (
     REGION, TRUST, Unpatched, batch_network, batch_template, body, create_stack, fails,
     parameters,
@@ -41,23 +40,10 @@ from tests.unpatched_moto import (
 # and runs every canary, these and tests/test_moto_like_aws_alerts.py's.
 pytestmark = pytest.mark.xdist_group("unpatched-moto")
 
-CANARIES: dict[str, list[str]] = {}  # patch -> the canaries that show what it makes up for
+# Each patch's canaries: the tests that show what it makes up for.
+CANARIES = Canaries(moto_like_aws, moto_like_aws.make_moto_like_aws)
+canary, remove = CANARIES.mark, CANARIES.remove
 _names = itertools.count()
-
-
-def canary(patch: str) -> Callable:
-    """Record that the decorated test is a canary for `patch`."""
-    def mark(test: Callable) -> Callable:
-        CANARIES.setdefault(patch, []).append(test.__name__)
-        return test
-    return mark
-
-
-def remove(patch: str, part: Optional[str] = None) -> str:
-    """The failure message of a canary: what moto now does right, and what can go."""
-    what = f"{part} from {patch}" if part else f"{patch} (and its call in make_moto_like_aws)"
-    return (f"moto now behaves like AWS here: remove {what} in tests/moto_like_aws.py, "
-            "and this canary")
 
 
 def update_stack(aws: Unpatched, name: str, template: Any, **values: str) -> dict:
@@ -114,16 +100,7 @@ def launch_template_versions(aws: Unpatched) -> dict[int, str]:
 def test_every_patch_has_a_canary():
     """make_moto_like_aws applies every _patch_* function of the module, and each has a canary
     here: a new patch without one fails this test."""
-    source = ast.parse(textwrap.dedent(inspect.getsource(moto_like_aws.make_moto_like_aws)))
-    applied = {node.func.id for node in ast.walk(source) if isinstance(node, ast.Call)
-               and isinstance(node.func, ast.Name) and node.func.id.startswith("_patch_")}
-    defined = {name for name, value in vars(moto_like_aws).items()
-               if name.startswith("_patch_") and callable(value)}
-    assert applied == defined, "make_moto_like_aws() should apply every _patch_* function"
-    with_canary = {patch for patch in CANARIES if patch.startswith("_patch_")}
-    assert applied == with_canary, (
-        f"without a canary: {sorted(applied - with_canary)}; canaries of no patch: "
-        f"{sorted(with_canary - applied)}")
+    CANARIES.check()
 
 
 # -- _patch_parameters ---------------------------------------------------------------------------

@@ -7,15 +7,13 @@ the one of _patch_simple_batch, a hook that acts only when a test sets BATCH.out
 
 from __future__ import annotations
 
-import ast
-import inspect
 import json
-import textwrap
 import urllib.request
 
 import pytest
 
 from tests import moto_like_aws_alerts
+from tests.canaries import Canaries
 from tests.unpatched_moto import batch_network, batch_template, create_stack, fails
 
 # With tests/test_moto_like_aws.py on one xdist worker, so that they share one unpatched server
@@ -23,34 +21,13 @@ from tests.unpatched_moto import batch_network, batch_template, create_stack, fa
 pytestmark = pytest.mark.xdist_group("unpatched-moto")
 
 # Not tests/test_moto_like_aws.py's registry: its own check counts the patches of that module.
-CANARIES: dict[str, list[str]] = {}
-
-
-def canary(patch: str):
-    """Record that the decorated test is a canary for `patch`."""
-    def mark(test):
-        CANARIES.setdefault(patch, []).append(test.__name__)
-        return test
-    return mark
-
-
-def remove(patch: str, part: str = "") -> str:
-    what = f"{part} from {patch}" if part else f"{patch} (and its call in patch())"
-    return (f"moto now behaves like AWS here: remove {what} in tests/moto_like_aws_alerts.py, "
-            "and this canary")
+CANARIES = Canaries(moto_like_aws_alerts, moto_like_aws_alerts.patch)
+canary, remove = CANARIES.mark, CANARIES.remove
 
 
 def test_every_alerts_patch_has_a_canary():
     """patch() applies every _patch_* function of the module, and each has a canary here."""
-    source = ast.parse(textwrap.dedent(inspect.getsource(moto_like_aws_alerts.patch)))
-    applied = {node.func.id for node in ast.walk(source) if isinstance(node, ast.Call)
-               and isinstance(node.func, ast.Name) and node.func.id.startswith("_patch_")}
-    defined = {name for name, value in vars(moto_like_aws_alerts).items()
-               if name.startswith("_patch_") and callable(value)}
-    assert applied == defined, "patch() should apply every _patch_* function"
-    assert applied == set(CANARIES), (
-        f"without a canary: {sorted(applied - set(CANARIES))}; canaries of no patch: "
-        f"{sorted(set(CANARIES) - applied)}")
+    CANARIES.check()
 
 
 def ssm_value(aws, name: str) -> str:

@@ -6,44 +6,24 @@ RV_CANARIES_AGAINST_PATCHED=1 runs them against a patched server, where each mus
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
 
 import pytest
 
 from tests import moto_like_aws_quotas
-from tests.test_moto_like_aws import fails
+from tests.canaries import Canaries
+from tests.unpatched_moto import fails
 
 # With the other canary modules on one xdist worker: they share one unpatched server.
 pytestmark = pytest.mark.xdist_group("unpatched-moto")
 
-CANARIES: dict[str, list[str]] = {}
+CANARIES = Canaries(moto_like_aws_quotas, moto_like_aws_quotas.patch)
+canary, remove = CANARIES.mark, CANARIES.remove
 G_SPOT = "L-3819A6DF"
-
-
-def canary(patch: str):
-    """Record that the decorated test is a canary for `patch`."""
-    def mark(test):
-        CANARIES.setdefault(patch, []).append(test.__name__)
-        return test
-    return mark
-
-
-def remove(patch: str, part: str = "") -> str:
-    what = f"{part} from {patch}" if part else f"{patch} (and its call in patch())"
-    return (f"moto now behaves like AWS here: remove {what} in tests/moto_like_aws_quotas.py, "
-            "and this canary")
 
 
 def test_every_quotas_patch_has_a_canary():
     """patch() applies every _patch_* function of the module, and each has a canary here."""
-    source = ast.parse(textwrap.dedent(inspect.getsource(moto_like_aws_quotas.patch)))
-    applied = {node.func.id for node in ast.walk(source) if isinstance(node, ast.Call)
-               and isinstance(node.func, ast.Name) and node.func.id.startswith("_patch_")}
-    defined = {name for name, value in vars(moto_like_aws_quotas).items()
-               if name.startswith("_patch_") and callable(value)}
-    assert applied == defined == set(CANARIES)
+    CANARIES.check()
 
 
 @canary("_patch_service_quotas")

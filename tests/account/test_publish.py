@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import shutil
 import subprocess
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from rv_batch_cfn.account.publish import KindImages, PublishSettings, plan, registry_host
 from rv_batch_cfn.errors import AwsError, ConfigError
 from tests import cli_runner
-from tests.account import fake_docker
 from tests.account.fake_docker import ACCOUNT, CPU_LOCAL, GPU_LOCAL, HOST, FakeDocker
 from tests.conftest import require_tool
 from tests.emulator import ROOT, Emulator, aws_env, deploy, make_network

@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import json
 import re
-from pathlib import Path
 
 import pytest
 
