@@ -84,6 +84,18 @@ def make_network(emu: Emulator, key_name: str = "rv-key") -> Network:
     return Network(vpc_id, subnets, zones, key_name, batch_service_role(emu))
 
 
+def make_vpc(emulator: Emulator, zones: list[str]) -> tuple[str, dict[str, str]]:
+    """A VPC with one subnet per entry of `zones` (a zone may repeat); subnet id -> zone."""
+    ec2 = emulator.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnets = {}
+    for i, zone in enumerate(zones):
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.7.{i}.0/24",
+                                   AvailabilityZone=f"us-east-1{zone}")["Subnet"]
+        subnets[subnet["SubnetId"]] = subnet["AvailabilityZone"]
+    return vpc, subnets
+
+
 def batch_service_role(emu: Emulator) -> str:
     """moto's compute environment handler insists on a ServiceRole it can find by ARN, where AWS
     falls back to the AWSServiceRoleForBatch service-linked role. Compensate here, in the test

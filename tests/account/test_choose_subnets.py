@@ -11,20 +11,9 @@ import json
 
 from rv_batch_cfn.account.subnets import SubnetRow, rank, zone_price
 from tests.account.conftest import assert_one_clean_error
+from tests.emulator import make_vpc
 
 TYPES = "g7e.2xlarge,m6i.xlarge"
-
-
-def make_vpc(emulator, zones: list[str]) -> tuple[str, dict[str, str]]:
-    """A VPC with one subnet per entry of `zones` (a zone may repeat); subnet id -> zone."""
-    ec2 = emulator.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
-    subnets = {}
-    for i, zone in enumerate(zones):
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.7.{i}.0/24",
-                                   AvailabilityZone=f"us-east-1{zone}")["Subnet"]
-        subnets[subnet["SubnetId"]] = subnet["AvailabilityZone"]
-    return vpc, subnets
 
 
 def test_recommends_the_subnets_of_zones_offering_every_type(emulator, cli):

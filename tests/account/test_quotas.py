@@ -17,7 +17,7 @@ from rv_batch_cfn.account.quotas.check import KindNeed, quota_needs
 from rv_batch_cfn.instance_types import lookup
 from rv_batch_cfn.template import parameters as params
 from tests import moto_like_aws_quotas as stand_in
-from tests.emulator import deploy, make_network
+from tests.emulator import deploy, make_network, make_vpc
 
 STACK = "rv"
 G_SPOT, G_ON_DEMAND = "L-3819A6DF", "L-DB2E81BA"
@@ -299,7 +299,7 @@ def test_deploy_warns_of_a_short_quota_and_still_deploys(emulator, quotas):
 
 def test_choose_subnets_warns_shows_zone_and_region_scores_and_still_recommends(emulator, cli,
                                                                              quotas):
-    from tests.account.test_choose_subnets import make_vpc
+    from tests.emulator import make_vpc
 
     vpc, _ = make_vpc(emulator, ["a", "b"])
     stand_in.new_account(quotas)
