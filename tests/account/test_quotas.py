@@ -299,8 +299,6 @@ def test_deploy_warns_of_a_short_quota_and_still_deploys(emulator, quotas):
 
 def test_choose_subnets_warns_shows_zone_and_region_scores_and_still_recommends(emulator, cli,
                                                                              quotas):
-    from tests.emulator import make_vpc
-
     vpc, _ = make_vpc(emulator, ["a", "b"])
     stand_in.new_account(quotas)
     stand_in.placement(emulator)["zones"].update({"us-east-1a": 8, "us-east-1b": 2})
