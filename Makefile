@@ -58,9 +58,13 @@ lint: $(BIN)/.installed ## cfn-lint the committed templates, informational check
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE, as some
 # containers set): the suite starts many Python processes, and each would compile the project's
 # modules again (a fifth of the suite's time).
-test: $(BIN)/.test-installed ## install what the tests need and run them
+test: $(BIN)/.test-installed $(BIN)/cfn-guard ## install what the tests need and run them
 	scripts/install-test-tools
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
+
+# AWS's cfn-guard, for the test of the Guard rules registry's rules (tests/template/guard_rules).
+$(BIN)/cfn-guard: | $(BIN)/.installed
+	$(BIN)/python scripts/install-cfn-guard $(BIN)
 
 update-golden: $(BIN)/.installed ## regenerate the golden templates under tests/golden after a deliberate change
 	$(BIN)/python -m tests.golden_configs
