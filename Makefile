@@ -26,7 +26,7 @@ EDITABLE := --config-settings editable_mode=compat
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
 
 .DEFAULT_GOAL := help
-.PHONY: help template lint test update-golden bench clean
+.PHONY: help template lint test fuzz update-golden bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -65,6 +65,10 @@ test: $(BIN)/.test-installed $(BIN)/cfn-guard ## install what the tests need and
 # AWS's cfn-guard, for the test of the Guard rules registry's rules (tests/template/guard_rules).
 $(BIN)/cfn-guard: | $(BIN)/.installed
 	$(BIN)/python scripts/install-cfn-guard $(BIN)
+
+fuzz: $(BIN)/.test-installed ## the property tests (Hypothesis) with ten times their examples, from a random seed
+	HYPOTHESIS_PROFILE=fuzz PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest \
+		$$(find tests -name test_properties.py) --hypothesis-show-statistics
 
 update-golden: $(BIN)/.installed ## regenerate the golden templates under tests/golden after a deliberate change
 	$(BIN)/python -m tests.golden_configs
