@@ -58,9 +58,20 @@ lint: $(BIN)/.installed ## cfn-lint the committed templates, informational check
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE, as some
 # containers set): the suite starts many Python processes, and each would compile the project's
 # modules again (a fifth of the suite's time).
-test: $(BIN)/.test-installed $(BIN)/cfn-guard ## install what the tests need and run them
+test: $(BIN)/.test-installed $(BIN)/cfn-guard $(RV_LOWEST_VENV)/.installed-$(RV_LOWEST) ## install what the tests need and run them
 	scripts/install-test-tools
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
+
+# The lowest Raster Vision the batch_retry runner supports (0.30.0: its stock runner is the one
+# the plugin extends), in an environment of its own for tests/plugin/test_lowest_raster_vision.py;
+# the highest (0.31.x) is the test extra's. Made once, again when the version changes.
+RV_LOWEST := 0.30.0
+RV_LOWEST_VENV := .venv-rv030
+$(RV_LOWEST_VENV)/.installed-$(RV_LOWEST):
+	test -x $(RV_LOWEST_VENV)/bin/python || $(PYTHON) -m venv $(RV_LOWEST_VENV)
+	$(RV_LOWEST_VENV)/bin/python -m pip install --quiet 'rastervision_pipeline==$(RV_LOWEST)' \
+		'rastervision_aws_batch==$(RV_LOWEST)'
+	touch $@
 
 # AWS's cfn-guard, for the test of the Guard rules registry's rules (tests/template/guard_rules).
 $(BIN)/cfn-guard: | $(BIN)/.installed
@@ -77,7 +88,7 @@ bench: $(BIN)/.installed ## time `rv-batch-cfn template` (cold and warm) against
 	$(BIN)/python scripts/bench.py
 
 clean: ## remove the virtual environment and caches (not the committed templates)
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(RV_LOWEST_VENV) .pytest_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- publish-container: push the local Raster Vision images to the stack's ECR repositories -----

@@ -53,12 +53,18 @@ class RasterVision:
     """`rastervision` (rastervision_pipeline's CLI) run in a subprocess, pointed at the emulator,
     with its own home directory (so ~/.rastervision/default is the one rv-config wrote)."""
 
-    def __init__(self, emu: Emulator, home: Path, work: Path):
+    def __init__(self, emu: Emulator, home: Path, work: Path, python: str = sys.executable,
+                 plugin_path: str = ""):
+        # `python`: the interpreter whose Raster Vision runs (another version's environment
+        # finds the plugin through `plugin_path`, this checkout, on PYTHONPATH).
         self.emu, self.home, self.work = emu, home, work
+        self.python_path, self.plugin_path = python, plugin_path
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in aws_env(self.emu, HOME=str(self.home)).items()
                if k not in RV_VARIABLES}
+        if self.plugin_path:
+            env["PYTHONPATH"] = self.plugin_path
         # Raster Vision's temporary directory is /opt/data/tmp unless TMPDIR says otherwise.
         env.update(TMPDIR=str(self.work), AWS_EC2_METADATA_DISABLED="true", **extra)
         # Raster Vision calls boto3.client('batch') with no region: this botocore reads the
@@ -68,11 +74,11 @@ class RasterVision:
 
     def run(self, runner: str, *args: str, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "rastervision.pipeline.cli", "run", runner, *args],
+            [self.python_path, "-m", "rastervision.pipeline.cli", "run", runner, *args],
             env=self.env(**env), cwd=self.work, capture_output=True, text=True, timeout=120)
 
     def python(self, code: str, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", code], env=self.env(**env), cwd=self.work,
+        return subprocess.run([self.python_path, "-c", code], env=self.env(**env), cwd=self.work,
                               capture_output=True, text=True, timeout=120)
 
 
