@@ -21,6 +21,11 @@ SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
 # namespace package (pkgutil), which cannot see packages behind setuptools' default editable
 # import hook, so the batch_retry runner would be invisible to `rastervision run`.
 EDITABLE := --config-settings editable_mode=compat
+# The lowest Raster Vision the batch_retry runner supports (0.30.0: its stock runner is the one
+# the plugin extends), in an environment of its own for tests/plugin/test_lowest_raster_vision.py;
+# the highest (0.31.x) is the test extra's. Made once, again when the version changes.
+RV_LOWEST := 0.30.0
+RV_LOWEST_VENV := .venv-rv030
 # AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region of
 # the commands that call AWS; unset, the AWS CLI's usual defaults apply.
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
@@ -62,11 +67,6 @@ test: $(BIN)/.test-installed $(BIN)/cfn-guard $(RV_LOWEST_VENV)/.installed-$(RV_
 	scripts/install-test-tools
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
-# The lowest Raster Vision the batch_retry runner supports (0.30.0: its stock runner is the one
-# the plugin extends), in an environment of its own for tests/plugin/test_lowest_raster_vision.py;
-# the highest (0.31.x) is the test extra's. Made once, again when the version changes.
-RV_LOWEST := 0.30.0
-RV_LOWEST_VENV := .venv-rv030
 $(RV_LOWEST_VENV)/.installed-$(RV_LOWEST):
 	test -x $(RV_LOWEST_VENV)/bin/python || $(PYTHON) -m venv $(RV_LOWEST_VENV)
 	$(RV_LOWEST_VENV)/bin/python -m pip install --quiet 'rastervision_pipeline==$(RV_LOWEST)' \

@@ -26,7 +26,7 @@ from pathlib import Path
 import cfn_flip
 import pytest
 import yaml
-from hypothesis import assume, given, note
+from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 
 from rv_batch_cfn.account import base_ami
@@ -64,6 +64,11 @@ def run(folder: Path, *args: str, env: dict[str, str] | None = None
 def assert_documented(result: subprocess.CompletedProcess, allowed=(0, 1, 2)) -> None:
     """An exit code the command documents; on error one bounded message, never a traceback."""
     note(f"exit {result.returncode}; stderr: {result.stderr[:2000]!r}")
+    # Shown by --hypothesis-show-statistics: how many examples took each way out.
+    reached = any(s in result.stderr for s in ("cannot reach AWS", "Could not connect"))
+    event(f"exit {result.returncode}" + (": stopped at the first call" if reached else
+                                         ": refused before any call"
+                                         if result.returncode == 2 else ""))
     assert result.returncode in allowed
     assert "Traceback" not in result.stderr
     if result.returncode == 2:
@@ -123,9 +128,11 @@ def test_from_dict_builds_a_valid_config_or_names_every_problem(data):
     try:
         config = from_dict(data) if isinstance(data, dict) else from_dict({"x": data})
     except RvBatchError as e:
+        event("refused")
         message = str(e)
         assert message and "Traceback" not in message
         return
+    event("built")
     assert isinstance(config, StackConfig)
     assert config.validate() is config
 
@@ -266,8 +273,10 @@ def test_the_written_profile_parses_and_keeps_everything_else(text):
         try:
             check_config_file(path=profile)
         except RvBatchError:
+            event("refused")
             assert snapshot(Path(tmp)) == {"default": text.encode("utf-8", "surrogateescape")}
             return
+        event("written")
         old = ini(text)
         write_config(SETTINGS, path=profile)
         new_text = profile.read_bytes().decode("utf-8", "surrogateescape")
@@ -348,8 +357,10 @@ def test_the_written_settings_set_the_ami_and_keep_every_other_setting(text):
         try:
             base_ami.check_settings_file(path)
         except RvBatchError as e:
+            event("refused")
             assert "appends to AWS_BATCH_BASE_AMI" in str(e) or "runs a shell" in str(e)
             return
+        event("written")
         base_ami.write_setting(path, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0",
                                template=None)
         after = make_variables(path)
