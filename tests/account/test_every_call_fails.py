@@ -223,9 +223,11 @@ def local_files(folder: Path) -> dict:
 
 
 @pytest.fixture
-def batch_outcome():
+def batch_outcome(emulator):
+    """What smoke-test's setup changes in the emulator, put back for the tests after it."""
     yield
     stand_in.BATCH.outcome = None
+    configure_batch(emulator.endpoint, use_docker=True)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
