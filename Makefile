@@ -21,12 +21,17 @@ SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
 # namespace package (pkgutil), which cannot see packages behind setuptools' default editable
 # import hook, so the batch_retry runner would be invisible to `rastervision run`.
 EDITABLE := --config-settings editable_mode=compat
+# The lowest Raster Vision the batch_retry runner supports (0.30.0: its stock runner is the one
+# the plugin extends), in an environment of its own for tests/plugin/test_lowest_raster_vision.py;
+# the highest (0.31.x) is the test extra's. Made once, again when the version changes.
+RV_LOWEST := 0.30.0
+RV_LOWEST_VENV := .venv-rv030
 # AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region of
 # the commands that call AWS; unset, the AWS CLI's usual defaults apply.
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
 
 .DEFAULT_GOAL := help
-.PHONY: help template lint test bench clean
+.PHONY: help template lint test fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -58,15 +63,29 @@ lint: $(BIN)/.installed ## cfn-lint the committed templates, informational check
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE, as some
 # containers set): the suite starts many Python processes, and each would compile the project's
 # modules again (a fifth of the suite's time).
-test: $(BIN)/.test-installed ## install what the tests need and run them
+test: $(BIN)/.test-installed $(BIN)/cfn-guard $(RV_LOWEST_VENV)/.installed-$(RV_LOWEST) ## install what the tests need and run them
 	scripts/install-test-tools
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
+
+$(RV_LOWEST_VENV)/.installed-$(RV_LOWEST):
+	test -x $(RV_LOWEST_VENV)/bin/python || $(PYTHON) -m venv $(RV_LOWEST_VENV)
+	$(RV_LOWEST_VENV)/bin/python -m pip install --quiet 'rastervision_pipeline==$(RV_LOWEST)' \
+		'rastervision_aws_batch==$(RV_LOWEST)'
+	touch $@
+
+# AWS's cfn-guard, for the test of the Guard rules registry's rules (tests/template/guard_rules).
+$(BIN)/cfn-guard: | $(BIN)/.installed
+	$(BIN)/python scripts/install-cfn-guard $(BIN)
+
+fuzz: $(BIN)/.test-installed ## the property tests (Hypothesis) with ten times their examples, from a random seed
+	HYPOTHESIS_PROFILE=fuzz PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest \
+		$$(find tests -name test_properties.py) --hypothesis-show-statistics
 
 bench: $(BIN)/.installed ## time `rv-batch-cfn template` (cold and warm) against the cfn-lint CLI on its output, and each step
 	$(BIN)/python scripts/bench.py
 
 clean: ## remove the virtual environment and caches (not the committed templates)
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(RV_LOWEST_VENV) .pytest_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- publish-container: push the local Raster Vision images to the stack's ECR repositories -----

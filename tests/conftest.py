@@ -7,11 +7,25 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests import unpatched_moto
 from tests.emulator import Emulator
 from tests.moto_like_aws import make_moto_like_aws
 from tests.moto_speed import make_moto_faster
+
+
+# Hypothesis (the property tests, tests/**/test_properties.py): a fixed seed (derandomize) and a
+# budget of examples keep the suite's time bounded and its results the same run after run;
+# `make fuzz` (HYPOTHESIS_PROFILE=fuzz) runs ten times the examples from a random seed.
+# No example database: a failure prints its example, and nothing is written to the tree.
+settings.register_profile("suite", max_examples=50, derandomize=True, deadline=None,
+                          database=None, print_blob=False,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=500, derandomize=False, deadline=None,
+                          database=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 def require_tool(name: str) -> str:

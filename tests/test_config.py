@@ -91,6 +91,11 @@ CASES = [
      ["kms_key_arns[0]: got 'arn:aws:kms:us-east-1:123456789012:alias/data'; allowed: a KMS key "
       "ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab "
       "(an alias ARN does not work in IAM policies)"]),
+    ("a log key that is an alias", top(log_kms_key_arn="arn:aws:kms:us-east-1:123456789012:"
+                                                       "alias/logs"),
+     ["log_kms_key_arn: got 'arn:aws:kms:us-east-1:123456789012:alias/logs'; allowed: '' or a "
+      "KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-"
+      "1234567890ab (CloudWatch Logs takes no alias)"]),
     ("repository mode misspelled", gpu(repository_name="rv", repository_mode="exists"),
      ["gpu.repository_mode: got 'exists'; allowed: create (the stack creates the repository) or "
       "existing (it already exists, e.g. retained from a deleted stack)"]),
@@ -215,7 +220,7 @@ FILE_CASES = [
      "job_timeout_seconds, s3_buckets, log_retention_days, cidr_range, key_name, "
      "batch_service_role_arn, s3_read_only_buckets, kms_key_arns, update_job_timeout_minutes, "
      "session_manager, unrunnable_job_timeout_minutes, capacity_wait_timeout_minutes, "
-     "notification_email"),
+     "notification_email, log_kms_key_arn"),
     ("unknown nested key", {"gpu": {"memory": 3}},
      "gpu.memory: got 3; unknown key; did you mean 'job_memory_mib'? allowed keys: "
      "instance_types, job_vcpus, job_memory_mib, root_volume_gib, capacity, ami, hosted_image, "

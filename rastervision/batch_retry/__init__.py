@@ -11,8 +11,11 @@ fails the job and every job after it.
 
 Raster Vision imports every module of the `rastervision` namespace package when it starts, so
 this module imports nothing of Raster Vision's at import time: the runner is built when Raster
-Vision calls `register_plugin`. Tested with rastervision_pipeline and rastervision_aws_batch
-0.31.x.
+Vision calls `register_plugin`.
+
+Supported: rastervision_pipeline and rastervision_aws_batch 0.30.0 to 0.31.1 (0.30.0 introduced
+the stock runner this one extends, which submits `attempts: 1`; 0.31.1 is the newest release).
+The tests run both ends: 0.31.1 (the test extra) and 0.30.0 (an environment of its own).
 """
 
 RUNNER_NAME = "batch_retry"

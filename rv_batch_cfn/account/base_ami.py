@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..errors import AwsError
+from ..errors import AwsError, InputError
 from ..inputs import read_text_file
 from ..files import writable_target, write_atomic
 from . import session as aws
+from .settings_mk import appending_line, set_variable
 
 SETTINGS = Path("settings.mk")
 SETTINGS_TEMPLATE = Path("settings.mk.template")
@@ -177,17 +178,22 @@ class SettingWritten:
     created: bool = False
 
 
-def check_settings_file(path: Path) -> None:
+def check_settings_file(path: Path, name: str = "AWS_BATCH_BASE_AMI") -> None:
     """What write_setting would refuse about `path` (not a regular file, read-only, too large,
-    not UTF-8), raised before anything else is done."""
-    read_text_file(path, "the settings file", missing_ok=True)
+    not UTF-8, a line that appends to `name`), raised before anything else is done."""
+    text = read_text_file(path, "the settings file", missing_ok=True)
     writable_target(path)
+    problem = appending_line(text or "", name)
+    if problem:
+        raise InputError(f"cannot set {name} in the settings file {path}: {problem}. The file "
+                         "was left unchanged")
 
 
 def write_setting(path: Path, name: str, value: str,
                   template: Optional[Path] = SETTINGS_TEMPLATE) -> SettingWritten:
     """Set `NAME ?= value` in a Makefile settings file, atomically, keeping every other line
-    (and the line's own operator and comment). A missing file starts from `template`."""
+    (and the line's own operator and comment), as make reads it (settings_mk.py). A missing
+    file starts from `template`."""
     text = read_text_file(path, "the settings file", missing_ok=True)
     created, created_from = text is None, None
     if text is None:
@@ -195,14 +201,7 @@ def write_setting(path: Path, name: str, value: str,
                 if template else None)
         created_from = template if text is not None else None
         text = text or ""
-    line = re.compile(rf"^(?P<head>[ \t]*(?:override[ \t]+|export[ \t]+)?{re.escape(name)}"
-                      r"[ \t]*(?::=|::=|\?=|=)[ \t]*)(?P<value>[^#\n]*?)(?P<tail>[ \t]*(?:#.*)?)$",
-                      re.MULTILINE)
-    found = line.search(text)
-    previous = found["value"] if found and not created else None
-    text, count = line.subn(lambda m: m["head"] + value + m["tail"], text)
-    if count == 0:
-        # `?=`: the environment and the command line still win over the file.
-        text += ("" if not text or text.endswith("\n") else "\n") + f"{name} ?= {value}\n"
+    text, previous, _ = set_variable(text, name, value)
+    previous = None if created else previous
     write_atomic(path, text)
     return SettingWritten(path, created_from, previous, created)

@@ -177,7 +177,8 @@ def require_repositories(ecr: Any, pushes: Sequence[Push], account: str, region:
         except ecr.exceptions.RepositoryNotFoundException:
             missing.append(push)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            raise aws_error(f"look up ECR repository {push.repository!r}", e) from None
+            raise _unpushed(aws_error(f"look up ECR repository {push.repository!r}", e)
+                            ) from None
     if not missing:
         return
     lines = [f"ECR repository not found in account {account}, region {region}:"]
@@ -197,8 +198,8 @@ def login_password(ecr: Any) -> str:
     try:
         data = ecr.get_authorization_token()["authorizationData"][0]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        raise aws_error("get an ECR login token (the credentials need "
-                        "ecr:GetAuthorizationToken)", e) from None
+        raise _unpushed(aws_error("get an ECR login token (the credentials need "
+                                  "ecr:GetAuthorizationToken)", e)) from None
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     if user != "AWS" or not password:
         raise AwsError("ecr:GetAuthorizationToken returned a token of an unexpected form")
@@ -213,8 +214,18 @@ def image_digest(ecr: Any, repository: str, tag: str) -> str:
         details = ecr.describe_images(repositoryName=repository,
                                       imageIds=[{"imageTag": tag}])["imageDetails"]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        raise aws_error(f"describe {repository}:{tag}, which docker pushed", e) from None
+        error = aws_error(f"describe {repository}:{tag}, which docker pushed", e)
+        raise AwsError(f"{str(error).rstrip('.')}. The push went through; run the command "
+                       "again to push the rest and print the digests (pushing the same image "
+                       "again changes nothing)") from None
     return details[0]["imageDigest"]
+
+
+def _unpushed(error: Exception) -> Exception:
+    """`error` (an AwsError) saying that nothing was pushed yet."""
+    if not isinstance(error, AwsError):
+        return error
+    return AwsError(f"{str(error).rstrip('.')}. Nothing was pushed: run the command again")
 
 
 def publish_container(settings: PublishSettings, kinds: Sequence[str] = KINDS, *,

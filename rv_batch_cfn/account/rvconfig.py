@@ -4,28 +4,27 @@ Three forms: the [BATCH] section of current Raster Vision (0.12 and later), the 
 section of Raster Vision 0.9/0.10, and `export BATCH_...` lines for the environment. `--write`
 merges the section into the Raster Vision profile file, keeping everything else in it.
 
-At 300 lines on purpose: reading the stack and writing the profile share the section's names and
-forms, and the INI merge that keeps the rest of the file is small.
+The INI merge that keeps the rest of the file is rvconfig_ini.py.
 """
 
 from __future__ import annotations
 
 import configparser
 import os
-import re
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from ..errors import AwsError, InputError, OutputError, RvBatchError, shorten
+from ..errors import AwsError, InputError, RvBatchError
 from ..inputs import read_text_file
 from ..files import writable_target, write_atomic
 from ..template import job_definitions, notifications
 from ..template import outputs as out
 from ..template import parameters as params
 from .rvconfig_formats import AWS_BATCH, BATCH, ENV, FORMATS
+from .rvconfig_ini import check_ini, merge_section, section_values
 from .stack import complete_stack, require_outputs, stack_outputs, stack_parameters
 
 WRITE_NEEDS_INI = ("--write merges an INI section into the Raster Vision profile file; --env "
@@ -156,47 +155,6 @@ def read_batch_section(path: Path) -> Optional[dict[str, str]]:
     return dict(parser[name]) if name else None
 
 
-_HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$")
-_KEY = re.compile(r"^([^\s=:#;\[][^=:]*?)\s*[=:]")
-
-
-def merge_section(text: str, name: str, values: Mapping[str, str]) -> str:
-    """`text` (an INI file) with section `name` holding `values`: keys already there are set in
-    place, missing ones are added at the end of the section, and every other line (other keys,
-    other sections, comments) is kept as it was. The section is found whatever the case of its
-    name (which is kept); a missing section is appended."""
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    # Raster Vision (Everett) reads section names without regard to case: [batch] is [BATCH].
-    start = next((i for i, line in enumerate(lines)
-                  if (m := _HEADER.match(line)) and m.group(1).strip().lower() == name.lower()),
-                 None)
-    if start is None:
-        gap = "\n" if lines and lines[-1].strip() else ""
-        body = "".join(f"{key} = {value}\n" for key, value in values.items())
-        return "".join(lines) + gap + f"[{name}]\n" + body
-    end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
-    wanted = {key.lower(): (key, value) for key, value in values.items()}
-    done: set[str] = set()
-    kept = []
-    for line in lines[start + 1:end]:
-        match = _KEY.match(line)
-        key = match.group(1).strip().lower() if match else None
-        if key in wanted:
-            if key not in done:  # a duplicate key would shadow the new value; drop it
-                kept.append(f"{wanted[key][0]} = {wanted[key][1]}\n")
-                done.add(key)
-            continue
-        kept.append(line)
-    # New keys go after the section's last non-blank line, before the blank lines that
-    # separate it from the next section.
-    last = max((i for i, line in enumerate(kept) if line.strip()), default=-1) + 1
-    added = [f"{k} = {v}\n" for low, (k, v) in wanted.items() if low not in done]
-    kept[last:last] = added
-    return "".join(lines[:start + 1] + kept + lines[end:])
-
-
 @dataclass(frozen=True)
 class WriteResult:
     """Where the configuration went, the backup of the previous file, and whether it changed.
@@ -220,7 +178,7 @@ def check_config_file(fmt: str = BATCH, path: Optional[Path] = None) -> None:
     destination, _ = writable_target(path)
     old = read_text_file(destination, "the Raster Vision config", missing_ok=True)
     if old is not None:
-        _check_ini(path, old, section_name(fmt))
+        check_ini(path, old, section_name(fmt))
 
 
 def section_name(fmt: str = BATCH) -> str:
@@ -245,8 +203,8 @@ def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path]
     old = read_text_file(destination, "the Raster Vision config", missing_ok=True)
     name, values = section(settings, fmt)
     if old is not None:
-        _check_ini(path, old, name)
-    before = _section_values(old or "", name)
+        check_ini(path, old, name)
+    before = section_values(old or "", name)
     changes = tuple((key, before.get(key.lower()), value) for key, value in values.items()
                     if before.get(key.lower()) != value)
     new = merge_section(old or "", name, values)
@@ -260,36 +218,6 @@ def write_config(settings: BatchSettings, fmt: str = BATCH, path: Optional[Path]
     # A rename onto the link itself would replace the link with a plain file.
     write_atomic(destination, new)
     return WriteResult(path, backup, True, target, changes)
-
-
-def _section_values(text: str, name: str) -> dict[str, str]:
-    """The keys (lower-case) and values of section `name`, in any case, of INI `text`."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return {}
-    found = next((s for s in parser.sections() if s.lower() == name.lower()), None)
-    return dict(parser[found]) if found else {}
-
-
-def _check_ini(path: Path, text: str, name: str) -> None:
-    """OutputError unless `text` reads as INI (configparser, strict: section headers, no
-    duplicate sections or keys) with at most one section called `name` in any case."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.Error as e:
-        reason = shorten(" ".join(str(e).split()), 300)  # it may quote a line of the file
-        raise OutputError(f"cannot merge into the Raster Vision config {path}: it is not a "
-                          f"valid INI file ({reason}); fix it (or set RV_CONFIG to another "
-                          "file) and run this again. The file was left unchanged") from None
-    same = [s for s in parser.sections() if s.lower() == name.lower()]
-    if len(same) > 1:
-        raise OutputError(f"cannot merge into the Raster Vision config {path}: it has sections "
-                          f"{', '.join(f'[{s}]' for s in same)}, which Raster Vision reads as "
-                          "one (section names are not case-sensitive to it); keep one and run "
-                          "this again. The file was left unchanged")
 
 
 def _backup_path(path: Path, now: datetime) -> Path:

@@ -136,6 +136,14 @@ def _is_aws(endpoint: Optional[str]) -> bool:
     return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
 
 
+# Error codes of a request AWS did not judge (busy, throttled, failing): the caller may try again.
+RETRYABLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+    "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+    "SlowDown", "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure",
+    "InternalError", "InternalServerError", "RequestTimeout", "RequestTimeoutException"})
+
+
 def check_credentials(session: Any) -> dict:
     """The caller's identity (sts:GetCallerIdentity), or AwsError saying how to fix credentials
     (or that the endpoint is not AWS at all)."""
@@ -154,12 +162,17 @@ def check_credentials(session: Any) -> dict:
         # botocore makes the HTTP status the code when the body holds no AWS error at all.
         if not code or code.isdigit():
             raise _not_aws("check the credentials", e, endpoint) from None
+        if code in RETRYABLE_CODES:  # AWS is busy: the credentials were not judged
+            raise AwsError(f"cannot check the AWS credentials (sts:GetCallerIdentity): {code}: "
+                           f"{detail.get('Message') or code}. Nothing was done: run the "
+                           "command again") from None
         raise AwsError(f"the AWS credentials {_credentials_source(session)} were refused: "
                        f"{detail.get('Message') or code} (check AWS_PROFILE or "
                        "--profile; renew the keys with `aws configure --profile NAME`, or the "
                        "login with `aws sso login --profile NAME`)") from None
     except botocore.exceptions.BotoCoreError as e:
-        raise AwsError(f"cannot reach AWS: {e}{unknown_region_hint(session)}") from None
+        raise AwsError(f"cannot reach AWS: {str(e).rstrip('.')}{unknown_region_hint(session)}. "
+                       "Nothing was done") from None
     except Exception as e:  # noqa: BLE001 - botocore's parsers raise plain Python errors too
         if not_aws_answer(e):
             raise _not_aws("check the credentials", e, endpoint) from None

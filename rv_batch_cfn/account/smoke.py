@@ -102,7 +102,10 @@ class _State:
 def plan(session: Any, stack_name: str, kinds: Sequence[str] = KINDS) -> Plan:
     """The jobs to submit to `stack_name`; AwsError when the stack cannot be used."""
     cfn = session.client("cloudformation")
-    stack = complete_stack(cfn, stack_name)
+    try:
+        stack = complete_stack(cfn, stack_name)
+    except AwsError as e:
+        raise AwsError(f"{str(e).rstrip('.')}. Nothing was submitted") from None
     wanted = [name for kind in kinds for name in out.KIND_OUTPUTS[kind]]
     names = require_outputs(stack, [*wanted, out.JOB_LOG_GROUP])
     values = stack_parameters(stack)
@@ -142,9 +145,14 @@ def submit(session: Any, smoke: Plan, timeout_minutes: int,
                     # Batch stops it too if it hangs: the smoke test must not cost more.
                     timeout={"attemptDurationSeconds": max(60, timeout_minutes * 60)},
                     tags={"rv-batch-cfn": "smoke-test"})
-        except (AwsError, KeyboardInterrupt):
+        except KeyboardInterrupt:
             stop(session, submitted)
             raise
+        except AwsError as e:
+            stop(session, submitted)
+            done = ("The jobs submitted before it were terminated" if submitted
+                    else "Nothing was submitted")
+            raise AwsError(f"{str(e).rstrip('.')}. {done}: run smoke-test again") from None
         submitted.append(Submitted(job, reply["jobId"], name))
     return submitted
 

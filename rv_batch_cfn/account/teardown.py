@@ -14,9 +14,10 @@ Just past 300 lines on purpose: each step is small, and they are read in the ord
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ..errors import AwsError
 from .last_ami import LAST_AMI, read_last_ami
@@ -83,16 +84,28 @@ class Leftover:
     commands: tuple[str, ...] = field(default_factory=tuple)
 
 
+class AlreadyDeleted(AwsError):
+    """The stack is gone and CloudFormation lists it as DELETE_COMPLETE: a teardown cut off
+    after the deletion was requested, run again, finds its work done."""
+
+
 def plan_teardown(session: Any, stack_name: str) -> Plan:
     """Read the stack, the stacks importing its exports, its queues and their unfinished jobs.
-    AwsError when the stack does not exist or is busy."""
+    AwsError when the stack does not exist or is busy; AlreadyDeleted when it was deleted."""
     cfn = session.client("cloudformation")
-    stack = describe_stack(cfn, stack_name)
+    try:
+        stack = describe_stack(cfn, stack_name)
+    except AwsError as e:
+        if "not found" in str(e) and _deleted(cfn, stack_name):
+            raise AlreadyDeleted(f"stack {stack_name!r} is deleted already (DELETE_COMPLETE): "
+                                 "nothing to do") from None
+        raise AwsError(f"{str(e).rstrip('.')}. Nothing was changed") from None
     status = stack["StackStatus"]
     if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         raise AwsError(f"stack {stack_name!r} is {status}: wait until it settles, then run "
                        "teardown again")
-    with aws_errors(f"read the resources of stack {stack_name!r}"):
+    unchanged = "Nothing was changed: run teardown again"
+    with _step(f"read the resources of stack {stack_name!r}", unchanged):
         resources = tuple(r for page in cfn.get_paginator("list_stack_resources").paginate(
             StackName=stack["StackId"]) for r in page["StackResourceSummaries"])
         importers = _importers(cfn, stack)
@@ -100,12 +113,29 @@ def plan_teardown(session: Any, stack_name: str) -> Plan:
     batch = session.client("batch")
     arns = [r["PhysicalResourceId"] for r in resources
             if r["ResourceType"] == "AWS::Batch::JobQueue" and r.get("PhysicalResourceId")]
-    with aws_errors(f"read the job queues of stack {stack_name!r}"):
+    with _step(f"read the job queues of stack {stack_name!r}", unchanged):
         queues = {q["jobQueueArn"]: q.get("state", "") for q in
                   (batch.describe_job_queues(jobQueues=arns)["jobQueues"] if arns else [])}
         jobs = tuple(_unfinished_jobs(batch, list(queues)))
     return Plan(stack_name, stack["StackId"], status, cfn.meta.region_name, importers, queues,
                 jobs, resources, retained)
+
+
+def _deleted(cfn: Any, name: str) -> bool:
+    """Whether CloudFormation lists a deleted stack of this name (it does for 90 days)."""
+    with aws_errors(f"list the deleted stacks named {name!r}"):
+        pages = cfn.get_paginator("list_stacks").paginate(StackStatusFilter=["DELETE_COMPLETE"])
+        return any(s["StackName"] == name for page in pages for s in page["StackSummaries"])
+
+
+@contextmanager
+def _step(action: str, state: str) -> Iterator[None]:
+    """An AWS failure inside: one AwsError saying what was being done and what is done."""
+    try:
+        with aws_errors(action):
+            yield
+    except AwsError as e:
+        raise AwsError(f"{str(e).rstrip('.')}. {state}") from None
 
 
 def _importers(cfn: Any, stack: dict) -> dict[str, list[str]]:
@@ -175,12 +205,14 @@ def teardown(session: Any, plan: Plan, say: Optional[Say] = None,
                        + ". Nothing was changed")
     batch, cfn = session.client("batch"), session.client("cloudformation")
     reason = REASON.format(stack=plan.stack_name)
-    with aws_errors("disable the job queues"):
+    again = "run teardown again to go on (nothing is deleted yet)"
+    with _step("disable the job queues", f"Queues disabled so far stay disabled; {again}"):
         for queue, state in plan.queues.items():
             if state != "DISABLED":
                 batch.update_job_queue(jobQueue=queue, state="DISABLED")
                 say(f"disabled job queue {queue.rsplit('/', 1)[-1]}")
-    with aws_errors("end the jobs"):
+    with _step("end the jobs", f"The queues are disabled, and jobs ended so far stay ended; "
+                               f"{again}"):
         for job in plan.to_cancel:
             batch.cancel_job(jobId=job.job_id, reason=reason)
             say(f"cancelled job {job.name} ({job.job_id}, {job.status})")
@@ -191,7 +223,10 @@ def teardown(session: Any, plan: Plan, say: Optional[Say] = None,
             _wait_for_jobs(batch, list(plan.queues), jobs_timeout, say)
     resources = plan.resources
     _delete(cfn, plan, say)
-    return leftovers(session, plan.region, resources, last_ami)
+    with _step("list what the stack left behind",
+               f"Stack {plan.stack_name} is deleted; only the list of what it left behind "
+               "(ECR repositories, log groups, the AMI create-ami built) is missing"):
+        return leftovers(session, plan.region, resources, last_ami)
 
 
 def _wait_for_jobs(batch: Any, queues: list[str], timeout: float, say: Say) -> None:
@@ -211,17 +246,24 @@ def _wait_for_jobs(batch: Any, queues: list[str], timeout: float, say: Say) -> N
 
 
 def _delete(cfn: Any, plan: Plan, say: Say) -> None:
-    seen = {e["EventId"] for e in stack_events(cfn, plan.stack_id)}
-    with aws_errors(f"delete stack {plan.stack_name!r}"):
+    ready = ("The queues are disabled and the jobs ended; the stack is not deleted yet: run "
+             "teardown again to delete it")
+    with _step(f"read the events of stack {plan.stack_name!r}", ready):
+        seen = {e["EventId"] for e in stack_events(cfn, plan.stack_id)}
+    with _step(f"delete stack {plan.stack_name!r}", ready):
         cfn.delete_stack(StackName=plan.stack_id)
     say(f"deleting stack {plan.stack_name}; events:")
+    requested = (f"The deletion was requested and goes on in AWS: run teardown again to see it "
+                 f"through, or wait with `aws cloudformation wait stack-delete-complete "
+                 f"--stack-name {plan.stack_id}`")
     delay, events = 0.5, []
     while True:
-        for event in stack_events(cfn, plan.stack_id, seen):
-            seen.add(event["EventId"])
-            events.append(event)
-            say(event_line(event))
-        status = cfn.describe_stacks(StackName=plan.stack_id)["Stacks"][0]["StackStatus"]
+        with _step(f"follow the deletion of stack {plan.stack_name!r}", requested):
+            for event in stack_events(cfn, plan.stack_id, seen):
+                seen.add(event["EventId"])
+                events.append(event)
+                say(event_line(event))
+            status = cfn.describe_stacks(StackName=plan.stack_id)["Stacks"][0]["StackStatus"]
         if status == "DELETE_COMPLETE":
             say(f"stack {plan.stack_name} is DELETE_COMPLETE")
             return

@@ -61,9 +61,13 @@ def cmd_publish_container(args: argparse.Namespace) -> int:
 def _read_stack(args: argparse.Namespace):
     from ..account.publish_stack import read_stack_images
     from ..account.session import connect
+    from ..errors import AwsError
 
     session = connect(args.profile or None, args.region or None, args.endpoint_url)
-    return read_stack_images(session, args.stack)
+    try:
+        return read_stack_images(session, args.stack)
+    except AwsError as e:
+        raise AwsError(f"{str(e).rstrip('.')}. Nothing was pushed") from None
 
 
 def _kinds_with_repository(stack, kinds, repositories, every_kind: bool, say) -> tuple:

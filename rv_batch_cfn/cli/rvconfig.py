@@ -63,7 +63,9 @@ def _report_write(result) -> None:
     kept = f" (previous file kept as {result.backup})" if result.backup else ""
     stderr(f"wrote the section to {result.path}{through}{kept}")
     for key, old, new in result.changes:
-        stderr(f"  {key}: {'(missing)' if old is None else old} -> {new}")
+        # A value continued over several lines is shown on one, its line breaks as \n.
+        shown = "(missing)" if old is None else old.replace("\n", "\\n")
+        stderr(f"  {key}: {shown} -> {new}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -39,16 +39,27 @@ def cmd_smoke_test(args: argparse.Namespace) -> int:
     try:
         for event in smoke.follow(session, submitted, args.timeout * 60, args.interval,
                                   args.explain_after):
-            _print_event(session, plan, event)
-            if event.kind in ("done", "timeout"):
+            if event.kind in ("done", "timeout"):  # before its log is read, which may fail
                 results[event.submitted.job_id] = event.status if event.kind == "done" \
                     else "TIMEOUT"
+            _print_event(session, plan, event)
     except KeyboardInterrupt:
         left = [s for s in submitted if s.job_id not in results]
         stderr("smoke-test: interrupted; terminating "
                + (", ".join(f"{s.job.label} job {s.job_id}" for s in left) or "nothing"))
         smoke.stop(session, left)
         return EXIT_INTERRUPTED
+    except RvBatchError as e:  # a failed call while following: nothing is left running
+        left = [s for s in submitted if s.job_id not in results]
+        try:
+            smoke.stop(session, left)
+            state = (f"The jobs not done ({', '.join(s.job_id for s in left)}) were terminated"
+                     if left else "Every job had ended")
+        except RvBatchError:
+            state = ("Terminating the jobs not done failed too: stop them with `aws batch "
+                     "terminate-job --job-id ID --reason ...` (" +
+                     ", ".join(s.job_id for s in left) + ")")
+        raise RvBatchError(f"{str(e).rstrip('.')}. {state}: run smoke-test again") from None
     return _summary(submitted, results)
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
 from .common import (add_stack_argument, ask_terminal, print_json, progress,
-                     require_terminal_or_yes)
+                     require_terminal_or_yes, stderr)
 from .global_options import wants_json
 
 
@@ -33,13 +33,19 @@ def format_plan(plan) -> list[str]:
 def cmd_teardown(args: argparse.Namespace) -> int:
     """`rv-batch-cfn teardown`: exit 0 when the stack is deleted, 1 when declined."""
     from ..account.session import connect
-    from ..account.teardown import plan_teardown, teardown
+    from ..account.teardown import AlreadyDeleted, plan_teardown, teardown
 
     if not args.yes and not args.dry_run:
         require_terminal_or_yes("teardown", "deleting the stack",
                                 "--dry-run to only show what it would do")
     session = connect(args.profile, args.region, args.endpoint_url)
-    plan = plan_teardown(session, args.stack)
+    try:
+        plan = plan_teardown(session, args.stack)
+    except AlreadyDeleted as done:  # a run cut off after the deletion, run again
+        stderr(str(done))
+        if wants_json(args):
+            print_json({"plan": None, "deleted": True, "leftovers": []})
+        return EXIT_OK
     say = progress(args)
     for line in format_plan(plan):
         say(line)

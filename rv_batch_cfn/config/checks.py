@@ -218,6 +218,10 @@ def _s3_problems(cfg: StackConfig) -> list[Problem]:
                  "allowed: a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/"
                  "1234abcd-12ab-34cd-56ef-1234567890ab (an alias ARN does not work in IAM "
                  "policies)")
+    if cfg.log_kms_key_arn:
+        _pattern(p, "log_kms_key_arn", cfg.log_kms_key_arn, KMS_KEY_ARN_PATTERN,
+                 "allowed: '' or a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/"
+                 "1234abcd-12ab-34cd-56ef-1234567890ab (CloudWatch Logs takes no alias)")
     return p
 
 

@@ -124,6 +124,8 @@ class StackConfig:
         job_timeout_seconds: a job's time limit in seconds; 0 for none (JobTimeout).
         s3_buckets: buckets jobs may write to (S3Buckets).
         log_retention_days: days job logs are kept (LogRetentionDays).
+        log_kms_key_arn: a KMS key the job log group is encrypted with; '' for CloudWatch
+            Logs' own encryption (LogKmsKeyArn).
         cidr_range: address range admitted to TensorBoard and SSH; '' for none (CidrRange).
         key_name: EC2 key pair for SSH; '' for none (KeyName).
         batch_service_role_arn: Batch's service role; '' for the service-linked role
@@ -174,6 +176,9 @@ class StackConfig:
     capacity_wait_timeout_minutes: int = 0
     # Address that hears of failed jobs and blocked queues (an encrypted SNS topic); "": nobody.
     notification_email: str = ""
+    # A customer-managed KMS key for the job log group, for accounts whose policy asks for one;
+    # "": CloudWatch Logs' own encryption at rest (no key policy to keep, no monthly key cost).
+    log_kms_key_arn: str = ""
 
     def validate(self) -> "StackConfig":
         """Return self when valid; otherwise raise a ConfigError listing every problem."""

@@ -34,11 +34,15 @@ def add_instance_role(t: Template) -> iam.InstanceProfile:
         Description="Raster Vision Batch instances: the ECS agent (and optional Session Manager)",
         AssumeRolePolicyDocument=policies.assume_role("ec2"),
         ManagedPolicyArns=[policies.managed_policy(ECS_INSTANCE_POLICY)],
+        Metadata=p.guard_suppress("CFN_NO_EXPLICIT_RESOURCE_NAMES", p.NO_NAME_SET),
     ))
     t.add_resource(iam.PolicyType(
         SESSION_MANAGER_POLICY, Condition=p.HAS_SESSION_MANAGER,
         PolicyName="session-manager", Roles=[Ref(role)],
-        PolicyDocument=policies.session_manager()))
+        PolicyDocument=policies.session_manager(),
+        Metadata=p.guard_suppress(
+            "IAM_POLICYDOCUMENT_NO_WILDCARD_RESOURCE",
+            "These actions take only Resource *")))
     return t.add_resource(iam.InstanceProfile(INSTANCE_PROFILE, Roles=[Ref(role)]))
 
 
@@ -49,6 +53,7 @@ def add_job_role(t: Template) -> iam.Role:
         JOB_ROLE,
         Description="Raster Vision Batch jobs: S3 access to the configured buckets",
         AssumeRolePolicyDocument=policies.ecs_task_trust(),
+        Metadata=p.guard_suppress("CFN_NO_EXPLICIT_RESOURCE_NAMES", p.NO_NAME_SET),
     ))
     for logical_id, condition, name, document in (
             (JOB_S3_READ_WRITE_POLICY, p.HAS_S3_BUCKETS, "s3-read-write",

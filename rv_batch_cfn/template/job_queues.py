@@ -115,15 +115,18 @@ def repository_uri(repository: Any) -> Sub:
 
 
 def add_log_group(t: Template) -> logs.LogGroup:
-    """A stack-owned log group, so job logs expire instead of piling up forever."""
+    """A stack-owned log group, so job logs expire instead of piling up forever; encrypted with
+    the LogKmsKeyArn key when one is given."""
     # Deleted with the stack: the logs belong to its jobs, and expire anyway.
-    return t.add_resource(logs.LogGroup(LOG_GROUP, DeletionPolicy="Delete",
-                                        UpdateReplacePolicy="Delete",
-                                        RetentionInDays=Ref(p.LOG_RETENTION_DAYS),
-                                        Metadata=checkov_skip(
-                                            "CKV_AWS_158", "CloudWatch Logs encrypts log data at "
-                                            "rest already; a customer key would add a key policy "
-                                            "and a monthly cost to every stack.")))
+    return t.add_resource(logs.LogGroup(
+        LOG_GROUP, DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+        RetentionInDays=Ref(p.LOG_RETENTION_DAYS),
+        KmsKeyId=if_set(p.HAS_LOG_KMS_KEY, Ref(p.LOG_KMS_KEY_ARN)),
+        Metadata={**checkov_skip("CKV_AWS_158", "CloudWatch Logs encrypts log data at rest "
+                                 "already; LogKmsKeyArn adds a customer key where one is "
+                                 "required."),
+                  **p.guard_suppress("CW_LOGGROUP_RETENTION_PERIOD_CHECK",
+                                     "LogRetentionDays allows CloudWatch's periods only")}))
 
 
 def add_queue(t: Template, k: KindParameters) -> batch.JobQueue:

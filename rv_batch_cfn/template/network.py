@@ -27,6 +27,10 @@ def add_security_group(t: Template) -> ec2.SecurityGroup:
                                   Description="HTTP: package mirrors and public data"),
         ],
         Tags=Tags(Name=Sub("${Prefix}RasterVisionBatch")),
+        Metadata=p.guard_suppress(
+            "EC2_SECURITY_GROUP_EGRESS_OPEN_TO_WORLD_RULE",
+            "Jobs download from anywhere; HTTPS and HTTP only",
+            ("CFN_NO_EXPLICIT_RESOURCE_NAMES", p.NO_NAME_SET)),
     ))
     t.add_resource(ec2.SecurityGroupIngress(
         SSH_INGRESS, Condition=p.ALLOWS_SSH, GroupId=Ref(group), IpProtocol="tcp",

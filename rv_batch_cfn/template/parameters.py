@@ -31,6 +31,7 @@ JOB_ATTEMPTS = "JobAttempts"
 JOB_TIMEOUT = "JobTimeout"
 S3_BUCKETS = "S3Buckets"
 LOG_RETENTION_DAYS = "LogRetentionDays"
+LOG_KMS_KEY_ARN = "LogKmsKeyArn"
 BATCH_SERVICE_ROLE_ARN = "BatchServiceRoleArn"
 S3_READ_ONLY_BUCKETS = "S3ReadOnlyBuckets"
 KMS_KEY_ARNS = "S3KmsKeyArns"
@@ -80,6 +81,7 @@ HAS_SERVICE_ROLE = "HasBatchServiceRole"
 HAS_S3_BUCKETS = "HasS3Buckets"
 HAS_S3_READ_ONLY_BUCKETS = "HasS3ReadOnlyBuckets"
 HAS_KMS_KEYS = "HasS3KmsKeys"
+HAS_LOG_KMS_KEY = "HasLogKmsKey"
 HAS_SESSION_MANAGER = "HasSessionManager"
 
 
@@ -283,6 +285,12 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         ConstraintDescription="must be one of the retention periods CloudWatch Logs offers",
         Description="Days to keep job logs in CloudWatch Logs."))
     t.add_parameter(Parameter(
+        LOG_KMS_KEY_ARN, Type="String", Default=cfg.log_kms_key_arn,
+        AllowedPattern=f"^({limits.KMS_KEY_ARN_PATTERN[1:-1]})?$",
+        ConstraintDescription="must be empty or the ARN of a KMS key (not of an alias)",
+        Description="Optional KMS key ARN for job logs; its key policy must allow CloudWatch "
+                    "Logs. Empty: CloudWatch Logs' own encryption."))
+    t.add_parameter(Parameter(
         UPDATE_JOB_TIMEOUT, Type="Number", Default=cfg.update_job_timeout_minutes,
         MinValue=limits.UPDATE_TIMEOUT_MINUTES[0], MaxValue=limits.UPDATE_TIMEOUT_MINUTES[1],
         ConstraintDescription=f"must be {limits.UPDATE_TIMEOUT_MINUTES[0]} to "
@@ -349,6 +357,7 @@ def add_conditions(t: Template) -> None:
     t.add_condition(HAS_S3_BUCKETS, _list_not_empty(S3_BUCKETS))
     t.add_condition(HAS_S3_READ_ONLY_BUCKETS, _list_not_empty(S3_READ_ONLY_BUCKETS))
     t.add_condition(HAS_KMS_KEYS, _list_not_empty(KMS_KEY_ARNS))
+    t.add_condition(HAS_LOG_KMS_KEY, _not_empty(LOG_KMS_KEY_ARN))
     t.add_condition(HAS_SESSION_MANAGER, Equals(Ref(SESSION_MANAGER), "true"))
     for k in KINDS.values():
         t.add_condition(k.on_spot, Equals(Ref(k.capacity), limits.SPOT))
@@ -386,6 +395,22 @@ def checkov_skip(check_id: str, reason: str) -> dict:
     return {"checkov": {"skip": [{"id": check_id, "comment": reason}]}}
 
 
+# AWS's Guard rules registry's CFN_NO_EXPLICIT_RESOURCE_NAMES checks every resource of its types
+# (security groups, IAM roles, ECR repositories, ...) once any one of them is not suppressed: its
+# type blocks ignore the suppression its filter reads (cloudformation-guard issue 636). So the
+# resources of those types that set no name carry the suppression too, with this reason.
+NO_NAME_SET = "Sets no name (see docs/security.md)"
+
+
+def guard_suppress(rule: str, reason: str, *more: tuple[str, str]) -> dict:
+    """Resource metadata suppressing rules of AWS's CloudFormation Guard rules registry, in the
+    registry's own form (`guard: SuppressedRules`), each with its reason beside it (`Reasons`,
+    which cfn-guard ignores); `more` adds (rule, reason) pairs. Merge with checkov_skip's by
+    `{**a, **b}`."""
+    reasons = dict([(rule, reason), *more])
+    return {"guard": {"SuppressedRules": list(reasons), "Reasons": reasons}}
+
+
 GROUPS = [
     ("Project metadata", [PREFIX]),
     ("Required parameters", [VPC, SUBNET_IDS]),
@@ -398,7 +423,8 @@ GROUPS = [
                                    GPU.repository_mode, CPU.repository_name, CPU.repository_mode,
                                    IMAGE_TAG, GPU.vcpus, GPU.memory,
                                    CPU.vcpus, CPU.memory, SHARED_MEMORY_SIZE, JOB_ATTEMPTS,
-                                   JOB_TIMEOUT, LOG_RETENTION_DAYS, UNRUNNABLE_JOB_TIMEOUT,
+                                   JOB_TIMEOUT, LOG_RETENTION_DAYS, LOG_KMS_KEY_ARN,
+                                   UNRUNNABLE_JOB_TIMEOUT,
                                    CAPACITY_WAIT_TIMEOUT, NOTIFICATION_EMAIL]),
     ("Data access", [S3_BUCKETS, S3_READ_ONLY_BUCKETS, KMS_KEY_ARNS]),
 ]
@@ -445,6 +471,7 @@ LABELS = {
     S3_READ_ONLY_BUCKETS: "S3 buckets jobs may only read",
     KMS_KEY_ARNS: "KMS keys of SSE-KMS buckets (optional)",
     LOG_RETENTION_DAYS: "Log retention (days)",
+    LOG_KMS_KEY_ARN: "KMS key of the job logs (optional)",
     UNRUNNABLE_JOB_TIMEOUT: "Cancel jobs that cannot run after (minutes)",
     CAPACITY_WAIT_TIMEOUT: "Cancel jobs waiting for capacity after (minutes)",
     NOTIFICATION_EMAIL: "Notification e-mail (optional)",

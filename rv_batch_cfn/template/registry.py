@@ -11,7 +11,7 @@ import json
 
 from troposphere import Ref, Template, ecr
 
-from .parameters import KindParameters, checkov_skip
+from .parameters import KindParameters, checkov_skip, guard_suppress
 
 # Untagged images are left behind by every re-push of a tag; keep them two weeks for rollbacks.
 UNTAGGED_DAYS = 14
@@ -41,7 +41,9 @@ def add_repository(t: Template, k: KindParameters) -> ecr.Repository:
         EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS"),
         ImageTagMutability="MUTABLE",
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=LIFECYCLE_POLICY),
-        Metadata=checkov_skip("CKV_AWS_51", "Tags stay mutable: make publish-container "
-                              "re-pushes the tag the job definitions name (ImageTag, latest by "
-                              "default)."),
+        Metadata={**checkov_skip("CKV_AWS_51", "Tags stay mutable: make publish-container "
+                                 "re-pushes the tag the job definitions name (ImageTag, latest "
+                                 "by default)."),
+                  **guard_suppress("CFN_NO_EXPLICIT_RESOURCE_NAMES",
+                                   "User-named; outlives the stack")},
     ))

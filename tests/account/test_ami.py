@@ -25,7 +25,7 @@ from rv_batch_cfn.cli import ami as cli_ami
 from rv_batch_cfn.account import base_ami
 from rv_batch_cfn.account import session as aws
 from rv_batch_cfn.account.ami_settings import AmiSettings
-from rv_batch_cfn.errors import PackerError
+from rv_batch_cfn.errors import InputError, PackerError
 from rv_batch_cfn.template import packer as pt
 from tests.account.ami_helpers import (
     DLAMI, PROFILE, TEMPLATE, day, image_record, make_images, run_cli,
@@ -726,3 +726,34 @@ def test_validate_ami_lists_only_the_options_that_apply(capsys):
     assert "--base-ami" in out and "--packer" in out
     code, out, _ = run_cli(capsys, "create-ami", "--help")
     assert "--skip-provisioning" in out and "--record" in out
+
+
+def test_write_setting_replaces_a_continued_value_whole(tmp_path):
+    # make joins a line ending in a backslash to the next: the old value's second line goes too.
+    settings = tmp_path / "settings.mk"
+    settings.write_text("AWS_BATCH_BASE_AMI ?= ami-old \\\n  ami-older\nAWS_REGION := eu-west-1\n")
+    written = base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    assert settings.read_text() == ("AWS_BATCH_BASE_AMI ?= ami-0123456789abcdef0\n"
+                                    "AWS_REGION := eu-west-1\n")
+    assert written.previous == "ami-old ami-older"
+
+
+def test_write_setting_leaves_other_values_alone(tmp_path):
+    # A line inside another value (continued, or in a define block) is no assignment; a line
+    # added after a last line ending in a backslash would become part of it.
+    text = ("PREPULL_IMAGES = a \\\nAWS_BATCH_BASE_AMI = not-a-setting\n"
+            "define NOTES\nAWS_BATCH_BASE_AMI = neither\nendef\nAWS_REGION = eu-west-1 \\")
+    settings = tmp_path / "settings.mk"
+    settings.write_text(text)
+    base_ami.write_setting(settings, "AWS_BATCH_BASE_AMI", "ami-0123456789abcdef0")
+    assert settings.read_text() == text.replace(
+        "AWS_REGION", "AWS_BATCH_BASE_AMI ?= ami-0123456789abcdef0\nAWS_REGION")
+
+
+def test_a_setting_that_appends_is_refused_before_anything(tmp_path):
+    settings = tmp_path / "settings.mk"
+    settings.write_text("AWS_BATCH_BASE_AMI = ami-a\nAWS_BATCH_BASE_AMI += ami-b\n")
+    with pytest.raises(InputError, match=r"line 2: 'AWS_BATCH_BASE_AMI \+= ami-b' appends to "
+                                         r"AWS_BATCH_BASE_AMI, so no one value can be written"):
+        base_ami.check_settings_file(settings)
+    assert settings.read_text() == "AWS_BATCH_BASE_AMI = ami-a\nAWS_BATCH_BASE_AMI += ami-b\n"

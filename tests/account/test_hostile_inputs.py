@@ -134,5 +134,6 @@ def test_a_profile_that_is_not_ini_is_quoted_within_bounds(capsys, tmp_path):
     profile = tmp_path / "profile"
     profile.write_text("x" * 500_000 + "\n")  # no section header, one long line
     err = assert_refused(run(capsys, *rv_config_write(profile)),
-                         "it is not a valid INI file (File contains no section headers")
+                         "it is not a valid INI file (line 1: 'xxxxx",
+                         "a key before the first [section] header")
     assert len(err) < 1000 and profile.read_text() == "x" * 500_000 + "\n"

@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from rv_batch_cfn.account.rvconfig import config_path, merge_section
+from rv_batch_cfn.account.rvconfig import config_path
+from rv_batch_cfn.account.rvconfig_ini import merge_section
 from rv_batch_cfn.template import job_queues
 from rv_batch_cfn.template import outputs as out
 from rv_batch_cfn.template import parameters as p
@@ -218,6 +219,58 @@ def test_merge_section(name, text, expected):
     assert merge_section(text, "BATCH", {"a": "1", "b": "2"}) == expected
 
 
+@pytest.mark.parametrize("name, text, expected", [
+    # configparser reads a line indented deeper than its key's line as more of the value, across
+    # blank lines and comments; the whole value goes, the comment stays.
+    ("a continued value",
+     "[BATCH]\na = old\n  old-continued\n\n  # a note\n  more\nkeep = yes\n",
+     "[BATCH]\na = 1\n  # a note\nkeep = yes\nb = 2\n"),
+    # An indented key keeps its indentation: at the margin, `  keep` below would become part of
+    # a's value.
+    ("an indented key", "[BATCH]\n    a = old\n  keep = yes\n",
+     "[BATCH]\n    a = 1\n  keep = yes\nb = 2\n"),
+    ("an indented line that looks like a header is part of the value",
+     "[BATCH]\na = old\n  [X]\nkeep = yes\n", "[BATCH]\na = 1\nkeep = yes\nb = 2\n"),
+    ("a line ending in CR keeps it", "[BATCH]\r\na = old\r\n", "[BATCH]\r\na = 1\r\nb = 2\n"),
+])
+def test_merge_section_replaces_a_whole_value(name, text, expected):
+    merged = merge_section(text, "BATCH", {"a": "1", "b": "2"})
+    assert merged == expected
+    assert dict(parse(merged)["BATCH"]) == {"a": "1", "b": "2",
+                                           **({"keep": "yes"} if "keep" in text else {})}
+
+
+CONTINUED = """\
+[BATCH]
+gpu_job_queue = OldQueue
+    OldQueue-continued
+cpu_job_queue = OldCpu
+
+[AWS_S3]
+requester_pays = True
+"""
+
+
+def test_write_replaces_a_continued_value_whole(emulator, stack, tmp_path):
+    target = tmp_path / "default"
+    target.write_text(CONTINUED)
+    result = run_cli(emulator, "rv-config", "--stack", stack, "--write",
+                     env={"RV_CONFIG": str(target)})
+    assert result.returncode == 0, result.stderr
+    written = target.read_text()
+    names = api_names(emulator, stack)
+    parser = parse(written)
+    # The queue Raster Vision reads is the stack's, on one line: the old continuation is gone.
+    assert parser["BATCH"]["gpu_job_queue"] == names["gpu_queue"]
+    assert parser["BATCH"]["cpu_job_queue"] == names["cpu_queue"]
+    assert "OldQueue-continued" not in written
+    assert parser.sections() == ["BATCH", "AWS_S3"]
+    assert dict(parser["AWS_S3"]) == {"requester_pays": "True"}
+    # One line per change: the old two-line value is shown with its line break escaped.
+    assert f"  gpu_job_queue: OldQueue\\nOldQueue-continued -> {names['gpu_queue']}\n" in (
+        result.stderr)
+
+
 # ---- errors a user meets: one clear message, exit code 2, never a traceback
 
 
@@ -277,11 +330,14 @@ def test_unwritable_config_file(emulator, stack, tmp_path):
 
 
 @pytest.mark.parametrize("name, text, expected", [
-    ("no section header", "gpu_job_queue = Old\n", "File contains no section headers"),
+    ("no section header", "gpu_job_queue = Old\n",
+     "line 1: 'gpu_job_queue = Old': a key before the first [section] header"),
     ("a duplicate section", "[BATCH]\nattempts = 1\n\n[AWS_S3]\n\n[BATCH]\ndebug = 1\n",
-     "section 'BATCH' already exists"),
+     "line 6: '[BATCH]': section [BATCH] is already in the file"),
     ("a duplicate key", "[AWS_S3]\nregion = a\nregion = b\n",
-     "option 'region' in section 'AWS_S3' already exists"),
+     "line 3: 'region = b': key 'region' is already in section [AWS_S3]"),
+    ("a line that is not INI", "[BATCH]\nattempts = 1\njust words\n",
+     "line 3: 'just words': neither a [section] header, a key = value line nor a comment"),
     ("the section twice, in two cases", "[BATCH]\nattempts = 1\n[batch]\ndebug = 1\n",
      "it has sections [BATCH], [batch], which Raster Vision reads as one"),
 ])

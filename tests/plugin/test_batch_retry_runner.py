@@ -26,55 +26,15 @@ import pytest
 from rv_batch_cfn.config import limits
 from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.config import StackConfig
-from rv_batch_cfn.template import job_queues
 from rv_batch_cfn.template import outputs as out
-from tests.emulator import (
-    ROOT, Emulator, aws_env, deploy, make_network, outputs, recording,
-    run_cli,
+from tests.emulator import ROOT, deploy, make_network, outputs, recording, run_cli
+from tests.plugin.raster_vision import (
+    ATTEMPTS, EXAMPLE, HERE, HOST_FAILURES_ONLY, RV_VARIABLES, STACK, UUID, RasterVision,
+    example, job_ids, submit,
 )
 
 # One stack for the module: its tests run together on one worker (setup.cfg: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("batch-retry-runner")
-
-STACK = "rv"
-ATTEMPTS = 4  # the stack's JobAttempts, not the template's default, so its origin shows
-EXAMPLE = "rastervision.pipeline_example_plugin1.config1"
-HERE = Path(__file__).resolve().parent
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-# The job definitions' own rules, as the SubmitJob API spells them.
-HOST_FAILURES_ONLY = [{k[0].lower() + k[1:]: v for k, v in rule.to_dict().items()}
-                      for rule in job_queues.RETRY_ON_HOST_LOSS]
-# What the environment must not bring in: a developer's own Raster Vision settings.
-RV_VARIABLES = ("RV_CONFIG", "RV_CONFIG_DIR", "RV_PROFILE", "BATCH_GPU_JOB_QUEUE",
-                "BATCH_GPU_JOB_DEF", "BATCH_CPU_JOB_QUEUE", "BATCH_CPU_JOB_DEF", "BATCH_ATTEMPTS")
-
-
-class RasterVision:
-    """`rastervision` (rastervision_pipeline's CLI) run in a subprocess, pointed at the emulator,
-    with its own home directory (so ~/.rastervision/default is the one rv-config wrote)."""
-
-    def __init__(self, emu: Emulator, home: Path, work: Path):
-        self.emu, self.home, self.work = emu, home, work
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in aws_env(self.emu, HOME=str(self.home)).items()
-               if k not in RV_VARIABLES}
-        # Raster Vision's temporary directory is /opt/data/tmp unless TMPDIR says otherwise.
-        env.update(TMPDIR=str(self.work), AWS_EC2_METADATA_DISABLED="true", **extra)
-        # Raster Vision calls boto3.client('batch') with no region: this botocore reads the
-        # region from AWS_DEFAULT_REGION (or a profile), not AWS_REGION.
-        env["AWS_DEFAULT_REGION"] = self.emu.region
-        return env
-
-    def run(self, runner: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "rastervision.pipeline.cli", "run", runner, *args],
-            env=self.env(**env), cwd=self.work, capture_output=True, text=True, timeout=120)
-
-    def python(self, code: str, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", code], env=self.env(**env), cwd=self.work,
-                              capture_output=True, text=True, timeout=120)
-
 
 @pytest.fixture(scope="module")
 def names(emu) -> dict[str, str]:
@@ -90,34 +50,6 @@ def rv(emu, names, tmp_path_factory) -> RasterVision:
     assert written.returncode == 0, written.stderr
     assert (home / ".rastervision" / "default").is_file()
     return RasterVision(emu, home, tmp_path_factory.mktemp("rv"))
-
-
-def submit(rv: RasterVision, tmp_path: Path, runner: str, *args: str,
-           **env: str) -> list[dict]:
-    """Run the example pipeline with `runner`; the SubmitJob requests it sent, in order."""
-    with recording(rv.emu, tmp_path / "requests.jsonl") as recorded:
-        result = rv.run(runner, *args, **env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return recorded.submitted_jobs()
-
-
-def example(rv: RasterVision, tmp_path: Path, runner: str = "batch_retry", *extra: str,
-            **env: str) -> list[dict]:
-    return submit(rv, tmp_path, runner, EXAMPLE, "-a", "root_uri", str(tmp_path / "out"),
-                  *extra, **env)
-
-
-def job_ids(emu: Emulator, queue: str) -> dict[str, str]:
-    """Job name -> job id of every job in the queue (array parents, not their children, which
-    moto lists by queue too where AWS lists them only by array job id)."""
-    batch = emu.client("batch")
-    found = {}
-    for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED",
-                   "FAILED"):
-        for job in batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]:
-            if ":" not in job["jobId"]:
-                found[job["jobName"]] = job["jobId"]
-    return found
 
 
 @dataclass(frozen=True)

@@ -53,5 +53,8 @@ def test_job_definition(kind, upper, gpu):
 
 def test_log_group_is_owned_by_the_stack_with_retention():
     (group,) = resources(of_type="AWS::Logs::LogGroup").values()
-    assert group["Properties"] == {"RetentionInDays": {"Ref": "LogRetentionDays"}}
+    # Encrypted with the LogKmsKeyArn key when one is given; else CloudWatch Logs' own keys.
+    assert group["Properties"] == {
+        "RetentionInDays": {"Ref": "LogRetentionDays"},
+        "KmsKeyId": {"Fn::If": ["HasLogKmsKey", {"Ref": "LogKmsKeyArn"}, {"Ref": "AWS::NoValue"}]}}
     assert "LogGroupName" not in group["Properties"]

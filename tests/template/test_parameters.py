@@ -25,7 +25,7 @@ NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemory
              "S3ReadOnlyBuckets", "S3KmsKeyArns", "UpdateJobTimeoutMinutes", "EnableSessionManager",
              "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
              "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops",
-             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail"]
+             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
@@ -93,6 +93,10 @@ def test_defaults_satisfy_their_own_constraints(name):
                           "mrk-1234abcd12ab34cd56ef1234567890ab"],
      ["*", "arn:aws:kms:us-east-1:123456789012:alias/s3", "arn:aws:kms:*:*:key/*",
       "1234abcd-12ab-34cd-56ef-1234567890ab"]),
+    ("LogKmsKeyArn", ["", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-"
+                          "1234567890ab"],
+     ["arn:aws:kms:us-east-1:123456789012:alias/logs", "1234abcd-12ab-34cd-56ef-1234567890ab",
+      "arn:aws:kms:us-east-1:123456789012:key/a,arn:aws:kms:us-east-1:123456789012:key/b"]),
     # Batch refuses attempt durations under a minute.
     ("JobTimeout", ["0", "60", "86400"], ["30", "59", "059", "-1", "", "1.5"]),
     # optimal picks only C, M and R types, none of which has a GPU.

@@ -12,7 +12,8 @@ import secrets
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 from ...errors import AwsError, Interrupted, RvBatchError
 from ...template import outputs as out
@@ -102,7 +103,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     checks.check_values(data, given)  # the values alone, before anything is asked of AWS
     options.check(text, template_path)
     cfn = session.client("cloudformation")
-    existing = _existing(cfn, stack_name)
+    with _unchanged(f"read stack {stack_name!r}"):
+        existing = _existing(cfn, stack_name)
     status = existing["StackStatus"] if existing else None
     if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         raise AwsError(f"stack {stack_name!r} is {status}: wait until it settles, then deploy "
@@ -119,7 +121,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     effective = checks.effective_values(data, given, previous)
     check_rules(data, effective)
     checks.check_combinations(data, effective)
-    warnings = check_deployment(session, cfn, stack_name, data, given, previous, creating)
+    with _unchanged(f"check the deployment of stack {stack_name!r}"):
+        warnings = check_deployment(session, cfn, stack_name, data, given, previous, creating)
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]
     parameters += [{"ParameterKey": k, "UsePreviousValue": True}
                    for k in declared if k not in given and k in previous]
@@ -139,7 +142,8 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
                              "otherwise", last_ami)
         if hint:
             say(f"Hint: {hint}.")
-    source = template_source(session, text, options)
+    with _unchanged("upload the template"):
+        source = template_source(session, text, options)
     if "TemplateURL" in source:
         say(f"Uploaded the template to {source['TemplateURL']}")
     try:
@@ -153,10 +157,19 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     except Exception as e:  # noqa: BLE001
         if not_aws_answer(e):
             raise aws_error("create a change set", e, cfn.meta.endpoint_url) from None
-        raise AwsError(f"CloudFormation refused the change set: {error_message(e)}") from None
+        if getattr(e, "response", None) is None:  # no answer: the request may have gone through
+            error = aws_error(f"create change set {change_set_name}", e)
+            if error is e:
+                raise
+            raise AwsError(f"{str(error).rstrip('.')}. The change set may have been made; "
+                           f"nothing was executed: run the command again (it makes a new one)"
+                           ) from None
+        raise AwsError(f"CloudFormation refused the change set: {error_message(e)}; nothing "
+                       "was changed") from None
 
     # Until the change set is executed, Ctrl-C deletes it (and the empty stack a first deploy
-    # makes), as answering no does.
+    # makes), as answering no does; so does a failed call.
+    step = f"read change set {change_set_name} of stack {stack_name!r}"
     try:
         change_set = _wait_for_change_set(cfn, stack_name, change_set_name, say)
         if change_set["Status"] == "FAILED":
@@ -179,10 +192,19 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
             _discard(cfn, stack_name, change_set_name, creating)
             say("Cancelled: nothing was changed.")
             return planned
+        step = f"read the events of stack {stack_name!r} before executing"
         seen = {e["EventId"] for e in stack_events(cfn, change_set["StackId"])}
     except KeyboardInterrupt:
         _discard(cfn, stack_name, change_set_name, creating)
         raise Interrupted(_nothing_changed(change_set_name, creating)) from None
+    except Exception as e:  # noqa: BLE001 - botocore's errors; anything else is re-raised
+        error = e if isinstance(e, AwsError) else aws_error(step, e)
+        if error is e and not isinstance(e, AwsError):
+            raise
+        _discard(cfn, stack_name, change_set_name, creating)
+        what = ("it and the empty stack it made were" if creating else "it was")
+        raise AwsError(f"{str(error).rstrip('.')}. Nothing was executed: {what} deleted; run the "
+                       "command again") from None
 
     started = time.monotonic()
     execute(cfn, stack_name, change_set_name, creating,
@@ -199,6 +221,22 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
     _show_outputs(say, stack)
     return dataclasses.replace(planned, outcome=EXECUTED, status=stack["StackStatus"],
                                outputs=stack_outputs(stack))
+
+
+@contextmanager
+def _unchanged(action: str) -> Iterator[None]:
+    """An AWS failure inside, before any change set: one AwsError saying what was being done
+    and that nothing was changed."""
+    try:
+        yield
+    except AwsError as e:
+        raise AwsError(f"{str(e).rstrip('.')}. Nothing was changed") from None
+    except Exception as e:  # noqa: BLE001 - botocore's errors; anything else is re-raised
+        error = aws_error(action, e)
+        if error is e:
+            raise
+        raise AwsError(f"{str(error).rstrip('.')}. Nothing was changed: run the command again"
+                       ) from None
 
 
 def _nothing_changed(change_set_name: str, creating: bool, made: bool = True) -> str:
