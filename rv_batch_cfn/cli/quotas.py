@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_FINDINGS, EXIT_OK, AwsError
 from .common import (add_stack_argument, ask_terminal, print_json, progress,
                      require_terminal_or_yes)
 from .global_options import wants_json
@@ -28,8 +28,6 @@ def describe(item) -> str:
                 + "); not requested again")
     if item.skipped == "enough":
         return f"{head}: enough"
-    if item.skipped:
-        return f"{head}: {item.skipped}"
     return f"{head}: short by {item.by}"
 
 
@@ -43,7 +41,12 @@ def cmd_request_quota(args: argparse.Namespace) -> int:
         require_terminal_or_yes("request-quota", "requesting quota increases",
                                 "--dry-run to see them only")
     session = make_session(args.profile, args.region, args.endpoint_url)
-    plan = requests.plan(session, args.stack, KIND_CHOICES[args.kind], args.vcpus)
+    try:
+        plan = requests.plan(session, args.stack, KIND_CHOICES[args.kind], args.vcpus)
+    except AwsError as e:  # before any request: say so, as other commands do
+        if "Nothing was" in str(e):
+            raise
+        raise AwsError(f"{str(e).rstrip('.')}. Nothing was requested") from None
     say = progress(args)
     say(f"request-quota: stack {plan.stack} ({plan.region}); EC2 vCPU quotas are per region "
         "and per account, spot and on-demand apart")

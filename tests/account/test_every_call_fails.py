@@ -28,6 +28,7 @@ import pytest
 from rv_batch_cfn.account import waits
 from tests import cli_runner
 from tests import moto_like_aws_alerts as stand_in
+from tests import moto_like_aws_quotas as quota_stand_in
 from tests.account import fake_docker
 from tests.emulator import ROOT, Emulator, aws_env, deploy, make_network, outputs
 from tests.hostile import snapshot
@@ -188,6 +189,25 @@ def smoke_tested(emu: Emulator, folder: Path) -> None:
     assert {j["jobName"].split("-")[3] for j in jobs} >= {"gpu", "cpu"}, jobs
 
 
+def prepare_request_quota(emu: Emulator, folder: Path) -> list[str]:
+    # A new account (tests/moto_like_aws_quotas.py): 0 vCPUs of G and VT spot and 5 of Standard
+    # spot, both short of the stack's MaximumVCPUs, so two requests are to be filed.
+    deploy(emu, "rv", make_network(emu))
+    quota_stand_in.new_account(quota_stand_in.quotas(emu))
+    return ["request-quota", "--stack", "rv", "--kind", "all", "--yes"]
+
+
+def quotas_requested(emu: Emulator, folder: Path) -> None:
+    filed = [r["QuotaCode"] for r in quota_stand_in.quotas(emu).quota_requests]
+    assert sorted(filed) == ["L-34B43A08", "L-3819A6DF"], filed  # each once, none twice
+
+
+def withdraw_requests(emu: Emulator, folder: Path) -> None:
+    backend = quota_stand_in.quotas(emu)
+    backend.quota_requests.clear()
+    backend.quota_request_calls.clear()
+
+
 def configure_batch(endpoint: str, use_docker: bool) -> None:
     request = urllib.request.Request(f"{endpoint}/moto-api/config", method="POST",
                                      data=json.dumps({"batch": {"use_docker": use_docker}})
@@ -203,6 +223,8 @@ COMMANDS = [
     # are ended (succeeded, or terminated by smoke-test's own clean-up), and a new run submits
     # new ones.
     Command("smoke-test", prepare_smoke_test, smoke_tested, restore=lambda emu, folder: None),
+    Command("request-quota", prepare_request_quota, quotas_requested,
+            restore=withdraw_requests),
 ]
 
 

@@ -30,7 +30,7 @@ class Increase:
     desired: int
     pending: Optional[dict] = None  # an open request already filed (its Id, Status, value)
     filed: Optional[dict] = None  # the request filed now
-    skipped: str = ""  # why nothing is to be filed ("enough", "pending", a permission)
+    skipped: str = ""  # why nothing is to be filed: "enough" or "pending"
 
     @property
     def short(self) -> bool:
@@ -91,24 +91,22 @@ def plan(session: Any, stack_name: str, kinds: Sequence[str],
     for n in needs:
         wanted = int(vcpus) if vcpus is not None else max(n.scale, n.one_instance)
         item = Increase(n, wanted)
-        if n.applied is None:
-            item.skipped = (f"not read: the credentials lack "
-                            f"{n.value.denied if n.value else 'servicequotas:GetServiceQuota'}")
-        elif not item.short:
+        if n.applied is None:  # doctor makes this a note; here nothing can be decided without it
+            raise AwsError(f"cannot read the quota {n.describe()}: the credentials lack "
+                           f"{n.value.denied if n.value else 'servicequotas:GetServiceQuota'}")
+        if not item.short:
             item.skipped = "enough"
         else:
-            item.pending, refused = open_request(client, n)
-            if refused:
-                item.skipped = refused
-            elif item.pending:
+            item.pending = open_request(client, n)
+            if item.pending:
                 item.skipped = "pending"
         increases.append(item)
     return QuotaPlan(stack_name, cfn.meta.region_name, tuple(increases))
 
 
-def open_request(client: Any, need: QuotaNeed) -> tuple[Optional[dict], str]:
-    """The newest open (PENDING or CASE_OPENED) request for the quota, and why none could be
-    looked for ('' when the history was read)."""
+def open_request(client: Any, need: QuotaNeed) -> Optional[dict]:
+    """The newest open (PENDING or CASE_OPENED) request for the quota. AwsError when the
+    history cannot be read: filing without it could file a second request."""
     found: list[dict] = []
     request = {"ServiceCode": SERVICE_CODE, "QuotaCode": need.quota.code}
     try:
@@ -123,24 +121,39 @@ def open_request(client: Any, need: QuotaNeed) -> tuple[Optional[dict], str]:
                     break
     except Exception as e:  # botocore's ClientError
         if error_code(e) in DENIED:
-            return None, f"not requested: the credentials lack {HISTORY_PERMISSION}"
+            raise AwsError(f"cannot list the requests for the quota {need.describe()}: the "
+                           f"credentials lack {HISTORY_PERMISSION}") from None
         with aws_errors(f"list the requests for the quota {need.quota.code}"):
             raise
     found = [r for r in found if r.get("Status") in OPEN_STATUSES]
-    return (max(found, key=lambda r: str(r.get("Created", ""))) if found else None), ""
+    return max(found, key=lambda r: str(r.get("Created", ""))) if found else None
 
 
 def file(session: Any, quota_plan: QuotaPlan) -> list[Increase]:
     """File RequestServiceQuotaIncrease for each increase to file; returns them, `filed` set.
     AwsError names the quota when AWS refuses one (those filed before it stay filed)."""
     client = session.client("service-quotas")
-    done = []
+    done: list[Increase] = []
     for item in quota_plan.to_file:
-        with aws_errors(f"request {item.desired} vCPUs for the quota {item.need.describe()} "
-                        f"(needs {REQUEST_PERMISSION})"):
-            reply = client.request_service_quota_increase(
-                ServiceCode=SERVICE_CODE, QuotaCode=item.need.quota.code,
-                DesiredValue=float(item.desired))
+        try:
+            with aws_errors(f"request {item.desired} vCPUs for the quota {item.need.describe()} "
+                            f"(needs {REQUEST_PERMISSION})"):
+                reply = client.request_service_quota_increase(
+                    ServiceCode=SERVICE_CODE, QuotaCode=item.need.quota.code,
+                    DesiredValue=float(item.desired))
+        except AwsError as e:
+            raise AwsError(f"{str(e).rstrip('.')}. {_filed_so_far(done)}") from None
         item.filed = reply.get("RequestedQuota", {})
         done.append(item)
     return done
+
+
+def _filed_so_far(done: Sequence[Increase]) -> str:
+    """What a failure part-way through `file` left: the requests already filed, and that a
+    second run files only the rest (an open request is not filed again)."""
+    if not done:
+        return "Nothing was requested"
+    filed = ", ".join(f"{i.need.quota.code} (request {i.filed.get('Id') if i.filed else '?'})"
+                      for i in done)
+    return (f"Requested before it: {filed}, left open; run request-quota again to file the "
+            "rest (an open request is not filed twice)")
