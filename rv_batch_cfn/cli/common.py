@@ -7,7 +7,7 @@ import argparse
 import json
 import re
 import sys
-from typing import TYPE_CHECKING, Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
 from ..errors import RvBatchError, quote
 from .global_options import wants_json
@@ -25,6 +25,35 @@ def stack_argument(value: str) -> str:
     raise argparse.ArgumentTypeError(
         f"got {quote(value)}; allowed: a stack name (a letter, then letters, digits and "
         "hyphens, at most 128 characters) or a stack's ARN")
+
+
+# --kind of the commands that act on one compute environment or both: the kinds each choice means.
+KIND_CHOICES = {"gpu": ("gpu",), "cpu": ("cpu",), "all": ("gpu", "cpu")}
+
+
+def whole_number(unit: str) -> Callable[[str], int]:
+    """argparse type: a whole number of `unit` (minutes, vCPUs, ...), at least 1."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number of {unit}, "
+                                             "at least 1")
+        return value
+    return parse
+
+
+def seconds_above_zero(text: str) -> float:
+    """argparse type: a number of seconds above 0 (a polling interval)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a number of seconds above 0")
+    return value
 
 
 def add_stack_argument(parser: argparse.ArgumentParser, help: str,

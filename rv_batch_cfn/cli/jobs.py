@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
-from .common import add_stack_argument, print_json, stderr
+from .common import add_stack_argument, print_json, seconds_above_zero, stderr
 from .global_options import wants_json
 
 COLUMNS = ("COMMAND", "QUEUE", "STATUS", "ATTEMPTS", "STARTED (UTC)", "STOPPED (UTC)",
@@ -232,12 +232,6 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a number of seconds above 0")
-    return value
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `jobs` and `logs`."""
@@ -263,7 +257,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "RUNNING, SUCCEEDED, FAILED; comma-separated or repeated)")
     p.add_argument("--watch", action="store_true",
                    help="refresh until every job shown has ended")
-    p.add_argument("--interval", type=_positive, default=15.0, metavar="SECONDS",
+    p.add_argument("--interval", type=seconds_above_zero, default=15.0, metavar="SECONDS",
                    help="seconds between refreshes of --watch (default 15)")
     p.add_argument("--cost-only", action="store_true",
                    help="only each run's estimated cost: one line per run, its name, a tab and "
@@ -288,7 +282,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--follow", "-f", action="store_true",
                    help="wait for the job to start and print its lines as they come, until it "
                         "ends (a retried attempt is followed too)")
-    p.add_argument("--interval", type=_positive, default=5.0, metavar="SECONDS",
+    p.add_argument("--interval", type=seconds_above_zero, default=5.0, metavar="SECONDS",
                    help="seconds between polls of --follow (default 5)")
     p.add_argument("--timestamps", action="store_true", help="prefix each line with its UTC time")
     p.set_defaults(func=cmd_logs)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, AwsError
-from .common import (add_stack_argument, ask_terminal, print_json, progress,
-                     require_terminal_or_yes)
+from .common import (KIND_CHOICES, add_stack_argument, ask_terminal, print_json, progress,
+                     require_terminal_or_yes, whole_number)
 from .global_options import wants_json
 
-KIND_CHOICES = {"gpu": ("gpu",), "cpu": ("cpu",), "all": ("gpu", "cpu")}
 HOW_LONG = ("AWS often grants a small increase within minutes; a large one goes through a review "
             "that can take days. `rv-batch-cfn doctor --stack {stack}` shows the values in use.")
 
@@ -78,16 +77,6 @@ def cmd_request_quota(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if outcome == "declined" else EXIT_OK
 
 
-def _vcpus(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number of vCPUs, "
-                                         "at least 1")
-    return value
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `request-quota`."""
@@ -106,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_stack_argument(p, "the stack's name")
     p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="all",
                    help="the quotas of which compute environment(s) (default: all)")
-    p.add_argument("--vcpus", type=_vcpus, metavar="N",
+    p.add_argument("--vcpus", type=whole_number("vCPUs"), metavar="N",
                    help="vCPUs to request for each quota (default: MaximumVCPUs of the "
                         "environments drawing on it, summed when both do)")
     p.add_argument("--dry-run", action="store_true",

@@ -6,9 +6,7 @@ import argparse
 import re
 
 from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, RvBatchError
-from .common import add_stack_argument, stderr
-
-KIND_CHOICES = {"gpu": ("gpu",), "cpu": ("cpu",), "all": ("gpu", "cpu")}
+from .common import KIND_CHOICES, add_stack_argument, seconds_above_zero, stderr, whole_number
 
 WHY_RUNNABLE = (
     "A job waits in RUNNABLE while Batch launches an instance for it, a few minutes when the "
@@ -180,24 +178,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_stack_argument(p, "the stack's name")
     p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="all",
                    help="which queue(s) to test (default: all)")
-    p.add_argument("--timeout", type=_positive_int, default=30, metavar="MIN",
+    p.add_argument("--timeout", type=whole_number("minutes"), default=30, metavar="MIN",
                    help="minutes to wait for the jobs before terminating them (default: 30; "
                         "a GPU instance starting from zero and pulling the Raster Vision image "
                         "takes several)")
-    p.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
+    p.add_argument("--interval", type=seconds_above_zero, default=5.0, metavar="SECONDS",
                    help="seconds between status checks (default: 5)")
     p.add_argument("--explain-after", type=float, default=90.0, metavar="SECONDS",
                    help="seconds in RUNNABLE before the usual causes and doctor's findings are "
                         "printed (default: 90)")
     p.set_defaults(func=cmd_smoke_test)
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number of minutes, "
-                                         "at least 1")
-    return value
