@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Optional
 
 from rv_batch_cfn.account import jobs as account_jobs
 from rv_batch_cfn.template import outputs as out
@@ -51,16 +52,33 @@ def write_events(emu: Emulator, group: str, stream: str, *lines: str) -> None:
                                    for i, line in enumerate(lines)])
 
 
-def run_make(emu: Emulator, *args: str):
-    """`make -s ARGS` in the project, pointed at the emulator; skipped without make or .venv."""
+def run_make(emu: Emulator, *args: str, env: Optional[dict[str, str]] = None):
+    """`make ARGS` in the project, pointed at the emulator; skipped without make or .venv.
+
+    make is asked for its recipe (`make -n`) and the `rv-batch-cfn` command it names runs in
+    this process (tests/cli_runner.py), returning that command's exit status and output: what
+    is tested is that the target hands the settings on, and what the command then does. A
+    recipe that names no command (a usage error: the target's own check refuses) runs for real.
+    `env`: variables added to the emulator's.
+    """
+    import shlex
     import shutil
     import subprocess
 
     import pytest
 
+    from tests import cli_runner
     from tests.emulator import ROOT, aws_env
 
     if not ((ROOT / ".venv" / "bin" / "rv-batch-cfn").exists() and shutil.which("make")):
         pytest.skip("the make targets need make and the project's .venv")
-    return subprocess.run(["make", "-s", "-o", ".venv/bin/.installed", *args], cwd=ROOT,
-                          env=aws_env(emu), capture_output=True, text=True, timeout=60)
+    make = ["make", "-s", "-o", ".venv/bin/.installed"]
+    environment = aws_env(emu, **(env or {}))
+    recipe = subprocess.run([*make, "-n", *args], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=60)
+    commands = [line for line in recipe.stdout.splitlines()
+                if line.startswith(".venv/bin/rv-batch-cfn ")]
+    if recipe.returncode != 0 or len(commands) != 1 or "test -n \"\"" in recipe.stdout:
+        return subprocess.run([*make, *args], cwd=ROOT, env=environment, capture_output=True,
+                              text=True, timeout=60)
+    return cli_runner.run(shlex.split(commands[0])[1:], env=environment, cwd=ROOT)
