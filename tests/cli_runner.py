@@ -107,3 +107,12 @@ def _captured(fds: bool):
             for file, text in ((out_file, out), (err_file, err)):
                 file.seek(0)
                 text.write(file.read().decode("utf-8", "replace"))
+
+
+def assert_one_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit 2 with one error message containing every fragment, and no traceback."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("error:") == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr

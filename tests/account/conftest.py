@@ -42,15 +42,6 @@ def cli(emulator: Emulator, home: Path,
     return run
 
 
-def assert_one_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    """Exit 2 with one error message containing every fragment, and no traceback."""
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.count("error:") == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
-
-
 # create-ami, validate-ami and find-base-ami (tests/account/test_ami.py, test_build_access.py)
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from rv_batch_cfn.template import packer as pt
 from tests.account.ami_helpers import (
     DLAMI, PROFILE, TEMPLATE, day, image_record, make_images, run_cli,
 )
-from tests.account.conftest import assert_one_clean_error
+from tests.cli_runner import assert_one_clean_error
 from tests.conftest import require_tool
 from tests.emulator import deploy, make_network
 from tests.local_http import serving

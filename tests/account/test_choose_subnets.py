@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from rv_batch_cfn.account.subnets import SubnetRow, rank, zone_price
-from tests.account.conftest import assert_one_clean_error
+from tests.cli_runner import assert_one_clean_error
 from tests.emulator import make_vpc
 
 TYPES = "g7e.2xlarge,m6i.xlarge"

@@ -9,7 +9,7 @@ import pytest
 
 from rv_batch_cfn.account import doctor, rvconfig
 from rv_batch_cfn.template import parameters as params
-from tests.account.conftest import assert_one_clean_error
+from tests.cli_runner import assert_one_clean_error
 from tests.emulator import deploy, deploy_project, make_network
 
 STACK = "rv"

@@ -30,7 +30,7 @@ from tests import cli_runner
 from tests import moto_like_aws_alerts as stand_in
 from tests import moto_like_aws_quotas as quota_stand_in
 from tests.account import fake_docker
-from tests.emulator import ROOT, Emulator, aws_env, deploy, make_network, outputs
+from tests.emulator import Emulator, aws_env, deploy, make_network, outputs
 from tests.hostile import snapshot
 
 SMALL_TEMPLATE = "Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n"

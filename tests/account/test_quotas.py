@@ -342,7 +342,7 @@ def test_a_shared_quota_blocks_only_the_kind_whose_smallest_type_it_cannot_hold(
 
 
 def test_request_quota_without_the_permission_to_request_is_one_error(emulator, cli, quotas):
-    from tests.account.conftest import assert_one_clean_error
+    from tests.cli_runner import assert_one_clean_error
 
     deploy(emulator, STACK, make_network(emulator))
     stand_in.new_account(quotas)

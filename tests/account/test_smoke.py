@@ -25,7 +25,7 @@ import pytest
 from rv_batch_cfn.account.smoke import CANCEL_REASON
 from tests import cli_runner
 from tests import moto_like_aws_alerts as stand_in
-from tests.account.conftest import assert_one_clean_error
+from tests.cli_runner import assert_one_clean_error
 from tests.emulator import ROOT, aws_env, deploy, make_network, outputs
 
 STACK = "rv"

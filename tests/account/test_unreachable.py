@@ -7,7 +7,7 @@ import functools
 import http.server
 import pytest
 
-from tests.account.conftest import assert_one_clean_error
+from tests.cli_runner import assert_one_clean_error
 from tests.emulator import TEMPLATE
 from tests.local_http import serving
 
