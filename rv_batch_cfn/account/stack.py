@@ -1,8 +1,9 @@
-"""Reading a deployed stack: its status, outputs and resources, with errors a user can act on."""
+"""Reading a deployed stack: its status, outputs, resources and events, with errors a user can
+act on."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from ..errors import AwsError
 from .session import aws_error, not_aws_answer
@@ -74,3 +75,28 @@ def require_outputs(stack: dict, names: list[str]) -> dict[str, str]:
         raise AwsError(f"stack {stack['StackName']!r} has no output {', '.join(missing)}: was it "
                        "created from this project's cloudformation/template.yml?")
     return {n: outputs[n] for n in names}
+
+
+def stack_events(cfn: Any, stack_id: str, seen: Optional[set] = None) -> list[dict]:
+    """Events newer than `seen`, oldest first (the API pages them newest first)."""
+    found: list[dict] = []
+    token = None
+    while True:
+        page = cfn.describe_stack_events(StackName=stack_id, **({"NextToken": token} if token
+                                                                 else {}))
+        for event in page["StackEvents"]:
+            if seen is not None and event["EventId"] in seen:
+                return list(reversed(found))
+            found.append(event)
+        token = page.get("NextToken")
+        if not token:
+            return list(reversed(found))
+
+
+def event_line(event: dict) -> str:
+    """One stack event as a line: time, status, logical id, type and reason."""
+    stamp = event["Timestamp"]
+    when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
+    reason = event.get("ResourceStatusReason")
+    return (f"  {when}  {event['ResourceStatus']:<30} {event['LogicalResourceId']:<28} "
+            f"{event.get('ResourceType', '')}" + (f"  {reason}" if reason else ""))

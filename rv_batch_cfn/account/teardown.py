@@ -22,8 +22,7 @@ from typing import Any, Callable, Iterator, Optional
 from ..errors import AwsError
 from .last_ami import LAST_AMI, read_last_ami
 from .session import aws_errors, error_code
-from .deploy.execution import event_line, stack_events
-from .stack import describe_stack
+from .stack import describe_stack, event_line, stack_events
 
 QUEUED = ("SUBMITTED", "PENDING", "RUNNABLE")  # CancelJob ends these
 STARTED = ("STARTING", "RUNNING")  # only TerminateJob ends these

@@ -25,7 +25,8 @@ from .stack_checks import check_deployment
 from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
                              UNCHANGED, DeployOptions, Deployment, template_source)
 from ..last_ami import LAST_AMI, last_ami_hint
-from .execution import DEAD, error_message, execute, failure, follow, stack_events
+from ..stack import stack_events
+from .execution import DEAD, error_message, execute, failure, follow
 from ..session import aws_error, not_aws_answer
 from ..stack import describe_stack, stack_outputs, stack_parameters
 

@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional
 
 from ...errors import AwsError, Interrupted
 from ..session import aws_error, error_code, not_aws_answer
+from ..stack import event_line, stack_events
 
 # States from which an update is impossible: the stack must be deleted first.
 DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
@@ -105,22 +106,6 @@ def error_message(error: Exception) -> str:
     return str(error)
 
 
-def stack_events(cfn: Any, stack_id: str, seen: Optional[set] = None) -> list[dict]:
-    """Events newer than `seen`, oldest first (the API pages them newest first)."""
-    found: list[dict] = []
-    token = None
-    while True:
-        page = cfn.describe_stack_events(StackName=stack_id, **({"NextToken": token} if token
-                                                                 else {}))
-        for event in page["StackEvents"]:
-            if seen is not None and event["EventId"] in seen:
-                return list(reversed(found))
-            found.append(event)
-        token = page.get("NextToken")
-        if not token:
-            return list(reversed(found))
-
-
 def _follow(cfn: Any, stack_id: str, seen: set, say: Say, change_set_name: str,
             max_delay: float = 5.0) -> tuple[dict, list[dict]]:
     """Print the stack's events as they come until the execution of `change_set_name` has
@@ -189,15 +174,6 @@ def _closes_stack_operation(event: dict, stack_id: str) -> bool:
     return (event.get("ResourceType") == "AWS::CloudFormation::Stack"
             and event.get("PhysicalResourceId") in (stack_id, None)
             and not event["ResourceStatus"].endswith("_IN_PROGRESS"))
-
-
-def event_line(event: dict) -> str:
-    """One stack event as a line: time, status, logical id, type and reason."""
-    stamp = event["Timestamp"]
-    when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
-    reason = event.get("ResourceStatusReason")
-    return (f"  {when}  {event['ResourceStatus']:<30} {event['LogicalResourceId']:<28} "
-            f"{event.get('ResourceType', '')}" + (f"  {reason}" if reason else ""))
 
 
 def failure(stack: dict, events: list[dict]) -> str:
