@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
 from .common import add_stack_argument, print_json, stderr
+from .global_options import wants_json
 from .jobs import usd
 
 # The tags account/cost_explorer.py asks for, named here so that the parser loads no template
@@ -69,7 +70,7 @@ def cmd_costs(args: argparse.Namespace) -> int:
     if bill.problem:
         stderr(f"rv-batch-cfn costs: {bill.problem}")
         stderr("rv-batch-cfn costs: showing the estimate of `rv-batch-cfn jobs` instead")
-    if args.json:
+    if wants_json(args):
         print_json(bill.as_dict())
     else:
         print(format_bill(bill))

@@ -15,9 +15,10 @@ from .global_options import region_argument
 from .global_options import wants_json
 
 
-def emit_template(text: str, output: str, lint: bool = True) -> None:
-    """Lint `text` (LintError on any error or warning) and write it atomically to `output`, or
-    to standard output when `output` is '-'."""
+def emit_generated(text: str, output: str, lint: bool = True) -> None:
+    """Write a generated file: lint `text` first when it is a CloudFormation template
+    (LintError on any error or warning), then write it atomically to `output`, or to standard
+    output when `output` is '-'. The output path is checked before any of that work."""
     from ..lint import check_template
     from ..files import writable_target, write_atomic
 
@@ -40,7 +41,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     from ..template import build_template
 
     config = load_config(args.config)
-    emit_template(render_yaml(build_template(config)), args.output, lint=not args.no_lint)
+    emit_generated(render_yaml(build_template(config)), args.output, lint=not args.no_lint)
     # The template's GpuAMI default is gpu.ami; the AMI create-ami built is only pointed to.
     hint = last_ami_hint(config.gpu.ami, "to use it, paste it as GpuAMI in the console, "
                          "pass --param GpuAMI={ami} to `rv-batch-cfn deploy`, or set gpu.ami "
@@ -55,45 +56,28 @@ def cmd_job_def_template(args: argparse.Namespace) -> int:
     from ..render import render_yaml
     from ..template import build_job_definitions_template
 
-    emit_template(render_yaml(build_job_definitions_template(load_config(args.config))),
+    emit_generated(render_yaml(build_job_definitions_template(load_config(args.config))),
                   args.output, lint=not args.no_lint)
     return EXIT_OK
 
 
 def cmd_packer_template(args: argparse.Namespace) -> int:
     """`packer-template`: write the Packer template (make template runs it); '-' prints it."""
-    from ..files import write_atomic
     from ..render import render_json
     from ..template import packer as pt
 
-    _check_output_path(args.output)
-    text = render_json(pt.packer_template())
-    if args.output == "-":
-        sys.stdout.write(text)
-        return EXIT_OK
-    write_atomic(args.output, text)
-    stderr(f"wrote {args.output}")
+    emit_generated(render_json(pt.packer_template()), args.output, lint=False)
     return EXIT_OK
 
 
 def cmd_parameters_page(args: argparse.Namespace) -> int:
     """`parameters-page`: the Markdown page of the console's parameters, from the template the
     configuration builds (make template writes docs/console-parameters.md)."""
-    from ..files import write_atomic
     from ..template import build_template
     from ..template.console_page import parameters_page
 
-    _check_output_path(args.output)
-    if args.output != "-":
-        from ..files import writable_target
-
-        writable_target(args.output)  # refuse a directory, a pipe, a read-only file first
-    text = parameters_page(build_template(load_config(args.config)))
-    if args.output == "-":
-        sys.stdout.write(text)
-        return EXIT_OK
-    write_atomic(args.output, text)
-    stderr(f"wrote {args.output}")
+    emit_generated(parameters_page(build_template(load_config(args.config))), args.output,
+                  lint=False)
     return EXIT_OK
 
 

@@ -96,24 +96,22 @@ def _parameter_section(name: str, p: dict[str, Any], label: str | None,
     return lines
 
 
+def _bounds(low: Any, high: Any, both: str, unit: str) -> Iterator[str]:
+    """A range in words: `both` filled with the two bounds, else 'at least' or 'at most' one."""
+    if low is not None and high is not None:
+        yield both.format(low, high) + unit
+    elif low is not None:
+        yield f"at least {low}{unit}"
+    elif high is not None:
+        yield f"at most {high}{unit}"
+
+
 def _allowed(p: dict[str, Any]) -> Iterator[str]:
     """The template's constraints on a value, in words."""
     if "AllowedValues" in p:
         yield "one of " + ", ".join(_code(str(v)) for v in p["AllowedValues"])
-    low, high = p.get("MinValue"), p.get("MaxValue")
-    if low is not None and high is not None:
-        yield f"from {low} to {high}"
-    elif low is not None:
-        yield f"at least {low}"
-    elif high is not None:
-        yield f"at most {high}"
-    low, high = p.get("MinLength"), p.get("MaxLength")
-    if low is not None and high is not None:
-        yield f"{low} to {high} characters"
-    elif low is not None:
-        yield f"at least {low} characters"
-    elif high is not None:
-        yield f"at most {high} characters"
+    yield from _bounds(p.get("MinValue"), p.get("MaxValue"), "from {} to {}", "")
+    yield from _bounds(p.get("MinLength"), p.get("MaxLength"), "{} to {}", " characters")
     if "AllowedPattern" in p:
         each = "each value " if p["Type"] == "CommaDelimitedList" else ""
         yield f"{each}matching {_code(p['AllowedPattern'])}"

@@ -262,8 +262,8 @@ def check_quotas(session: Any, values: Mapping[str, str], stack: str,
     read)."""
     if needs_by_kind is None:
         needs_by_kind = stack_kind_needs(session, values, kinds)
-    needs = quota_needs(needs_by_kind, session.client("ec2").meta.region_name)
     client = session.client("service-quotas")
+    needs = quota_needs(needs_by_kind, client.meta.region_name)
     for n in needs:
         n.value = read_value(client, n.quota)
     return needs, judge(needs, needs_by_kind, stack)
