@@ -15,15 +15,17 @@ The parts, in the order a deployment uses them:
     options.py           tags, service role, S3 upload, no rollback, no execution; `Deployment`
     stack_checks.py      what is refused or warned about once the stack is read
     update_checks.py     pure: which updates replace instances; the service-role switch
+    template_body.py     the template read once, and made compact when it is too long to send
     change_set.py        deploy() itself: the change set made, shown, asked about, executed
     execution.py         after ExecuteChangeSet: the stack's events until the operation ends
 """
 
 from __future__ import annotations
 
-from .change_set import compact_body, deploy, load_template
+from .change_set import deploy
 from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT, UNCHANGED,
                       DeployOptions, Deployment, parse_tags)
+from .template_body import compact_body, load_template
 
 __all__ = ["deploy", "load_template", "compact_body", "Deployment", "DeployOptions",
            "parse_tags", "EXECUTED", "UNCHANGED", "DECLINED", "CHANGE_SET_CREATED",

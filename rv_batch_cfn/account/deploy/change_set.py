@@ -3,6 +3,10 @@
 The steps are the console's: check the values, create a change set, show what it will do, ask,
 execute it, and follow the stack's events until it settles. Values are checked against the
 template's own Parameters and Rules before any call to AWS.
+
+Just past 300 lines: deploy() is one sequence of those steps, and the helpers below it each
+serve one step (waiting for the change set, showing it, discarding it); the template read,
+the checks and the following of events are modules of their own.
 """
 
 from __future__ import annotations
@@ -15,20 +19,20 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from ...errors import AwsError, Interrupted, RvBatchError
+from ...errors import AwsError, Interrupted
 from ...template import outputs as out
 from ...template.job_definitions import MAIN_STACK_NAME
 from ...template.parameters import GPU
 from . import parameter_values as checks
 from .rules import check_rules
 from .stack_checks import check_deployment
-from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
-                             UNCHANGED, DeployOptions, Deployment, template_source)
 from ..last_ami import LAST_AMI, last_ami_hint
-from ..stack import stack_events
-from .execution import DEAD, error_message, execute, failure, follow
 from ..session import aws_error, not_aws_answer
-from ..stack import describe_stack, stack_outputs, stack_parameters
+from ..stack import describe_stack, stack_events, stack_outputs, stack_parameters
+from .execution import DEAD, error_message, execute, failure, follow
+from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, UNCHANGED, DeployOptions,
+                      Deployment, template_source)
+from .template_body import load_template
 
 # The templates create IAM roles without names.
 CAPABILITIES = ["CAPABILITY_IAM"]
@@ -38,33 +42,6 @@ SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 # A line every so many seconds while CloudFormation plans a change set.
 PROGRESS_INTERVAL = 10.0
-
-
-def load_template(path: Path) -> tuple[str, dict]:
-    """The body to send (the file's text, or compact JSON of the same template when the text is
-    over CloudFormation's limit on a body sent inline) and the template's data (intrinsic
-    functions in their long form).
-
-    InputError when the file cannot be read or is not a well-formed document (see
-    rv_batch_cfn.inputs), RvBatchError when it is no CloudFormation template. (Its size, at
-    most TEMPLATE_BODY_LIMIT without an S3 bucket, is DeployOptions.check's.)"""
-    from ...inputs import read_template, shown
-
-    text, data = read_template(path)
-    if not isinstance(data, Mapping) or "Resources" not in data:
-        raise RvBatchError(f"{shown(path)} is not a CloudFormation template (no Resources "
-                           "section)")
-    if len(text.encode("utf-8")) > TEMPLATE_BODY_LIMIT:
-        text = compact_body(data)  # the same template without its layout
-    return text, dict(data)
-
-
-def compact_body(data: Mapping) -> str:
-    """The template as JSON without indentation or spaces: what deploy sends when the YAML is
-    over TEMPLATE_BODY_LIMIT (CloudFormation reads either)."""
-    import json
-
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 Printer = Callable[[str], None]  # where deploy reports its progress, a line at a time
