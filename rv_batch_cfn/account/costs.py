@@ -27,6 +27,7 @@ from typing import Any, Iterable, Optional, Sequence
 from ..instance_types import InstanceType
 from ..instance_types import lookup as catalogue_lookup
 from . import instances
+from .batch_queues import read_queue
 from .doctor.fit import JobSize, job_size
 from .pricing import PriceBook, Price
 from .session import aws_errors, error_code
@@ -183,23 +184,8 @@ class _Context:
 
 
 def _environments(batch: Any, queue: str) -> list[_Environment]:
-    with aws_errors(f"describe job queue {queue}"):
-        queues = batch.describe_job_queues(jobQueues=[queue])["jobQueues"]
-    order = sorted((queues[0] if queues else {}).get("computeEnvironmentOrder", []),
-                   key=lambda o: o["order"])
-    arns = [o["computeEnvironment"] for o in order]
-    if not arns:
-        return []
-    with aws_errors(f"describe the compute environments of {queue}"):
-        found = batch.describe_compute_environments(computeEnvironments=arns)[
-            "computeEnvironments"]
-    by_arn = {e["computeEnvironmentArn"]: e for e in found}
-    by_arn.update({e["computeEnvironmentName"]: e for e in found})
     result = []
-    for arn in arns:
-        env = by_arn.get(arn)
-        if env is None:
-            continue
+    for env in read_queue(batch, queue)[1]:
         resources = env.get("computeResources") or {}
         lifecycle = SPOT if resources.get("type") in ("SPOT", "FARGATE_SPOT") else ON_DEMAND
         result.append(_Environment(env["computeEnvironmentArn"], lifecycle,

@@ -22,6 +22,7 @@ from typing import Any, Optional
 from ...template import outputs as out
 from ...template import parameters as params
 from .. import instances
+from ..batch_queues import read_queue
 from ..session import aws_errors, check_credentials
 from ..rvconfig import check_main_stack
 from ..stack import complete_stack, require_outputs, stack_parameters
@@ -91,15 +92,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
 
 def _read_kind(batch: Any, kind: str, queue_name: str, definition_name: str) -> Kind:
     k = Kind(kind, queue_name, definition_name)
-    with aws_errors(f"describe job queue {queue_name}"):
-        queues = batch.describe_job_queues(jobQueues=[queue_name])["jobQueues"]
-    k.queue = queues[0] if queues else None
-    arns = [o["computeEnvironment"] for o in
-            sorted((k.queue or {}).get("computeEnvironmentOrder", []), key=lambda o: o["order"])]
-    if arns:
-        with aws_errors(f"describe the compute environments of {queue_name}"):
-            k.environments = batch.describe_compute_environments(
-                computeEnvironments=arns)["computeEnvironments"]
+    k.queue, k.environments = read_queue(batch, queue_name)
     revisions: list[dict] = []
     with aws_errors(f"describe job definition {definition_name}"):
         for page in batch.get_paginator("describe_job_definitions").paginate(
