@@ -86,7 +86,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += time_limit_findings(kinds)
     findings += idle_findings(kinds)
     findings += notification_findings(session, stack)
-    findings += quota_findings(session, stack_name, values)
+    findings += quota_findings(session, stack_name, values, lookup)
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
 
 

@@ -8,7 +8,7 @@ scores low for spot GPU capacity. Quotas are per region and per account.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from ...template import parameters as params
 from .. import instances
@@ -19,9 +19,11 @@ from .model import NOTE, OK, PROBLEM, QUOTAS, SPOT_SCORES, Finding
 _STATUS = {check.PROBLEM: PROBLEM, check.NOTE: NOTE, check.OK: OK}
 
 
-def quota_findings(session: Any, stack_name: str, values: Mapping[str, str]) -> list[Finding]:
-    """The quota findings, then the spot placement notes of the GPU kind."""
-    kinds = check.stack_kind_needs(session, values)
+def quota_findings(session: Any, stack_name: str, values: Mapping[str, str],
+                   lookup: Optional[instances.TypeLookup] = None) -> list[Finding]:
+    """The quota findings, then the spot placement notes of the GPU kind (`lookup`: the
+    instance types doctor has described already)."""
+    kinds = check.stack_kind_needs(session, values, known=lookup)
     _, found = check.check_quotas(session, values, stack_name, needs_by_kind=kinds)
     findings = [Finding(QUOTAS, _STATUS[f.status], f.message, f.fix) for f in found]
     gpu = next((k for k in kinds if k.kind == "gpu"), None)

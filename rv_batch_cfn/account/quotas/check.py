@@ -247,10 +247,16 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
 
 
 def stack_kind_needs(session: Any, values: Mapping[str, str],
-                     kinds: Sequence[str] = ("gpu", "cpu")) -> list[KindNeed]:
-    """kind_needs, the types sized by EC2 in the session's region."""
-    ec2 = session.client("ec2")
-    return kind_needs(values, lambda names: instances.describe_types(ec2, names), kinds)
+                     kinds: Sequence[str] = ("gpu", "cpu"),
+                     known: Optional[instances.TypeLookup] = None) -> list[KindNeed]:
+    """kind_needs, the types sized by EC2 in the session's region; `known`: the types a caller
+    has described already (doctor), used when it holds every name."""
+    def lookup(names: list[str]) -> instances.TypeLookup:
+        if known is not None and set(names) <= set(known.types) | set(known.unknown):
+            return known
+        return instances.describe_types(session.client("ec2"), names)
+
+    return kind_needs(values, lookup, kinds)
 
 
 def check_quotas(session: Any, values: Mapping[str, str], stack: str,
