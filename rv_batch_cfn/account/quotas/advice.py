@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from ...errors import RvBatchError
 from ...template import parameters as params
 from . import check, placement
 from .codes import SPOT
@@ -51,11 +52,14 @@ def subnet_advice(session: Any, gpu_types: Sequence[str], cpu_types: Sequence[st
               params.MAXIMUM_VCPUS: str(max_vcpus)}
     ec2 = session.client("ec2")
     advice = SubnetAdvice(region=ec2.meta.region_name)
-    advice.warnings = check.warnings(session, values, STACK_PLACEHOLDER)
-    if capacity != SPOT or not gpu_types:
+    try:
+        needs = check.stack_kind_needs(session, values)
+    except RvBatchError as e:  # the types cannot be sized: said as a warning, as deploy does
+        advice.warnings = [check.NOT_CHECKED.format(e)]
         return advice
-    [gpu] = check.stack_kind_needs(session, values, ("gpu",))
-    if not gpu.fitting:
+    advice.warnings = check.warnings(session, values, STACK_PLACEHOLDER, needs)
+    [gpu] = [k for k in needs if k.kind == "gpu"]
+    if capacity != SPOT or not gpu_types or not gpu.fitting:
         return advice
     names = [t.name for t in gpu.fitting]
     one = gpu.fitting[0].vcpus

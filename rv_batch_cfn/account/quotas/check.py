@@ -275,18 +275,24 @@ def check_quotas(session: Any, values: Mapping[str, str], stack: str,
     return needs, judge(needs, needs_by_kind, stack)
 
 
-def warnings(session: Any, values: Mapping[str, str], stack: str) -> list[str]:
+# The warning when the quotas could not be read at all.
+NOT_CHECKED = "EC2 vCPU quotas not checked: {}"
+
+
+def warnings(session: Any, values: Mapping[str, str], stack: str,
+             needs_by_kind: Optional[Sequence[KindNeed]] = None) -> list[str]:
     """The problems and notes about the quotas as warning lines (`deploy` shows them before
     the change set and goes on: a quota can be raised after deploying). Nothing for a template
-    without this project's compute parameters; a failure to read is itself a warning."""
+    without this project's compute parameters; a failure to read is itself a warning.
+    `needs_by_kind`: stack_kind_needs, when already read."""
     from ...errors import RvBatchError
 
     if params.MAXIMUM_VCPUS not in values or params.GPU.instance_types not in values:
         return []
     try:
-        _, found = check_quotas(session, values, stack)
+        _, found = check_quotas(session, values, stack, needs_by_kind=needs_by_kind)
     except RvBatchError as e:
-        return [f"EC2 vCPU quotas not checked: {e}"]
+        return [NOT_CHECKED.format(e)]
     return [f"{f.message}. {f.fix}".rstrip(". ") for f in found if f.status != OK]
 
 
