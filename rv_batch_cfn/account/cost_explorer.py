@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Optional
 
 from ..template.compute import STACK_TAG
-from .session import aws_error, error_code
+from .session import DENIED_CODES, aws_error, error_code
 
 CLOUDFORMATION_TAG = "aws:cloudformation:stack-name"
 # Cost Explorer's endpoint is in us-east-1 whatever the stack's region.
@@ -35,8 +35,8 @@ ACTIVATE = (f"activate the tags {STACK_TAG} and {CLOUDFORMATION_TAG} as cost all
             "from its activation on (up to 24 hours later), never for the days before")
 PERMISSION = ("the caller may not read Cost Explorer: allow ce:GetCostAndUsage (and "
               "ce:ListCostAllocationTags, to say whether the tags are active)")
-DENIED = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation",
-          "UnrecognizedClientException")
+# Refused, or credentials Cost Explorer does not know: either way, no figures for this caller.
+DENIED = (*DENIED_CODES, "UnrecognizedClientException")
 
 
 @dataclass(frozen=True)

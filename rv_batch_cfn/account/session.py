@@ -290,3 +290,8 @@ def error_code(error: Exception) -> str:
     """The AWS error code of a botocore ClientError ('' for anything else)."""
     response = getattr(error, "response", None) or {}
     return response.get("Error", {}).get("Code", "")
+
+
+# The codes services answer a caller its policy does not allow with (EC2 says
+# UnauthorizedOperation; Service Quotas, Cost Explorer and most others AccessDeniedException).
+DENIED_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation")

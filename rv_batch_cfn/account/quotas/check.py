@@ -18,13 +18,12 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from ...instance_types import InstanceType
 from ...template import parameters as params
 from .. import instances
-from ..session import aws_error, error_code
+from ..session import DENIED_CODES, aws_error, error_code
 from .codes import SERVICE_CODE, SPOT, VcpuQuota, quota_for
 
 PROBLEM, NOTE, OK = "problem", "note", "ok"
 GET_QUOTA = "servicequotas:GetServiceQuota"
 GET_DEFAULT = "servicequotas:GetAWSDefaultServiceQuota"
-DENIED = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation")
 # Batch's "optimal" picks from the C, M and R families: the Standard quota.
 OPTIMAL_STANDS_FOR = "m5.large"
 
@@ -177,7 +176,7 @@ def read_value(client: Any, quota: VcpuQuota) -> QuotaValue:
         return QuotaValue(got.get("Value"), "applied", name=got.get("QuotaName", ""))
     except Exception as e:  # botocore's ClientError; error_code tells the expected ones apart
         code = error_code(e)
-        if code in DENIED:
+        if code in DENIED_CODES:
             return QuotaValue(None, denied=GET_QUOTA)
         if code != "NoSuchResourceException":
             raise aws_error(f"read the quota {quota.code}", e) from None
@@ -185,7 +184,7 @@ def read_value(client: Any, quota: VcpuQuota) -> QuotaValue:
         got = client.get_aws_default_service_quota(**key)["Quota"]
         return QuotaValue(got.get("Value"), "default", name=got.get("QuotaName", ""))
     except Exception as e:
-        if error_code(e) in DENIED:
+        if error_code(e) in DENIED_CODES:
             return QuotaValue(None, denied=GET_DEFAULT)
         raise aws_error(f"read AWS's default of the quota {quota.code}", e) from None
 

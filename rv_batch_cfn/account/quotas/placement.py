@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from ..session import aws_error, aws_errors, error_code
+from ..session import DENIED_CODES, aws_error, aws_errors, error_code
 
 PERMISSION = "ec2:GetSpotPlacementScores"
 # Scores of this or less are low: AWS suggests the request is not likely to succeed.
@@ -83,7 +83,7 @@ def _ask(ec2: Any, instance_types: Sequence[str], target_vcpus: int, single_zone
         if not hasattr(e, "response"):  # no answer at all: no connection, no credentials
             raise aws_error("get spot placement scores", e) from None
         detail = (getattr(e, "response", None) or {}).get("Error", {}).get("Message", "")
-        if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
+        if code in DENIED_CODES:
             return [], f"the credentials lack {PERMISSION}"
         return [], f"AWS gave no spot placement scores ({code or 'error'}: {detail})".rstrip()
 

@@ -12,9 +12,9 @@ from typing import Any, Optional, Sequence
 
 from ...errors import AwsError
 from ...template import parameters as params
-from ..session import aws_errors, check_credentials, error_code
+from ..session import DENIED_CODES, aws_errors, check_credentials, error_code
 from ..stack import complete_stack, stack_parameters
-from .check import DENIED, QuotaNeed, check_quotas
+from .check import QuotaNeed, check_quotas
 from .codes import SERVICE_CODE
 
 OPEN_STATUSES = ("PENDING", "CASE_OPENED")
@@ -120,7 +120,7 @@ def open_request(client: Any, need: QuotaNeed) -> Optional[dict]:
                 if not token:
                     break
     except Exception as e:  # botocore's ClientError
-        if error_code(e) in DENIED:
+        if error_code(e) in DENIED_CODES:
             raise AwsError(f"cannot list the requests for the quota {need.describe()}: the "
                            f"credentials lack {HISTORY_PERMISSION}") from None
         with aws_errors(f"list the requests for the quota {need.quota.code}"):
