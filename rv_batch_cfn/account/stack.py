@@ -1,12 +1,24 @@
 """Reading a deployed stack: its status, outputs, resources and events, with errors a user can
-act on."""
+act on; and following its events while boto3's waiters wait for an operation to end (`deploy`
+after ExecuteChangeSet, `teardown` after DeleteStack)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import time
+from typing import Any, Callable, Optional
 
 from ..errors import AwsError
 from .session import aws_error, not_aws_answer
+from .waits import Waited, wait_for
+
+# Seconds between two reads while following a stack: how late an event may be shown.
+FOLLOW_DELAY = 5.0
+# How long a stack operation is followed: as long as the AWS CLI's stack waiters wait (120
+# reads, 30 s apart). The operation goes on in AWS afterwards.
+STACK_TIMEOUT = 3600.0
+# A line after so many seconds without a new stack event (a compute environment takes minutes,
+# with no event).
+QUIET_REPORT = 60.0
 
 COMPLETE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
                    "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE")
@@ -100,3 +112,59 @@ def event_line(event: dict) -> str:
     reason = event.get("ResourceStatusReason")
     return (f"  {when}  {event['ResourceStatus']:<30} {event['LogicalResourceId']:<28} "
             f"{event.get('ResourceType', '')}" + (f"  {reason}" if reason else ""))
+
+
+class StackFollower:
+    """One stack's new events, shown through `say` as they come while a boto3 waiter waits for
+    the stack (`wait`), and kept in `events`. `seen`: the ids of the events from before the
+    operation, read from the stack when not given."""
+
+    def __init__(self, cfn: Any, stack_id: str, say: Callable[[str], None],
+                 seen: Optional[set] = None) -> None:
+        self.cfn, self.stack_id, self.say = cfn, stack_id, say
+        self.seen = set(seen) if seen is not None else {e["EventId"]
+                                                        for e in stack_events(cfn, stack_id)}
+        self.events: list[dict] = []
+        self.started = self._quiet_since = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Seconds since the follower was made."""
+        return time.monotonic() - self.started
+
+    def show_new(self) -> list[dict]:
+        """Show the events written since the last look, oldest first, and return them."""
+        new = stack_events(self.cfn, self.stack_id, self.seen)
+        for event in new:
+            self.seen.add(event["EventId"])
+            self.events.append(event)
+            self.say(event_line(event))
+        if new:
+            self._quiet_since = time.monotonic()
+        return new
+
+    def report_quiet(self, status: Callable[[], str]) -> None:
+        """After QUIET_REPORT seconds without a new event, a line with the stack's `status()`
+        (some resources take many minutes, silently)."""
+        now = time.monotonic()
+        if now - self._quiet_since >= QUIET_REPORT:
+            self.say(f"  ... still {status()} ({now - self.started:.0f} s)")
+            self._quiet_since = now
+
+    def wait(self, waiter: Any, timeout: float = STACK_TIMEOUT,
+             on_read: Optional[Callable[[dict, list[dict]], None]] = None,
+             **arguments: Any) -> Waited:
+        """Run `waiter` (StackName: this stack, unless `arguments` say otherwise) and show the
+        new events after each of its reads, and once more when it ends. `on_read(answer,
+        new_events)` may look at each read and end the wait (waits.Stop); without it, a read of
+        DescribeStacks reports a quiet stack."""
+        def read(answer: dict) -> None:
+            new = self.show_new()
+            if on_read is not None:
+                on_read(answer, new)
+            elif answer.get("Stacks"):
+                self.report_quiet(lambda: answer["Stacks"][0]["StackStatus"])
+
+        arguments.setdefault("StackName", self.stack_id)
+        waited = wait_for(self.cfn, waiter, FOLLOW_DELAY, timeout, read, **arguments)
+        self.show_new()  # those written after the waiter's last read
+        return waited

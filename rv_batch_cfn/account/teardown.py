@@ -22,12 +22,23 @@ from typing import Any, Callable, Iterator, Optional
 from ..errors import AwsError
 from .last_ami import LAST_AMI, read_last_ami
 from .session import aws_errors, error_code
-from .stack import describe_stack, event_line, stack_events
+from .stack import StackFollower, describe_stack
+from .waits import SUCCESS, TIMEOUT, custom_waiter, wait_for
 
 QUEUED = ("SUBMITTED", "PENDING", "RUNNABLE")  # CancelJob ends these
 STARTED = ("STARTING", "RUNNING")  # only TerminateJob ends these
 REASON = "rv-batch-cfn teardown of stack {stack}"
+ENDED = ("SUCCEEDED", "FAILED")
 JOBS_TIMEOUT = 300.0  # how long to wait for cancelled and terminated jobs to end
+JOBS_DELAY = 5.0  # seconds between two reads of their statuses
+DESCRIBE_JOBS_LIMIT = 100  # job ids per DescribeJobs call
+# Batch has no waiters: this one is stated as botocore states AWS's own (waiters-2.json). The
+# jobs have ended once none of them is in a state other than SUCCEEDED or FAILED.
+JOBS_ENDED = {
+    "operation": "DescribeJobs", "delay": 5, "maxAttempts": 60,
+    "acceptors": [{"state": "success", "matcher": "path", "expected": True,
+                   "argument": "length(jobs[?status != 'SUCCEEDED' && status != 'FAILED']) "
+                               "== `0`"}]}
 
 Say = Callable[[str], None]
 
@@ -219,7 +230,7 @@ def teardown(session: Any, plan: Plan, say: Optional[Say] = None,
             batch.terminate_job(jobId=job.job_id, reason=reason)
             say(f"terminated job {job.name} ({job.job_id}, {job.status})")
         if plan.jobs:
-            _wait_for_jobs(batch, list(plan.queues), jobs_timeout, say)
+            _wait_for_jobs(batch, plan.jobs, jobs_timeout, say)
     resources = plan.resources
     _delete(cfn, plan, say)
     with _step("list what the stack left behind",
@@ -228,54 +239,52 @@ def teardown(session: Any, plan: Plan, say: Optional[Say] = None,
         return leftovers(session, plan.region, resources, last_ami)
 
 
-def _wait_for_jobs(batch: Any, queues: list[str], timeout: float, say: Say) -> None:
+def _wait_for_jobs(batch: Any, jobs: tuple[Job, ...], timeout: float, say: Say) -> None:
+    """Wait until the cancelled and terminated jobs have ended (JOBS_ENDED), at most `timeout`
+    seconds in all."""
+    ids = [job.job_id for job in jobs]
     deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
-        left = _unfinished_jobs(batch, queues)
-        if not left:
-            say("every job of the stack's queues has ended")
-            return
-        if time.monotonic() >= deadline:
-            say(f"{len(left)} job(s) still ending after {timeout:.0f} s; deleting the stack "
+    for start in range(0, len(ids), DESCRIBE_JOBS_LIMIT):
+        waited = wait_for(batch, custom_waiter(batch, "JobsEnded", JOBS_ENDED), JOBS_DELAY,
+                          max(deadline - time.monotonic(), 0.0),
+                          jobs=ids[start:start + DESCRIBE_JOBS_LIMIT])
+        if waited.outcome != SUCCESS:
+            left = [j for j in waited.answer.get("jobs", []) if j["status"] not in ENDED]
+            left_over = len(left) + len(ids[start + DESCRIBE_JOBS_LIMIT:])
+            say(f"{left_over} job(s) still ending after {timeout:.0f} s; deleting the stack "
                 "anyway (CloudFormation waits for their instances)")
             return
-        time.sleep(delay)
-        delay = min(delay * 2, 10)
+    say("every job of the stack's queues has ended")
 
 
 def _delete(cfn: Any, plan: Plan, say: Say) -> None:
     ready = ("The queues are disabled and the jobs ended; the stack is not deleted yet: run "
              "teardown again to delete it")
     with _step(f"read the events of stack {plan.stack_name!r}", ready):
-        seen = {e["EventId"] for e in stack_events(cfn, plan.stack_id)}
+        follower = StackFollower(cfn, plan.stack_id, say)
     with _step(f"delete stack {plan.stack_name!r}", ready):
         cfn.delete_stack(StackName=plan.stack_id)
     say(f"deleting stack {plan.stack_name}; events:")
     requested = (f"The deletion was requested and goes on in AWS: run teardown again to see it "
                  f"through, or wait with `aws cloudformation wait stack-delete-complete "
                  f"--stack-name {plan.stack_id}`")
-    delay, events = 0.5, []
-    while True:
-        with _step(f"follow the deletion of stack {plan.stack_name!r}", requested):
-            for event in stack_events(cfn, plan.stack_id, seen):
-                seen.add(event["EventId"])
-                events.append(event)
-                say(event_line(event))
-            status = cfn.describe_stacks(StackName=plan.stack_id)["Stacks"][0]["StackStatus"]
-        if status == "DELETE_COMPLETE":
-            say(f"stack {plan.stack_name} is DELETE_COMPLETE")
-            return
-        if status == "DELETE_FAILED":
-            failed = [e for e in events if e["ResourceStatus"] == "DELETE_FAILED"
-                      and e["LogicalResourceId"] != plan.stack_name]
-            first = (f"; the first failure: {failed[0]['LogicalResourceId']}: "
-                     f"{failed[0].get('ResourceStatusReason', 'no reason given')}"
-                     if failed else "")
-            raise AwsError(f"stack {plan.stack_name!r} is DELETE_FAILED{first}. Fix it, then "
-                           "run teardown again (it retries the deletion)")
-        time.sleep(delay)
-        delay = min(delay * 2, 5)
+    with _step(f"follow the deletion of stack {plan.stack_name!r}", requested):
+        waited = follower.wait(cfn.get_waiter("stack_delete_complete"))
+    stacks = waited.answer.get("Stacks") or [{"StackStatus": "DELETE_COMPLETE"}]
+    status = stacks[0]["StackStatus"]
+    if waited.outcome == SUCCESS:
+        say(f"stack {plan.stack_name} is DELETE_COMPLETE")
+        return
+    if waited.outcome == TIMEOUT:
+        raise AwsError(f"stack {plan.stack_name!r} is still {status} after "
+                       f"{follower.elapsed() / 60:.0f} minutes. {requested}")
+    failed = [e for e in follower.events if e["ResourceStatus"] == "DELETE_FAILED"
+              and e["LogicalResourceId"] != plan.stack_name]
+    first = (f"; the first failure: {failed[0]['LogicalResourceId']}: "
+             f"{failed[0].get('ResourceStatusReason', 'no reason given')}"
+             if failed else "")
+    raise AwsError(f"stack {plan.stack_name!r} is {status}{first}. Fix it, then "
+                   "run teardown again (it retries the deletion)")
 
 
 def leftovers(session: Any, region: str, resources: tuple[dict, ...],

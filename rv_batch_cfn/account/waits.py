@@ -13,15 +13,21 @@ instead:
 A call still unanswered after PROGRESS_INTERVAL seconds is reported, and again every
 PROGRESS_INTERVAL seconds while it lasts (attempts and what the last one failed with), through
 the callback given to `report_slow_calls` (the command layer prints it to standard error).
+
+Waiting for a state (a change set planned, a stack deleted, jobs ended) is boto3's waiters'
+work: `wait_for` runs one (AWS's own, or one stated in the same form where AWS has none) and
+hands each of its reads to a callback, which shows progress (a stack's new events) or ends the
+wait early.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from ..errors import AwsError, quote
 
@@ -74,6 +80,73 @@ def _seconds(variable: str, default: float) -> float:
         raise AwsError(f"{variable}: got {quote(text)}; allowed: a number of seconds, more than "
                        f"0 and at most 3600 (default {default:g})")
     return value
+
+
+# How a wait ended: the waiter's success state, its failure state, or its time was up; or the
+# callback ended it (STOPPED).
+SUCCESS, FAILURE, TIMEOUT, STOPPED = "success", "failure", "timeout", "stopped"
+
+
+@dataclass(frozen=True)
+class Waited:
+    """How a wait ended, and the last answer the waiter read (DescribeStacks' reply, ...)."""
+
+    outcome: str
+    answer: dict
+
+
+class Stop(Exception):
+    """Raised by a `wait_for` callback to end the wait: the state is reached by a sign the
+    waiter cannot read (a stack event, say)."""
+
+
+def custom_waiter(client: Any, name: str, model: Mapping[str, Any]) -> Any:
+    """A waiter stated as botocore states AWS's own (waiters-2.json: operation, delay,
+    maxAttempts, acceptors), for a state AWS has no waiter for."""
+    from botocore.waiter import WaiterModel, create_waiter_with_client
+
+    return create_waiter_with_client(name, WaiterModel({"version": 2, "waiters": {name: model}}),
+                                     client)
+
+
+def wait_for(client: Any, waiter: Any, delay: float, timeout: float,
+             on_read: Optional[Callable[[dict], None]] = None, **arguments: Any) -> Waited:
+    """Run `waiter` (client.get_waiter(...) or custom_waiter) with `arguments`, reading every
+    `delay` seconds for at most `timeout` seconds; `on_read` gets each answer it reads (replies
+    that are errors excepted) and may raise Stop to end the wait. An error reply that ends the
+    wait is raised as the call itself raises it (botocore's ClientError), whether the waiter
+    counts it as failure or not; one it counts as success (StackDeleteComplete's
+    ValidationError: the stack is gone) is success. A KeyboardInterrupt while it sleeps goes
+    through untouched."""
+    from botocore.exceptions import ClientError, WaiterError
+
+    operation = waiter.config.operation
+    last: dict = {}
+
+    def after_call(parsed: Any = None, **_: Any) -> None:
+        if isinstance(parsed, dict) and "Error" not in parsed:
+            last["answer"] = parsed
+            if on_read is not None:
+                on_read(parsed)
+
+    service = client.meta.service_model.service_id.hyphenize()
+    event = f"after-call.{service}.{operation}"
+    unique = f"rv-batch-cfn-wait-{id(after_call)}"
+    client.meta.events.register(event, after_call, unique_id=unique)
+    try:
+        waiter.wait(**arguments, WaiterConfig={"Delay": delay,
+                                               "MaxAttempts": math.ceil(timeout / delay) + 1})
+        return Waited(SUCCESS, last.get("answer", {}))
+    except Stop:
+        return Waited(STOPPED, last.get("answer", {}))
+    except WaiterError as e:
+        answer = e.last_response if isinstance(e.last_response, dict) else {}
+        if isinstance(answer.get("Error"), dict):  # an error reply: the call's own error
+            raise ClientError(answer, operation) from None
+        reason = str(e.kwargs.get("reason", ""))
+        return Waited(TIMEOUT if reason.startswith("Max attempts exceeded") else FAILURE, answer)
+    finally:
+        client.meta.events.unregister(event, unique_id=unique)
 
 
 def watch(events: Any) -> None:

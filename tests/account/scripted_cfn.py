@@ -1,15 +1,21 @@
-"""A scripted stand-in for the CloudFormation client, for the tests of what `deploy` does after
+"""A scripted stand-in for CloudFormation, for the tests of what `deploy` does after
 ExecuteChangeSet (tests/account/test_deploy_follow.py, test_deploy_interrupts.py): the emulator
 executes change sets synchronously, so it cannot show the states in between. A plain class whose
-describe_* calls replay a script, one step per poll, drives the real `deploy` function."""
+describe_* methods replay a script, one step per poll, answers the calls of a real boto3 client
+(botocore's before-call event, as botocore's Stubber answers them), so that the real `deploy`
+function and boto3's waiters run unchanged; `clock(monkeypatch)` makes it the clock too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Optional
 
+import boto3
+import botocore.waiter
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
+from botocore import xform_name
 
 STACK, LOGS = "AWS::CloudFormation::Stack", "AWS::Logs::LogGroup"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/rv/0000"
@@ -37,6 +43,7 @@ class ScriptedCloudFormation:
     now: float = 0.0
     events: list[dict] = field(default_factory=list)
     executed: Optional[str] = None
+    _client: Any = None
 
     # ---- time, as deploy uses it
     def monotonic(self) -> float:
@@ -47,10 +54,40 @@ class ScriptedCloudFormation:
         if self.executed is not None:
             self._advance(min(self.step + 1, len(self.script) - 1))
 
-    # ---- the CloudFormation calls deploy makes
-    def client(self, service: str) -> "ScriptedCloudFormation":
+    def clock(self, monkeypatch, *modules: Any) -> None:
+        """Make this the clock of the modules deploy waits in, and of boto3's waiters."""
+        from rv_batch_cfn.account import stack
+        from rv_batch_cfn.account.deploy import change_set
+
+        for module in (change_set, stack, botocore.waiter, *modules):
+            monkeypatch.setattr(module, "time", self)
+
+    # ---- the session deploy is given: a real client, answered by the methods below
+    def client(self, service: str) -> Any:
         assert service == "cloudformation"
-        return self
+        if self._client is None:
+            self._client = boto3.session.Session(
+                aws_access_key_id="scripted", aws_secret_access_key="scripted",
+                region_name="us-east-1").client("cloudformation",
+                                                 endpoint_url="http://127.0.0.1:9")
+            events = self._client.meta.events
+            events.register("before-parameter-build.cloudformation", self._keep_parameters)
+            events.register("before-call.cloudformation", self._answer)
+        return self._client
+
+    @staticmethod
+    def _keep_parameters(params: dict, context: dict, **_: Any) -> None:
+        context["scripted_parameters"] = dict(params)
+
+    def _answer(self, model: Any, context: dict, **_: Any) -> tuple[AWSResponse, dict]:
+        try:
+            parsed = getattr(self, xform_name(model.name))(**context["scripted_parameters"]) \
+                or {}
+        except ClientError as e:
+            return AWSResponse("", 400, {}, None), e.response
+        return AWSResponse("", 200, {}, None), {**parsed, "ResponseMetadata": {}}
+
+    # ---- the CloudFormation calls deploy makes
 
     def describe_stacks(self, StackName: str) -> dict:
         status = "UPDATE_COMPLETE" if self.step < 0 else self.script[self.step].stack_status

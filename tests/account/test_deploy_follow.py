@@ -21,8 +21,7 @@ from tests.account.scripted_cfn import GONE, LOGS, STACK, TEMPLATE, ScriptedClou
 
 
 def run(cfn: ScriptedCloudFormation, monkeypatch) -> tuple[int, str]:
-    monkeypatch.setattr(deploy_module, "time", cfn)
-    monkeypatch.setattr(execution, "time", cfn)
+    cfn.clock(monkeypatch)
     out = io.StringIO()
     code = deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=True,
                                 say=Printer(out), template=TEMPLATE).outcome

@@ -24,7 +24,6 @@ class Recording(ScriptedCloudFormation):
     deleted: list[str] = field(default_factory=list)
     execute_fails: BaseException | None = None
     sleep_fails_at: int | None = None  # the step at which time.sleep raises Ctrl-C
-    meta: object = field(default_factory=lambda: type("Meta", (), {"endpoint_url": None})())
 
     def delete_change_set(self, StackName: str, ChangeSetName: str) -> None:
         self.deleted.append(f"change set {ChangeSetName}")
@@ -48,8 +47,7 @@ RUNNING = [Step("UPDATE_IN_PROGRESS", events=(("rv", STACK, "UPDATE_IN_PROGRESS"
 
 
 def deploy(cfn: Recording, monkeypatch, ask=None) -> str:
-    monkeypatch.setattr(deploy_module, "time", cfn)
-    monkeypatch.setattr(execution, "time", cfn)
+    cfn.clock(monkeypatch)
     return deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=ask is None, ask=ask,
                                 say=Printer(io.StringIO()), template=TEMPLATE)
 
@@ -122,8 +120,7 @@ def test_a_long_plan_and_a_quiet_stack_are_reported(monkeypatch):
         Step("UPDATE_COMPLETE", execution.EXECUTION_ENDED[0],
              events=(("rv", STACK, "UPDATE_COMPLETE"),))])
     out = io.StringIO()
-    monkeypatch.setattr(deploy_module, "time", cfn)
-    monkeypatch.setattr(execution, "time", cfn)
+    cfn.clock(monkeypatch)
     deploy_module.deploy(cfn, "rv", "template.yml", {}, assume_yes=True, say=Printer(out),
                          template=TEMPLATE)
     text = out.getvalue()

@@ -29,6 +29,7 @@ from .stack_checks import check_deployment
 from ..last_ami import LAST_AMI, last_ami_hint
 from ..session import aws_error, not_aws_answer
 from ..stack import describe_stack, stack_events, stack_outputs, stack_parameters
+from ..waits import TIMEOUT, wait_for
 from .execution import DEAD, error_message, execute, failure, follow
 from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, UNCHANGED, DeployOptions,
                       Deployment, template_source)
@@ -42,6 +43,10 @@ SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 # A line every so many seconds while CloudFormation plans a change set.
 PROGRESS_INTERVAL = 10.0
+# Seconds between two reads of a change set being planned (most take a few seconds), and how
+# long to wait: as long as boto3's change_set_create_complete waiter (120 reads, 30 s apart).
+CHANGE_SET_DELAY = 2.0
+CHANGE_SET_TIMEOUT = 3600.0
 
 
 Printer = Callable[[str], None]  # where deploy reports its progress, a line at a time
@@ -250,28 +255,34 @@ def _show_parameters(say: Printer, given: Mapping[str, str], previous: Mapping[s
 
 def _wait_for_change_set(cfn: Any, stack_name: str, name: str,
                          say: Printer = _quiet) -> dict:
-    delay = 0.2
+    """The change set once CloudFormation has planned it (Status CREATE_COMPLETE or FAILED),
+    every page of its changes read: boto3's change_set_create_complete waiter, with a line
+    every PROGRESS_INTERVAL seconds while CloudFormation plans."""
     started = time.monotonic()
     next_report = started + PROGRESS_INTERVAL
-    while True:
-        description = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
-        if description["Status"] in ("CREATE_COMPLETE", "FAILED"):
-            changes = list(description.get("Changes", []))
-            token = description.get("NextToken")
-            while token:
-                page = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name,
-                                               NextToken=token)
-                changes += page.get("Changes", [])
-                token = page.get("NextToken")
-            description["Changes"] = changes
-            return description
+
+    def progress(description: dict) -> None:
+        nonlocal next_report
         now = time.monotonic()
         if now >= next_report:
             say(f"  CloudFormation is still planning the change set ({description['Status']}, "
                 f"{now - started:.0f} s)")
             next_report = now + PROGRESS_INTERVAL
-        time.sleep(delay)
-        delay = min(delay * 2, 5)
+
+    waited = wait_for(cfn, cfn.get_waiter("change_set_create_complete"), CHANGE_SET_DELAY,
+                      CHANGE_SET_TIMEOUT, progress, StackName=stack_name, ChangeSetName=name)
+    if waited.outcome == TIMEOUT:
+        raise AwsError(f"CloudFormation was still planning change set {name} after "
+                       f"{CHANGE_SET_TIMEOUT / 60:.0f} minutes")
+    description = dict(waited.answer)
+    changes = list(description.get("Changes", []))
+    token = description.get("NextToken")
+    while token:
+        page = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name, NextToken=token)
+        changes += page.get("Changes", [])
+        token = page.get("NextToken")
+    description["Changes"] = changes
+    return description
 
 
 def _discard(cfn: Any, stack_name: str, change_set_name: str, creating: bool) -> None:

@@ -5,12 +5,12 @@ dropped connection, Ctrl-C): the operation goes on in AWS, and how to follow it.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Optional
 
 from ...errors import AwsError, Interrupted
-from ..session import aws_error, error_code, not_aws_answer
-from ..stack import event_line, stack_events
+from ..session import aws_error, not_aws_answer
+from ..stack import STACK_TIMEOUT, StackFollower
+from ..waits import TIMEOUT, Stop, custom_waiter
 
 # States from which an update is impossible: the stack must be deleted first.
 DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
@@ -20,9 +20,17 @@ EXECUTION_START_TIMEOUT = 120.0
 # The change set's ExecutionStatus once its execution has ended (OBSOLETE: another change set
 # was executed meanwhile).
 EXECUTION_ENDED = ("EXECUTE_COMPLETE", "EXECUTE_FAILED", "OBSOLETE")
-# A line after so many seconds without a new stack event (a compute environment takes minutes,
-# with no event).
-QUIET_REPORT = 60.0
+# AWS has no waiter for a change set's execution (StackRefactorExecuteComplete is its like for
+# stack refactors): this one is stated in botocore's form. The execution has ended once the
+# change set says so, or once the change set is gone, as AWS deletes a stack's change sets after
+# executing one (ChangeSetNotFound; moto answers ValidationError). The stack's own waiter then
+# reads the stack, which settles any doubt.
+CHANGE_SET_EXECUTED = {
+    "operation": "DescribeChangeSet", "delay": 5, "maxAttempts": 720,
+    "acceptors": [*({"state": "success", "matcher": "path", "argument": "ExecutionStatus",
+                     "expected": status} for status in EXECUTION_ENDED),
+                  {"state": "success", "matcher": "error", "expected": "ChangeSetNotFound"},
+                  {"state": "success", "matcher": "error", "expected": "ValidationError"}]}
 
 Say = Callable[[str], None]
 
@@ -34,7 +42,7 @@ def follow(cfn: Any, stack_name: str, stack_id: str, seen: set, say: Say, change
     When the command stops before that, Interrupted (Ctrl-C) or AwsError say that the operation
     continues in AWS, and how to follow it."""
     try:
-        return _follow(cfn, stack_id, seen, say, change_set_name)
+        return _follow(cfn, stack_name, stack_id, seen, say, change_set_name, creating)
     except KeyboardInterrupt:
         raise Interrupted(f"stopped following stack {stack_name}. "
                           + _continues(stack_name, change_set_name, creating)) from None
@@ -106,67 +114,50 @@ def error_message(error: Exception) -> str:
     return str(error)
 
 
-def _follow(cfn: Any, stack_id: str, seen: set, say: Say, change_set_name: str,
-            max_delay: float = 5.0) -> tuple[dict, list[dict]]:
+def _follow(cfn: Any, stack_name: str, stack_id: str, seen: set, say: Say,
+            change_set_name: str, creating: bool) -> tuple[dict, list[dict]]:
     """Print the stack's events as they come until the execution of `change_set_name` has
-    ended and the stack has left every *_IN_PROGRESS state.
+    ended and the stack has settled.
 
     A settled status alone proves nothing right after ExecuteChangeSet: AWS may still report
-    the previous operation's UPDATE_COMPLETE. The status is trusted once the change set's
-    execution has ended (or the change set is gone, as AWS deletes them after an execution),
-    or once a stack event newer than the execute call has closed the operation. Without either
-    within EXECUTION_START_TIMEOUT seconds, AwsError."""
-    events: list[dict] = []
-    delay = 0.2
-    started = time.monotonic()
-    quiet_since = started
-    ended = False
-    while True:
-        # Read in this order so that the stack's status is at least as recent as the signs.
-        ended = ended or _execution_ended(cfn, stack_id, change_set_name)
-        new = _show_new_events(cfn, stack_id, seen, say)
-        events += new
-        ended = ended or any(_closes_stack_operation(e, stack_id) for e in new)
-        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-        now = time.monotonic()
-        if new:
-            quiet_since = now
-        elif now - quiet_since >= QUIET_REPORT:  # some resources take many minutes, silently
-            say(f"  ... still {stack['StackStatus']} ({now - started:.0f} s)")
-            quiet_since = now
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            if ended:
-                # Events written between the two reads above.
-                return stack, events + _show_new_events(cfn, stack_id, seen, say)
-            if time.monotonic() - started > EXECUTION_START_TIMEOUT:
+    the previous operation's UPDATE_COMPLETE, which boto3's stack_update_complete waiter would
+    take for success. So first the change set's execution is waited for (CHANGE_SET_EXECUTED),
+    or a stack event newer than the execute call that closes the operation; without any sign
+    that the execution began within EXECUTION_START_TIMEOUT seconds, AwsError. Then boto3's
+    stack_create_complete or stack_update_complete waiter reads the stack's final state."""
+    follower = StackFollower(cfn, stack_id, say, seen)
+    begun = False
+
+    def stack_status() -> str:
+        return cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+
+    def watch_execution(change_set: dict, new: list[dict]) -> None:
+        nonlocal begun
+        if any(_closes_stack_operation(e, stack_id) for e in new):
+            raise Stop
+        begun = begun or bool(new) or change_set.get("ExecutionStatus") != "AVAILABLE"
+        if not begun and follower.elapsed() > EXECUTION_START_TIMEOUT:
+            stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+            begun = stack["StackStatus"].endswith("_IN_PROGRESS")
+            if not begun:
                 raise AwsError(
                     f"change set {change_set_name} was executed, but after "
                     f"{EXECUTION_START_TIMEOUT:.0f} s stack {stack['StackName']!r} still shows "
                     f"no sign of it (status {stack['StackStatus']}, no new event): see its "
                     "change sets and events in the CloudFormation console")
-        time.sleep(delay)
-        delay = min(delay * 2, max_delay)
+        follower.report_quiet(stack_status)
 
-
-def _show_new_events(cfn: Any, stack_id: str, seen: set, say: Say) -> list[dict]:
-    new = stack_events(cfn, stack_id, seen)
-    for event in new:
-        seen.add(event["EventId"])
-        say(event_line(event))
-    return new
-
-
-def _execution_ended(cfn: Any, stack_id: str, change_set_name: str) -> bool:
-    """Whether the change set's execution has ended, or the change set is gone."""
-    try:
-        description = cfn.describe_change_set(StackName=stack_id, ChangeSetName=change_set_name)
-    except Exception as e:  # noqa: BLE001 - botocore's ClientError; anything else is re-raised
-        code = error_code(e)
-        if code == "ChangeSetNotFound" or (code == "ValidationError"
-                                           and "does not exist" in error_message(e)):
-            return True
-        raise
-    return description.get("ExecutionStatus") in EXECUTION_ENDED
+    executed = follower.wait(custom_waiter(cfn, "ChangeSetExecuted", CHANGE_SET_EXECUTED),
+                             on_read=watch_execution, ChangeSetName=change_set_name)
+    settled = executed
+    if executed.outcome != TIMEOUT:
+        waiter = "stack_create_complete" if creating else "stack_update_complete"
+        settled = follower.wait(cfn.get_waiter(waiter),
+                                timeout=max(STACK_TIMEOUT - follower.elapsed(), 0.0))
+    if settled.outcome == TIMEOUT:
+        raise AwsError(f"stack {stack_name!r} is still {stack_status()} after "
+                       f"{follower.elapsed() / 60:.0f} minutes; this command stops waiting")
+    return settled.answer["Stacks"][0], follower.events
 
 
 def _closes_stack_operation(event: dict, stack_id: str) -> bool:
