@@ -61,6 +61,8 @@ def _patch_parameters() -> None:
     from moto.cloudformation.models import Stack
     from moto.cloudformation.parsing import ResourceMap
 
+    from rv_batch_cfn.config.limits import is_list_type
+
     # AWS reports list parameters as "a,b" and hands the same string back for UsePreviousValue;
     # moto reports Python reprs ("['a', 'b']") and passes the split list back, which its own
     # parameter loader then fails to split again.
@@ -91,8 +93,7 @@ def _patch_parameters() -> None:
         for name, declaration in self._template.get("Parameters", {}).items():
             kind = declaration.get("Type", "String")
             value = self.resolved_parameters.get(name)
-            if ((kind == "CommaDelimitedList" or kind.startswith("List<"))
-                    and name not in self.input_parameters and isinstance(value, str)):
+            if (is_list_type(kind) and name not in self.input_parameters and isinstance(value, str)):
                 self.resolved_parameters[name] = value.split(",")
                 self._parsed_resources[name] = self.resolved_parameters[name]
 

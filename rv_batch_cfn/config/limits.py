@@ -8,6 +8,23 @@ from __future__ import annotations
 
 from .. import instance_types
 
+# CloudFormation's list parameter types (User Guide, "Parameters"): CommaDelimitedList and
+# List<...>. A value of one is a single string, which CloudFormation splits at every comma,
+# trimming each member.
+LIST_TYPE = "CommaDelimitedList"
+
+
+def is_list_type(kind: object) -> bool:
+    """Whether a parameter of this Type takes a list (CommaDelimitedList, List<...>)."""
+    return str(kind) == LIST_TYPE or str(kind).startswith("List<")
+
+
+def list_members(value: object) -> list[str]:
+    """A list parameter's value as CloudFormation splits it: every comma, each member trimmed
+    (an empty member, as in "a,,b", kept)."""
+    return [member.strip() for member in str(value).split(",")]
+
+
 SPOT = "SPOT"
 ON_DEMAND = "ON_DEMAND"
 CAPACITIES = (SPOT, ON_DEMAND)

@@ -13,15 +13,12 @@ import fnmatch
 import re
 from typing import Any, Iterator, Mapping
 
+from rv_batch_cfn.config.limits import is_list_type, list_members
+
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
           "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "rv",
           "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/rv/x"}
 _REMOVED = object()  # AWS::NoValue
-
-
-def _is_list(declaration: Mapping[str, Any]) -> bool:
-    kind = str(declaration.get("Type", "String"))
-    return kind == "CommaDelimitedList" or kind.startswith("List<")
 
 
 def parameter_values(template: Mapping[str, Any], **given: str) -> dict[str, Any]:
@@ -33,7 +30,7 @@ def parameter_values(template: Mapping[str, Any], **given: str) -> dict[str, Any
             raw = "vpc-0123456789abcdef0" if "VPC" in str(declaration["Type"]) else \
                 "subnet-0123456789abcdef0"
         raw = str(raw)
-        values[name] = [v.strip() for v in raw.split(",")] if _is_list(declaration) else raw
+        values[name] = list_members(raw) if is_list_type(declaration.get("Type")) else raw
     unknown = set(given) - set(values)
     assert not unknown, f"not parameters of the template: {unknown}"
     return values

@@ -10,6 +10,7 @@ import re
 from typing import Any, Mapping, Optional, Sequence
 
 from ...config.checks import did_you_mean, gp3_ratio_problems
+from ...config.limits import is_list_type, list_members
 from ...errors import ConfigError, Problem, quote
 from ...inputs import check_text_value
 from ...instance_types import refused_gpu_family
@@ -118,15 +119,14 @@ def value_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:
     kind = str(declaration.get("Type", "String"))
     constraint = declaration.get("ConstraintDescription")
     note = f" ({constraint})" if constraint else ""
-    is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
-    if not is_list:
+    if not is_list_type(kind):
         problem = _item_problem(declaration, kind, value) or _string_problem(declaration, value)
         return problem + note if problem else None
     # CloudFormation splits a list at every comma and trims each member; AllowedPattern must
     # match each member, an empty one ("a,,b", "a,") included.
     element = kind[5:-1] if kind.startswith("List<") else kind
     refused: dict[str, list[str]] = {}
-    for item in (v.strip() for v in value.split(",")):
+    for item in list_members(value):
         problem = _item_problem(declaration, element, item) or _pattern_problem(declaration, item)
         if problem and _describe_item(item) not in refused.get(problem, []):
             refused.setdefault(problem, []).append(_describe_item(item))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ...config.limits import is_list_type, list_members
 from ...errors import ConfigError, Problem
 
 
@@ -56,8 +57,7 @@ def _evaluate(expression: Any, values: Mapping[str, str], declared: Mapping[str,
     if function == "Ref":
         value = values.get(argument, "")
         kind = str(declared.get(argument, {}).get("Type", "String"))
-        is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
-        return [v.strip() for v in value.split(",") if v.strip()] if is_list else value
+        return [v for v in list_members(value) if v] if is_list_type(kind) else value
     args = [_evaluate(a, values, declared) for a in argument] \
         if isinstance(argument, list) else None
     if args is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
+from ...config.limits import is_list_type, list_members
 from ...template import parameters as params
 
 # ComputeResources properties whose change makes Batch replace the instances (Batch user guide,
@@ -120,9 +121,8 @@ class _Resolver:
             if value is None:
                 continue
             kind = str(declaration.get("Type", "String"))
-            if kind == "CommaDelimitedList" or kind.startswith("List<"):
-                value = [v.strip() for v in str(value).split(",")] if not isinstance(
-                    value, list) else value
+            if is_list_type(kind) and not isinstance(value, list):
+                value = list_members(value)
             self.values[name] = value if isinstance(value, list) else str(value)
         self.conditions: dict[str, bool] = {}
 
