@@ -6,11 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ...template import parameters as params
-
-OK = "ok"
-PROBLEM = "problem"
-NOTE = "note"  # worth knowing, not wrong: an unchecked hosted image, no Raster Vision config
-WARNING = "warning"  # works, but likely not as meant (a cost trap); not counted as a problem
+from ..findings import NOTE, OK, PROBLEM, WARNING  # noqa: F401 - the statuses of a Finding
 
 # Check names, as they appear in the report and in --json.
 ENVIRONMENTS = "compute environments"

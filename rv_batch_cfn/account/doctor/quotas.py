@@ -14,9 +14,7 @@ from ...template import parameters as params
 from .. import instances
 from ..quotas import check, placement
 from ..quotas.codes import SPOT
-from .model import NOTE, OK, PROBLEM, QUOTAS, SPOT_SCORES, Finding
-
-_STATUS = {check.PROBLEM: PROBLEM, check.NOTE: NOTE, check.OK: OK}
+from .model import NOTE, OK, QUOTAS, SPOT_SCORES, Finding
 
 
 def quota_findings(session: Any, stack_name: str, values: Mapping[str, str],
@@ -25,7 +23,7 @@ def quota_findings(session: Any, stack_name: str, values: Mapping[str, str],
     instance types doctor has described already)."""
     kinds = check.stack_kind_needs(session, values, known=lookup)
     _, found = check.check_quotas(session, values, stack_name, needs_by_kind=kinds)
-    findings = [Finding(QUOTAS, _STATUS[f.status], f.message, f.fix) for f in found]
+    findings = [Finding(QUOTAS, f.status, f.message, f.fix) for f in found]
     gpu = next((k for k in kinds if k.kind == "gpu"), None)
     if gpu is not None and gpu.capacity == SPOT and gpu.fitting:
         findings += spot_findings(session, values, gpu)

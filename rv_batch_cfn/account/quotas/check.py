@@ -18,10 +18,10 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from ...instance_types import InstanceType
 from ...template import parameters as params
 from .. import instances
+from ..findings import NOTE, OK, PROBLEM
 from ..session import DENIED_CODES, aws_error, error_code
 from .codes import SERVICE_CODE, SPOT, VcpuQuota, quota_for
 
-PROBLEM, NOTE, OK = "problem", "note", "ok"
 GET_QUOTA = "servicequotas:GetServiceQuota"
 GET_DEFAULT = "servicequotas:GetAWSDefaultServiceQuota"
 # Batch's "optimal" picks from the C, M and R families: the Standard quota.
