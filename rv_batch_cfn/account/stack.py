@@ -105,6 +105,18 @@ def stack_events(cfn: Any, stack_id: str, seen: Optional[set] = None) -> list[di
             return list(reversed(found))
 
 
+def first_failure(events: list[dict], stack_name: str) -> Optional[str]:
+    """The first failure CloudFormation reports among `events` (a resource's, else the stack's
+    own), as "LogicalId (Type): reason"; None when nothing failed."""
+    failed = [e for e in events if e["ResourceStatus"].endswith("_FAILED")]
+    resources = [e for e in failed if e["LogicalResourceId"] != stack_name]
+    if not failed:
+        return None
+    first = (resources or failed)[0]
+    return (f"{first['LogicalResourceId']} ({first.get('ResourceType', '')}): "
+            f"{first.get('ResourceStatusReason', 'no reason given').rstrip('.')}")
+
+
 def event_line(event: dict) -> str:
     """One stack event as a line: time, status, logical id, type and reason."""
     stamp = event["Timestamp"]

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Optional
 from ..errors import AwsError
 from .last_ami import LAST_AMI, read_last_ami
 from .session import aws_errors, error_code
-from .stack import StackFollower, describe_stack
+from .stack import StackFollower, describe_stack, first_failure
 from .waits import SUCCESS, TIMEOUT, custom_waiter, wait_for
 
 QUEUED = ("SUBMITTED", "PENDING", "RUNNABLE")  # CancelJob ends these
@@ -278,13 +278,10 @@ def _delete(cfn: Any, plan: Plan, say: Say) -> None:
     if waited.outcome == TIMEOUT:
         raise AwsError(f"stack {plan.stack_name!r} is still {status} after "
                        f"{follower.elapsed() / 60:.0f} minutes. {requested}")
-    failed = [e for e in follower.events if e["ResourceStatus"] == "DELETE_FAILED"
-              and e["LogicalResourceId"] != plan.stack_name]
-    first = (f"; the first failure: {failed[0]['LogicalResourceId']}: "
-             f"{failed[0].get('ResourceStatusReason', 'no reason given')}"
-             if failed else "")
-    raise AwsError(f"stack {plan.stack_name!r} is {status}{first}. Fix it, then "
-                   "run teardown again (it retries the deletion)")
+    first = first_failure(follower.events, plan.stack_name)
+    raise AwsError(f"stack {plan.stack_name!r} is {status}"
+                   + (f"; the first failure: {first}" if first else "")
+                   + ". Fix it, then run teardown again (it retries the deletion)")
 
 
 def leftovers(session: Any, region: str, resources: tuple[dict, ...],

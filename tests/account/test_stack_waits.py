@@ -53,8 +53,9 @@ def test_a_deletion_that_fails_names_the_first_failure_and_shows_the_events():
         else:
             raise AssertionError("a failed deletion raised nothing")
         stub.assert_no_pending_responses()
-    assert message == ("stack 'rv' is DELETE_FAILED; the first failure: Bucket: The bucket is "
-                       "not empty. Fix it, then run teardown again (it retries the deletion)")
+    assert message == ("stack 'rv' is DELETE_FAILED; the first failure: Bucket "
+                       "(AWS::S3::Bucket): The bucket is not empty. Fix it, then run teardown "
+                       "again (it retries the deletion)")
     assert lines[0] == "deleting stack rv; events:"
     assert "DELETE_IN_PROGRESS" in lines[1] and "Bucket" in lines[2]
     assert len(lines) == 3  # each event once, the old one not at all

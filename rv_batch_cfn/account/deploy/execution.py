@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 from ...errors import AwsError, Interrupted
 from ..session import aws_error, not_aws_answer
-from ..stack import STACK_TIMEOUT, StackFollower
+from ..stack import STACK_TIMEOUT, StackFollower, first_failure
 from ..waits import TIMEOUT, Stop, custom_waiter
 
 # States from which an update is impossible: the stack must be deleted first.
@@ -169,14 +169,10 @@ def _closes_stack_operation(event: dict, stack_id: str) -> bool:
 
 def failure(stack: dict, events: list[dict]) -> str:
     """The stack's final state and the first resource that failed, with CloudFormation's reason."""
-    failed = [e for e in events if e["ResourceStatus"].endswith("_FAILED")]
-    resources = [e for e in failed if e["LogicalResourceId"] != stack["StackName"]]
-    first = (resources or failed or [None])[0]
+    first = first_failure(events, stack["StackName"])
     message = f"stack {stack['StackName']!r} ended in {stack['StackStatus']}"
     if first is not None:
-        message += (f"; the first failure: {first['LogicalResourceId']} "
-                    f"({first.get('ResourceType', '')}): "
-                    f"{first.get('ResourceStatusReason', 'no reason given').rstrip('.')}")
+        message += f"; the first failure: {first}"
     else:
         message += "; see the stack's events in the CloudFormation console"
     if stack["StackStatus"] in DEAD:
