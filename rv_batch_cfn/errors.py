@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from .text import plural
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command worked and found problems (lint findings, doctor, a declined plan)
 EXIT_ERROR = 2  # bad input, or an error the user can fix (credentials, a missing stack)
@@ -81,7 +83,7 @@ class ConfigError(RvBatchError):
     def __init__(self, problems: Sequence[Problem], source: str = "the configuration"):
         self.problems = tuple(problems)
         count = len(self.problems)
-        lines = [f"{count} problem{'s' if count != 1 else ''} in {source}:"]
+        lines = [f"{plural(count, 'problem')} in {source}:"]
         lines += [f"  - {p}" for p in self.problems[:PROBLEM_LIMIT]]
         if count > PROBLEM_LIMIT:
             lines.append(f"  (and {count - PROBLEM_LIMIT} more)")

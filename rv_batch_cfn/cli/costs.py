@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime, timezone
 
 from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..text import table
 from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
 from .jobs import usd
@@ -37,11 +38,8 @@ def format_bill(bill) -> str:
              usd(d.total)] for d in bill.days]
     rows.append(["total", *cells({p: sum(d.parts.get(p, 0.0) for d in bill.days)
                                   for p in PARTS}), usd(bill.total)])
-    widths = [max(len(r[i]) for r in [list(HEADERS), *rows]) for i in range(len(HEADERS))]
-    lines = [title, ""]
-    lines += ["  " + "  ".join(c.rjust(w) if i else c.ljust(w)
-                               for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-              for cells in [list(HEADERS), *rows]]
+    lines = [title, "", *table([list(HEADERS), *rows], indent="  ",
+                               right=range(1, len(HEADERS)))]
     if bill.problem:
         lines += ["", "by run:"]
         lines += [f"  {r.name or '(no run)'}: {usd(r.cost_usd)}" for r in bill.report.runs] \

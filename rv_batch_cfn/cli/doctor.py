@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from ..account.findings import NOTE, OK, PROBLEM, WARNING
 from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..text import plural, table
 from .common import add_stack_argument, print_json, stack_argument
 from .global_options import wants_json
 
-_MARKS = {"ok": "ok", "problem": "PROBLEM", "note": "note", "warning": "WARNING"}
+_MARKS = {OK: "ok", PROBLEM: "PROBLEM", NOTE: "note", WARNING: "WARNING"}
+_MARK_WIDTH = max(len(mark) for mark in _MARKS.values())  # the same column in every report
 
 
 def format_report(diagnosis) -> str:
@@ -15,16 +18,16 @@ def format_report(diagnosis) -> str:
     also = (f", job definitions of {diagnosis.job_def_stack}" if diagnosis.job_def_stack
             else "")
     lines = [f"doctor: stack {diagnosis.stack}{also} ({diagnosis.region})"]
-    width = max(len(f.check) for f in diagnosis.findings) if diagnosis.findings else 0
+    rows = []
     for f in diagnosis.findings:
-        lines.append(f"  {_MARKS[f.status]:<8} {f.check:<{width}}  {f.message}")
+        rows.append([_MARKS[f.status], f.check, f.message])
         if f.fix:
-            lines.append(f"  {'':<8} {'':<{width}}  fix: {f.fix}")
+            rows.append(["", "", f"fix: {f.fix}"])
+    lines += table(rows, indent="  ", min_widths=[_MARK_WIDTH])
     count, warned = len(diagnosis.problems), len(diagnosis.warnings)
-    summary = ("no problems found" if not count else
-               f"{count} problem{'s' if count != 1 else ''} found")
+    summary = f"{plural(count, 'problem')} found" if count else "no problems found"
     if warned:
-        summary += f", {warned} warning{'s' if warned != 1 else ''}"
+        summary += f", {plural(warned, 'warning')}"
     lines.append(summary)
     return "\n".join(lines)
 

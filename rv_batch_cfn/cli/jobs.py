@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, RvBatchError
+from ..text import plural, table
 from .common import add_stack_argument, print_json, seconds_above_zero, stderr
 from .global_options import wants_json
 
@@ -86,11 +87,9 @@ def format_jobs(report) -> str:
                          _duration(job.duration(report.now)),
                          *([_cost(job)] if report.costed else []), job.job_id, _reason(job)]
             for job in report.jobs}
-    widths = [max(len(r[i]) for r in [columns, *rows.values()])
-              for i in range(len(columns))]
-
-    def line(cells) -> str:
-        return "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    # One set of column widths for every run's table: the runs read as one listing.
+    header, *aligned = table([columns, *rows.values()], indent="  ")
+    line_of = dict(zip(rows, aligned))
 
     for run in report.runs:
         states: dict[str, int] = {}
@@ -99,9 +98,9 @@ def format_jobs(report) -> str:
         ordered = {s: states[s] for s in STATES if s in states}
         title = f"run {run.name}" if run.name else "jobs of no pipeline run"
         cost = f", estimated cost {usd(run.cost_usd)}" if report.costed else ""
-        lines += ["", f"{title}: {len(run.jobs)} job{'s' if len(run.jobs) != 1 else ''} "
-                      f"({_counts(ordered)}){cost}", line(columns)]
-        lines += [line(rows[job.job_id]) for job in run.jobs]
+        lines += ["", f"{title}: {plural(len(run.jobs), 'job')} ({_counts(ordered)}){cost}",
+                  header]
+        lines += [line_of[job.job_id] for job in run.jobs]
     if report.costed:
         lines += ["", *cost_notes(report)]
     stuck = report.stuck

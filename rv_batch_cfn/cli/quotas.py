@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, AwsError
+from ..text import plural
 from .common import (KIND_CHOICES, add_stack_argument, ask_terminal, print_json, progress,
                      require_terminal_or_yes, whole_number)
 from .global_options import wants_json
@@ -55,10 +56,9 @@ def cmd_request_quota(args: argparse.Namespace) -> int:
     outcome = "nothing to request"
     if to_file and args.dry_run:
         outcome = "dry run: nothing requested"
-        say(f"Dry run: {len(to_file)} increase{'s' if len(to_file) != 1 else ''} would be "
-            "requested.")
+        say(f"Dry run: {plural(len(to_file), 'increase')} would be requested.")
     elif to_file:
-        question = (f"Request {len(to_file)} increase{'s' if len(to_file) != 1 else ''} ("
+        question = (f"Request {plural(len(to_file), 'increase')} ("
                     + ", ".join(f"{i.need.quota.code} to {i.desired} vCPUs" for i in to_file)
                     + ")? [y/N] ")
         if args.yes or ask_terminal(question):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..text import table
 from .common import print_json
 from .global_options import wants_json
 
@@ -22,9 +23,7 @@ def format_subnet_table(choice) -> str:
         cells = [price(r.prices[n]) if r.offered[n] else "not offered" for n in names]
         body.append([r.subnet_id, r.zone, *cells, price(r.zone_price) if r.eligible else "-",
                      "yes" if r.eligible else "no"])
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-             for row in [header, *body]]
+    lines = table([header, *body])
     lines.append("")
     lines.append("Spot prices are USD per hour now, Linux; ZONE $/H is the cheapest GPU type "
                  "plus the cheapest CPU type.")

@@ -23,6 +23,7 @@ from ...errors import AwsError, Interrupted
 from ...template import outputs as out
 from ...template.job_definitions import MAIN_STACK_NAME
 from ...template.parameters import GPU
+from ...text import table
 from . import parameter_values as checks
 from .rules import check_rules
 from .stack_checks import check_deployment
@@ -244,11 +245,12 @@ def _show_parameters(say: Printer, given: Mapping[str, str], previous: Mapping[s
         say("Parameters: " + ("template defaults" if creating else "all kept as they are"))
         return
     say("Parameters:")
-    width = max(len(k) for k in given)
+    rows = []
     for key, value in given.items():
         was = previous.get(key)
-        change = f"{was} -> {value}" if was is not None and was != value else value
-        say(f"  {key:<{width}}  {change}")
+        rows.append([key, f"{was} -> {value}" if was is not None and was != value else value])
+    for line in table(rows, indent="  "):
+        say(line)
     if not creating:
         say("  (every other parameter keeps its current value)")
 
@@ -300,14 +302,14 @@ _SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": 
 
 def _show_changes(say: Printer, changes: list[dict]) -> None:
     say(f"Planned changes ({len(changes)}):")
-    rows = [c["ResourceChange"] for c in changes if c.get("Type", "Resource") == "Resource"]
-    width = max((len(r["LogicalResourceId"]) for r in rows), default=0)
-    for r in rows:
-        replacement = r.get("Replacement")
+    rows = []
+    for r in (c["ResourceChange"] for c in changes if c.get("Type", "Resource") == "Resource"):
         note = {"True": "  (replaced)", "Conditional": "  (may be replaced)"}.get(
-            str(replacement), "")
-        say(f"  {_SYMBOLS.get(r['Action'], '*')} {r['Action']:<7} "
-            f"{r['LogicalResourceId']:<{width}}  {r['ResourceType']}{note}")
+            str(r.get("Replacement")), "")
+        rows.append([f"{_SYMBOLS.get(r['Action'], '*')} {r['Action']}", r["LogicalResourceId"],
+                     r["ResourceType"] + note])
+    for line in table(rows, indent="  ", min_widths=[len("~ Modify")]):
+        say(line)
 
 
 def _show_outputs(say: Printer, stack: dict) -> None:

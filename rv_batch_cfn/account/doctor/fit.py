@@ -7,6 +7,7 @@ from typing import Sequence
 
 from ...instance_types import InstanceType
 from ...template import parameters as params
+from ...text import plural
 from .. import instances
 from .model import FIT, NOTE, OK, PROBLEM, WARNING, Finding, Kind
 
@@ -23,7 +24,7 @@ class JobSize:
     gpus: int
 
     def __str__(self) -> str:
-        gpus = f", {self.gpus} GPU{'s' if self.gpus != 1 else ''}" if self.gpus else ""
+        gpus = f", {plural(self.gpus, 'GPU')}" if self.gpus else ""
         return f"{self.vcpus} vCPUs, {self.memory_mib} MiB{gpus}"
 
 
@@ -38,7 +39,7 @@ def job_size(definition: dict) -> JobSize:
 
 
 def _describe_type(t: InstanceType) -> str:
-    gpus = f", {t.gpus} GPU{'s' if t.gpus != 1 else ''}" if t.gpus else ""
+    gpus = f", {plural(t.gpus, 'GPU')}" if t.gpus else ""
     return f"{t.name} ({t.vcpus} vCPUs, {t.job_memory_mib} MiB for jobs{gpus})"
 
 
