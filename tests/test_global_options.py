@@ -69,8 +69,7 @@ def test_global_options_before_or_after_the_command(name):
     # After the name too, except where the command keeps an option of its own under a global
     # name (template -o/--output FILE, lint --region to check against): the global one then
     # goes before the name.
-    own = command._option_string_actions
-    usable = [g for g in GLOBALS if g[0] not in own or own[g[0]].dest == g[2]]
+    usable = [g for g in GLOBALS if g[0] not in command.own_options]
     assert len(usable) >= len(GLOBALS) - 1, name
     after = vars(parser.parse_args([name, *required, *global_argv(usable)]))
     assert {dest: after[dest] for _, _, dest in usable} == expected(usable)
@@ -243,11 +242,12 @@ def test_the_exit_status_text_names_every_code():
 
 def test_a_command_added_later_gets_the_global_options(monkeypatch, capsys):
     # A new command module registers as the others do (nothing for the AWS options, maybe a
-    # --json of its own), and still gets every global option in both places.
+    # --json of its own, named in own_options), and still gets every global option in both
+    # places.
     seen = []
 
     def register(sub):
-        p = sub.add_parser("example", help="an example")
+        p = sub.add_parser("example", help="an example", own_options=["--json"])
         p.add_argument("--json", action="store_true", help="its own --json")
         p.set_defaults(func=lambda args: seen.append(args) or 0)
 
@@ -259,3 +259,12 @@ def test_a_command_added_later_gets_the_global_options(monkeypatch, capsys):
     assert (second.output_format, second.json, second.endpoint_url) == ("json", True, "http://e")
     code, out, _ = run(capsys, "example", "--help")
     assert "Exit status, the same for every command" in " ".join(out.split())
+
+
+def test_a_global_option_taken_without_saying_so_fails_when_the_parser_is_built(monkeypatch):
+    def register(sub):
+        sub.add_parser("example", help="an example").add_argument("--profile")
+
+    monkeypatch.setattr(cli, "REGISTRARS", [*cli.REGISTRARS, register])
+    with pytest.raises(argparse.ArgumentError, match="conflicting option string: --profile"):
+        cli.build_parser()

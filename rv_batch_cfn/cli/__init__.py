@@ -33,10 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Set up AWS Batch for Raster Vision: generate the CloudFormation template "
                     "and work with the deployed stack.")
     global_options.add_to_top(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=global_options.CommandParser)
     for register in REGISTRARS:
         register(sub)
-    global_options.add_to_commands(sub)
     return parser
 
 

@@ -116,7 +116,7 @@ def _add_generator(sub: argparse._SubParsersAction, name: str, func: Callable, d
                    help: str, description: str, config_help: str) -> None:
     p = sub.add_parser(name, help=help, description=description + " It is checked with "
                        "cfn-lint and written atomically (the old file stays whole if anything "
-                       "fails).")
+                       "fails).", own_options=["--output"])
     p.add_argument("-o", "--output", default=str(default),
                    help=f"where to write it ('-' for standard output; default {default})")
     p.add_argument("--config", metavar="FILE", help=config_help)
@@ -150,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "packer-template", help="write the Packer template of the GPU AMI",
         description="Write the Packer template create-ami builds (legacy JSON, checked by "
-                    "packer validate), atomically.")
+                    "packer validate), atomically.", own_options=["--output"])
     p.add_argument("-o", "--output", default=str(PACKER_TEMPLATE_PATH),
                    help=f"where to write it ('-' for standard output; default "
                         f"{PACKER_TEMPLATE_PATH})")
@@ -163,7 +163,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write the Markdown page that lists every parameter of the template the "
                     "configuration builds, as the CloudFormation console shows them (group, "
                     "label, description, default, allowed values), in the console's order; "
-                    "atomically. make template writes docs/console-parameters.md with it.")
+                    "atomically. make template writes docs/console-parameters.md with it.",
+        own_options=["--output"])
     p.add_argument("-o", "--output", default=str(PARAMETERS_PAGE_PATH),
                    help=f"where to write it ('-' for standard output; default "
                         f"{PARAMETERS_PAGE_PATH})")
@@ -173,7 +174,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("lint", help="run cfn-lint on a template file",
                        description="Run cfn-lint (informational checks included) on a template. "
-                                   "Exit 0 when clean of errors and warnings, 1 otherwise.")
+                                   "Exit 0 when clean of errors and warnings, 1 otherwise.",
+                       own_options=["--region"])
     p.add_argument("path", help="template file (YAML or JSON)")
     p.add_argument("--region", dest="lint_regions", action="append", type=region_argument,
                    metavar="REGION", help="region to check against (repeatable; default: the "

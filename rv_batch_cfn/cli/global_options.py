@@ -2,22 +2,24 @@
 `rv-batch-cfn --region eu-west-1 doctor --stack rv` and `rv-batch-cfn doctor --stack rv
 --region eu-west-1` are the same command.
 
-They are added to the top-level parser and, after every command has registered, to each
-command's parser too, so a command added later gets them without doing anything. The copy on a
-command's parser defaults to argparse.SUPPRESS: an option given before the command is not
-overwritten by the command's default. A command may define an option of the same name for its
-own meaning (`template -o/--output FILE`, `lint --region` to check against): its own then wins,
-after the command name.
+They are added to the top-level parser, and every command's parser inherits them from a parent
+parser (argparse's `parents`): the subparsers' parser class is CommandParser, so a command added
+later gets them without doing anything. The copy on a command's parser defaults to
+argparse.SUPPRESS: an option given before the command is not overwritten by the command's
+default. A command may define an option of the same name for its own meaning (`template
+-o/--output FILE`, `lint --region` to check against), naming it in `own_options`: its own then
+wins, after the command name.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import platform
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .. import __version__
 
@@ -78,33 +80,35 @@ def add_to_top(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ((parser.epilog + " ") if parser.epilog else "") + EXIT_STATUS
 
 
-def add_to_command(parser: argparse.ArgumentParser) -> None:
-    """The global options on one command's parser, defaulting to SUPPRESS; the exit status in
-    its help. An option the command already has keeps the command's meaning; if it stores to
-    the same place as the global one (an older `--json`), only its default is suppressed."""
-    group = parser.add_argument_group(TITLE)
-    taken = parser._option_string_actions  # argparse's own table: option string -> action
+@functools.lru_cache(maxsize=None)
+def _parent(without: frozenset[str]) -> argparse.ArgumentParser:
+    """The parent parser (argparse's `parents`) holding the global options for a command's
+    parser, less the options in `without`; defaults SUPPRESS, so that a value given before the
+    command name is not overwritten."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group(TITLE)
     for flags, spec in _options():
-        existing = [taken[f] for f in flags if f in taken]
-        if existing:
-            for action in existing:
-                if action.dest == spec["dest"]:
-                    action.default = argparse.SUPPRESS
-            continue
-        group.add_argument(*flags, **spec, default=argparse.SUPPRESS)
-    if "--version" not in taken:
+        if not without.intersection(flags):
+            group.add_argument(*flags, **spec, default=argparse.SUPPRESS)
+    if "--version" not in without:
         group.add_argument("--version", action="version", version=VERSION,
                            help=argparse.SUPPRESS)
-    parser.epilog = ((parser.epilog + " ") if parser.epilog else "") + EXIT_STATUS
+    return parent
 
 
-def add_to_commands(sub: argparse._SubParsersAction) -> None:
-    """add_to_command for every command registered on `sub` (aliases share one parser)."""
-    seen: set[int] = set()
-    for parser in sub.choices.values():
-        if id(parser) not in seen:
-            seen.add(id(parser))
-            add_to_command(parser)
+class CommandParser(argparse.ArgumentParser):
+    """The parser of one command (the subparsers' `parser_class`): the global options come from
+    a parent parser, and its help ends with the exit status. `own_options` names the global
+    options the command defines with a meaning of its own (`template -o/--output FILE`, `lint
+    --region` to check against): its own then wins after the command name, and the global one
+    is given before it."""
+
+    def __init__(self, *args: Any, own_options: Iterable[str] = (), **kwargs: Any) -> None:
+        self.own_options = frozenset(own_options)
+        kwargs["parents"] = [*kwargs.get("parents", ()), _parent(self.own_options)]
+        epilog = kwargs.get("epilog")
+        kwargs["epilog"] = ((epilog + " ") if epilog else "") + EXIT_STATUS
+        super().__init__(*args, **kwargs)
 
 
 def wants_json(args: argparse.Namespace) -> bool:
