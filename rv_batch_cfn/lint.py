@@ -42,8 +42,8 @@ def lint_template(text: str, regions: Sequence[str] = DEFAULT_REGIONS,
                   informational: bool = True) -> list[LintFinding]:
     """Every finding cfn-lint reports on `text` (YAML or JSON), informational ones included."""
     # Imported here: cfn-lint takes about a second to import, and most commands never lint.
-    # What cfnlint.api.lint does, with the rules loaded once (load_rules).
-    from cfnlint.config import ConfigMixIn, ManualArgs
+    # Why not cfnlint.api.lint: it reloads every rule on each call; this is its body, rules cached.
+    from cfnlint import ConfigMixIn, ManualArgs
     from cfnlint.decode.decode import decode_str
     from cfnlint.exceptions import InvalidRegionException
     from cfnlint.runner import run_template_by_data
@@ -68,7 +68,7 @@ def load_rules() -> Any:
     built, about 0.3 s that cfn-lint.api.lint spends again on every call otherwise. The rules
     keep no state between templates (cfn-lint's command line runs one set over every file it is
     given); which of them apply is the configuration each call passes."""
-    from cfnlint.config import ConfigMixIn
+    from cfnlint import ConfigMixIn
     from cfnlint.runner import Runner
 
     return Runner(ConfigMixIn(regions=list(DEFAULT_REGIONS))).rules

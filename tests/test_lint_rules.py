@@ -34,3 +34,15 @@ def test_the_rules_are_loaded_once():
     rules = lint.load_rules()
     lint_template(FAILING)
     assert lint.load_rules() is rules
+
+
+def test_the_same_findings_as_cfnlint_api():
+    # lint_template is cfnlint.api.lint's body with the rules loaded once (rv_batch_cfn/lint.py
+    # says why): on a new cfn-lint, the documented function and this one must still agree.
+    from cfnlint import ManualArgs
+    from cfnlint.api import lint
+
+    for text in (CLEAN, FAILING):
+        documented = sorted((m.rule.id, m.linenumber) for m in lint(
+            text, config=ManualArgs(regions=["us-east-1"], include_checks=["I"])))
+        assert _found(text) == documented
