@@ -4,7 +4,8 @@ ran on, and that instance's price at the time.
 - The instance: the attempt's container instance (ECS DescribeContainerInstances: attributes
   `ecs.instance-type` and `ecs.availability-zone`), as long as ECS still knows it ("observed");
   otherwise the cheapest type of the job's compute environments that fits the job ("assumed"):
-  the lowest on-demand price of the table in pricing.py, then the fewest vCPUs and memory.
+  each family's smallest fitting size, then (on-demand environments) the lowest price from the
+  Pricing API, then the fewest vCPUs and memory.
 - The share (`SHARE_RULE`): the largest of the job's vCPUs, GPUs and memory as a fraction of the
   instance's. A job alone on an instance larger than it needs is charged its share only: what
   is left was free for other jobs, and Batch chose the type.
@@ -268,18 +269,29 @@ def _family_members(ctx: _Context, names: Sequence[str]) -> list[InstanceType]:
 
 def _cheapest_fit(ctx: _Context, queue: str, size: JobSize
                   ) -> tuple[Optional[InstanceType], Optional[_Environment]]:
-    """The cheapest type of the queue's environments (in the queue's order) that fits the job:
-    the lowest table price, then fewest vCPUs, memory, name."""
-    from .pricing import ON_DEMAND_TABLE
-
+    """The cheapest type of the queue's environments (in the queue's order) that fits the job,
+    as Batch's allocation prefers: of each family its smallest fitting size; then, in an
+    on-demand environment, the lowest price from the Pricing API (unknown prices last; the
+    estimate asks it for that price anyway); then fewest vCPUs, memory, name. A spot
+    environment's candidates are not priced in advance: spot prices differ by zone and hour."""
     for env in ctx.environments.get(queue, ()):
-        fitting = [t for t in _family_members(ctx, env.type_names)
-                   if t.fits(size.vcpus, size.memory_mib, size.gpus)]
-        if fitting:
-            best = min(fitting, key=lambda t: (ON_DEMAND_TABLE.get(t.name, float("inf")),
-                                               t.vcpus, t.memory_mib, t.name))
+        fitting = sorted((t for t in _family_members(ctx, env.type_names)
+                          if t.fits(size.vcpus, size.memory_mib, size.gpus)),
+                         key=lambda t: (t.vcpus, t.memory_mib, t.name))
+        smallest: dict[str, InstanceType] = {}
+        for t in fitting:
+            smallest.setdefault(t.name.split(".")[0], t)
+        if smallest:
+            best = min(smallest.values(), key=lambda t: (
+                _list_price(ctx, t.name) if env.lifecycle == ON_DEMAND else 0.0, t.vcpus,
+                t.memory_mib, t.name))
             return best, env
     return None, None
+
+
+def _list_price(ctx: _Context, instance_type: str) -> float:
+    price = ctx.book.on_demand(instance_type)
+    return price.usd_per_hour if price is not None else float("inf")
 
 
 def share_of(size: JobSize, instance: InstanceType) -> tuple[float, str]:

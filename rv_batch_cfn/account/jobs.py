@@ -143,7 +143,7 @@ class JobsReport:
     run: Optional[str] = None  # the --run and --status the jobs were narrowed to
     statuses: tuple[str, ...] = ()
     costed: bool = False  # each job carries its estimated cost
-    pricing_problem: Optional[str] = None  # why on-demand prices came from the table
+    pricing_problem: Optional[str] = None  # why on-demand prices are unknown
     cost_problem: Optional[str] = None  # why no cost could be estimated at all
 
     @property
@@ -154,7 +154,8 @@ class JobsReport:
             notes.insert(0, f"no estimate: {self.cost_problem}")
         if self.pricing_problem:
             notes.append(f"the Pricing API could not be used ({self.pricing_problem}): "
-                         "on-demand prices from rv-batch-cfn's table")
+                         "on-demand prices are unknown, and left out of the totals (allow "
+                         "pricing:GetProducts to have them)")
         return tuple(notes)
 
     @property

@@ -1,12 +1,12 @@
-"""What an instance costs per hour: spot price history, the Pricing API, and a fallback table.
+"""What an instance costs per hour: spot price history and the Pricing API.
 
 `PriceBook` keeps every price it learns for the life of one command, so a run of a hundred
 jobs on one instance type asks EC2 once per type and zone, and the Pricing API once per type.
 
 On-demand prices come from the Pricing API (GetProducts, whose endpoint is in us-east-1 whatever
-the stack's region). When it cannot be reached (no permission, a network that blocks it, an
-emulator), `ON_DEMAND_TABLE` answers for the types of `rv_batch_cfn.instance_types`: see its
-comment for where its figures come from.
+the stack's region), for the stack's own region. When it cannot be used (no permission, a
+network that blocks it), an on-demand price is unknown, and `pricing_problem` says why: no
+table of prices is kept here, as one typed in by hand ages unseen and holds one region only.
 """
 
 from __future__ import annotations
@@ -22,46 +22,6 @@ from .instances import LINUX
 PRICING_REGION = "us-east-1"
 SPOT_HISTORY = "spot price history"
 PRICING_API = "Pricing API"
-TABLE_SOURCE = ("the on-demand table of rv-batch-cfn (EC2 On-Demand pricing page, US East "
-                "(N. Virginia), Linux, shared tenancy, as of 2025)")
-TABLE_REGION = "us-east-1"
-
-# On-demand USD per hour, Linux, shared tenancy, US East (N. Virginia), transcribed from the
-# Amazon EC2 On-Demand pricing page in 2025. Only a fallback: the Pricing API is asked first.
-# The CPU families price every size as its vCPUs times one rate (large = 2 vCPUs), which is how
-# AWS prices them; GPU sizes are irregular and listed one by one. p4d and p5 are left out: their
-# prices changed in 2025 and the Pricing API is the one source for them.
-_CPU_RATE_PER_VCPU = {
-    "m5": 0.048, "m5a": 0.043, "m6i": 0.048, "m6a": 0.0432, "m7i": 0.0504, "m7a": 0.05796,
-    "c5": 0.0425, "c6i": 0.0425, "c6a": 0.03825, "c7i": 0.044625, "c7a": 0.05132,
-    "r5": 0.063, "r6i": 0.063, "r6a": 0.0567, "r7i": 0.06615, "r7a": 0.076075,
-    "m6id": 0.059325, "c6id": 0.0504, "r6id": 0.0756, "m5d": 0.0565, "r5d": 0.072,
-}
-_GPU_PRICES = {
-    "g4dn.xlarge": 0.526, "g4dn.2xlarge": 0.752, "g4dn.4xlarge": 1.204, "g4dn.8xlarge": 2.176,
-    "g4dn.12xlarge": 3.912, "g4dn.16xlarge": 4.352,
-    "g5.xlarge": 1.006, "g5.2xlarge": 1.212, "g5.4xlarge": 1.624, "g5.8xlarge": 2.448,
-    "g5.12xlarge": 5.672, "g5.16xlarge": 4.096, "g5.24xlarge": 8.144, "g5.48xlarge": 16.288,
-    "g6.xlarge": 0.8048, "g6.2xlarge": 0.9776, "g6.4xlarge": 1.3232, "g6.8xlarge": 2.0144,
-    "g6.12xlarge": 4.6016, "g6.16xlarge": 3.3968, "g6.24xlarge": 6.6752, "g6.48xlarge": 13.3504,
-    "g6e.xlarge": 1.861, "g6e.2xlarge": 2.24208, "g6e.4xlarge": 3.00424,
-    "g6e.8xlarge": 4.52856, "g6e.12xlarge": 10.49264, "g6e.16xlarge": 7.57719,
-    "g6e.24xlarge": 15.06559, "g6e.48xlarge": 30.13118,
-}
-
-
-def _table() -> dict[str, float]:
-    from ..instance_types import CATALOGUE
-
-    prices = dict(_GPU_PRICES)
-    for name, kind in CATALOGUE.items():
-        rate = _CPU_RATE_PER_VCPU.get(name.split(".")[0])
-        if rate is not None:
-            prices[name] = round(rate * kind.vcpus, 6)
-    return prices
-
-
-ON_DEMAND_TABLE = _table()
 
 
 @dataclass(frozen=True)
@@ -99,7 +59,7 @@ class PriceBook:
     """Prices for one command: spot history per (type, zone) over a window, on-demand per type.
 
     Spot: `want_spot` every window first, then `spot` reads from one DescribeSpotPriceHistory
-    query per (type, zone) that covers them all. On-demand: the Pricing API, else the table.
+    query per (type, zone) that covers them all. On-demand: the Pricing API, else unknown.
     """
 
     def __init__(self, session: Any, region: str) -> None:
@@ -161,19 +121,12 @@ class PriceBook:
 
     # -- on-demand -----------------------------------------------------------------------------
     def on_demand(self, instance_type: str) -> Optional[Price]:
-        """The on-demand price of the type in the book's region: the Pricing API, else the
-        table (us-east-1 prices); None when neither knows it."""
+        """The on-demand price of the type in the book's region from the Pricing API; None
+        when it does not know the type or cannot be used (then `pricing_problem` says why)."""
         if instance_type not in self._on_demand:
-            price = None
-            if self.pricing_problem is None:
-                found = self._ask_pricing(instance_type)
-                if found is not None:
-                    price = Price(found, PRICING_API)
-            if price is None and instance_type in ON_DEMAND_TABLE:
-                note = ("" if self.region == TABLE_REGION else
-                        f"a us-east-1 price; {self.region} differs")
-                price = Price(ON_DEMAND_TABLE[instance_type], TABLE_SOURCE, note)
-            self._on_demand[instance_type] = price
+            found = self._ask_pricing(instance_type) if self.pricing_problem is None else None
+            self._on_demand[instance_type] = (Price(found, PRICING_API) if found is not None
+                                              else None)
         return self._on_demand[instance_type]
 
     def _ask_pricing(self, instance_type: str) -> Optional[float]:
@@ -185,7 +138,7 @@ class PriceBook:
             answer = self._pricing.get_products(
                 ServiceCode="AmazonEC2", Filters=pricing_filters(instance_type, self.region),
                 MaxResults=10)
-        except Exception as e:  # noqa: BLE001 - any failure means: use the table
+        except Exception as e:  # noqa: BLE001 - any failure means: the price is unknown
             self.pricing_problem = _problem(e)
             return None
         return price_from_products(answer.get("PriceList") or [])

@@ -5,8 +5,9 @@ registered in the compute environments' clusters from EC2 instances the test sta
 without Docker starts no instance and sets `containerInstanceArn` to "TBD"), and the jobs'
 attempts are set to name them (tests/emulator.py `set_job_state`). Spot prices are recorded with
 `record_spot_price` (tests/moto_like_aws.py `_patch_spot_prices`: moto's history is one made-up
-price). The Pricing API is not in moto, so on-demand prices come from the product's table, as
-they do where the API cannot be reached; its parsing of GetProducts is checked on its own.
+price). The Pricing API is not in moto: a local stand-in answers GetProducts with the on-demand
+prices the scenario sets (ON_DEMAND), in the documented shape; another refuses, as AWS does a
+caller without the permission, and the on-demand prices are then unknown.
 
 Each expected cost is computed here from the scenario's own figures (time × share × price),
 not read back from the product. Over 300 lines: one scenario (a deployed stack, its instances,
@@ -39,6 +40,10 @@ M6I_2XLARGE = {"vcpus": 8, "memory": 32 * 1024}
 # Spot prices (USD per hour) the scenario records.
 ZONE_A_BEFORE, ZONE_A_AFTER, ZONE_B = 2.0, 2.5, 1.8
 G4DN_2XLARGE_SPOT = {"a": 0.30, "b": 0.25, "c": 0.28}
+# On-demand prices (USD per hour) the Pricing API stand-in answers for the scenario's region;
+# g4dn.2xlarge is the cheapest GPU type that fits the GPU job.
+ON_DEMAND = {"m6i.2xlarge": 0.384, "g4dn.2xlarge": 0.752, "g5.2xlarge": 1.212,
+             "g6.2xlarge": 0.978, "g6e.2xlarge": 2.242}
 
 
 def ms(moment: datetime) -> int:
@@ -138,7 +143,7 @@ def expected(scenario: dict) -> dict[str, float]:
     cpu_share = max(CPU_JOB["vcpus"] / M6I_2XLARGE["vcpus"],
                     CPU_JOB["memory"] / M6I_2XLARGE["memory"])
     assert cpu_share == 0.5  # the vCPUs: 4 of 8
-    m6i_2xlarge_on_demand = 0.384  # the EC2 pricing page: m6i.2xlarge, us-east-1, Linux
+    m6i_2xlarge_on_demand = ON_DEMAND["m6i.2xlarge"]
     # predict: a g4dn.2xlarge (the cheapest type of GPU environment that fits 8 vCPUs, 28000 MiB
     # and a GPU) takes all of it, in the cheapest of the subnets' zones.
     return {"train": gpu_share * (first + second),
@@ -178,10 +183,42 @@ def refusing():
         yield url
 
 
+class _Pricing(http.server.BaseHTTPRequestHandler):
+    """The Pricing API's GetProducts for the scenario: the ON_DEMAND price of the instance type
+    asked for, when every filter is the one AWS documents for an on-demand Linux price in the
+    scenario's region, as a PriceList entry of the documented shape (a JSON string per
+    product); no product otherwise."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        asked = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        assert self.headers.get("X-Amz-Target") == "AWSPriceListService.GetProducts"
+        filters = {f["Field"]: f["Value"] for f in asked.get("Filters", [])}
+        kind = filters.get("instanceType", "")
+        products = []
+        if kind in ON_DEMAND and asked.get("ServiceCode") == "AmazonEC2" and filters == {
+                **filters, "regionCode": "us-east-1", "operatingSystem": "Linux",
+                "tenancy": "Shared", "preInstalledSw": "NA", "capacitystatus": "Used"}:
+            products.append(json.dumps({
+                "product": {"attributes": {"instanceType": kind}},
+                "terms": {"OnDemand": {"SKU.JRTCKXETXF": {"priceDimensions": {
+                    "SKU.JRTCKXETXF.6YS6EN2CT7": {"unit": "Hrs", "pricePerUnit": {
+                        "USD": f"{ON_DEMAND[kind]:.10f}"}}}}}}}))
+        body = json.dumps({"FormatVersion": "aws_v1", "PriceList": products}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
-def pricing_env(refusing):
-    """AWS_ENDPOINT_URL_PRICING pointing at the refusing stand-in."""
-    return {"AWS_ENDPOINT_URL_PRICING": refusing}
+def pricing_env():
+    """AWS_ENDPOINT_URL_PRICING pointing at the Pricing API stand-in."""
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pricing)) as url:
+        yield {"AWS_ENDPOINT_URL_PRICING": url}
 
 
 @pytest.fixture
@@ -238,11 +275,27 @@ def test_an_on_demand_environment_uses_the_on_demand_price(report, scenario):
     estimate, = chip["attempts"]
     assert (estimate["lifecycle"], estimate["instance_type"], estimate["share_by"]) == (
         "on-demand", "m6i.2xlarge", "vCPUs")
-    # moto has no Pricing API: the table answers, and the report says why.
-    assert estimate["price_source"] == pricing.TABLE_SOURCE
-    assert any(n.startswith("the Pricing API could not be used (AccessDeniedException: "
-                            f"{DENIED}pricing:GetProducts)") for n in report["cost_notes"])
+    assert estimate["price_source"] == pricing.PRICING_API
+    assert estimate["usd_per_hour"] == ON_DEMAND["m6i.2xlarge"]
+    assert not any("Pricing API" in n for n in report["cost_notes"])
     assert chip["usd"] == pytest.approx(expected(scenario)["chip"], abs=1e-6)
+
+
+def test_without_the_pricing_permission_on_demand_prices_are_unknown(emu, refusing, scenario):
+    result = run_cli(emu, "jobs", "--stack", STACK, "--json",
+                     env={"AWS_ENDPOINT_URL_PRICING": refusing})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    chip = jobs_by_id(report)[scenario["ids"]["chip"]]["cost"]
+    assert (chip["usd"], chip["unpriced_attempts"]) == (0, 1)
+    assert chip["attempts"][0]["price_source"] is None
+    assert any(n.startswith("the Pricing API could not be used (AccessDeniedException: "
+                            f"{DENIED}pricing:GetProducts): on-demand prices are unknown")
+               for n in report["cost_notes"])
+    # Spot prices come from EC2's history: the spot jobs keep theirs.
+    want = expected(scenario)
+    train = jobs_by_id(report)[scenario["ids"]["train"]]["cost"]
+    assert train["usd"] == pytest.approx(want["train"], abs=1e-6)
 
 
 def test_a_run_costs_the_sum_of_its_jobs_and_the_notes_say_what_is_left_out(report, scenario):
@@ -360,15 +413,6 @@ def test_the_pricing_api_answer_is_read_as_aws_documents_it():
         price = book.on_demand("g5.2xlarge")
         assert book.on_demand("g5.2xlarge") is price  # asked once per command
     assert (price.usd_per_hour, price.source) == (1.212, pricing.PRICING_API)
-
-
-def test_the_table_knows_every_cpu_and_single_gpu_type_of_the_catalogue():
-    from rv_batch_cfn.instance_types import CATALOGUE
-
-    missing = [n for n in CATALOGUE if n not in pricing.ON_DEMAND_TABLE
-               and n.split(".")[0] not in ("p4d", "p5")]
-    assert missing == []
-    assert pricing.ON_DEMAND_TABLE["m6i.xlarge"] == 0.192  # rate × vCPUs
 
 
 # -- `costs`: Cost Explorer, else the estimate ------------------------------------------------
