@@ -22,8 +22,8 @@ NO_CHANGES = ("The submitted information didn't contain changes. Submit differen
 
 def make_moto_like_aws() -> None:
     """Patch the in-process moto so that parameters, change sets and updates, stack events,
-    Batch updates and deletions, inline IAM policies, YAML short-form tags over a mapping,
-    image root volumes and spot price history behave as in AWS, and what
+    Batch updates and deletions, YAML short-form tags over a mapping, image root volumes and
+    spot price history behave as in AWS, and what
     tests/moto_like_aws_alerts.py and tests/moto_like_aws_quotas.py patch (idempotent)."""
     global _PATCHED
     if _PATCHED:
@@ -33,7 +33,6 @@ def make_moto_like_aws() -> None:
     _patch_change_sets()
     _patch_resource_events()
     _patch_batch()
-    _patch_iam()
     _patch_yaml()
     _patch_images()
     _patch_imports()
@@ -538,24 +537,6 @@ def _patch_batch() -> None:
                                   (batch.JobDefinition, update_definition, delete_definition)):
         model.update_from_cloudformation_json = classmethod(update)
         model.delete_from_cloudformation_json = classmethod(delete)
-
-
-def _patch_iam() -> None:
-    """An inline role policy from a template reads back as the JSON document in AWS (IAM API
-    Reference, GetRolePolicy: the document, URL-encoded JSON, which boto3 decodes to a dict);
-    moto stores the Python repr of the parsed document, which no JSON parser reads."""
-    import json
-
-    from moto.iam.models import Role
-
-    original_put = Role.put_policy
-
-    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
-        if not isinstance(policy_json, str):
-            policy_json = json.dumps(policy_json)
-        original_put(self, policy_name, policy_json)
-
-    Role.put_policy = put_policy
 
 
 def _patch_yaml() -> None:

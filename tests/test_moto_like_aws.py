@@ -32,7 +32,7 @@ import pytest
 from tests import emulator, moto_like_aws
 from tests.canaries import Canaries
 from tests.unpatched_moto import (
-    REGION, TRUST, Unpatched, batch_network, batch_template, body, create_stack, fails,
+    REGION, Unpatched, batch_network, batch_template, body, create_stack, fails,
     parameters,
 )
 
@@ -335,19 +335,7 @@ def test_compute_environment_without_service_role_fails(aws):
         "tests/emulator.py), and this canary removed")
 
 
-# -- _patch_iam, _patch_yaml, _patch_images --------------------------------------------------------
-
-@canary("_patch_iam")
-def test_inline_role_policy_reads_back_as_python_repr(aws):
-    """AWS returns the policy document as (URL-encoded) JSON, which boto3 decodes to a dict."""
-    document = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
-    create_stack(aws, "iam", {"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
-        "RoleName": "canary", "AssumeRolePolicyDocument": json.loads(TRUST),
-        "Policies": [{"PolicyName": "inline", "PolicyDocument": document}]}}}})
-    read = aws("iam").get_role_policy(RoleName="canary", PolicyName="inline")["PolicyDocument"]
-    assert read != document, remove("_patch_iam")
-
+# -- _patch_yaml, _patch_images -------------------------------------------------------------------
 
 @canary("_patch_yaml")
 def test_short_form_tag_over_a_mapping_is_misread(aws):

@@ -8,6 +8,7 @@ from copies of the generated text.
 
 from __future__ import annotations
 
+import ast
 import base64
 import email
 import json
@@ -207,7 +208,9 @@ def role_policies(emu: Emulator, role_name: str) -> dict[str, dict]:
     documents = {}
     for name in client.list_role_policies(RoleName=role_name)["PolicyNames"]:
         document = client.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
-        documents[name] = json.loads(document) if isinstance(document, str) else document
+        # AWS returns the JSON document (boto3 decodes it to a dict); moto keeps the Python repr
+        # of a template's inline policy. Only this test reads it back: read moto's form.
+        documents[name] = ast.literal_eval(document) if isinstance(document, str) else document
     return documents
 
 
