@@ -363,21 +363,23 @@ def offer(emu: Emulator, table: dict[str, Iterable[str]]) -> None:
     backend.offered_by_test = {zone(z): set(types) for z, types in table.items()}
 
 
-def _offered(backend: Any, location_type: str) -> list[dict]:
-    """The offerings of `backend`'s region: the test's table, else every type in every zone."""
+def _offered(backend: Any, location_type: str, types: Optional[Iterable[str]] = None) -> list:
+    """The offerings of `backend`'s region (of `types` only, when given): the test's table, else
+    every type in every zone."""
     from moto.ec2.models.instance_types import INSTANCE_TYPES
 
     table = getattr(backend, "offered_by_test", None)
     zones = {z.name: z.zone_id for z in backend.describe_availability_zones()}
     if table is None:
-        table = dict.fromkeys(zones, set(INSTANCE_TYPES))
+        table = dict.fromkeys(zones, INSTANCE_TYPES.keys())
+    wanted = (lambda offered: sorted(offered if types is None else set(types) & set(offered)))
     if location_type == "region":
         every = set().union(*table.values()) if table else set()
         return [{"InstanceType": t, "LocationType": "region", "Location": backend.region_name}
-                for t in sorted(every)]
+                for t in wanted(every)]
     return [{"InstanceType": t, "LocationType": location_type,
              "Location": z if location_type == "availability-zone" else zones[z]}
-            for z in sorted(table) if z in zones for t in sorted(table[z])]
+            for z in sorted(table) if z in zones for t in wanted(table[z])]
 
 
 def make_offerings_owned() -> None:
@@ -392,13 +394,15 @@ def make_offerings_owned() -> None:
     def describe_instance_type_offerings(self: Any, location_type: Optional[str] = None,
                                          filters: Optional[dict] = None) -> list:
         location_type = location_type or "region"
-        return [o for o in _offered(self, location_type)
+        types = (filters or {}).get("instance-type")
+        return [o for o in _offered(self, location_type, types)
                 if self.matches_filters(o, filters or {}, location_type)]
 
     def describe_spot_price_history(self: Any, instance_types: Optional[list] = None,
                                     filters: Optional[dict] = None) -> list:
         wanted = {"availability-zone": "Location", "instance-type": "InstanceType"}
-        return [o for o in _offered(self, "availability-zone")
+        types = (filters or {}).get("instance-type") or instance_types or None
+        return [o for o in _offered(self, "availability-zone", types)
                 if all(key in wanted and o[wanted[key]] in values
                        for key, values in (filters or {}).items())
                 and (not instance_types or o["InstanceType"] in instance_types)]
