@@ -57,10 +57,11 @@ $(UV): $(LOCKS)/uv.txt
 		--target $(UV_DIR) -r $(LOCKS)/uv.txt
 	touch $@
 
-# The runtime dependencies from their lock, then the project itself (its dependencies are those).
-$(BIN)/.installed: $(LOCKS)/runtime.txt setup.cfg pyproject.toml $(UV)
-	$(UV_SYNC) $(BIN)/python -r $(LOCKS)/runtime.txt
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e . $(EDITABLE)
+# The runtime dependencies and the build backend from their locks, then the project itself (its
+# dependencies are those), built with the locked setuptools rather than whatever is newest.
+$(BIN)/.installed: $(LOCKS)/runtime.txt $(LOCKS)/build.txt setup.cfg pyproject.toml $(UV)
+	$(UV_SYNC) $(BIN)/python -r $(LOCKS)/runtime.txt -r $(LOCKS)/build.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e . $(EDITABLE)
 	touch $@
 	@echo "rv-batch-cfn is installed in $(VENV): run '. $(BIN)/activate' to put it on PATH" >&2
 
@@ -105,6 +106,7 @@ LOCK = $(UV) pip compile --quiet --universal --python-version $(PYTHON_LOWEST) -
 .PHONY: lock drift
 lock: $(UV) ## regenerate the lock files of requirements/ within setup.cfg's ranges (UPGRADE=1: the newest versions)
 	$(LOCK) $(LOCKS)/uv.in -o $(LOCKS)/uv.txt
+	$(LOCK) $(LOCKS)/build.in -o $(LOCKS)/build.txt
 	$(LOCK) setup.cfg -o $(LOCKS)/runtime.txt
 	$(LOCK) setup.cfg --extra test --constraint $(LOCKS)/runtime.txt -o $(LOCKS)/test.txt
 	$(LOCK) $(LOCKS)/checkov.in -o $(LOCKS)/checkov.txt
