@@ -126,11 +126,15 @@ drift: $(UV) $(RV_LOWEST_VENV)/.installed ## run the suite with the newest versi
 		-r $(LOCKS)/checkov.in
 	test -x $(DRIFT_VENV)/bin/cfn-guard || $(DRIFT_VENV)/bin/python scripts/install-cfn-guard $(DRIFT_VENV)/bin
 	scripts/install-test-tools
-	@echo "newer than the lock (requirements/test.txt, checkov.txt):" >&2
-	@sed -n 's/^\([a-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCKS)/test.txt $(LOCKS)/checkov.txt | sort -u > $(DRIFT_VENV)/locked.txt
-	@{ $(UV) pip freeze --python $(DRIFT_VENV)/bin/python --exclude-editable; \
-		$(UV) pip freeze --python $(DRIFT_CHECKOV_VENV)/bin/python; } | sort -u | \
-		comm -13 $(DRIFT_VENV)/locked.txt - | sed 's/^/  /' >&2
+	@sed -n 's/^\([a-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCKS)/test.txt $(LOCKS)/checkov.txt > $(DRIFT_VENV)/locked.txt
+	@{ $(UV) pip freeze --quiet --python $(DRIFT_VENV)/bin/python --exclude-editable; \
+		$(UV) pip freeze --quiet --python $(DRIFT_CHECKOV_VENV)/bin/python; } | sort -u | \
+		awk -F'==' 'NR == FNR { locked[$$1] = locked[$$1] " " $$2 " "; next } $$1 ~ /^(pip|setuptools)$$/ { next } \
+			!($$1 in locked) { print "  " $$1 " " $$2 " (not in the lock)"; n++; next } \
+			!index(locked[$$1], " " $$2 " ") { print "  " $$1 " " $$2 " (lock:" locked[$$1] ")"; n++ } \
+			END { print n ? "(the versions above are newer than the lock)" : \
+				"every package is at its locked version: nothing has drifted" }' \
+			$(DRIFT_VENV)/locked.txt - >&2
 	RV_BATCH_CFN_CHECKOV=$(CURDIR)/$(DRIFT_CHECKOV_VENV)/bin/checkov PYTHONDONTWRITEBYTECODE= \
 		$(DRIFT_VENV)/bin/python -m pytest
 
