@@ -5,8 +5,9 @@ tests/moto_like_aws.py, which calls `patch()`).
 - CloudFormation: `Ref` on a Number parameter is a string in AWS (Fn::FindInMap and Fn::Equals
   see "30"); moto makes it an int.
 - CloudFormation: moto has no handler for AWS::SNS::Subscription and AWS::SNS::TopicPolicy
-  (it logs "No Moto CloudFormation support" and creates nothing), and keeps the KeyPolicy of an
-  AWS::KMS::Key as a mapping where AWS keeps the JSON document (DescribeKey then fails).
+  (it logs "No Moto CloudFormation support" and creates nothing). (It also keeps the KeyPolicy
+  of an AWS::KMS::Key as a mapping, and DescribeKey then fails; the product never reads the
+  key, so tests/template/test_alerts_emulator.py reads moto's form instead of a patch.)
 - Batch: moto accepts a queue's JobStateTimeLimitActions and forgets them; AWS returns them in
   DescribeJobQueues (doctor reads them there).
 - Batch without Docker (`{"batch": {"use_docker": false}}`): moto marks a submitted job
@@ -47,7 +48,6 @@ def patch() -> None:
     """Apply every patch of this module; each has a canary in tests/test_moto_like_aws_alerts.py."""
     _patch_number_parameters()
     _patch_sns_resources()
-    _patch_kms_key_policy()
     _patch_queue_time_limits()
     _patch_simple_batch()
 
@@ -165,24 +165,6 @@ def _patch_sns_resources() -> None:
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     assert {Subscription, TopicPolicy} <= set(parsing.get_model_list())
-
-
-def _patch_kms_key_policy() -> None:
-    """An AWS::KMS::Key's KeyPolicy reads back as the JSON document (GetKeyPolicy), and
-    DescribeKey works."""
-    from moto.kms.models import Key
-
-    original = Key.create_from_cloudformation_json.__func__
-
-    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
-               region_name: str, **kwargs: Any) -> Any:
-        properties = cloudformation_json["Properties"]
-        if not isinstance(properties.get("KeyPolicy"), str):
-            properties = {**properties, "KeyPolicy": json.dumps(properties["KeyPolicy"])}
-        return original(cls, resource_name, {**cloudformation_json, "Properties": properties},
-                        account_id, region_name, **kwargs)
-
-    Key.create_from_cloudformation_json = classmethod(create)
 
 
 def _patch_queue_time_limits() -> None:

@@ -90,20 +90,6 @@ def test_topic_policy_resource_changes_nothing(aws):
     assert "Canary" not in policy, remove("_patch_sns_resources", "TopicPolicy")
 
 
-@canary("_patch_kms_key_policy")
-def test_key_from_a_template_cannot_be_described(aws):
-    """AWS keeps a template's KeyPolicy as the JSON document; moto keeps the mapping, and
-    DescribeKey then fails."""
-    policy = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-        "Action": "kms:*", "Resource": "*"}]}
-    create_stack(aws, "kms", {"Resources": {"Key": {
-        "Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy}}}})
-    kms = aws("kms")
-    key, = kms.list_keys()["Keys"]
-    assert fails(lambda: kms.describe_key(KeyId=key["KeyId"])), remove("_patch_kms_key_policy")
-
-
 @canary("_patch_queue_time_limits")
 def test_job_queue_forgets_its_time_limit_actions(aws):
     """AWS returns a queue's jobStateTimeLimitActions in DescribeJobQueues."""
