@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from rv_batch_cfn import instance_types
-from rv_batch_cfn.account.quotas import codes
+from rv_batch_cfn.aws.quotas import codes
 from tests.moto_like_aws_quotas import AWS_EC2_VCPU_QUOTAS
 
 

@@ -13,7 +13,7 @@ import cfn_flip
 import pytest
 
 from rv_batch_cfn import build_template, render_yaml
-from rv_batch_cfn.account.deploy import TEMPLATE_BODY_LIMIT, compact_body
+from rv_batch_cfn.aws.deploy import TEMPLATE_BODY_LIMIT, compact_body
 from tests.emulator import ROOT, TEMPLATE
 from tests.named_configs import CONFIGS, render
 
