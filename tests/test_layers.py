@@ -50,6 +50,7 @@ def copy_of_the_project(tmp_path: Path) -> Path:
 
 AWS = "The template layer and the core never talk to AWS"
 LAYERS = "Each layer imports only the layers below it: cli > aws > template > core"
+AWS_PACKAGES = "In aws, a package imports only the packages below it, none beside it"
 CYCLES = "No import cycles between the modules of a package"
 PLUGIN = "The Raster Vision plugin and rv_batch_cfn import nothing of each other"
 
@@ -62,8 +63,12 @@ PLUGIN = "The Raster Vision plugin and rv_batch_cfn import nothing of each other
     ("rv_batch_cfn/config/limits.py", "from . import data", {CYCLES}),
     ("rastervision/batch_retry/runner.py", "import rv_batch_cfn.errors", {PLUGIN}),
     ("rv_batch_cfn/aws/jobs/listing.py", "import rastervision.batch_retry", {PLUGIN}),
+    # The cost estimate reaching into a command's package, and two commands' packages sharing.
+    ("rv_batch_cfn/aws/costs/estimate.py", "from ..doctor import fit", {AWS_PACKAGES}),
+    ("rv_batch_cfn/aws/doctor/fit.py", "from .. import subnets", {AWS_PACKAGES}),
 ], ids=["template imports boto3", "core imports botocore", "template imports aws",
-        "cycle in config", "plugin imports rv_batch_cfn", "rv_batch_cfn imports the plugin"])
+        "cycle in config", "plugin imports rv_batch_cfn", "rv_batch_cfn imports the plugin",
+        "costs imports doctor", "doctor imports subnets"])
 def test_a_broken_contract_fails(tmp_path, module, line, broken):
     # The contracts can fail: the same tool on a copy of the code with one import added.
     root = copy_of_the_project(tmp_path)

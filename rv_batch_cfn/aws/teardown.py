@@ -7,8 +7,6 @@ disable its job queues, cancel the jobs not yet started and terminate the runnin
 while for them to end, delete the stack following its events, then list what deletion keeps:
 retained ECR repositories (with their size), the log group if it survived, and the AMI
 create-ami recorded (with its snapshots), each with the command that removes it.
-
-Just past 300 lines on purpose: each step is small, and they are read in the order they run.
 """
 
 from __future__ import annotations

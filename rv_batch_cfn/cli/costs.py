@@ -10,7 +10,7 @@ from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
 from .jobs import usd
 
-# The tags account/cost_explorer.py asks for, named here so that the parser loads no template
+# The tags aws/costs/cost_explorer.py asks for, named here so that the parser loads no template
 # code (tests/aws/test_cost_explorer.py holds them equal).
 STACK_TAG, CLOUDFORMATION_TAG = "rv-batch-cfn:stack", "aws:cloudformation:stack-name"
 HEADERS = ("DAY (UTC)", "INSTANCES", "VOLUMES", "LOGS", "OTHER", "TOTAL")

@@ -70,7 +70,7 @@ def _report_write(result) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `rv-config` subcommand."""
-    from ..aws.rv_config.formats import BATCH, ENV, FORMATS
+    from ..aws.rv_config import BATCH, ENV, FORMATS
 
     p = sub.add_parser(
         "rv-config", help="print or write Raster Vision's Batch configuration from the stack",

@@ -1,5 +1,5 @@
 """The optional GPU AMI: `create-ami` and `validate-ami` (Packer through packer-py); the base AMI
-they build on is found by `find-base-ami` (base_ami.py).
+they build on is found by `find-base-ami` (base.py).
 
 `create-ami` checks everything it can in seconds before starting a build that takes half an
 hour: the settings, that packer is installed, the AWS profile and its credentials, and that the

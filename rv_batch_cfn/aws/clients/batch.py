@@ -1,8 +1,9 @@
-"""A Batch job queue and its compute environments, read as doctor and the cost estimate both
-need them."""
+"""Batch as `doctor` and the cost estimate both read it: a job queue and its compute environments,
+and what a job definition reserves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from .session import aws_errors
@@ -26,3 +27,26 @@ def read_queue(batch: Any, queue: str) -> tuple[Optional[dict], list[dict]]:
     by_key = {e["computeEnvironmentArn"]: e for e in environments}
     by_key.update({e["computeEnvironmentName"]: e for e in environments})
     return description, [by_key[a] for a in arns if a in by_key]
+
+
+@dataclass(frozen=True)
+class JobSize:
+    """What a job definition reserves on an instance."""
+
+    vcpus: int
+    memory_mib: int
+    gpus: int
+
+    def __str__(self) -> str:
+        gpus = f", {self.gpus} GPU{'s' if self.gpus != 1 else ''}" if self.gpus else ""
+        return f"{self.vcpus} vCPUs, {self.memory_mib} MiB{gpus}"
+
+
+def job_size(definition: dict) -> JobSize:
+    """The vCPUs, memory and GPUs a container job definition reserves (resourceRequirements,
+    falling back to the older top-level vcpus and memory)."""
+    container = definition.get("containerProperties", {})
+    wanted = {r["type"]: int(float(r["value"])) for r in container.get("resourceRequirements", [])}
+    return JobSize(vcpus=wanted.get("VCPU", int(container.get("vcpus") or 0)),
+                   memory_mib=wanted.get("MEMORY", int(container.get("memory") or 0)),
+                   gpus=wanted.get("GPU", 0))

@@ -6,7 +6,7 @@ before AWS_DEFAULT_REGION but botocore 1.35 ignores, is honoured here. A profile
 endpoint passed to `make_session` (--profile, --region, --endpoint-url) overrides them all. The
 environment is read, never written: what a caller passes is set on the session it gets.
 
-Waiting is bounded (see waits.py): every client gets connect and read timeouts and botocore's
+Waiting is bounded (see timeouts.py): every client gets connect and read timeouts and botocore's
 "standard" retries, and a call that takes long is reported while it lasts.
 """
 
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
 from ...errors import AwsError, quote
-from . import timeouts as waits
+from . import timeouts
 
 NO_CREDENTIALS = ("no AWS credentials found: set AWS_PROFILE (or pass --profile) to a profile "
                   "made with `aws configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
@@ -55,7 +55,7 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None,
                                 region_name=region or os.environ.get("AWS_REGION") or None)
         # Reading the config looks the profile up too, so a missing one fails inside this try.
         region_name = session.region_name
-        core.set_default_client_config(waits.client_config(core))
+        core.set_default_client_config(timeouts.client_config(core))
     except botocore.exceptions.ProfileNotFound as e:
         name = profile or os.environ.get("AWS_PROFILE") or "NAME"
         raise AwsError(f"{e}; known profiles: {', '.join(known_profiles()) or 'none'} (create it "
@@ -70,7 +70,7 @@ def make_session(profile: Optional[str] = None, region: Optional[str] = None,
                   else "AWS_DEFAULT_REGION" if os.environ.get("AWS_DEFAULT_REGION")
                   else "the profile's region")
         raise AwsError(f"{source}: {problem}")
-    waits.watch(session.events)
+    timeouts.watch(session.events)
     return session
 
 

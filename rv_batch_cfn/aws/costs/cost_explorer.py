@@ -6,7 +6,7 @@ cost allocation tag, and only from then on. The stack's instances and their root
 group carries CloudFormation's own `aws:cloudformation:stack-name`. Both are asked for.
 
 When Cost Explorer cannot answer (no permission, the tags not activated, no data yet), `read`
-says why and returns the estimate of `jobs` for the same days instead (account/costs.py).
+says why and returns the estimate of `jobs` for the same days instead (estimate.py).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ ran on, and that instance's price at the time.
   over the attempt; on-demand environments, the on-demand price (pricing.py).
 - Every attempt counts, a spot reclaim's included; an attempt still running counts to now.
 
-This module reads DescribeJobs' answers as they come (it does not import jobs.py, which imports
-it); `estimate_jobs` is the one entry point. Over 300 lines: what ran (attempts), where
-(container instances, compute environments, the assumed type) and at what share are read
-together, once per command, into one context that every estimate reads; prices are pricing.py's.
+This module reads DescribeJobs' answers as they come (it does not import jobs/listing.py, which
+imports it); `estimate_jobs` is the one entry point. What ran (attempts), where (container
+instances, compute environments, the assumed type) and at what share are read together, once
+per command, into one context that every estimate reads; prices are pricing.py's.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from typing import Any, Iterable, Optional, Sequence
 
 from ...instance_types import InstanceType
 from ...instance_types import lookup as catalogue_lookup
-from ..clients import ec2 as instances
-from ..clients.batch import read_queue
-from ..doctor.fit import JobSize, job_size
+from ..clients import ec2
+from ..clients.batch import JobSize, job_size, read_queue
 from .pricing import PriceBook, Price
 from ..clients.session import aws_errors, error_code
 
@@ -178,7 +177,7 @@ class _Context:
     now: datetime
     environments: dict[str, list[_Environment]]  # queue -> its environments, in order
     sizes: dict[str, InstanceType] = field(default_factory=dict)
-    lookup: Optional[instances.TypeLookup] = None
+    lookup: Optional[ec2.TypeLookup] = None
     instances: dict[str, _Instance] = field(default_factory=dict)  # container instance id ->
     zones: dict[str, str] = field(default_factory=dict)  # subnet -> zone
 
@@ -242,7 +241,7 @@ def _sizes(ctx: _Context, names: Iterable[str]) -> None:
     missing = sorted({n for n in names if n and n not in ctx.sizes})
     if not missing:
         return
-    lookup = instances.describe_types(ctx.session.client("ec2"), missing)
+    lookup = ec2.describe_types(ctx.session.client("ec2"), missing)
     for name, types in lookup.types.items():
         for t in types:
             ctx.sizes.setdefault(t.name, t)
@@ -251,14 +250,14 @@ def _sizes(ctx: _Context, names: Iterable[str]) -> None:
         known = catalogue_lookup(name)
         if known is not None:
             ctx.sizes[name] = known
-    ctx.lookup = lookup if ctx.lookup is None else instances.TypeLookup(
+    ctx.lookup = lookup if ctx.lookup is None else ec2.TypeLookup(
         {**ctx.lookup.types, **lookup.types}, ctx.lookup.unknown + lookup.unknown)
 
 
 def _family_members(ctx: _Context, names: Sequence[str]) -> list[InstanceType]:
     members: dict[str, InstanceType] = {}
     for name in names:
-        if instances.is_family(name):
+        if ec2.is_family(name):
             for t in (ctx.lookup.types.get(name, ()) if ctx.lookup else ()):
                 members[t.name] = t
         elif name in ctx.sizes:
@@ -303,7 +302,7 @@ def share_of(size: JobSize, instance: InstanceType) -> tuple[float, str]:
 def _zones(ctx: _Context, env: _Environment) -> list[str]:
     missing = [s for s in env.subnets if s not in ctx.zones]
     if missing:
-        zones, _ = instances.subnet_zones(ctx.session.client("ec2"), missing)
+        zones, _ = ec2.subnet_zones(ctx.session.client("ec2"), missing)
         ctx.zones.update(zones)
     return sorted({ctx.zones[s] for s in env.subnets if s in ctx.zones})
 

@@ -7,17 +7,6 @@ before the change set), AwsError when AWS refuses or the deployment fails (namin
 failure), Interrupted for Ctrl-C (what was left behind is said, and cleaned up before the
 change set is executed). `load_template` reads the template a deployment sends, and
 `DeployOptions` holds what `aws cloudformation deploy` takes beyond template and parameters.
-
-The parts, in the order a deployment uses them:
-
-    parameter_values.py  the values checked against the template's Parameters (no AWS)
-    rules.py             the template's Rules evaluated for those values
-    options.py           tags, service role, S3 upload, no rollback, no execution; `Deployment`
-    stack_checks.py      what is refused or warned about once the stack is read
-    update_checks.py     pure: which updates replace instances; the service-role switch
-    template_body.py     the template read once, and made compact when it is too long to send
-    change_set.py        deploy() itself: the change set made, shown, asked about, executed
-    execution.py         after ExecuteChangeSet: the stack's events until the operation ends
 """
 
 from __future__ import annotations

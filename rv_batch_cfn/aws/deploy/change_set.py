@@ -4,9 +4,9 @@ The steps are the console's: check the values, create a change set, show what it
 execute it, and follow the stack's events until it settles. Values are checked against the
 template's own Parameters and Rules before any call to AWS.
 
-Just past 300 lines: deploy() is one sequence of those steps, and the helpers below it each
-serve one step (waiting for the change set, showing it, discarding it); the template read,
-the checks and the following of events are modules of their own.
+deploy() is one sequence of those steps, and the helpers below it each serve one step
+(waiting for the change set, showing it, discarding it); the template read, the checks and
+the following of events are modules of their own.
 """
 
 from __future__ import annotations

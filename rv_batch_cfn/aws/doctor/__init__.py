@@ -5,14 +5,7 @@ what Batch will do now: a compute environment disabled by hand, an AMI deregiste
 image never pushed. Every problem comes with its fix. Problems found are a result (exit 1);
 a stack that cannot be read at all is an error (AwsError, exit 2).
 
-One module per check: environments.py (queues and compute environments ENABLED and VALID),
-fit.py (each job definition fits an instance type of its queue), offerings.py (the types are
-offered in the subnets' zones), images.py (the AMI override and the ECR images exist),
-rv_config.py (Raster Vision's profile names this stack), families.py (GPU types the AL2023
-NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory), rv_runner.py (the
-installed Raster Vision Batch runner would replace the job definitions' retries), alerts.py
-(queue time limits, capacity kept while idle, notifications), quotas.py (EC2 vCPU quotas, spot
-placement scores); model.py holds what they report.
+One module per check, and findings.py for what they report (ARCHITECTURE.md lists them).
 """
 
 from __future__ import annotations
@@ -21,7 +14,7 @@ from typing import Any, Optional
 
 from ...template import outputs as out
 from ...template import parameters as params
-from ..clients import ec2 as instances
+from ..clients import ec2
 from ..clients.batch import read_queue
 from ..clients.session import aws_errors, check_credentials
 from ..rv_config.profile import check_main_stack
@@ -29,7 +22,8 @@ from ..clients.stack import complete_stack, require_outputs, stack_parameters
 from .alerts import idle_findings, notification_findings, time_limit_findings
 from .environments import environment_findings
 from .families import family_findings
-from .fit import JobSize, fit_findings, job_size
+from ..clients.batch import JobSize, job_size
+from .fit import fit_findings
 from .images import ami_findings, image_findings
 from .findings import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
                     OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG, SHARED_MEMORY, SPOT_SCORES,
@@ -69,7 +63,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     batch, ec2 = session.client("batch"), session.client("ec2")
     kinds = [_read_kind(batch, kind, names[q], names[d])
              for kind, (q, d) in out.KIND_OUTPUTS.items()]
-    lookup = instances.describe_types(ec2, [t for k in kinds for t in k.instance_types()])
+    lookup = ec2.describe_types(ec2, [t for k in kinds for t in k.instance_types()])
     values = stack_parameters(stack)
     vpc = values.get(params.VPC, "VPC_ID")
 

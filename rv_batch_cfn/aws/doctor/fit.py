@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 from ...instance_types import InstanceType
 from ...template import parameters as params
-from ..clients import ec2 as instances
+from ..clients import ec2
+from ..clients.batch import job_size
 from .findings import FIT, NOTE, OK, PROBLEM, WARNING, Finding, Kind
 
 # A job that fits only types this many times the vCPUs of the smallest type listed beside them
 # is a cost trap: every job launches one of those, while the small types never serve it.
 COST_FACTOR = 4
 
-@dataclass(frozen=True)
-class JobSize:
-    """What a job definition reserves on an instance."""
-
-    vcpus: int
-    memory_mib: int
-    gpus: int
-
-    def __str__(self) -> str:
-        gpus = f", {self.gpus} GPU{'s' if self.gpus != 1 else ''}" if self.gpus else ""
-        return f"{self.vcpus} vCPUs, {self.memory_mib} MiB{gpus}"
-
-
-def job_size(definition: dict) -> JobSize:
-    """The vCPUs, memory and GPUs a container job definition reserves (resourceRequirements,
-    falling back to the older top-level vcpus and memory)."""
-    container = definition.get("containerProperties", {})
-    wanted = {r["type"]: int(float(r["value"])) for r in container.get("resourceRequirements", [])}
-    return JobSize(vcpus=wanted.get("VCPU", int(container.get("vcpus") or 0)),
-                   memory_mib=wanted.get("MEMORY", int(container.get("memory") or 0)),
-                   gpus=wanted.get("GPU", 0))
-
-
 def _describe_type(t: InstanceType) -> str:
     gpus = f", {t.gpus} GPU{'s' if t.gpus != 1 else ''}" if t.gpus else ""
     return f"{t.name} ({t.vcpus} vCPUs, {t.job_memory_mib} MiB for jobs{gpus})"
 
 
-def fit_findings(kinds: Sequence[Kind], lookup: instances.TypeLookup,
+def fit_findings(kinds: Sequence[Kind], lookup: ec2.TypeLookup,
                   region: str) -> list[Finding]:
     found = []
     for k in kinds:
@@ -63,7 +40,7 @@ def fit_findings(kinds: Sequence[Kind], lookup: instances.TypeLookup,
                     f"Replace it in {kp.instance_types} and update the stack."))
         concrete = [t for n in names for t in lookup.types.get(n, ())]
         if not concrete:
-            if instances.OPTIMAL in names:
+            if ec2.OPTIMAL in names:
                 found.append(Finding(FIT, NOTE,
                                      f"{k.label} instance types are 'optimal': Batch chooses "
                                      "them, so the fit of the job is not checked"))
@@ -99,7 +76,7 @@ def fit_findings(kinds: Sequence[Kind], lookup: instances.TypeLookup,
     return found
 
 
-def _cost_trap(k: Kind, size: JobSize, names: Sequence[str], lookup: instances.TypeLookup,
+def _cost_trap(k: Kind, size: JobSize, names: Sequence[str], lookup: ec2.TypeLookup,
                fitting: Sequence[InstanceType]) -> Finding | None:
     """A WARNING when the job fits only types far larger than the smallest one listed beside
     them (a p5.48xlarge beside g5.2xlarge): every job launches the large type."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ...template import parameters as params
-from ..clients import ec2 as instances
+from ..clients import ec2
 from .findings import OFFERINGS, OK, PROBLEM, Finding, Kind
 
 
-def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: instances.TypeLookup,
+def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: ec2.TypeLookup,
                       vpc: str) -> list[Finding]:
     found: list[Finding] = []
     every_type: list[str] = []
@@ -23,7 +23,7 @@ def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: instances.TypeLoo
     for k in kinds:
         for env in k.environments:
             resources = env.get("computeResources", {})
-            zones, missing = instances.subnet_zones(ec2, resources.get("subnets", []))
+            zones, missing = ec2.subnet_zones(ec2, resources.get("subnets", []))
             for subnet_id in missing:
                 missing_subnets.setdefault(subnet_id, []).append(k.label)
             names = [n for n in resources.get("instanceTypes", []) if n in lookup.types]
@@ -31,7 +31,7 @@ def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: instances.TypeLoo
             if not zones or not names:
                 continue
             members = {n: [t.name for t in lookup.types[n]] for n in names}
-            offered = instances.offerings(ec2, [m for ms in members.values() for m in ms],
+            offered = ec2.offerings(ec2, [m for ms in members.values() for m in ms],
                                           zones.values())
             lacking_here = False
             for subnet_id, zone in sorted(zones.items()):

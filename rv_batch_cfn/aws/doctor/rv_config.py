@@ -7,7 +7,7 @@ from typing import Optional
 
 from ...errors import quote
 from ...template import outputs as out
-from ..rv_config import profile as rvconfig
+from ..rv_config import profile
 from .findings import NOTE, OK, PROBLEM, RV_CONFIG, Finding
 
 def rv_config_findings(stack_name: str, names: dict[str, str],
@@ -25,14 +25,14 @@ def rv_config_findings(stack_name: str, names: dict[str, str],
                                  f"environment variable {variable}={os.environ[variable]} "
                                  f"overrides the config file and is not this stack's {value}",
                                  f"export {variable}={value} (or unset it)"))
-    path = rvconfig.find_config()
+    path = profile.find_config()
     if path is None:
-        looked = ", ".join(str(p) for p in rvconfig.config_candidates())
+        looked = ", ".join(str(p) for p in profile.config_candidates())
         found.append(Finding(RV_CONFIG, NOTE, f"no Raster Vision config file (looked for {looked})"
                                               f"; `{write}` writes one"))
         return found
     try:
-        section = rvconfig.read_batch_section(path)
+        section = profile.read_batch_section(path)
     except ValueError as e:
         return found + [Finding(RV_CONFIG, PROBLEM, f"{path} cannot be read: {e}",
                                 f"Fix or remove the file, then run `{write}`.")]

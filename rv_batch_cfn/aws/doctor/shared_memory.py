@@ -7,7 +7,7 @@ from typing import Sequence
 
 from ...config.limits import SHARED_MEMORY_PER_GPU_MIB
 from ...template import parameters as params
-from .fit import job_size
+from ..clients.batch import job_size
 from .findings import NOTE, OK, PROBLEM, SHARED_MEMORY, Finding, Kind
 
 

@@ -2,8 +2,8 @@
 
 A job belongs to a run by the tags the `batch_retry` runner sets, or else by the name every
 Raster Vision runner gives it, `<pipeline run>-<command>-<uuid>`. Times are UTC. Each job can
-carry its estimated cost (costs.py). Just over 300 lines: the report and its reading are one
-concern, shared by `jobs`, `costs` (its fallback) and `--watch`.
+carry its estimated cost (costs/estimate.py). The report serves `jobs`, `costs` (its fallback)
+and `--watch`.
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def read_jobs(session: Any, stack_name: str, since: datetime, run: Optional[str]
               statuses: Sequence[str] = (), now: Optional[datetime] = None,
               costs: bool = False, book: Optional[Any] = None) -> JobsReport:
     """The jobs of the stack's GPU and CPU queues created since `since`, narrowed to one `run`
-    and to `statuses` when given; with `costs`, each with its estimated cost (account/costs.py;
+    and to `statuses` when given; with `costs`, each with its estimated cost (costs/estimate.py;
     `book`, a pricing.PriceBook, keeps prices from one call to the next)."""
     queues = stack_queues(session, stack_name)
     batch = session.client("batch")

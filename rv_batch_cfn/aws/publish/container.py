@@ -6,9 +6,9 @@ token from ecr:GetAuthorizationToken, passed on standard input (never on a comma
 `ps` would show it), tags and pushes with its own progress output, and the pushed image's digest
 is read back from ECR.
 
-Just past 300 lines on purpose: the settings, the plan and the pushes are one sequence, and the
-messages that name the stack parameter to change belong beside the checks that raise them
-(docker itself is in docker.py, reading the stack in publish_stack.py).
+The settings, the plan and the pushes are one sequence, and the messages that name the stack
+parameter to change are beside the checks that raise them (docker itself is in docker.py,
+reading the stack in stack_images.py).
 
     from rv_batch_cfn.aws.publish.container import PublishSettings, KindImages, publish_container
     settings = PublishSettings(cpu=KindImages("raster-vision-pytorch", "raster-vision"),

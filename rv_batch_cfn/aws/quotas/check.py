@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ...instance_types import InstanceType
 from ...template import parameters as params
-from ..clients import ec2 as instances
+from ..clients import ec2
 from ..clients.session import DENIED_CODES, aws_error, error_code
 from .codes import SERVICE_CODE, SPOT, VcpuQuota, quota_for
 
@@ -115,18 +115,18 @@ class QuotaFinding:
                 "quota": self.need.as_dict()}
 
 
-def kind_needs(values: Mapping[str, str], lookup: Callable[[list[str]], instances.TypeLookup],
+def kind_needs(values: Mapping[str, str], lookup: Callable[[list[str]], ec2.TypeLookup],
                kinds: Sequence[str] = ("gpu", "cpu")) -> list[KindNeed]:
     """Each kind's needs from the stack's parameter values (as DescribeStacks reports them or
     deploy will send them); `lookup` sizes instance types and families (describe_types)."""
     names = {k: [n.strip() for n in values.get(params.KINDS[k].instance_types, "").split(",")
                  if n.strip()] for k in kinds}
-    found = lookup([n for ns in names.values() for n in ns if n != instances.OPTIMAL])
+    found = lookup([n for ns in names.values() for n in ns if n != ec2.OPTIMAL])
     needs = []
     for kind in kinds:
         kp = params.KINDS[kind]
         concrete = [t for n in names[kind] for t in found.types.get(n, ())]
-        if instances.OPTIMAL in names[kind]:
+        if ec2.OPTIMAL in names[kind]:
             concrete.append(InstanceType(OPTIMAL_STANDS_FOR, 2, 8192))
         vcpus, memory = _int(values.get(kp.vcpus)), _int(values.get(kp.memory))
         gpus = 1 if kind == "gpu" else 0
@@ -247,13 +247,13 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
 
 def stack_kind_needs(session: Any, values: Mapping[str, str],
                      kinds: Sequence[str] = ("gpu", "cpu"),
-                     known: Optional[instances.TypeLookup] = None) -> list[KindNeed]:
+                     known: Optional[ec2.TypeLookup] = None) -> list[KindNeed]:
     """kind_needs, the types sized by EC2 in the session's region; `known`: the types a caller
     has described already (doctor), used when it holds every name."""
-    def lookup(names: list[str]) -> instances.TypeLookup:
+    def lookup(names: list[str]) -> ec2.TypeLookup:
         if known is not None and set(names) <= set(known.types) | set(known.unknown):
             return known
-        return instances.describe_types(session.client("ec2"), names)
+        return ec2.describe_types(session.client("ec2"), names)
 
     return kind_needs(values, lookup, kinds)
 

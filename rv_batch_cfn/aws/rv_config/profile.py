@@ -4,7 +4,7 @@ Three forms: the [BATCH] section of current Raster Vision (0.12 and later), the 
 section of Raster Vision 0.9/0.10, and `export BATCH_...` lines for the environment. `--write`
 merges the section into the Raster Vision profile file, keeping everything else in it.
 
-The INI merge that keeps the rest of the file is rvconfig_ini.py.
+The INI merge that keeps the rest of the file is ini.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ...files import writable_target, write_atomic
 from ...template import job_definitions, notifications
 from ...template import outputs as out
 from ...template import parameters as params
-from .formats import AWS_BATCH, BATCH, ENV, FORMATS
+from . import AWS_BATCH, BATCH, ENV, FORMATS
 from .ini import check_ini, merge_section, section_values
 from ..clients.stack import complete_stack, require_outputs, stack_outputs, stack_parameters
 
