@@ -1,4 +1,4 @@
-"""The family -> EC2 vCPU quota table (rv_batch_cfn/account/quotas/codes.py) against AWS's
+"""The family -> EC2 vCPU quota table (rv_batch_cfn/aws/quotas/codes.py) against AWS's
 published list.
 
 Source: Amazon EC2 Instance Types guide, "Amazon EC2 instance type quotas" (On-Demand Instance

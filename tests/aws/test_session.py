@@ -1,4 +1,4 @@
-"""The one session factory (rv_batch_cfn/account/session.py)."""
+"""The one session factory (rv_batch_cfn/aws/clients/session.py)."""
 
 from __future__ import annotations
 

@@ -12,10 +12,11 @@ change set is executed). `load_template` reads the template a deployment sends, 
 from __future__ import annotations
 
 from .change_set import deploy
-from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT, UNCHANGED,
+from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
+                      TEMPLATE_URL_LIMIT, UNCHANGED,
                       DeployOptions, Deployment, parse_tags)
 from .template_body import compact_body, load_template
 
 __all__ = ["deploy", "load_template", "compact_body", "Deployment", "DeployOptions",
            "parse_tags", "EXECUTED", "UNCHANGED", "DECLINED", "CHANGE_SET_CREATED",
-           "TEMPLATE_BODY_LIMIT"]
+           "TEMPLATE_BODY_LIMIT", "TEMPLATE_URL_LIMIT"]
