@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from ..errors import AwsError
-from .clients import ec2
+from .clients import ec2 as ec2_reads
 from .clients.session import check_credentials
 
 
@@ -73,7 +73,7 @@ def zone_price(prices: dict[tuple[str, str], float], zone: str, gpu_types: Seque
     for types in (gpu_types, cpu_types):
         if not types:
             continue
-        price = ec2.cheapest(prices, types, zone)
+        price = ec2_reads.cheapest(prices, types, zone)
         if price is None:
             return None
         total += price
@@ -98,7 +98,7 @@ def choose_subnets(session: Any, vpc_id: str, instance_types: Sequence[str]) -> 
     if not names:
         raise AwsError("--instance-types: got nothing; allowed: comma-separated instance types "
                        "such as g5.2xlarge,m6i.xlarge")
-    not_types = [n for n in names if ec2.is_family(n) or n == ec2.OPTIMAL]
+    not_types = [n for n in names if ec2_reads.is_family(n) or n == ec2_reads.OPTIMAL]
     if not_types:
         raise AwsError(f"--instance-types: got {', '.join(not_types)}; allowed: instance types "
                        "such as g5.2xlarge (a family or 'optimal' has no single offering or "
@@ -106,7 +106,7 @@ def choose_subnets(session: Any, vpc_id: str, instance_types: Sequence[str]) -> 
     check_credentials(session)
     ec2 = session.client("ec2")
     region = ec2.meta.region_name
-    lookup = ec2.describe_types(ec2, names)
+    lookup = ec2_reads.describe_types(ec2, names)
     if lookup.unknown:
         raise AwsError(f"--instance-types: EC2 in {region} knows no instance type "
                        f"{', '.join(lookup.unknown)}; allowed: types listed by `aws ec2 "
@@ -115,13 +115,13 @@ def choose_subnets(session: Any, vpc_id: str, instance_types: Sequence[str]) -> 
     gpu_types = tuple(n for n in names if specs[n].gpus)
     cpu_types = tuple(n for n in names if not specs[n].gpus)
 
-    subnets = ec2.vpc_subnets(ec2, vpc_id)
+    subnets = ec2_reads.vpc_subnets(ec2, vpc_id)
     if not subnets:
         raise AwsError(f"VPC {vpc_id} has no subnets; create one per availability zone first "
                        "(a route to the internet or VPC endpoints is needed for Batch instances)")
     zones = set(subnets.values())
-    offered = ec2.offerings(ec2, names, zones)
-    prices = ec2.spot_prices(ec2, names, zones)
+    offered = ec2_reads.offerings(ec2, names, zones)
+    prices = ec2_reads.spot_prices(ec2, names, zones)
     rows = [SubnetRow(subnet_id=sid, zone=zone,
                       offered={n: (n, zone) in offered for n in names},
                       prices={n: prices.get((n, zone)) for n in names},

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from ...template import outputs as out
 from ...template import parameters as params
-from ..clients import ec2
+from ..clients import ec2 as ec2_reads
 from ..clients.batch import read_queue
 from ..clients.session import aws_errors, check_credentials
 from ..rv_config.profile import check_main_stack
@@ -63,7 +63,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     batch, ec2 = session.client("batch"), session.client("ec2")
     kinds = [_read_kind(batch, kind, names[q], names[d])
              for kind, (q, d) in out.KIND_OUTPUTS.items()]
-    lookup = ec2.describe_types(ec2, [t for k in kinds for t in k.instance_types()])
+    lookup = ec2_reads.describe_types(ec2, [t for k in kinds for t in k.instance_types()])
     values = stack_parameters(stack)
     vpc = values.get(params.VPC, "VPC_ID")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ...template import parameters as params
-from ..clients import ec2
+from ..clients import ec2 as ec2_reads
 from .findings import OFFERINGS, OK, PROBLEM, Finding, Kind
 
 
-def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: ec2.TypeLookup,
+def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: ec2_reads.TypeLookup,
                       vpc: str) -> list[Finding]:
     found: list[Finding] = []
     every_type: list[str] = []
@@ -23,7 +23,7 @@ def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: ec2.TypeLookup,
     for k in kinds:
         for env in k.environments:
             resources = env.get("computeResources", {})
-            zones, missing = ec2.subnet_zones(ec2, resources.get("subnets", []))
+            zones, missing = ec2_reads.subnet_zones(ec2, resources.get("subnets", []))
             for subnet_id in missing:
                 missing_subnets.setdefault(subnet_id, []).append(k.label)
             names = [n for n in resources.get("instanceTypes", []) if n in lookup.types]
@@ -31,7 +31,7 @@ def offering_findings(ec2: Any, kinds: Sequence[Kind], lookup: ec2.TypeLookup,
             if not zones or not names:
                 continue
             members = {n: [t.name for t in lookup.types[n]] for n in names}
-            offered = ec2.offerings(ec2, [m for ms in members.values() for m in ms],
+            offered = ec2_reads.offerings(ec2, [m for ms in members.values() for m in ms],
                                           zones.values())
             lacking_here = False
             for subnet_id, zone in sorted(zones.items()):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from ...template import parameters as params
-from ..clients import ec2
+from ..clients import ec2 as ec2_reads
 from ..quotas import check, placement
 from ..quotas.codes import SPOT
 from .findings import NOTE, OK, PROBLEM, QUOTAS, SPOT_SCORES, Finding
@@ -20,7 +20,7 @@ _STATUS = {check.PROBLEM: PROBLEM, check.NOTE: NOTE, check.OK: OK}
 
 
 def quota_findings(session: Any, stack_name: str, values: Mapping[str, str],
-                   lookup: Optional[ec2.TypeLookup] = None) -> list[Finding]:
+                   lookup: Optional[ec2_reads.TypeLookup] = None) -> list[Finding]:
     """The quota findings, then the spot placement notes of the GPU kind (`lookup`: the
     instance types doctor has described already)."""
     kinds = check.stack_kind_needs(session, values, known=lookup)
@@ -37,7 +37,7 @@ def spot_findings(session: Any, values: Mapping[str, str], gpu: check.KindNeed) 
     MaximumVCPUs of them; a note when AWS gives no scores."""
     ec2 = session.client("ec2")
     subnet_ids = [s for s in values.get(params.SUBNET_IDS, "").split(",") if s]
-    zones = sorted(set(ec2.subnet_zones(ec2, subnet_ids)[0].values()))
+    zones = sorted(set(ec2_reads.subnet_zones(ec2, subnet_ids)[0].values()))
     if not zones:
         return []
     types = [t.name for t in gpu.fitting]
