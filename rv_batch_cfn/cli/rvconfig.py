@@ -29,23 +29,43 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
     with aws_errors(f"read stack {args.stack!r}"):
         settings = read_settings(session, args.stack, args.job_def_stack)
     result = write_config(settings, args.format) if args.write else None
+    mismatches = _region_mismatches(session, settings.region)
     if wants_json(args):
         name, values = section(settings, AWS_BATCH if args.format == AWS_BATCH else BATCH)
         print_json({"stack": args.stack, "job_def_stack": args.job_def_stack,
                     "section": name, "values": values,
                     "environment": {f"BATCH_{k.upper()}": v for k, v in values.items()},
-                    "written": None if result is None else _written(result)})
+                    "written": None if result is None else _written(result),
+                    "region": settings.region,
+                    "region_mismatches": [m.as_dict() for m in mismatches]})
     else:
         sys.stdout.write(render(settings, args.format))
     if result is not None:
         _report_write(result)
     if args.format != AWS_BATCH:
         stderr(RUNNER_HINT)
+    _report_regions(mismatches, settings.region)
     stderr(f"notifications: on (failed jobs and blocked queues are e-mailed through "
            f"{settings.notification_topic})" if settings.notification_topic else
            "notifications: off (set the stack's NotificationEmail to hear of failed jobs and "
            "blocked queues)")
     return EXIT_OK
+
+
+def _region_mismatches(session, stack_region: str) -> list:
+    """The region settings of the environment and the profile that name another region."""
+    from ..account.region_settings import differing, region_settings
+
+    return differing(stack_region, region_settings(session.profile_name))
+
+
+def _report_regions(mismatches: list, stack_region: str) -> None:
+    """One warning per setting naming another region than the stack's, with its fix."""
+    from ..account.region_settings import mismatch_message
+
+    for setting in mismatches:
+        stderr(f"warning: {mismatch_message(setting, stack_region)}; fix: "
+               f"{setting.fix(stack_region)}")
 
 
 def _written(result) -> dict:

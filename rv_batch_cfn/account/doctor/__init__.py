@@ -12,7 +12,8 @@ rv_config.py (Raster Vision's profile names this stack), families.py (GPU types 
 NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory), rv_runner.py (the
 installed Raster Vision Batch runner would replace the job definitions' retries), alerts.py
 (queue time limits, capacity kept while idle, notifications), quotas.py (EC2 vCPU quotas, spot
-placement scores); model.py holds what they report.
+placement scores), region.py (the stack, Raster Vision's config and the environment use one
+region); model.py holds what they report.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .model import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NO
                     TIME_LIMITS, WARNING, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .quotas import quota_findings
+from .region import region_findings
 from .rv_config import rv_config_findings
 from .rv_runner import inspect_stock_runner, runner_findings
 from .shared_memory import shared_memory_findings
@@ -82,6 +84,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)
     findings += rv_config_findings(stack_name, names, job_def_stack)
+    findings += region_findings(stack_name, cfn.meta.region_name, session.profile_name)
     findings += runner_findings(inspect_stock_runner())
     findings += time_limit_findings(kinds)
     findings += idle_findings(kinds)
