@@ -73,6 +73,21 @@ $(RV_LOWEST_VENV)/.installed-$(RV_LOWEST):
 		'rastervision_aws_batch==$(RV_LOWEST)'
 	touch $@
 
+# --- dist: a wheel and an sdist, to install the batch_retry runner where Raster Vision runs -----
+# DIST=dir writes them elsewhere; DIST_ARGS adds options of `python -m build` (--no-isolation
+# builds with this environment's setuptools, offline). The previous build's files are removed
+# first, so that dist/rv_batch_cfn-*.whl names one wheel.
+DIST ?= dist
+DIST_ARGS ?=
+.PHONY: dist
+$(BIN)/.dist-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dist]' $(EDITABLE)
+	touch $@
+
+dist: $(BIN)/.dist-installed ## build the wheel and sdist into dist/ (DIST=dir): pip install dist/rv_batch_cfn-*.whl beside Raster Vision
+	rm -f '$(DIST)'/rv_batch_cfn-*.whl '$(DIST)'/rv_batch_cfn-*.tar.gz '$(DIST)'/rv-batch-cfn-*.tar.gz
+	$(BIN)/python -m build $(DIST_ARGS) --outdir '$(DIST)' .
+
 # AWS's cfn-guard, for the test of the Guard rules registry's rules (tests/template/guard_rules).
 $(BIN)/cfn-guard: | $(BIN)/.installed
 	$(BIN)/python scripts/install-cfn-guard $(BIN)
