@@ -2,19 +2,21 @@
 docs/raster-vision.md says: Raster Vision finds the batch_retry runner in it, and the
 rv-batch-cfn command and library work from it alone.
 
-Built with the command `make dist` runs (`python -m build`), the wheel alone (`make dist` also
-builds the sdist, then the wheel from it: twice the time), without isolation (this
-environment's setuptools, no download), from a copy of the sources (a build writes build/ and *.egg-info beside them, which
-the editable install of the checkout reads). Installed with --no-deps into a new virtual
-environment that sees the test environment's packages (Raster Vision, boto3, troposphere...)
-through a .pth line, which lists that directory without running its .pth files, so the
-editable install of this checkout stays out of sight: every module of rv-batch-cfn the
-environment imports comes from the wheel.
+Built with the command `make dist` runs (uv, without build isolation: the test environment's
+locked setuptools and wheel, no download): the sdist, then the wheel from the sdist, so a file
+the sdist misses fails the wheel. From a copy of the sources: a build writes *.egg-info beside
+them, which the editable install of the checkout would see. Installed (`uv pip install
+--no-deps`) into a new virtual environment that sees the test environment's packages (Raster
+Vision, boto3, troposphere...) through a .pth line, which lists that directory without running
+its .pth files, so the editable install of this checkout stays out of sight: every module of
+rv-batch-cfn the environment imports comes from the wheel. Raster Vision's Docker image, the
+docs' other way, cannot be built here (no Docker daemon).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,7 @@ import pytest
 from tests.emulator import ROOT, TEMPLATE
 from tests.plugin.raster_vision import RV_VARIABLES
 
+UV = ROOT / ".venv" / "uv-tool" / "bin" / "uv"
 # Not sources: environments, caches and what builds leave.
 NOT_SOURCES = shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info",
                                      "__pycache__", ".pytest_cache", ".import_linter_cache",
@@ -39,11 +42,13 @@ def run(*command: str, cwd: Path, env: dict | None = None) -> subprocess.Complet
     return result
 
 
-def make_dist_command() -> list[str]:
-    """What `make dist` runs to build, read from `make -n`."""
-    shown = run("make", "-n", "dist", "DIST=OUT", cwd=ROOT).stdout.splitlines()
-    build, = [line for line in shown if " -m build " in line]
-    return build.split()
+def make_dist_command(out: Path) -> list[str]:
+    """What `make dist DIST=out` runs to build, read from `make -n`, its paths into the test
+    environment made absolute (it runs in a copy of the sources)."""
+    shown = run("make", "-n", "dist", f"DIST={out}", cwd=ROOT).stdout.splitlines()
+    build, = [line for line in shown if " build " in line]
+    return [str(ROOT / word) if word.startswith(".venv/") else word
+            for word in shlex.split(build)]
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +56,10 @@ def wheel(tmp_path_factory) -> Path:
     sources = tmp_path_factory.mktemp("sources") / "rv-batch-cfn"
     shutil.copytree(ROOT, sources, ignore=NOT_SOURCES)
     out = tmp_path_factory.mktemp("dist")
-    command = make_dist_command()
-    assert command[1:] == ["-m", "build", "--outdir", "'OUT'", "."]
-    run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), ".",
-        cwd=sources)
-    wheel, = out.iterdir()
-    assert wheel.name.startswith("rv_batch_cfn-") and wheel.suffix == ".whl"
+    run(*make_dist_command(out), cwd=sources)
+    built = sorted(p.name for p in out.iterdir() if p.name.startswith("rv_batch_cfn-"))
+    assert [name.endswith((".tar.gz", ".whl")) for name in built] == [True, True], built
+    wheel, = out.glob("rv_batch_cfn-*.whl")
     return wheel
 
 
@@ -69,8 +72,9 @@ def venv(wheel, tmp_path_factory) -> Path:
     site = run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
                cwd=venv).stdout.strip()
     (Path(site) / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    run(sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-        "--no-deps", "--no-index", str(wheel), cwd=venv)
+    # uv, the installer of the Makefile (pip would do the same, more slowly).
+    run(str(UV), "pip", "install", "--quiet", "--python", str(python), "--no-deps", "--no-index",
+        str(wheel), cwd=venv)
     return venv
 
 
