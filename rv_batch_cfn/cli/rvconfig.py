@@ -99,7 +99,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "the [AWS_BATCH] section of Raster Vision 0.9/0.10, or export lines. "
                     "--write merges the section into $RV_CONFIG, else $RV_CONFIG_DIR/<profile> "
                     "or ~/.rastervision/<profile> (profile: $RV_PROFILE, default 'default'), "
-                    "keeping every other section and a backup of the previous file.")
+                    "keeping every other section and a backup of the previous file. [BATCH] "
+                    "has the stack's region (`region`), which the batch_retry runner submits "
+                    "in; a warning names each of AWS_REGION, AWS_DEFAULT_REGION and the "
+                    "profile's region that names another.")
     add_stack_argument(p, "name of the main stack (queues)")
     p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
                    help="a per-project job-definitions stack to take the job definitions and "
