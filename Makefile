@@ -138,6 +138,17 @@ drift: $(UV) $(RV_LOWEST_VENV)/.installed ## run the suite with the newest versi
 	RV_BATCH_CFN_CHECKOV=$(CURDIR)/$(DRIFT_CHECKOV_VENV)/bin/checkov PYTHONDONTWRITEBYTECODE= \
 		$(DRIFT_VENV)/bin/python -m pytest
 
+# --- dist: a wheel and an sdist, to install the batch_retry runner where Raster Vision runs -----
+# Built by uv without build isolation, with the locked setuptools and wheel of .venv
+# (requirements/build.txt), as the editable install is: nothing unpinned, no download. DIST=dir
+# writes them elsewhere. The previous build's files are removed first, so that
+# dist/rv_batch_cfn-*.whl names one wheel.
+DIST ?= dist
+.PHONY: dist
+dist: $(BIN)/.installed ## build the wheel and sdist into dist/ (DIST=dir): pip install dist/rv_batch_cfn-*.whl beside Raster Vision
+	rm -f '$(DIST)'/rv_batch_cfn-*.whl '$(DIST)'/rv_batch_cfn-*.tar.gz '$(DIST)'/rv-batch-cfn-*.tar.gz
+	$(UV) build --quiet --python $(BIN)/python --no-build-isolation --out-dir '$(DIST)' .
+
 # AWS's cfn-guard, for the test of the Guard rules registry's rules (tests/template/guard_rules).
 $(BIN)/cfn-guard: | $(BIN)/.installed
 	$(BIN)/python scripts/install-cfn-guard $(BIN)

@@ -265,7 +265,19 @@ class Recording:
         order they arrived."""
         import json
 
-        return [json.loads(e["body"]) for e in self.requests()
+        return [json.loads(e["body"]) for e in self._submit_job_requests()]
+
+    def submitted_regions(self) -> list[str]:
+        """The region each SubmitJob request was signed for (the credential scope of its
+        Authorization header, `KEY/DATE/REGION/batch/aws4_request`): the region of the client
+        that sent it, which AWS routes by and moto keeps its resources apart by."""
+        import re
+
+        return [re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", e["headers"]["Authorization"])
+                .group(1) for e in self._submit_job_requests()]
+
+    def _submit_job_requests(self) -> list[dict]:
+        return [e for e in self.requests()
                 if e["method"] == "POST" and e["url"].split("?")[0].endswith("/v1/submitjob")]
 
 

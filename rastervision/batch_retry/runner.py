@@ -11,15 +11,21 @@ passes its extra keyword arguments on to `submit_job`. So the tags travel as ext
 from `build_cmd`, and the retry strategy is put into the request by a botocore
 `provide-client-params` handler, registered on boto3's default session only for the duration
 of one `run_command` (the client the stock code creates copies the session's handlers).
+
+Two more things differ, each in a module of its own: every job is submitted in the stack's
+region, whatever the environment says (regions.py), and a run left with Raster Vision's default
+name gets a unique one (run_names.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from typing import Any, Iterator, Optional
 
 from rastervision.aws_batch.aws_batch_runner import AWS_BATCH, AWSBatchRunner
+from rastervision.batch_retry import regions, run_names
 from rastervision.pipeline import rv_config_ as rv_config
 
 log = logging.getLogger(__name__)
@@ -94,12 +100,26 @@ def submitted_with_retry_strategy(strategy: dict) -> Iterator[None]:
         events.unregister(SUBMIT_EVENT, unique_id=unique_id)
 
 
+def batch_option(key: str) -> Any:
+    """A [BATCH] key (or its BATCH_<KEY> variable), as the stock runner reads its others."""
+    return rv_config.get_namespace_option(AWS_BATCH, key)
+
+
+def stock_arguments(args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The stock `run_command`'s arguments after `attempts` (use_gpu, job_queue, job_def, ...)
+    by name, however they were passed."""
+    signature = inspect.signature(AWSBatchRunner.run_command)
+    return signature.bind_partial(None, [], None, False, 1, *args, **kwargs).arguments
+
+
 class BatchRetryRunner(AWSBatchRunner):
     """The stock AWS Batch runner whose jobs retry host failures (spot reclaims) up to
     `[BATCH] attempts` times, end at once on any other failure, and carry tags naming their
     pipeline run and command (propagated to the ECS tasks)."""
 
     _attempts: Optional[int] = None
+    _run_name: Optional[str] = None
+    _regions_said: frozenset = frozenset()
 
     def default_attempts(self) -> int:
         """`configured_attempts()`, read once per runner (one warning when it is not set)."""
@@ -109,6 +129,7 @@ class BatchRetryRunner(AWSBatchRunner):
 
     def build_cmd(self, command: str, cfg_json_uri: str, pipeline: Any, num_splits: int = 1,
                   pipeline_run_name: str = "raster-vision") -> tuple[list[str], dict[str, Any]]:
+        pipeline_run_name = self.run_name(pipeline_run_name, pipeline, cfg_json_uri)
         cmd, args = super().build_cmd(command, cfg_json_uri, pipeline, num_splits,
                                       pipeline_run_name=pipeline_run_name)
         # run() passes these to run_command, whose extra keyword arguments go to submit_job.
@@ -121,5 +142,39 @@ class BatchRetryRunner(AWSBatchRunner):
         """The stock `run_command` (same arguments), submitting with `retry_strategy(attempts)`;
         `attempts` defaults to `[BATCH] attempts`."""
         attempts = self.default_attempts() if attempts is None else parse_attempts(attempts)
-        with submitted_with_retry_strategy(retry_strategy(attempts)):
+        region = self.submission_region(args, kwargs)
+        with regions.submitted_in(region), submitted_with_retry_strategy(retry_strategy(attempts)):
             return super().run_command(cmd, job_name, debug, attempts, *args, **kwargs)
+
+    def run_name(self, given: str, pipeline: Any, cfg_json_uri: str) -> str:
+        """`given`, or for Raster Vision's default one unique name per runner (one
+        `rastervision run`, every pipeline of it), said once."""
+        if given != run_names.DEFAULT_RUN_NAME:
+            return given
+        if self._run_name is None:
+            self._run_name = run_names.unique_run_name(run_names.root_uri(pipeline, cfg_json_uri))
+            log.info("pipeline run name: %s (in place of Raster Vision's default %r; "
+                     "`rv-batch-cfn jobs --stack NAME --run %s` lists its jobs; "
+                     "--pipeline-run-name NAME names a run)",
+                     self._run_name, given, self._run_name)
+        return self._run_name
+
+    def submission_region(self, args: tuple, kwargs: dict) -> str:
+        """The region of the stack the job goes to (regions.py); said once per region."""
+        given = stock_arguments(args, kwargs)
+        device = "gpu" if given.get("use_gpu") else "cpu"
+        queue = given.get("job_queue") or batch_option(f"{device}_job_queue")
+        definition = given.get("job_def") or batch_option(f"{device}_job_def")
+        region, source = regions.stack_region(queue, definition, batch_option)
+        if region is None:
+            region, source = regions.environment_region(regions.default_session().region_name)
+            if region is None:
+                raise ValueError(regions.NO_REGION)
+            if region not in self._regions_said:
+                log.warning("[BATCH] region is not set: submitting in %s (from %s); "
+                            "`rv-batch-cfn rv-config --stack NAME --write` sets the stack's "
+                            "region", region, source)
+        elif region not in self._regions_said:
+            log.info("submitting in %s (from %s)", region, source)
+        self._regions_said |= {region}
+        return region

@@ -29,23 +29,43 @@ def cmd_rv_config(args: argparse.Namespace) -> int:
     with aws_errors(f"read stack {args.stack!r}"):
         settings = read_settings(session, args.stack, args.job_def_stack)
     result = write_config(settings, args.format) if args.write else None
+    mismatches = _region_mismatches(session, settings.region)
     if wants_json(args):
         name, values = section(settings, AWS_BATCH if args.format == AWS_BATCH else BATCH)
         print_json({"stack": args.stack, "job_def_stack": args.job_def_stack,
                     "section": name, "values": values,
                     "environment": {f"BATCH_{k.upper()}": v for k, v in values.items()},
-                    "written": None if result is None else _written(result)})
+                    "written": None if result is None else _written(result),
+                    "region": settings.region,
+                    "region_mismatches": [m.as_dict() for m in mismatches]})
     else:
         sys.stdout.write(render(settings, args.format))
     if result is not None:
         _report_write(result)
     if args.format != AWS_BATCH:
         stderr(RUNNER_HINT)
+    _report_regions(mismatches, settings.region)
     stderr(f"notifications: on (failed jobs and blocked queues are e-mailed through "
            f"{settings.notification_topic})" if settings.notification_topic else
            "notifications: off (set the stack's NotificationEmail to hear of failed jobs and "
            "blocked queues)")
     return EXIT_OK
+
+
+def _region_mismatches(session, stack_region: str) -> list:
+    """The region settings of the environment and the profile that name another region."""
+    from ..aws.rv_config.regions import differing, region_settings
+
+    return differing(stack_region, region_settings(session.profile_name))
+
+
+def _report_regions(mismatches: list, stack_region: str) -> None:
+    """One warning per setting naming another region than the stack's, with its fix."""
+    from ..aws.rv_config.regions import mismatch_message
+
+    for setting in mismatches:
+        stderr(f"warning: {mismatch_message(setting, stack_region)}; fix: "
+               f"{setting.fix(stack_region)}")
 
 
 def _written(result) -> dict:
@@ -79,7 +99,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "the [AWS_BATCH] section of Raster Vision 0.9/0.10, or export lines. "
                     "--write merges the section into $RV_CONFIG, else $RV_CONFIG_DIR/<profile> "
                     "or ~/.rastervision/<profile> (profile: $RV_PROFILE, default 'default'), "
-                    "keeping every other section and a backup of the previous file.")
+                    "keeping every other section and a backup of the previous file. [BATCH] "
+                    "has the stack's region (`region`), which the batch_retry runner submits "
+                    "in; a warning names each of AWS_REGION, AWS_DEFAULT_REGION and the "
+                    "profile's region that names another.")
     add_stack_argument(p, "name of the main stack (queues)")
     p.add_argument("--job-def-stack", metavar="NAME", type=stack_argument,
                    help="a per-project job-definitions stack to take the job definitions and "

@@ -25,6 +25,9 @@ BATCH_KEYS = {
 }
 BATCH_SECTION = "BATCH"
 ATTEMPTS_KEY = "attempts"  # from the JobAttempts parameter, not an output
+# The stack's region, which the batch_retry runner submits in whatever the environment says
+# (Raster Vision's own runner reads no region: botocore's default applies). Not an output.
+REGION_KEY = "region"
 # Current Raster Vision also reads BATCH_<KEY> environment variables (BATCH_GPU_JOB_QUEUE, ...).
 ENV_PREFIX = "BATCH_"
 # Raster Vision 0.9 and 0.10 read section [AWS_BATCH], with other key names.
@@ -51,7 +54,7 @@ def rv_config_section() -> Sub:
         names[queue] = job_queues.queue_name(kind)
         names[definition] = job_queues.job_definition_name(kind)
     lines = [f"[{BATCH_SECTION}]", *(f"{BATCH_KEYS[o]} = ${{{o}}}" for o in BATCH_KEYS),
-             f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}"]
+             f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}", f"{REGION_KEY} = ${{AWS::Region}}"]
     return Sub("\n".join(lines) + "\n", **names)
 
 

@@ -15,7 +15,7 @@ from tests.emulator import Emulator, aws_env
 
 # Raster Vision reads these; a developer's own settings must not leak into a test.
 RV_VARIABLES = ("RV_CONFIG", "RV_CONFIG_DIR", "RV_PROFILE", "BATCH_GPU_JOB_QUEUE",
-                "BATCH_GPU_JOB_DEF", "BATCH_CPU_JOB_QUEUE", "BATCH_CPU_JOB_DEF")
+                "BATCH_GPU_JOB_DEF", "BATCH_CPU_JOB_QUEUE", "BATCH_CPU_JOB_DEF", "BATCH_REGION")
 
 
 @pytest.fixture

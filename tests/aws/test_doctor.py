@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rv_batch_cfn.aws import doctor
+from rv_batch_cfn.aws.doctor.findings import REGION
 from rv_batch_cfn.aws.rv_config import profile as rvconfig
 from rv_batch_cfn.template import parameters as params
 from tests.cli_runner import assert_one_clean_error
@@ -363,3 +364,46 @@ def test_job_def_stack_checks_the_per_project_job_definitions(emulator, home, ca
     code = rv_cli.main(["doctor", "--stack", "rv-alice", "--job-def-stack", STACK])
     assert code == 2
     assert "stack 'rv-alice' has no output GpuJobQueueName" in capsys.readouterr().err
+
+
+def test_the_stack_raster_vision_and_the_environment_use_one_region(emulator, cli, home):
+    """Where the batch_retry runner would submit ([BATCH] region, else the environment) and
+    which environment setting names another region; the stack is in the emulator's region."""
+    deploy(emulator, STACK, make_network(emulator))
+    here = emulator.region
+
+    def region(env: dict, config: str = GOOD_RV_CONFIG) -> tuple[int, list[tuple[str, str]]]:
+        path = write_rv_config(home, config)
+        code, report = run_doctor(cli, **env)
+        return code, [(f["status"], f["message"].replace(str(path), "PATH"))
+                      for f in report["findings"] if f["check"] == REGION]
+
+    pinned = GOOD_RV_CONFIG + f"region = {here}\n"
+    # What rv-config --write leaves, and a shell whose default region is the stack's.
+    assert region({"AWS_DEFAULT_REGION": here}, pinned) == (0, [
+        (doctor.OK, f"the stack, Raster Vision's config and the environment use {here}")])
+    # The config names another region: the runner would submit there.
+    code, found = region({"AWS_DEFAULT_REGION": here}, GOOD_RV_CONFIG + "region = eu-west-3\n")
+    assert code == 1 and found == [
+        (doctor.PROBLEM, f"PATH [BATCH] region is eu-west-3, not the stack's region {here}: "
+                         "the batch_retry runner submits there")]
+    # BATCH_REGION comes before the file, as Raster Vision reads it.
+    code, found = region({"AWS_DEFAULT_REGION": here, "BATCH_REGION": "eu-west-3"}, pinned)
+    assert code == 1 and found[0][1].startswith("environment variable BATCH_REGION is eu-west-3")
+    # A config written before the key existed, in a shell whose default region is another:
+    # the runner would submit there too; and boto3 and the stock runner use it.
+    code, found = region({"AWS_DEFAULT_REGION": "eu-west-3"})
+    assert code == 1 and found == [
+        (doctor.PROBLEM, "the [BATCH] section has no region: the batch_retry runner submits in "
+                         f"eu-west-3 (AWS_DEFAULT_REGION), not in the stack's region {here}"),
+        (doctor.WARNING, f"AWS_DEFAULT_REGION is eu-west-3, not the stack's region {here}: boto3 "
+                         "and Raster Vision's own `batch` runner (and the AWS CLI when AWS_REGION "
+                         "is unset) would work in eu-west-3, where the stack's queues do not "
+                         "exist (the batch_retry runner submits in [BATCH] region)")]
+    # AWS_REGION alone (the tests' emulator environment): the runner falls back to it; the
+    # stock runner has no region at all.
+    code, found = region({})
+    assert code == 0 and [status for status, _ in found] == [doctor.NOTE, doctor.NOTE]
+    assert found[1][1].startswith("neither AWS_DEFAULT_REGION nor the profile sets a region: "
+                                  "boto3 and Raster Vision's own `batch` runner stop with "
+                                  "NoRegionError")

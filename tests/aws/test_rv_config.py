@@ -4,6 +4,7 @@ the INI merge it writes with."""
 from __future__ import annotations
 
 import configparser
+import json
 import shlex
 import shutil
 import subprocess
@@ -58,7 +59,7 @@ def test_batch_section_names_the_real_queues_and_definitions(emulator, stack):
     assert dict(section) == {
         "gpu_job_queue": names["gpu_queue"], "gpu_job_def": names["gpu_definition"],
         "cpu_job_queue": names["cpu_queue"], "cpu_job_def": names["cpu_definition"],
-        "attempts": "5"}
+        "attempts": "5", "region": emulator.region}
     assert names["gpu_queue"].startswith("team")
     # One line on standard error says which runner makes `attempts` mean anything, one whether
     # notifications are on.
@@ -97,7 +98,7 @@ def test_env_format(emulator, stack):
     assert exported == {
         "BATCH_GPU_JOB_QUEUE": names["gpu_queue"], "BATCH_GPU_JOB_DEF": names["gpu_definition"],
         "BATCH_CPU_JOB_QUEUE": names["cpu_queue"], "BATCH_CPU_JOB_DEF": names["cpu_definition"],
-        "BATCH_ATTEMPTS": "5"}
+        "BATCH_ATTEMPTS": "5", "BATCH_REGION": emulator.region}
 
 
 EXISTING = """\
@@ -136,7 +137,7 @@ def test_write_merges_keeps_the_rest_and_a_backup(emulator, stack, tmp_path):
     assert dict(parser["BATCH"]) == {
         "gpu_job_queue": names["gpu_queue"], "attempts": "5", "debug": "true",
         "gpu_job_def": names["gpu_definition"], "cpu_job_queue": names["cpu_queue"],
-        "cpu_job_def": names["cpu_definition"]}
+        "cpu_job_def": names["cpu_definition"], "region": emulator.region}
     assert "# my Raster Vision settings" in written and "; the old one" in written
     # Which keys changed, old -> new; `debug` (not Raster Vision's Batch key) is not named.
     assert f"  gpu_job_queue: OldQueue -> {names['gpu_queue']}\n" in result.stderr
@@ -378,3 +379,39 @@ def test_attempts_follow_the_stack_parameter(emulator, stack):
         StackName=stack)["Stacks"][0]["Parameters"])
     result = run_cli(emulator, "rv-config", "--stack", stack)
     assert parse(result.stdout)[out.BATCH_SECTION][out.ATTEMPTS_KEY] == values[p.JOB_ATTEMPTS]
+
+
+def test_region_settings_that_name_another_region_than_the_stack_are_named(
+        emulator, stack, tmp_path):
+    # The stack is in the emulator's region; each case sets one place another region is read
+    # from, as a user's shell or ~/.aws/config would, and rv-config names it with its fix.
+    profile_file = tmp_path / "aws-config"
+    profile_file.write_text("[default]\nregion = ap-south-1\n")
+    here = emulator.region
+    cases = [
+        ({"AWS_DEFAULT_REGION": "eu-west-3"}, "AWS_DEFAULT_REGION is eu-west-3",
+         f"export AWS_DEFAULT_REGION={here}",
+         {"source": "AWS_DEFAULT_REGION", "region": "eu-west-3", "profile": None}),
+        ({"AWS_CONFIG_FILE": str(profile_file)}, "the region of AWS profile 'default' is "
+         "ap-south-1", f"aws configure set region {here} --profile default",
+         {"source": "profile", "region": "ap-south-1", "profile": "default"}),
+        # --region names the stack's region; AWS_REGION, which the AWS CLI reads, another.
+        ({"AWS_REGION": "eu-west-3"}, "AWS_REGION is eu-west-3", f"export AWS_REGION={here}",
+         {"source": "AWS_REGION", "region": "eu-west-3", "profile": None}),
+    ]
+    for env, named, fix, data in cases:
+        result = run_cli(emulator, "rv-config", "--stack", stack, "--region", here, env=env)
+        assert result.returncode == 0, result.stderr
+        warning, = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        assert warning.startswith(f"warning: {named}, not the stack's region {here}: ")
+        assert warning.endswith(f"; fix: {fix}")
+        # The section still names the stack's region, which the batch_retry runner submits in.
+        assert parse(result.stdout)[out.BATCH_SECTION]["region"] == here
+        shown = run_cli(emulator, "rv-config", "--stack", stack, "--region", here, "--json",
+                        env=env)
+        assert json.loads(shown.stdout)["region_mismatches"] == [data]
+    # The stack's own region everywhere: nothing to say.
+    same = run_cli(emulator, "rv-config", "--stack", stack, "--json",
+                   env={"AWS_DEFAULT_REGION": here})
+    assert json.loads(same.stdout)["region_mismatches"] == []
+    assert "warning:" not in same.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 from rv_batch_cfn.template import job_queues
 from tests.emulator import Emulator, aws_env, recording
@@ -21,7 +22,8 @@ HOST_FAILURES_ONLY = [{k[0].lower() + k[1:]: v for k, v in rule.to_dict().items(
                       for rule in job_queues.RETRY_ON_HOST_LOSS]
 # What the environment must not bring in: a developer's own Raster Vision settings.
 RV_VARIABLES = ("RV_CONFIG", "RV_CONFIG_DIR", "RV_PROFILE", "BATCH_GPU_JOB_QUEUE",
-                "BATCH_GPU_JOB_DEF", "BATCH_CPU_JOB_QUEUE", "BATCH_CPU_JOB_DEF", "BATCH_ATTEMPTS")
+                "BATCH_GPU_JOB_DEF", "BATCH_CPU_JOB_QUEUE", "BATCH_CPU_JOB_DEF", "BATCH_ATTEMPTS",
+                "BATCH_REGION")
 
 
 class RasterVision:
@@ -35,24 +37,26 @@ class RasterVision:
         self.emu, self.home, self.work = emu, home, work
         self.python_path, self.plugin_path = python, plugin_path
 
-    def env(self, **extra: str) -> dict[str, str]:
+    def env(self, **extra: Optional[str]) -> dict[str, str]:
+        """The environment of a run; a variable given as None is unset."""
         env = {k: v for k, v in aws_env(self.emu, HOME=str(self.home)).items()
                if k not in RV_VARIABLES}
         if self.plugin_path:
             env["PYTHONPATH"] = self.plugin_path
+        # Raster Vision's stock runner calls boto3.client('batch') with no region: botocore
+        # reads the region from AWS_DEFAULT_REGION (or a profile), not AWS_REGION. A user of the
+        # stock runner sets it; the region tests unset it.
+        env["AWS_DEFAULT_REGION"] = self.emu.region
         # Raster Vision's temporary directory is /opt/data/tmp unless TMPDIR says otherwise.
         env.update(TMPDIR=str(self.work), AWS_EC2_METADATA_DISABLED="true", **extra)
-        # Raster Vision calls boto3.client('batch') with no region: this botocore reads the
-        # region from AWS_DEFAULT_REGION (or a profile), not AWS_REGION.
-        env["AWS_DEFAULT_REGION"] = self.emu.region
-        return env
+        return {k: v for k, v in env.items() if v is not None}
 
-    def run(self, runner: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    def run(self, runner: str, *args: str, **env: Optional[str]) -> subprocess.CompletedProcess:
         return subprocess.run(
             [self.python_path, "-m", "rastervision.pipeline.cli", "run", runner, *args],
             env=self.env(**env), cwd=self.work, capture_output=True, text=True, timeout=120)
 
-    def python(self, code: str, **env: str) -> subprocess.CompletedProcess:
+    def python(self, code: str, **env: Optional[str]) -> subprocess.CompletedProcess:
         return subprocess.run([self.python_path, "-c", code], env=self.env(**env), cwd=self.work,
                               capture_output=True, text=True, timeout=120)
 

@@ -17,9 +17,9 @@ import re
 import pytest
 
 from rv_batch_cfn.template import outputs as out
-from tests.emulator import ROOT, deploy, make_network, outputs, run_cli
+from tests.emulator import ROOT, deploy, make_network, outputs, recording, run_cli
 from tests.plugin.raster_vision import (
-    ATTEMPTS, HOST_FAILURES_ONLY, STACK, UUID, RasterVision, example, job_ids,
+    ATTEMPTS, EXAMPLE, HOST_FAILURES_ONLY, STACK, UUID, RasterVision, example, job_ids,
 )
 
 pytestmark = pytest.mark.xdist_group("batch-retry-runner-lowest")
@@ -71,3 +71,17 @@ def test_the_stock_runner_of_the_lowest_release_submits_attempts_1(rv, tmp_path)
     # definition's retries with one attempt.
     submitted = example(rv, tmp_path, "batch")
     assert [s["retryStrategy"] for s in submitted] == [{"attempts": 1}] * 2
+
+
+def test_an_unnamed_run_with_aws_region_alone_under_the_lowest_release(rv, names, tmp_path):
+    # AWS_REGION alone (no default region, no profile): the runner submits in the stack's
+    # region, from [BATCH] region; the run gets a unique name in place of `raster-vision`.
+    with recording(rv.emu, tmp_path / "requests.jsonl") as recorded:
+        result = rv.run("batch_retry", EXAMPLE, "-a", "root_uri", str(tmp_path / "out"),
+                        AWS_DEFAULT_REGION=None)
+    assert result.returncode == 0, result.stderr
+    assert recorded.submitted_regions() == [rv.emu.region] * 2
+    name = re.search(r"pipeline run name: (raster-vision-\d{8}-\d{6}-[0-9a-f]{6}) ",
+                     result.stderr).group(1)
+    assert [s["tags"]["rastervision:pipeline-run"] for s in recorded.submitted_jobs()] == [
+        name, name]

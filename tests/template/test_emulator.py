@@ -195,6 +195,7 @@ def assert_batch_setup(emu: Emulator, stack: dict, network: Network,
     for output, key in out.BATCH_KEYS.items():
         assert f"{key} = {stack_outputs[output]}\n" in section
     assert f"attempts = {values[p.JOB_ATTEMPTS]}\n" in section
+    assert f"{out.REGION_KEY} = {emu.region}\n" in section  # the stack's, batch_retry submits in
 
 
 # Inline policy name of the job role -> the parameter that lists what it names.

@@ -30,6 +30,7 @@ from .findings import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE,
                     TIME_LIMITS, WARNING, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .quotas import quota_findings
+from .region import region_findings
 from .rv_config import rv_config_findings
 from .rv_runner import inspect_stock_runner, runner_findings
 from .shared_memory import shared_memory_findings
@@ -76,6 +77,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)
     findings += rv_config_findings(stack_name, names, job_def_stack)
+    findings += region_findings(stack_name, cfn.meta.region_name, session.profile_name)
     findings += runner_findings(inspect_stock_runner())
     findings += time_limit_findings(kinds)
     findings += idle_findings(kinds)

@@ -23,6 +23,7 @@ IDLE = "idle capacity"
 NOTIFICATIONS = "notifications"
 QUOTAS = "vCPU quotas"
 SPOT_SCORES = "spot placement"
+REGION = "region"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ class BatchSettings:
     attempts: str
     # The main stack's SNS topic of e-mail notifications; None when they are off.
     notification_topic: Optional[str] = None
+    # The main stack's region, where the batch_retry runner submits ([BATCH] region).
+    region: Optional[str] = None
 
     def value(self, output: str) -> str:
         return self.names[output]
@@ -55,14 +57,15 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
     cfn = session.client("cloudformation")
     main = complete_stack(cfn, stack_name)
     topic = stack_outputs(main).get(notifications.TOPIC_OUTPUT)
+    region = cfn.meta.region_name
     if job_def_stack is None:
         names = require_outputs(main, [*out.QUEUE_OUTPUTS, *out.JOB_DEFINITION_OUTPUTS])
-        return BatchSettings(names, _attempts(main), topic)
+        return BatchSettings(names, _attempts(main), topic, region)
     names = require_outputs(main, list(out.QUEUE_OUTPUTS))
     definitions = complete_stack(cfn, job_def_stack)
     check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
-    return BatchSettings(names, _attempts(definitions), topic)
+    return BatchSettings(names, _attempts(definitions), topic, region)
 
 
 def check_main_stack(definitions: dict, main: dict) -> None:
@@ -102,6 +105,9 @@ def section(settings: BatchSettings, fmt: str = BATCH) -> tuple[str, dict[str, s
         keys, name = out.BATCH_KEYS, out.BATCH_SECTION
     values = {key: settings.value(output) for output, key in keys.items()}
     values[out.ATTEMPTS_KEY] = settings.attempts
+    # Raster Vision 0.9/0.10 ([AWS_BATCH]) has no plugin runners: no runner would read it.
+    if fmt != AWS_BATCH and settings.region:
+        values[out.REGION_KEY] = settings.region
     return name, values
 
 
