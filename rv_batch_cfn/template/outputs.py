@@ -25,6 +25,10 @@ BATCH_KEYS = {
 }
 BATCH_SECTION = "BATCH"
 ATTEMPTS_KEY = "attempts"  # from the JobAttempts parameter, not an output
+# The train size, from its parameters: the batch_retry runner submits `train` with it (any
+# command may have these three keys, <command>_gpus and so on).
+TRAIN_KEYS = {p.TRAIN_GPUS: "train_gpus", p.TRAIN_VCPUS: "train_vcpus",
+              p.TRAIN_MEMORY: "train_memory"}
 # Current Raster Vision also reads BATCH_<KEY> environment variables (BATCH_GPU_JOB_QUEUE, ...).
 ENV_PREFIX = "BATCH_"
 # Raster Vision 0.9 and 0.10 read section [AWS_BATCH], with other key names.
@@ -51,7 +55,8 @@ def rv_config_section() -> Sub:
         names[queue] = job_queues.queue_name(kind)
         names[definition] = job_queues.job_definition_name(kind)
     lines = [f"[{BATCH_SECTION}]", *(f"{BATCH_KEYS[o]} = ${{{o}}}" for o in BATCH_KEYS),
-             f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}"]
+             f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}",
+             *(f"{key} = ${{{name}}}" for name, key in TRAIN_KEYS.items())]
     return Sub("\n".join(lines) + "\n", **names)
 
 
