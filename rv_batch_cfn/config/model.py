@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError, Problem
 from . import checks
-from .limits import GP3_IOPS, GP3_THROUGHPUT_MIBS, HOSTED_IMAGE, SPOT
+from .limits import DDP_SHARED_MEMORY_MIB, GP3_IOPS, GP3_THROUGHPUT_MIBS, HOSTED_IMAGE, SPOT
 
 __all__ = ["StackConfig", "ComputeConfig", "TrainSize"]
 
@@ -177,7 +177,9 @@ class StackConfig:
     max_vcpus: int = 80
     spot_bid_percentage: int = 100
     image_tag: str = "latest"
-    shared_memory_mib: int = 8192
+    # What Raster Vision's training needs with its defaults, on up to 8 GPUs (limits.py says
+    # how it was chosen); the GPU job definition's /dev/shm serves the train size too.
+    shared_memory_mib: int = DDP_SHARED_MEMORY_MIB
     job_attempts: int = 3
     job_timeout_seconds: int = 0
     # Buckets jobs may write and delete in: none unless named (never every bucket).

@@ -430,29 +430,33 @@ def _any(conditions: list[Any]) -> Any:
     return _any([_any(conditions[i:i + 10]) for i in range(0, len(conditions), 10)])
 
 
+TRAIN_RULE = "TrainGpus"
+
+
 def add_train_rules(t: Template) -> None:
-    """TrainGPUs above 1 needs a type (or family) with that many GPUs in GpuInstanceTypes.
-    A name the project's catalogue does not know is trusted, as the config's checks trust it
-    (doctor and the runner check it against EC2)."""
-    known = list(instance_types.known_gpu_names())
-    someone_unknown = Not({"Fn::EachMemberIn": [Ref(GPU.instance_types), known]})
+    """TrainGPUs above 1 needs a type (or family) with that many GPUs in GpuInstanceTypes: one
+    assertion per distinct set of types that hold them (2 and 4 GPUs: the same types). The rule
+    applies when every name listed is in the project's catalogue: a name it does not know is
+    trusted, as the config's checks trust it (doctor and the runner check it against EC2)."""
     counts: dict[tuple[str, ...], list[int]] = {}
     for gpus in limits.TRAIN_GPUS[1:]:
         counts.setdefault(instance_types.holding(gpus), []).append(gpus)
+    assertions = []
     for names, gpus in counts.items():
-        asked = _any([Equals(Ref(TRAIN_GPUS), str(g)) for g in gpus])
+        other = [Equals(Ref(TRAIN_GPUS), str(g)) for g in limits.TRAIN_GPUS if g not in gpus]
         listed = [{"Fn::Contains": [Ref(GPU.instance_types), n]} for n in names]
-        least = min(gpus)
-        t.add_rule(f"TrainGpus{least}", {
-            "RuleCondition": asked,
-            "Assertions": [{
-                "Assert": _any([*listed, someone_unknown]),
-                "AssertDescription": (
-                    f"{TRAIN_GPUS} {' or '.join(map(str, gpus))} needs an instance type with "
-                    f"at least that many GPUs in {GPU.instance_types}: "
-                    f"{instance_types.holding_text(least)}. Or lower {TRAIN_GPUS}."),
-            }],
+        assertions.append({
+            "Assert": _any([*other, *listed]),
+            "AssertDescription": (
+                f"{TRAIN_GPUS} {' or '.join(map(str, gpus))} needs an instance type with at "
+                f"least that many GPUs in {GPU.instance_types}: "
+                f"{instance_types.holding_text(min(gpus))}. Or lower {TRAIN_GPUS}."),
         })
+    t.add_rule(TRAIN_RULE, {
+        "RuleCondition": {"Fn::EachMemberIn": [Ref(GPU.instance_types),
+                                               list(instance_types.known_gpu_names())]},
+        "Assertions": assertions,
+    })
 
 
 def if_set(condition: str, value: Any) -> If:

@@ -224,8 +224,8 @@ def test_train_gpus_rules(params, refused):
 
 def test_train_rules_name_every_catalogue_type_that_holds_the_gpus():
     from rv_batch_cfn.instance_types import CATALOGUE, GPU_FAMILIES
-    for gpus, rule in ((4, "TrainGpus2"), (8, "TrainGpus8")):
-        text = TEMPLATE["Rules"][rule]["Assertions"][0]["AssertDescription"]
+    for gpus, assertion in ((4, 0), (8, 1)):
+        text = TEMPLATE["Rules"]["TrainGpus"]["Assertions"][assertion]["AssertDescription"]
         holding = [t.name for t in CATALOGUE.values() if t.gpus >= gpus]
         assert holding and all(name in text for name in holding)
         assert all(f"{t.name}," not in text and f"{t.name} " not in text
