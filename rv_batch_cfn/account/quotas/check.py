@@ -242,7 +242,8 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
                              for n in needs if k.kind in n.kinds) for k in kinds}
     for n in needs:
         command = request_command(stack, n.region, n.kinds)
-        shared = " (both environments draw on it)" if len(n.kinds) > 1 else ""
+        environments = {"gpu" if k == TRAIN else k for k in n.kinds}
+        shared = " (both environments draw on it)" if len(environments) > 1 else ""
         if n.value is None or n.value.denied:
             missing = n.value.denied if n.value else GET_QUOTA
             found.append(QuotaFinding(
