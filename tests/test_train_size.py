@@ -165,3 +165,24 @@ def test_the_largest_train_size_keeps_the_job_definitions_shared_memory():
     container = definition["Properties"]["ContainerProperties"]
     assert container["Privileged"] is False
     assert "Capabilities" not in str(container)
+
+
+def test_the_docs_prices_and_shared_memory_figures_are_the_projects():
+    """docs/raster-vision.md, "When it pays" and "What DDP needs": the figures come from the
+    price table and from limits.py."""
+    import re
+    from pathlib import Path
+
+    from rv_batch_cfn.account.pricing import ON_DEMAND_TABLE
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "raster-vision.md").read_text()
+    for family in ("g5", "g6", "g4dn"):
+        big, small = ON_DEMAND_TABLE[f"{family}.12xlarge"], ON_DEMAND_TABLE[f"{family}.2xlarge"]
+        row = next(line for line in text.splitlines()
+                   if line.startswith(f"| `{family}.12xlarge`"))
+        assert f"${big:.3f}" in row and f"4 × ${small:.3f} = ${4 * small:.3f}" in row, row
+        assert f"{round((big / (4 * small) - 1) * 100)}% more" in row, row
+    assert f"its default, {limits.DDP_SHARED_MEMORY_MIB} MiB" in text
+    assert re.search(rf"{limits.NCCL_SHARED_MEMORY_MIB} \+ 2 × "
+                     rf"{limits.DDP_CHIPS_IN_FLIGHT * limits.DDP_CHIP_MIB} = "
+                     rf"{limits.DDP_SHARED_MEMORY_MIB} MiB", text)
