@@ -34,12 +34,12 @@ def shared_memory_findings(kinds: Sequence[Kind], train: Optional[JobSize] = Non
         gpus = max(s.gpus for s, _ in sizes)
         if too_small:
             s, name = too_small[0]
-            of = "" if s is size else f" of its train jobs ({s})"
+            whose = (f"the job's {s.memory_mib} MiB of memory" if s is size else
+                     f"the {s.memory_mib} MiB of memory of its train jobs ({s})")
             found.append(Finding(
                 SHARED_MEMORY, PROBLEM,
-                f"{what}: /dev/shm of {shm} MiB cannot fit beside the {s.memory_mib} MiB of "
-                f"memory{of}, which it counts against: a job that fills it is killed for lack "
-                "of memory",
+                f"{what}: /dev/shm of {shm} MiB cannot fit beside {whose}, which it counts "
+                "against: a job that fills it is killed for lack of memory",
                 f"Update the stack with {params.SHARED_MEMORY_SIZE} well below {name} (Raster "
                 f"Vision's defaults need {DDP_SHARED_MEMORY_MIB} MiB), or a larger {name}."))
         elif gpus > 1 and shm < DDP_SHARED_MEMORY_MIB:
