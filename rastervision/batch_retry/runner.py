@@ -136,7 +136,8 @@ class BatchRetryRunner(AWSBatchRunner):
                     AWS_BATCH, f"{device}_job_queue")
                 definition = args["job_def"] or rv_config.get_namespace_option(
                     AWS_BATCH, f"{device}_job_def")
-                planned.append((command, size, queue, definition))
+                if queue:  # (without one, the stock code fails with its own message)
+                    planned.append((command, size, queue, definition))
         if planned:
             import boto3
 
