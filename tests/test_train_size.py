@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from rv_batch_cfn import ConfigError, StackConfig, TrainSize, build_template
-from rv_batch_cfn.account.deploy import load_template
-from rv_batch_cfn.account.deploy import parameter_values as deploy_checks
-from rv_batch_cfn.account.deploy.rules import check_rules
+from rv_batch_cfn.aws.deploy import load_template
+from rv_batch_cfn.aws.deploy import parameter_values as deploy_checks
+from rv_batch_cfn.aws.deploy.rules import check_rules
 from rv_batch_cfn.config import limits
 from rv_batch_cfn.instance_types import CATALOGUE, lookup
 from rv_batch_cfn.template import parameters as params
@@ -173,7 +173,7 @@ def test_the_docs_prices_and_shared_memory_figures_are_the_projects():
     import re
     from pathlib import Path
 
-    from rv_batch_cfn.account.pricing import ON_DEMAND_TABLE
+    from rv_batch_cfn.aws.costs.pricing import ON_DEMAND_TABLE
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "raster-vision.md").read_text()
     for family in ("g5", "g6", "g4dn"):
