@@ -6,6 +6,7 @@ The main entry points:
                                    template, every field the default of a console parameter
     ComputeConfig.gpu(...) / .cpu(...)
                                    one kind of compute: the console's defaults, fields changed
+    TrainSize(gpus=4, ...)         the size of Raster Vision's train jobs (StackConfig.train)
     config.with_(field=value)      a copy with some fields changed (dataclasses.replace)
     from_dict(data)                a StackConfig from plain data (a YAML or JSON config file)
     build_template(config)         the CloudFormation template (troposphere); ConfigError lists
@@ -41,7 +42,8 @@ __version__ = "0.1.0"
 # loads only what it runs: `rv-batch-cfn --version` does not import troposphere, nor `deploy`
 # the template generator.
 _API = {
-    "StackConfig": "config", "ComputeConfig": "config", "from_dict": "config",
+    "StackConfig": "config", "ComputeConfig": "config", "TrainSize": "config",
+    "from_dict": "config",
     "build_template": "template", "build_job_definitions_template": "template",
     "render_yaml": "render", "render_json": "render", "write_atomic": "files",
     "lint_template": "lint", "check_template": "lint", "LintFinding": "lint",

@@ -64,7 +64,8 @@ _CPU_DISK_FAMILIES = {"m6id": _6ID_DISKS, "c6id": _6ID_DISKS, "r6id": _6ID_DISKS
 _GPU_SIZES = {
     "g4dn": [("xlarge", 4, 16, 1, (1, 125)), ("2xlarge", 8, 32, 1, (1, 225)),
              ("4xlarge", 16, 64, 1, (1, 225)), ("8xlarge", 32, 128, 1, (1, 900)),
-             ("12xlarge", 48, 192, 4, (1, 900)), ("16xlarge", 64, 256, 1, (1, 900))],
+             ("12xlarge", 48, 192, 4, (1, 900)), ("16xlarge", 64, 256, 1, (1, 900)),
+             ("metal", 96, 384, 8, (2, 900))],
     "g5": [("xlarge", 4, 16, 1, (1, 250)), ("2xlarge", 8, 32, 1, (1, 450)),
            ("4xlarge", 16, 64, 1, (1, 600)), ("8xlarge", 32, 128, 1, (1, 900)),
            ("12xlarge", 48, 192, 4, (1, 3800)), ("16xlarge", 64, 256, 1, (1, 1900)),
@@ -100,6 +101,9 @@ def _catalogue() -> dict[str, InstanceType]:
 CATALOGUE = _catalogue()
 
 
+GPU_FAMILIES = tuple(_GPU_SIZES)
+
+
 def lookup(name: str) -> Optional[InstanceType]:
     """The instance type called `name`, or None when this table does not know it."""
     return CATALOGUE.get(name)
@@ -112,6 +116,46 @@ def has_no_gpu(name: str) -> bool:
     if known is not None:
         return known.gpus < 1
     return name.split(".")[0] in (*_CPU_FAMILIES, *_CPU_DISK_FAMILIES)
+
+
+def members(name: str) -> tuple[InstanceType, ...]:
+    """The types `name` stands for in this table: the type itself, or every size of a family;
+    () when the table does not know it."""
+    known = lookup(name)
+    if known is not None:
+        return (known,)
+    return tuple(t for t in CATALOGUE.values() if t.name.split(".")[0] == name)
+
+
+def known_gpu_names() -> tuple[str, ...]:
+    """Every GPU type and family of this table, families first (what Rules compare against)."""
+    return (*GPU_FAMILIES, *(t.name for t in CATALOGUE.values() if t.gpus))
+
+
+def holding(gpus: int) -> tuple[str, ...]:
+    """The GPU types and families of this table with at least `gpus` GPUs on one instance
+    (a family when one of its sizes has them), families first."""
+    return tuple(n for n in known_gpu_names() if max(t.gpus for t in members(n)) >= gpus)
+
+
+def holding_text(gpus: int) -> str:
+    """The types and families of `holding(gpus)` by GPU count, for messages: 'g4dn.12xlarge,
+    g5.12xlarge, ... (4 GPUs); g4dn.metal, ... (8 GPUs); or the families g4dn, g5, ...'."""
+    by_count: dict[int, list[str]] = {}
+    families = []
+    for name in holding(gpus):
+        if name in GPU_FAMILIES:
+            families.append(name)
+        else:
+            by_count.setdefault(CATALOGUE[name].gpus, []).append(name)
+    parts = [f"{', '.join(names)} ({count} GPUs)" for count, names in sorted(by_count.items())]
+    return "; ".join(parts) + (f"; or the families {', '.join(families)}" if families else "")
+
+
+def describe_gpus(t: InstanceType) -> str:
+    """'g5.12xlarge (4 GPUs, 48 vCPUs, 180469 MiB for jobs)'."""
+    return (f"{t.name} ({t.gpus} GPU{'s' if t.gpus != 1 else ''}, {t.vcpus} vCPUs, "
+            f"{t.job_memory_mib} MiB for jobs)")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -18,6 +18,10 @@ tests/moto_like_aws.py, which calls `patch()`).
   DescribeJobs reports it, and at the end the job succeeds, fails as a container exiting with
   status 1 does, or waits in RUNNABLE (no instance comes) until terminated; unset, moto's own
   behaviour stays (a hook the tests use, so its canary passes against a patched server too).
+- Batch: a job submitted with `containerOverrides.resourceRequirements` (the batch_retry
+  runner's train size) runs with them; AWS's DescribeJobs reports them in the job's
+  `container.resourceRequirements`, each override in place of the job definition's value of its
+  type. moto reports no resourceRequirements at all (the cost estimate reads them there).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def patch() -> None:
     _patch_sns_resources()
     _patch_queue_time_limits()
     _patch_simple_batch()
+    _patch_job_resources()
 
 
 def _patch_number_parameters() -> None:
@@ -275,3 +280,26 @@ def _write_log(job: Any, outcome: str) -> str:
     logs.put_log_events(group, stream, [{"timestamp": now + i, "message": line}
                                         for i, line in enumerate(lines)])
     return stream
+
+
+def _patch_job_resources() -> None:
+    """DescribeJobs: a job's container.resourceRequirements are its job definition's with the
+    submit-time overrides applied, type by type (API reference, ContainerDetail and
+    ContainerOverrides.resourceRequirements: "overrides the resourceRequirements of the job
+    definition")."""
+    from moto.batch.models import Job
+
+    original = Job._container_details
+
+    def container_details(self: Any) -> dict:
+        details = original(self)
+        defined = (self.job_definition.container_properties or {}).get(
+            "resourceRequirements") or []
+        overridden = {r["type"]: r for r in self.container_overrides.get(
+            "resourceRequirements") or []}
+        merged = [overridden.pop(r["type"], r) for r in defined]
+        if merged or overridden:
+            details["resourceRequirements"] = [*merged, *overridden.values()]
+        return details
+
+    Job._container_details = container_details

@@ -216,8 +216,8 @@ def test_unknown_instance_types_are_trusted():
 FILE_CASES = [
     ("unknown key with a suggestion", {"prefx": "a"},
      "prefx: got 'a'; unknown key; did you mean 'prefix'? allowed keys: prefix, gpu, cpu, "
-     "min_vcpus, max_vcpus, spot_bid_percentage, image_tag, shared_memory_mib, job_attempts, "
-     "job_timeout_seconds, s3_buckets, log_retention_days, cidr_range, key_name, "
+     "train, min_vcpus, max_vcpus, spot_bid_percentage, image_tag, shared_memory_mib, "
+     "job_attempts, job_timeout_seconds, s3_buckets, log_retention_days, cidr_range, key_name, "
      "batch_service_role_arn, s3_read_only_buckets, kms_key_arns, update_job_timeout_minutes, "
      "session_manager, unrunnable_job_timeout_minutes, capacity_wait_timeout_minutes, "
      "notification_email, log_kms_key_arn"),

@@ -123,3 +123,18 @@ def test_a_job_without_docker_is_done_when_first_seen(without_docker):
     job = batch.submit_job(jobName="canary", jobQueue="canary", jobDefinition="canary")
     first, = batch.describe_jobs(jobs=[job["jobId"]])["jobs"]
     assert first["status"] == "SUCCEEDED", remove("_patch_simple_batch")
+
+
+@canary("_patch_job_resources")
+def test_a_job_does_not_report_its_resources(without_docker):
+    """AWS reports a job's container.resourceRequirements, submit-time overrides applied; moto
+    reports none, overridden or not."""
+    aws = without_docker
+    create_stack(aws, "batch", batch_template(batch_network(aws)))
+    batch = aws("batch")
+    job = batch.submit_job(jobName="canary", jobQueue="canary", jobDefinition="canary",
+                           containerOverrides={"resourceRequirements": [
+                               {"type": "VCPU", "value": "2"}]})
+    described, = batch.describe_jobs(jobs=[job["jobId"]])["jobs"]
+    assert "resourceRequirements" not in described.get("container", {}), remove(
+        "_patch_job_resources")

@@ -10,7 +10,8 @@ import re
 import pytest
 
 import rv_batch_cfn
-from rv_batch_cfn import ComputeConfig, ConfigError, StackConfig, build_template, render_yaml
+from rv_batch_cfn import (ComputeConfig, ConfigError, StackConfig, TrainSize, build_template,
+                          render_yaml)
 from rv_batch_cfn.config import ON_DEMAND
 from tests.emulator import load_template
 
@@ -62,11 +63,11 @@ def documented(cls) -> dict[str, str]:
 
 def test_every_field_is_documented_with_its_console_parameter():
     declared = load_template(render_yaml(build_template()))["Parameters"]
-    for cls in (ComputeConfig, StackConfig):
+    for cls in (ComputeConfig, StackConfig, TrainSize):
         docs = documented(cls)
         assert sorted(docs) == sorted(f.name for f in dataclasses.fields(cls)), cls.__name__
         for name, parameter in docs.items():
-            if parameter == "ComputeConfig":
+            if parameter in ("ComputeConfig", "TrainSize"):
                 continue
             assert parameter in declared, (cls.__name__, name, parameter)
             if cls is ComputeConfig:  # named for the GPU kind; the CPU kind's exists too

@@ -9,6 +9,11 @@ other failure, and every job is tagged with its pipeline run and command. The st
 submits `attempts: 1`, which replaces the job definition's retry strategy, so a spot reclaim
 fails the job and every job after it.
 
+It also gives each command the size `[BATCH]` names for it (`train_gpus`, `train_vcpus`,
+`train_memory`, which `rv-batch-cfn rv-config --write` writes from the stack's train size), as a
+`resourceRequirements` override, after checking that an instance type of its queue holds it
+(sizes.py): Raster Vision trains on every GPU its train job gets.
+
 Raster Vision imports every module of the `rastervision` namespace package when it starts, so
 this module imports nothing of Raster Vision's at import time: the runner is built when Raster
 Vision calls `register_plugin`.

@@ -1,6 +1,8 @@
-"""`BatchRetryRunner`: Raster Vision's `AWSBatchRunner`, submitting jobs that survive spot reclaims.
+"""`BatchRetryRunner`: Raster Vision's `AWSBatchRunner`, submitting jobs that survive spot reclaims,
+each command with its own size.
 
-Everything but the retry strategy and the tags is the stock runner's code, inherited: the
+Everything but the retry strategy, the tags and the per-command sizes (sizes.py) is the stock
+runner's code, inherited: the
 `dependsOn` chain, array jobs for split commands, the per-pipeline and per-command job queue
 and definition overrides, debug mode, and the container command, which still ends in
 `--runner batch` so that the stock Raster Vision image runs the jobs unchanged.
@@ -8,9 +10,10 @@ and definition overrides, debug mode, and the container command, which still end
 The stock `run_command` builds the SubmitJob request itself with
 `retryStrategy={'attempts': attempts}` (attempts defaults to 1 and nothing passes it), and
 passes its extra keyword arguments on to `submit_job`. So the tags travel as extra arguments
-from `build_cmd`, and the retry strategy is put into the request by a botocore
-`provide-client-params` handler, registered on boto3's default session only for the duration
-of one `run_command` (the client the stock code creates copies the session's handlers).
+from `build_cmd`, and the retry strategy (and a command's size, in `containerOverrides`, which
+the stock code builds itself) is put into the request by a botocore `provide-client-params`
+handler, registered on boto3's default session only for the duration of one `run_command` (the
+client the stock code creates copies the session's handlers).
 
 Two more things differ, each in a module of its own: every job is submitted in the stack's
 region, whatever the environment says (regions.py), and a run left with Raster Vision's default
@@ -25,7 +28,7 @@ import logging
 from typing import Any, Iterator, Optional
 
 from rastervision.aws_batch.aws_batch_runner import AWS_BATCH, AWSBatchRunner
-from rastervision.batch_retry import regions, run_names
+from rastervision.batch_retry import regions, run_names, sizes
 from rastervision.pipeline import rv_config_ as rv_config
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,8 @@ EVALUATE_ON_EXIT = (
 RUN_TAG = "rastervision:pipeline-run"
 COMMAND_TAG = "rastervision:command"
 SUBMIT_EVENT = "provide-client-params.batch.SubmitJob"
+# build_cmd's argument to run_command holding a command's size (taken out before submit_job).
+SIZE_ARGUMENT = "batch_retry_size"
 
 
 def retry_strategy(attempts: int) -> dict:
@@ -80,14 +85,29 @@ def parse_attempts(value: Any) -> int:
     return int(text)
 
 
+def configured_size(command: str) -> dict[str, int]:
+    """`[BATCH] <command>_gpus`, `_vcpus`, `_memory` (or BATCH_<COMMAND>_GPUS, ...) as
+    {'GPU': n, 'VCPU': n, 'MEMORY': n}, the keys set only; sizes.SizeError for a bad value."""
+    return sizes.configured_size(
+        command, lambda name: rv_config.get_namespace_option(AWS_BATCH, name))
+
+
 @contextlib.contextmanager
-def submitted_with_retry_strategy(strategy: dict) -> Iterator[None]:
+def submitted_with_retry_strategy(strategy: dict, size: Optional[dict] = None
+                                  ) -> Iterator[None]:
     """While inside, every SubmitJob of a client made from boto3's default session carries
-    `strategy` instead of the retry strategy it was called with."""
+    `strategy` instead of the retry strategy it was called with, and `size` (if any) as its
+    container's resourceRequirements (with the environment a job of that size needs)."""
     import boto3
 
     def replace(params: dict, **_: Any) -> None:
         params["retryStrategy"] = strategy
+        if size:
+            overrides = params.setdefault("containerOverrides", {})
+            overrides["resourceRequirements"] = sizes.resource_requirements(size)
+            extra = sizes.environment(size)
+            if extra:
+                overrides["environment"] = [*overrides.get("environment", []), *extra]
 
     if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
@@ -114,8 +134,39 @@ def stock_arguments(args: tuple, kwargs: dict) -> dict[str, Any]:
 
 class BatchRetryRunner(AWSBatchRunner):
     """The stock AWS Batch runner whose jobs retry host failures (spot reclaims) up to
-    `[BATCH] attempts` times, end at once on any other failure, and carry tags naming their
-    pipeline run and command (propagated to the ECS tasks)."""
+    `[BATCH] attempts` times, end at once on any other failure, carry tags naming their
+    pipeline run and command (propagated to the ECS tasks), and get the size their command has
+    in [BATCH] (`train_gpus`, ...), checked against the queue's instance types first."""
+
+    def run(self, cfg_json_uri: str, pipeline: Any, commands: list[str], num_splits: int = 1,
+            pipeline_run_name: str = "raster-vision") -> None:
+        """The stock `run`, after every command's size is checked (sizes.check_all): a size
+        no instance type of its queue holds is refused before any job is submitted."""
+        planned = []
+        for command in commands:
+            _, args = self.build_cmd(command, cfg_json_uri, pipeline, num_splits,
+                                     pipeline_run_name=pipeline_run_name)
+            size = args[SIZE_ARGUMENT]
+            if size:
+                device = "gpu" if args["use_gpu"] else "cpu"
+                queue = args["job_queue"] or rv_config.get_namespace_option(
+                    AWS_BATCH, f"{device}_job_queue")
+                definition = args["job_def"] or rv_config.get_namespace_option(
+                    AWS_BATCH, f"{device}_job_def")
+                if queue:  # (without one, the stock code fails with its own message)
+                    planned.append((command, size, queue, definition))
+        by_region: dict[str, list] = {}
+        for command, size, queue, definition in planned:
+            region = self.submission_region((), {"job_queue": queue, "job_def": definition})
+            by_region.setdefault(region, []).append((command, size, queue, definition))
+        for region, checked in by_region.items():
+            import boto3
+
+            with regions.submitted_in(region):
+                types = sizes.QueueTypes(boto3.client("batch"), boto3.client("ec2"))
+            sizes.check_all(checked, types)
+        super().run(cfg_json_uri, pipeline, commands, num_splits,
+                    pipeline_run_name=pipeline_run_name)
 
     _attempts: Optional[int] = None
     _run_name: Optional[str] = None
@@ -135,15 +186,19 @@ class BatchRetryRunner(AWSBatchRunner):
         # run() passes these to run_command, whose extra keyword arguments go to submit_job.
         args["tags"] = job_tags(pipeline_run_name, command)
         args["propagateTags"] = True
+        # run_command takes it out: a resourceRequirements override of the command's size.
+        args[SIZE_ARGUMENT] = configured_size(command)
         return cmd, args
 
     def run_command(self, cmd: list[str], job_name: Optional[str] = None, debug: bool = False,
                     attempts: Optional[int] = None, *args: Any, **kwargs: Any) -> str:
-        """The stock `run_command` (same arguments), submitting with `retry_strategy(attempts)`;
-        `attempts` defaults to `[BATCH] attempts`."""
+        """The stock `run_command` (same arguments), submitting with `retry_strategy(attempts)`
+        and the command's size from build_cmd; `attempts` defaults to `[BATCH] attempts`."""
         attempts = self.default_attempts() if attempts is None else parse_attempts(attempts)
+        size = kwargs.pop(SIZE_ARGUMENT, None)
         region = self.submission_region(args, kwargs)
-        with regions.submitted_in(region), submitted_with_retry_strategy(retry_strategy(attempts)):
+        with regions.submitted_in(region), \
+                submitted_with_retry_strategy(retry_strategy(attempts), size):
             return super().run_command(cmd, job_name, debug, attempts, *args, **kwargs)
 
     def run_name(self, given: str, pipeline: Any, cfg_json_uri: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .data import as_dict, from_dict
 from .limits import HOSTED_IMAGE, ON_DEMAND, SPOT
-from .model import ComputeConfig, StackConfig
+from .model import ComputeConfig, StackConfig, TrainSize
 
-__all__ = ["StackConfig", "ComputeConfig", "from_dict", "as_dict", "SPOT", "ON_DEMAND",
+__all__ = ["StackConfig", "ComputeConfig", "TrainSize", "from_dict", "as_dict", "SPOT", "ON_DEMAND",
            "HOSTED_IMAGE"]

@@ -22,12 +22,12 @@ from .limits import (
     HOSTED_IMAGE, IMAGE_PATTERN, IMAGE_TAG_PATTERN, INSTANCE_TYPE_PATTERNS, JOB_MEMORY_MIB,
     JOB_VCPUS, KEY_NAME_PATTERN, KMS_KEY_ARN_PATTERN, LOG_RETENTION_DAYS, MAX_TIMEOUT_SECONDS,
     MIN_TIMEOUT_SECONDS, PREFIX_PATTERN, REPOSITORY_MODES, REPOSITORY_PATTERN, ROLE_ARN_PATTERN,
-    ROOT_VOLUME_GIB, SHARED_MEMORY_MIB, SPOT_BID_PERCENTAGE, TIME_LIMIT_MINUTES,
+    ROOT_VOLUME_GIB, SHARED_MEMORY_MIB, SPOT_BID_PERCENTAGE, TIME_LIMIT_MINUTES, TRAIN_GPUS,
     UPDATE_TIMEOUT_MINUTES, VCPUS,
 )
 
 if TYPE_CHECKING:  # annotations only: model.py imports this module to validate
-    from .model import ComputeConfig, StackConfig
+    from .model import ComputeConfig, StackConfig, TrainSize
 
 
 def _pattern(problems: list, path: str, value: str, pattern: str, allowed: str) -> None:
@@ -138,6 +138,67 @@ def _fit_problems(kind: str, c: ComputeConfig) -> list[Problem]:
     return p
 
 
+# The names a train size's problems use: the config's fields (deploy's checks pass the
+# template's parameters instead).
+TRAIN_FIELDS = {"gpus": "train.gpus", "vcpus": "train.vcpus", "memory": "train.memory_mib",
+                "types": "gpu.instance_types"}
+
+
+def _train_problems(t: TrainSize, gpu_types: Sequence[str]) -> list[Problem]:
+    p: list[Problem] = []
+    if t.gpus not in TRAIN_GPUS:
+        p.append(Problem("train.gpus", t.gpus,
+                         "allowed: one of " + ", ".join(map(str, TRAIN_GPUS))))
+    _between(p, "train.vcpus", t.vcpus, *JOB_VCPUS)
+    _between(p, "train.memory_mib", t.memory_mib, *JOB_MEMORY_MIB, " MiB")
+    if not p:  # the fit only of a size within its bounds
+        p.extend(train_fit_problems(t.gpus, t.vcpus, t.memory_mib, gpu_types))
+    return p
+
+
+def train_fit_problems(gpus: int, vcpus: int, memory_mib: int, names: Sequence[str],
+                       fields: dict[str, str] = TRAIN_FIELDS) -> list[Problem]:
+    """A train size no instance type of `names` (the GPU kind's types and families) holds on
+    one instance: it would wait in RUNNABLE forever. The problem names the types with their
+    GPUs, vCPUs and memory, and those of this project's catalogue that hold the GPUs. Names the
+    catalogue does not know are trusted (as for the GPU job): nothing is said when one is
+    listed. `fields`: the names to use for the size and the types (config fields, or the
+    template's parameters)."""
+    listed = [instance_types.members(n) for n in names]
+    if not names or any(not m for m in listed):
+        return []
+    concrete = list(dict.fromkeys(t for m in listed for t in m))
+    if not any(t.gpus for t in concrete) or any(t.fits(vcpus, memory_mib, gpus) for t in concrete):
+        return []  # types without any GPU are the GPU kind's problem
+    offered = ", ".join(instance_types.describe_gpus(t) for t in concrete)
+    with_gpus = [t for t in concrete if t.gpus >= gpus]
+    if not with_gpus:
+        holding = instance_types.holding_text(gpus)
+        return [Problem(fields["gpus"], gpus,
+                        f"allowed: at most {max(t.gpus for t in concrete)}, the most GPUs one "
+                        f"instance of {fields['types']} has ({offered}); or add a type or "
+                        f"family with at least {gpus} GPUs to {fields['types']}: {holding}")]
+    p = []
+    if vcpus > max(t.vcpus for t in with_gpus):
+        p.append(Problem(fields["vcpus"], vcpus,
+                         f"allowed: at most {max(t.vcpus for t in with_gpus)}, the most vCPUs "
+                         f"of a type with {gpus} GPUs or more in {fields['types']} ("
+                         + ", ".join(instance_types.describe_gpus(t) for t in with_gpus)
+                         + f"); or a larger type in {fields['types']}"))
+    enough = [t for t in with_gpus if t.vcpus >= vcpus]
+    with_vcpus = f" and {vcpus} vCPUs" if enough else ""
+    enough = enough or with_gpus
+    most = max(t.job_memory_mib for t in enough)
+    if memory_mib > most:
+        p.append(Problem(fields["memory"], memory_mib,
+                         f"allowed: at most {most} MiB, the most a type with {gpus} GPUs or "
+                         f"more{with_vcpus} in {fields['types']} leaves jobs after the ECS "
+                         "agent's reserve of about 6% ("
+                         + ", ".join(instance_types.describe_gpus(t) for t in enough)
+                         + f"); or a larger type in {fields['types']}"))
+    return p
+
+
 def value_problems(cfg: StackConfig) -> list[Problem]:
     """Every rule a well-typed config breaks, in the order of its fields."""
     p: list[Problem] = []
@@ -145,6 +206,7 @@ def value_problems(cfg: StackConfig) -> list[Problem]:
              "allowed: lower-case letters and digits, at most 12 characters")
     for kind, compute in cfg.kinds():
         p.extend(_compute_problems(kind, compute))
+    p.extend(_train_problems(cfg.train, cfg.gpu.instance_types))
     if cfg.gpu.ami and cfg.gpu.ami == cfg.cpu.ami:
         p.append(Problem("cpu.ami", cfg.cpu.ami,
                          "allowed: an AMI other than gpu.ami; a GPU AMI makes CPU jobs fail with "
@@ -161,6 +223,10 @@ def value_problems(cfg: StackConfig) -> list[Problem]:
                 p.append(Problem("max_vcpus", cfg.max_vcpus,
                                  f"allowed: at least {kind}.job_vcpus ({compute.job_vcpus}), "
                                  f"or no {kind} job can ever start"))
+        if cfg.max_vcpus < cfg.train.vcpus and cfg.train.vcpus > cfg.gpu.job_vcpus:
+            p.append(Problem("max_vcpus", cfg.max_vcpus,
+                             f"allowed: at least train.vcpus ({cfg.train.vcpus}), or no train "
+                             "job can ever start"))
     _between(p, "spot_bid_percentage", cfg.spot_bid_percentage, *SPOT_BID_PERCENTAGE,
              " (% of on-demand price)")
     _pattern(p, "image_tag", cfg.image_tag, IMAGE_TAG_PATTERN,
@@ -171,6 +237,12 @@ def value_problems(cfg: StackConfig) -> list[Problem]:
                 p.append(Problem("shared_memory_mib", cfg.shared_memory_mib,
                                  f"allowed: less than {kind}.job_memory_mib "
                                  f"({compute.job_memory_mib}); /dev/shm counts against it"))
+        # (a train size of the GPU job's memory has had its message above)
+        if cfg.train.memory_mib <= cfg.shared_memory_mib and (
+                cfg.train.memory_mib != cfg.gpu.job_memory_mib):
+            p.append(Problem("shared_memory_mib", cfg.shared_memory_mib,
+                             f"allowed: less than train.memory_mib ({cfg.train.memory_mib}); "
+                             "/dev/shm counts against it"))
     _between(p, "job_attempts", cfg.job_attempts, *ATTEMPTS)
     if cfg.job_timeout_seconds != 0 and not (
             MIN_TIMEOUT_SECONDS <= cfg.job_timeout_seconds <= MAX_TIMEOUT_SECONDS):

@@ -110,8 +110,22 @@ JOB_MEMORY_MIB = (512, 4 * 1024 * 1024)
 # /dev/shm comes out of the job's memory, so the same ceiling.
 SHARED_MEMORY_MIB = (64, JOB_MEMORY_MIB[1])
 SPOT_BID_PERCENTAGE = (1, 100)
-# /dev/shm per GPU a job uses: the single-GPU default, scaled by the GPUs Raster Vision trains on.
-SHARED_MEMORY_PER_GPU_MIB = 8192
+# GPUs a train job may ask for: the GPU counts of the instance types (1, 4, 8), and 2 (half of
+# a 4-GPU instance).
+TRAIN_GPUS = (1, 2, 4, 8)
+# /dev/shm of Raster Vision's training with its defaults (rastervision_pytorch_learner 0.30 and
+# 0.31): 4 DataLoader workers (DataConfig.num_workers) per training process, each with
+# PyTorch's prefetch_factor of 2 batches in /dev/shm, of `batch_sz` 32 chips (SolverConfig),
+# which Raster Vision divides among the GPUs under DDP: 4 x 2 x 32 = 256 chips in flight,
+# however many GPUs train. A large chip, 512 x 512 pixels of 12 bands as float32 (12 MiB) with
+# its int64 label (2 MiB), is 14 MiB: 3584 MiB in flight. NCCL keeps its own segments in
+# /dev/shm between the GPUs' processes; its troubleshooting guide gives containers 1 GiB.
+DDP_CHIPS_IN_FLIGHT = 4 * 2 * 32
+DDP_CHIP_MIB = 14
+NCCL_SHARED_MEMORY_MIB = 1024
+# What DDP on up to 8 GPUs needs with those defaults, with room for batch_sz doubled: NCCL's
+# 1 GiB and twice the chips in flight, 1024 + 2 x 3584 = 8192 MiB (SharedMemorySize's default).
+DDP_SHARED_MEMORY_MIB = NCCL_SHARED_MEMORY_MIB + 2 * DDP_CHIPS_IN_FLIGHT * DDP_CHIP_MIB
 # A job queue's JobStateTimeLimitAction waits 600 to 86,400 seconds (Batch API reference,
 # JobStateTimeLimitAction.maxTimeSeconds); 0 here means no action at all.
 TIME_LIMIT_MINUTES = (10, 1440)

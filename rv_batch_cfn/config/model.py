@@ -13,9 +13,9 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError, Problem
 from . import checks
-from .limits import GP3_IOPS, GP3_THROUGHPUT_MIBS, HOSTED_IMAGE, SPOT
+from .limits import DDP_SHARED_MEMORY_MIB, GP3_IOPS, GP3_THROUGHPUT_MIBS, HOSTED_IMAGE, SPOT
 
-__all__ = ["StackConfig", "ComputeConfig"]
+__all__ = ["StackConfig", "ComputeConfig", "TrainSize"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,30 @@ def _cpu_default() -> ComputeConfig:
 
 
 @dataclass(frozen=True)
+class TrainSize:
+    """What a Raster Vision `train` job reserves: the `batch_retry` runner submits it with these
+    resources in place of the GPU job definition's (the other GPU commands keep that size).
+    Raster Vision trains on every GPU the job gets (PyTorch DDP, one process per GPU).
+
+    The default is the GPU job's default size, one GPU: training as every other GPU job.
+    Some type of the GPU kind's instance_types must hold all three on one instance.
+
+    Attributes:
+        gpus: GPUs of a train job: 1, 2, 4 or 8 (TrainGPUs).
+        vcpus: vCPUs of a train job (TrainVCPUs).
+        memory_mib: memory of a train job, in MiB (TrainMemory).
+    """
+
+    gpus: int = 1
+    vcpus: int = 8
+    memory_mib: int = 28000
+
+    def with_(self, **changes: Any) -> "TrainSize":
+        """A copy with `changes` (field=value) applied; ConfigError for an unknown field."""
+        return _with(self, changes)
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything the generated template offers, with the console template's defaults.
 
@@ -112,6 +136,7 @@ class StackConfig:
     Attributes (each is the default of the console parameter named):
         prefix: lower-case letters and digits starting queue and job definition names (Prefix).
         gpu, cpu: the two kinds of compute (ComputeConfig).
+        train: the size of Raster Vision's `train` jobs, on the GPU kind (TrainSize).
         min_vcpus: vCPUs each compute environment keeps running; 0 scales to zero
             (MinimumVCPUs).
         max_vcpus: vCPUs each compute environment may reach, the bound of a burst's cost
@@ -147,11 +172,14 @@ class StackConfig:
     prefix: str = ""
     gpu: ComputeConfig = field(default_factory=_gpu_default)
     cpu: ComputeConfig = field(default_factory=_cpu_default)
+    train: TrainSize = field(default_factory=TrainSize)
     min_vcpus: int = 0
     max_vcpus: int = 80
     spot_bid_percentage: int = 100
     image_tag: str = "latest"
-    shared_memory_mib: int = 8192
+    # What Raster Vision's training needs with its defaults, on up to 8 GPUs (limits.py says
+    # how it was chosen); the GPU job definition's /dev/shm serves the train size too.
+    shared_memory_mib: int = DDP_SHARED_MEMORY_MIB
     job_attempts: int = 3
     job_timeout_seconds: int = 0
     # Buckets jobs may write and delete in: none unless named (never every bucket).

@@ -28,6 +28,10 @@ ATTEMPTS_KEY = "attempts"  # from the JobAttempts parameter, not an output
 # The stack's region, which the batch_retry runner submits in whatever the environment says
 # (Raster Vision's own runner reads no region: botocore's default applies). Not an output.
 REGION_KEY = "region"
+# The train size, from its parameters: the batch_retry runner submits `train` with it (any
+# command may have these three keys, <command>_gpus and so on).
+TRAIN_KEYS = {p.TRAIN_GPUS: "train_gpus", p.TRAIN_VCPUS: "train_vcpus",
+              p.TRAIN_MEMORY: "train_memory"}
 # Current Raster Vision also reads BATCH_<KEY> environment variables (BATCH_GPU_JOB_QUEUE, ...).
 ENV_PREFIX = "BATCH_"
 # Raster Vision 0.9 and 0.10 read section [AWS_BATCH], with other key names.
@@ -54,7 +58,8 @@ def rv_config_section() -> Sub:
         names[queue] = job_queues.queue_name(kind)
         names[definition] = job_queues.job_definition_name(kind)
     lines = [f"[{BATCH_SECTION}]", *(f"{BATCH_KEYS[o]} = ${{{o}}}" for o in BATCH_KEYS),
-             f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}", f"{REGION_KEY} = ${{AWS::Region}}"]
+             f"{ATTEMPTS_KEY} = ${{{p.JOB_ATTEMPTS}}}", f"{REGION_KEY} = ${{AWS::Region}}",
+             *(f"{key} = ${{{name}}}" for name, key in TRAIN_KEYS.items())]
     return Sub("\n".join(lines) + "\n", **names)
 
 

@@ -37,6 +37,11 @@ S3_READ_ONLY_BUCKETS = "S3ReadOnlyBuckets"
 KMS_KEY_ARNS = "S3KmsKeyArns"
 UPDATE_JOB_TIMEOUT = "UpdateJobTimeoutMinutes"
 SESSION_MANAGER = "EnableSessionManager"
+# The size of Raster Vision's train jobs (the batch_retry runner submits it as an override).
+TRAIN_GPUS = "TrainGPUs"
+TRAIN_VCPUS = "TrainVCPUs"
+TRAIN_MEMORY = "TrainMemory"
+TRAIN_PARAMETERS = (TRAIN_GPUS, TRAIN_VCPUS, TRAIN_MEMORY)
 # Defined in queue_limits.py and notifications.py, named here for the console's groups.
 UNRUNNABLE_JOB_TIMEOUT = "UnrunnableJobTimeout"
 CAPACITY_WAIT_TIMEOUT = "CapacityWaitTimeout"
@@ -181,6 +186,35 @@ def job_size_parameters(k: KindParameters, cc: ComputeConfig) -> list[Parameter]
     ]
 
 
+def train_size_parameters(cfg: StackConfig) -> list[Parameter]:
+    """GPUs, vCPUs and memory of Raster Vision's train jobs: rv-config writes them as [BATCH]
+    train_gpus, train_vcpus and train_memory, which the batch_retry runner submits in place of
+    the GPU job definition's size. Rules refuse GPUs no listed type has (numbers cannot be
+    compared there: deploy and the runner check the vCPUs and memory)."""
+    t = cfg.train
+    return [
+        Parameter(TRAIN_GPUS, Type="Number", Default=t.gpus,
+                  AllowedValues=list(limits.TRAIN_GPUS), MinValue=limits.TRAIN_GPUS[0],
+                  MaxValue=limits.TRAIN_GPUS[-1],
+                  ConstraintDescription="must be 1, 2, 4 or 8, and a GPU instance type must "
+                                        "have that many",
+                  Description="GPUs of each Raster Vision train job; it trains on all of them "
+                              "(PyTorch DDP). 1: as every GPU job. More needs a type with "
+                              f"that many GPUs in {GPU.instance_types} (g5.12xlarge: 4)."),
+        Parameter(TRAIN_VCPUS, Type="Number", Default=t.vcpus, MinValue=limits.JOB_VCPUS[0],
+                  MaxValue=limits.JOB_VCPUS[1],
+                  ConstraintDescription=f"must be {limits.JOB_VCPUS[0]} to {limits.JOB_VCPUS[1]}",
+                  Description="vCPUs of each train job; at most those of a GPU instance type "
+                              f"with {TRAIN_GPUS} GPUs."),
+        Parameter(TRAIN_MEMORY, Type="Number", Default=t.memory_mib,
+                  MinValue=limits.JOB_MEMORY_MIB[0], MaxValue=limits.JOB_MEMORY_MIB[1],
+                  ConstraintDescription=f"must be {limits.JOB_MEMORY_MIB[0]} to "
+                                        f"{limits.JOB_MEMORY_MIB[1]} MiB",
+                  Description="Memory (MiB) of each train job; leave about 6% of that "
+                              "instance's memory to the ECS agent and the OS."),
+    ]
+
+
 def shared_memory_parameter(name: str, default: int, what: str = "") -> Parameter:
     """Size of /dev/shm in job containers (`what`: "GPU " for one kind only, "" for all jobs)."""
     return Parameter(
@@ -189,10 +223,9 @@ def shared_memory_parameter(name: str, default: int, what: str = "") -> Paramete
         ConstraintDescription=f"must be {limits.SHARED_MEMORY_MIB[0]} to "
                               f"{limits.SHARED_MEMORY_MIB[1]} MiB, and less than the job's memory",
         Description=f"Size (MiB) of /dev/shm in {what}job containers; PyTorch DataLoader workers "
-                    "pass batches through it. Counts against the job's memory. Raster Vision "
-                    "trains on every GPU a job gets: about "
-                    f"{limits.SHARED_MEMORY_PER_GPU_MIB} MiB per GPU (4 GPUs: 32768), and well "
-                    "below the job's memory.")
+                    "pass batches through it, and NCCL joins the GPUs of a train job. Counts "
+                    f"against the job's memory. {limits.DDP_SHARED_MEMORY_MIB} holds Raster "
+                    "Vision's defaults on up to 8 GPUs; raise it for larger batches or chips.")
 
 
 def attempts_parameter(name: str, default: int, what: str = "") -> Parameter:
@@ -274,6 +307,8 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         ConstraintDescription="must be a Docker tag (letters, digits, _ . -)",
         Description="Tag of the images in the ECR repositories (used only with a repository "
                     "name)."))
+    for parameter in train_size_parameters(cfg):
+        t.add_parameter(parameter)
     t.add_parameter(shared_memory_parameter(SHARED_MEMORY_SIZE, cfg.shared_memory_mib))
     t.add_parameter(attempts_parameter(JOB_ATTEMPTS, cfg.job_attempts))
     t.add_parameter(timeout_parameter(JOB_TIMEOUT, cfg.job_timeout_seconds))
@@ -383,6 +418,45 @@ def add_rules(t: Template) -> None:
                                  "ECS-optimized AMI.",
         }],
     })
+    add_train_rules(t)
+
+
+def _any(conditions: list[Any]) -> Any:
+    """Fn::Or over any number of conditions (Fn::Or takes 2 to 10)."""
+    if len(conditions) == 1:
+        return conditions[0]
+    if len(conditions) <= 10:
+        return {"Fn::Or": conditions}
+    return _any([_any(conditions[i:i + 10]) for i in range(0, len(conditions), 10)])
+
+
+TRAIN_RULE = "TrainGpus"
+
+
+def add_train_rules(t: Template) -> None:
+    """TrainGPUs above 1 needs a type (or family) with that many GPUs in GpuInstanceTypes: one
+    assertion per distinct set of types that hold them (2 and 4 GPUs: the same types). The rule
+    applies when every name listed is in the project's catalogue: a name it does not know is
+    trusted, as the config's checks trust it (doctor and the runner check it against EC2)."""
+    counts: dict[tuple[str, ...], list[int]] = {}
+    for gpus in limits.TRAIN_GPUS[1:]:
+        counts.setdefault(instance_types.holding(gpus), []).append(gpus)
+    assertions = []
+    for names, gpus in counts.items():
+        other = [Equals(Ref(TRAIN_GPUS), str(g)) for g in limits.TRAIN_GPUS if g not in gpus]
+        listed = [{"Fn::Contains": [Ref(GPU.instance_types), n]} for n in names]
+        assertions.append({
+            "Assert": _any([*other, *listed]),
+            "AssertDescription": (
+                f"{TRAIN_GPUS} {' or '.join(map(str, gpus))} needs an instance type with at "
+                f"least that many GPUs in {GPU.instance_types}: "
+                f"{instance_types.holding_text(min(gpus))}. Or lower {TRAIN_GPUS}."),
+        })
+    t.add_rule(TRAIN_RULE, {
+        "RuleCondition": {"Fn::EachMemberIn": [Ref(GPU.instance_types),
+                                               list(instance_types.known_gpu_names())]},
+        "Assertions": assertions,
+    })
 
 
 def if_set(condition: str, value: Any) -> If:
@@ -421,7 +495,8 @@ GROUPS = [
                        SESSION_MANAGER, BATCH_SERVICE_ROLE_ARN, UPDATE_JOB_TIMEOUT]),
     ("Container images and jobs", [GPU.hosted_image, CPU.hosted_image, GPU.repository_name,
                                    GPU.repository_mode, CPU.repository_name, CPU.repository_mode,
-                                   IMAGE_TAG, GPU.vcpus, GPU.memory,
+                                   IMAGE_TAG, GPU.vcpus, GPU.memory, TRAIN_GPUS,
+                                   TRAIN_VCPUS, TRAIN_MEMORY,
                                    CPU.vcpus, CPU.memory, SHARED_MEMORY_SIZE, JOB_ATTEMPTS,
                                    JOB_TIMEOUT, LOG_RETENTION_DAYS, LOG_KMS_KEY_ARN,
                                    UNRUNNABLE_JOB_TIMEOUT,
@@ -462,6 +537,9 @@ LABELS = {
     IMAGE_TAG: "ECR image tag",
     GPU.vcpus: "GPU job vCPUs",
     GPU.memory: "GPU job memory (MiB)",
+    TRAIN_GPUS: "Train job GPUs",
+    TRAIN_VCPUS: "Train job vCPUs",
+    TRAIN_MEMORY: "Train job memory (MiB)",
     CPU.vcpus: "CPU job vCPUs",
     CPU.memory: "CPU job memory (MiB)",
     SHARED_MEMORY_SIZE: "Shared memory (MiB)",

@@ -36,6 +36,10 @@ MINUTE = 60
 GPU_JOB = {"vcpus": 8, "memory": 28000, "gpus": 1}
 CPU_JOB = {"vcpus": 4, "memory": 12000}
 G5_12XLARGE = {"vcpus": 48, "memory": 192 * 1024, "gpus": 4}
+# A train job submitted by the batch_retry runner with the stack's train size as an override
+# (containerOverrides.resourceRequirements): the 4 GPUs of a g5.12xlarge, not the job
+# definition's 1.
+TRAIN_SIZE = {"vcpus": 48, "memory": 180000, "gpus": 4}
 M6I_2XLARGE = {"vcpus": 8, "memory": 32 * 1024}
 # Spot prices (USD per hour) the scenario records.
 ZONE_A_BEFORE, ZONE_A_AFTER, ZONE_B = 2.0, 2.5, 1.8
@@ -79,7 +83,8 @@ def clusters(emu, names: dict) -> dict[str, str]:
 def scenario(emu) -> dict:
     """Run `exp`: `train` (GPU, spot) reclaimed once, its two attempts on g5.12xlarge in zones
     a and b, a price change in the middle of the first; `predict` (GPU) on an instance ECS no
-    longer knows; `chip` (CPU, on-demand) on an m6i.2xlarge. Run `other`: one CPU job."""
+    longer knows; `chip` (CPU, on-demand) on an m6i.2xlarge. Run `other`: one CPU job. Run
+    `ddp`: a train job with the train size as its override, on a g5.12xlarge in zone b."""
     network = make_network(emu)
     names = outputs(deploy(emu, STACK, network, CpuCapacity="ON_DEMAND",
                            CPUInstanceVCPUs=CPU_JOB["vcpus"], CPUInstanceMemory=CPU_JOB["memory"],
@@ -93,7 +98,8 @@ def scenario(emu) -> dict:
          "train2": (now - timedelta(minutes=25), now - timedelta(minutes=5)),
          "predict": (now - timedelta(minutes=4), now - timedelta(minutes=2)),
          "chip": (now - timedelta(minutes=12), now - timedelta(minutes=2)),
-         "other": (now - timedelta(minutes=3), now - timedelta(minutes=1))}
+         "other": (now - timedelta(minutes=3), now - timedelta(minutes=1)),
+         "ddp": (now - timedelta(minutes=16), now - timedelta(minutes=6))}
     price_change = now - timedelta(minutes=45)
     for when, price in ((now - timedelta(hours=2), ZONE_A_BEFORE), (price_change, ZONE_A_AFTER)):
         record_spot_price(account, emu.region, "g5.12xlarge", zones[0], price, when)
@@ -116,6 +122,14 @@ def scenario(emu) -> dict:
            "predict": submit(emu, names, "gpu", rv_name("exp", "predict"), True),
            "chip": submit(emu, names, "cpu", rv_name("exp", "chip"), True),
            "other": submit(emu, names, "cpu", rv_name("other", "chip"), True)}
+    queue, definition = names["GpuJobQueueName"], names["GpuJobDefinitionName"]
+    ids["ddp"] = emu.client("batch").submit_job(
+        jobName=rv_name("ddp", "train"), jobQueue=queue, jobDefinition=definition,
+        tags={"rastervision:pipeline-run": "ddp", "rastervision:command": "train"},
+        containerOverrides={"resourceRequirements": [
+            {"type": "GPU", "value": str(TRAIN_SIZE["gpus"])},
+            {"type": "VCPU", "value": str(TRAIN_SIZE["vcpus"])},
+            {"type": "MEMORY", "value": str(TRAIN_SIZE["memory"])}]})["jobId"]
     set_job_state(emu, ids["train"], "SUCCEEDED", created_ago=70 * MINUTE, ran_for=25 * MINUTE,
                   attempts=[attempt("train1", first, "Host EC2 (instance i-1) terminated."),
                             attempt("train2", second)])
@@ -125,6 +139,8 @@ def scenario(emu) -> dict:
                   attempts=[attempt("chip", cpu)])
     set_job_state(emu, ids["other"], "SUCCEEDED", created_ago=4 * MINUTE, ran_for=2 * MINUTE,
                   attempts=[attempt("other", cpu)])
+    set_job_state(emu, ids["ddp"], "SUCCEEDED", created_ago=17 * MINUTE, ran_for=10 * MINUTE,
+                  attempts=[attempt("ddp", second)])
     return {"ids": ids, "zones": zones, "minutes": {k: (b - a).total_seconds() / 60
                                                     for k, (a, b) in t.items()},
             "price_change": price_change, "t": t}
@@ -146,7 +162,11 @@ def expected(scenario: dict) -> dict[str, float]:
     m6i_2xlarge_on_demand = ON_DEMAND["m6i.2xlarge"]
     # predict: a g4dn.2xlarge (the cheapest type of GPU environment that fits 8 vCPUs, 28000 MiB
     # and a GPU) takes all of it, in the cheapest of the subnets' zones.
-    return {"train": gpu_share * (first + second),
+    # ddp: its own resources, the train size, take the whole g5.12xlarge (its 4 GPUs).
+    ddp_share = max(TRAIN_SIZE[k] / G5_12XLARGE[k] for k in ("vcpus", "gpus", "memory"))
+    assert ddp_share == 1.0
+    return {"ddp": minutes["ddp"] / 60 * ddp_share * ZONE_B,
+            "train": gpu_share * (first + second),
             "predict": minutes["predict"] / 60 * 1.0 * min(G4DN_2XLARGE_SPOT.values()),
             "chip": minutes["chip"] / 60 * cpu_share * m6i_2xlarge_on_demand,
             "other": minutes["other"] / 60 * cpu_share * m6i_2xlarge_on_demand}
@@ -257,6 +277,18 @@ def test_observed_spot_jobs_cost_their_share_at_the_prices_of_their_time(report,
     assert train["assumed"] is False
 
 
+def test_a_job_submitted_with_its_own_resources_costs_its_share_of_them(report, scenario):
+    """The batch_retry runner's train size is an override at submission: the estimate uses
+    the job's own resources (4 GPUs: the whole g5.12xlarge), not its job definition's (1 GPU:
+    a quarter of it)."""
+    ddp = jobs_by_id(report)[scenario["ids"]["ddp"]]["cost"]
+    estimate, = ddp["attempts"]
+    assert {k: estimate[k] for k in ("instance_type", "zone", "basis", "share")} == {
+        "instance_type": "g5.12xlarge", "zone": scenario["zones"][1], "basis": "observed",
+        "share": 1.0}
+    assert ddp["usd"] == pytest.approx(expected(scenario)["ddp"], abs=1e-6)
+
+
 def test_a_job_whose_instance_is_gone_is_priced_as_the_cheapest_type_that_fits(report,
                                                                                scenario):
     predict = jobs_by_id(report)[scenario["ids"]["predict"]]["cost"]
@@ -305,7 +337,7 @@ def test_a_run_costs_the_sum_of_its_jobs_and_the_notes_say_what_is_left_out(repo
     assert runs["exp"]["cost_usd"] == pytest.approx(exp, abs=1e-4)
     assert runs["exp"]["cost_usd"] == pytest.approx(sum(j["cost"]["usd"]
                                                         for j in runs["exp"]["jobs"]), abs=1e-5)
-    assert report["cost_usd"] == pytest.approx(exp + want["other"], abs=1e-4)
+    assert report["cost_usd"] == pytest.approx(exp + want["other"] + want["ddp"], abs=1e-4)
     assert costs.NOT_COUNTED in report["cost_notes"]
     assert costs.SHARE_RULE in report["cost_notes"]
 
@@ -328,12 +360,12 @@ def test_cost_only_prints_one_line_per_run_for_scripts(cli, scenario):
     assert result.returncode == 0, result.stderr
     want = expected(scenario)
     rows = [line.split("\t") for line in result.stdout.splitlines()]
-    assert [name for name, _ in rows] == ["other", "exp"]
+    assert [name for name, _ in rows] == ["other", "exp", "ddp"]
     assert float(rows[1][1]) == pytest.approx(want["train"] + want["predict"] + want["chip"],
                                               abs=1e-4)
     assert costs.NOT_COUNTED in result.stderr
     data = json.loads(cli("jobs", "--stack", STACK, "--cost-only", "--json").stdout)
-    assert [r["run"] for r in data["runs"]] == ["other", "exp"]
+    assert [r["run"] for r in data["runs"]] == ["other", "exp", "ddp"]
     assert data["runs"][0]["cost_usd"] == pytest.approx(want["other"], abs=1e-5)
 
 
@@ -486,8 +518,8 @@ def test_costs_without_the_tags_active_says_how_and_shows_the_estimate(cli, scen
     assert "activate the tags" in result.stderr and "instead" in result.stderr
     want = expected(scenario)
     assert {r["run"]: r["cost_usd"] for r in bill["runs"]} == pytest.approx(
-        {"exp": want["train"] + want["predict"] + want["chip"], "other": want["other"]},
-        abs=1e-4)
+        {"exp": want["train"] + want["predict"] + want["chip"], "other": want["other"],
+         "ddp": want["ddp"]}, abs=1e-4)
     assert bill["total"] == pytest.approx(sum(want.values()), abs=1e-4)
     assert {(d["volumes"], d["logs"], d["other"]) for d in bill["days"]} == {(None, None, None)}
     assert costs.NOT_COUNTED in bill["notes"]

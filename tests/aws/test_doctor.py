@@ -407,3 +407,74 @@ def test_the_stack_raster_vision_and_the_environment_use_one_region(emulator, cl
     assert found[1][1].startswith("neither AWS_DEFAULT_REGION nor the profile sets a region: "
                                   "boto3 and Raster Vision's own `batch` runner stop with "
                                   "NoRegionError")
+
+
+# -- The train size: its fit on the GPU types, and the shared memory serving it.
+
+TRAIN = {params.TRAIN_GPUS: 4, params.TRAIN_VCPUS: 48, params.TRAIN_MEMORY: 180000}
+
+
+def findings_of(report: dict, check: str) -> list[dict]:
+    return [f for f in report["findings"] if f["check"] == check]
+
+
+def test_a_train_size_no_gpu_type_holds_is_a_problem(emulator, cli, home):
+    # moto ignores the template's Rules, which would refuse this stack: it stands for one whose
+    # instance types were changed after the train size was set.
+    deploy(emulator, STACK, make_network(emulator), **TRAIN)
+    write_rv_config(home)
+
+    code, report = run_doctor(cli)
+
+    assert code == 1
+    [problem] = [f for f in problems(report) if f["check"] == doctor.FIT]
+    assert problem["message"].startswith(
+        "train size (48 vCPUs, 180000 MiB, 4 GPUs; TrainGPUs, TrainVCPUs, TrainMemory) fits no "
+        "GPU instance type: ")
+    assert "g5.2xlarge (8 vCPUs, 30802 MiB for jobs, 1 GPU)" in problem["message"]
+    assert "GpuInstanceTypes" in problem["fix"] and "g5.12xlarge" in problem["fix"]
+
+
+def test_a_train_size_a_gpu_type_holds_fits(emulator, cli, home):
+    deploy(emulator, STACK, make_network(emulator), **TRAIN,
+           **{params.GPU.instance_types: "g5.2xlarge,g5.12xlarge", params.MAXIMUM_VCPUS: 96})
+    write_rv_config(home)
+
+    _, report = run_doctor(cli)
+
+    assert "train size (48 vCPUs, 180000 MiB, 4 GPUs; TrainGPUs, TrainVCPUs, TrainMemory) " \
+           "fits g5.12xlarge" in [f["message"] for f in findings_of(report, doctor.FIT)]
+    assert statuses(report, doctor.SHARED_MEMORY) == {doctor.OK}
+
+
+def test_shared_memory_below_what_ddp_needs_is_a_note_for_a_multi_gpu_train_size(
+        emulator, cli, home):
+    deploy(emulator, STACK, make_network(emulator), **TRAIN,
+           **{params.GPU.instance_types: "g5.2xlarge,g5.12xlarge", params.MAXIMUM_VCPUS: 96,
+              params.SHARED_MEMORY_SIZE: 2048})
+    write_rv_config(home)
+
+    _, report = run_doctor(cli)
+
+    gpu, cpu = findings_of(report, doctor.SHARED_MEMORY)
+    assert gpu["status"] == doctor.NOTE and cpu["status"] == doctor.OK
+    assert gpu["message"].startswith(
+        "GPU job definition RasterVisionGpuJobDefinition serves jobs of 4 GPUs with 2048 MiB of "
+        "/dev/shm: Raster Vision trains on every GPU (DDP), whose NCCL and data loader workers "
+        "need about 8192 MiB")
+    assert gpu["fix"] == "Update the stack with SharedMemorySize 8192."
+
+
+def test_shared_memory_as_large_as_the_train_memory_is_a_problem(emulator, cli, home):
+    deploy(emulator, STACK, make_network(emulator), **{
+        params.TRAIN_GPUS: 1, params.TRAIN_VCPUS: 8, params.TRAIN_MEMORY: 8000})
+    write_rv_config(home)
+
+    _, report = run_doctor(cli)
+
+    [problem] = [f for f in problems(report) if f["check"] == doctor.SHARED_MEMORY]
+    assert problem["message"] == (
+        "GPU job definition RasterVisionGpuJobDefinition: /dev/shm of 8192 MiB cannot fit "
+        "beside the 8000 MiB of memory of its train jobs (8 vCPUs, 8000 MiB, 1 GPU), which it "
+        "counts against: a job that fills it is killed for lack of memory")
+    assert "TrainMemory" in problem["fix"]

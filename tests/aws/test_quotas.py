@@ -377,3 +377,54 @@ def test_make_request_quota_passes_its_settings_on():
     refused = subprocess.run(["make", "-s", "-o", ".venv/bin/.installed", "request-quota"],
                              cwd=ROOT, capture_output=True, text=True)
     assert refused.returncode == 2 and "usage: make request-quota STACK=" in refused.stderr
+
+
+# The train size: Raster Vision's train jobs on the 4 GPUs of a g5.12xlarge (48 vCPUs), listed
+# beside the default single-GPU types (8 vCPUs).
+TRAIN = {params.TRAIN_GPUS: 4, params.TRAIN_VCPUS: 48, params.TRAIN_MEMORY: 180000,
+         params.GPU.instance_types: "g5.2xlarge,g5.12xlarge", params.MAXIMUM_VCPUS: 96}
+
+
+def test_a_quota_that_holds_a_single_gpu_instance_but_not_the_train_size_is_a_problem(
+        emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator), **TRAIN)
+    stand_in.set_applied(quotas, G_SPOT, 16)  # two g5.2xlarge, not one g5.12xlarge
+    stand_in.set_applied(quotas, STANDARD_SPOT, 96)
+
+    code, report = run_doctor(cli)
+
+    assert code == 1
+    [finding] = not_ok(quota_findings(report))
+    assert finding["status"] == doctor.PROBLEM
+    assert finding["message"] == (
+        "GPU and train (4 GPUs) spot vCPU quota 'All G and VT Spot Instance Requests' "
+        "(L-3819A6DF, us-east-1) is 16 vCPUs, fewer than the 48 of one g5.12xlarge: no train "
+        "(4 GPUs) job can start (Batch leaves it RUNNABLE)")
+    # One g5.12xlarge at least; MaximumVCPUs (96) to scale; the GPU kind's command.
+    assert finding["fix"].startswith("Request at least 48 vCPUs (96 to scale to MaximumVCPUs): "
+                                     "rv-batch-cfn request-quota --stack rv --region us-east-1 "
+                                     "--kind gpu")
+
+
+def test_request_quota_asks_for_the_train_size_when_maximum_vcpus_is_less(emulator, cli,
+                                                                           quotas):
+    deploy(emulator, STACK, make_network(emulator), **{**TRAIN, params.MAXIMUM_VCPUS: 32})
+    stand_in.set_applied(quotas, G_SPOT, 16)
+
+    done = cli("request-quota", "--stack", STACK, "--kind", "gpu", "--yes")
+
+    assert done.returncode == 0, done.stderr
+    # MaximumVCPUs 32 would hold a 8-vCPU GPU job, not one 48-vCPU train instance.
+    assert [(c["QuotaCode"], c["DesiredValue"]) for c in quotas.quota_request_calls] == \
+        [(G_SPOT, 48.0)]
+    assert "spot, GPU and train (4 GPUs): 16 vCPUs, 48 wanted: short by 32" in done.stdout
+
+
+def test_the_train_size_of_the_gpu_job_adds_no_need_of_its_own(emulator, cli, quotas):
+    deploy(emulator, STACK, make_network(emulator))  # TrainGPUs 1: the GPU job's size
+    stand_in.set_applied(quotas, G_SPOT, 8)
+    stand_in.set_applied(quotas, STANDARD_SPOT, 96)
+
+    _, report = run_doctor(cli)
+
+    assert [f["message"] for f in quota_findings(report) if "train" in f["message"]] == []

@@ -43,11 +43,18 @@ def api_names(emulator, stack_name: str) -> dict[str, str]:
     return names
 
 
+# A train size on the 4 GPUs of a g5.12xlarge, listed beside the default single-GPU type.
+TRAIN = {"TrainGPUs": 4, "TrainVCPUs": 48, "TrainMemory": 180000,
+         "GpuInstanceTypes": "g5.2xlarge,g5.12xlarge"}
+TRAIN_KEYS = {"train_gpus": "4", "train_vcpus": "48", "train_memory": "180000"}
+
+
 @pytest.fixture
 def stack(emulator):
-    """A main stack with a prefix and non-default attempts, deployed the console's way."""
+    """A main stack with a prefix, non-default attempts and a 4-GPU train size, deployed the
+    console's way."""
     net = make_network(emulator)
-    deploy(emulator, "rv", net, Prefix="team", JobAttempts=5)
+    deploy(emulator, "rv", net, Prefix="team", JobAttempts=5, **TRAIN)
     return "rv"
 
 
@@ -59,7 +66,7 @@ def test_batch_section_names_the_real_queues_and_definitions(emulator, stack):
     assert dict(section) == {
         "gpu_job_queue": names["gpu_queue"], "gpu_job_def": names["gpu_definition"],
         "cpu_job_queue": names["cpu_queue"], "cpu_job_def": names["cpu_definition"],
-        "attempts": "5", "region": emulator.region}
+        "attempts": "5", "region": emulator.region, **TRAIN_KEYS}
     assert names["gpu_queue"].startswith("team")
     # One line on standard error says which runner makes `attempts` mean anything, one whether
     # notifications are on.
@@ -98,7 +105,8 @@ def test_env_format(emulator, stack):
     assert exported == {
         "BATCH_GPU_JOB_QUEUE": names["gpu_queue"], "BATCH_GPU_JOB_DEF": names["gpu_definition"],
         "BATCH_CPU_JOB_QUEUE": names["cpu_queue"], "BATCH_CPU_JOB_DEF": names["cpu_definition"],
-        "BATCH_ATTEMPTS": "5", "BATCH_REGION": emulator.region}
+        "BATCH_ATTEMPTS": "5", "BATCH_REGION": emulator.region,
+        **{f"BATCH_{k.upper()}": v for k, v in TRAIN_KEYS.items()}}
 
 
 EXISTING = """\
@@ -137,7 +145,7 @@ def test_write_merges_keeps_the_rest_and_a_backup(emulator, stack, tmp_path):
     assert dict(parser["BATCH"]) == {
         "gpu_job_queue": names["gpu_queue"], "attempts": "5", "debug": "true",
         "gpu_job_def": names["gpu_definition"], "cpu_job_queue": names["cpu_queue"],
-        "cpu_job_def": names["cpu_definition"], "region": emulator.region}
+        "cpu_job_def": names["cpu_definition"], "region": emulator.region, **TRAIN_KEYS}
     assert "# my Raster Vision settings" in written and "; the old one" in written
     # Which keys changed, old -> new; `debug` (not Raster Vision's Batch key) is not named.
     assert f"  gpu_job_queue: OldQueue -> {names['gpu_queue']}\n" in result.stderr

@@ -15,6 +15,12 @@ from tests.emulator import Emulator, aws_env, recording
 STACK = "rv"
 ATTEMPTS = 4  # the stack's JobAttempts, not the template's default, so its origin shows
 EXAMPLE = "rastervision.pipeline_example_plugin1.config1"
+# The stack's train size: the 4 GPUs of a g5.12xlarge, listed beside the default single-GPU
+# type (rv-config writes it as [BATCH] train_gpus, train_vcpus, train_memory).
+TRAIN = {"TrainGPUs": 4, "TrainVCPUs": 48, "TrainMemory": 180000,
+         "GpuInstanceTypes": "g5.2xlarge,g5.12xlarge"}
+TRAIN_SIZE = [{"type": "GPU", "value": "4"}, {"type": "VCPU", "value": "48"},
+              {"type": "MEMORY", "value": "180000"}]
 HERE = Path(__file__).resolve().parent
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # The job definitions' own rules, as the SubmitJob API spells them.
@@ -23,7 +29,7 @@ HOST_FAILURES_ONLY = [{k[0].lower() + k[1:]: v for k, v in rule.to_dict().items(
 # What the environment must not bring in: a developer's own Raster Vision settings.
 RV_VARIABLES = ("RV_CONFIG", "RV_CONFIG_DIR", "RV_PROFILE", "BATCH_GPU_JOB_QUEUE",
                 "BATCH_GPU_JOB_DEF", "BATCH_CPU_JOB_QUEUE", "BATCH_CPU_JOB_DEF", "BATCH_ATTEMPTS",
-                "BATCH_REGION")
+                "BATCH_REGION", "BATCH_TRAIN_GPUS", "BATCH_TRAIN_VCPUS", "BATCH_TRAIN_MEMORY")
 
 
 class RasterVision:
@@ -74,6 +80,19 @@ def example(rv: RasterVision, tmp_path: Path, runner: str = "batch_retry", *extr
             **env: str) -> list[dict]:
     return submit(rv, tmp_path, runner, EXAMPLE, "-a", "root_uri", str(tmp_path / "out"),
                   *extra, **env)
+
+
+def train_pipeline(rv: RasterVision, tmp_path: Path, runner: str = "batch_retry", *extra: str,
+                   **env: str) -> dict[str, dict]:
+    """Run train_pipeline.py (chip, train, predict, eval); each command's SubmitJob request."""
+    submitted = submit(rv, tmp_path, runner, str(HERE / "train_pipeline.py"),
+                       "-a", "root_uri", str(tmp_path / "out"), *extra, **env)
+    by_command = {}
+    for request in submitted:
+        cmd = request["containerOverrides"]["command"]
+        by_command[cmd[cmd.index("run_command") + 2]] = request
+    assert list(by_command) == ["chip", "train", "predict", "eval"], list(by_command)
+    return by_command
 
 
 def job_ids(emu: Emulator, queue: str) -> dict[str, str]:

@@ -29,8 +29,8 @@ from rv_batch_cfn.config import StackConfig
 from rv_batch_cfn.template import outputs as out
 from tests.emulator import ROOT, deploy, make_network, outputs, recording, run_cli
 from tests.plugin.raster_vision import (
-    ATTEMPTS, EXAMPLE, HERE, HOST_FAILURES_ONLY, RV_VARIABLES, STACK, UUID, RasterVision,
-    example, job_ids, submit,
+    ATTEMPTS, EXAMPLE, HERE, HOST_FAILURES_ONLY, RV_VARIABLES, STACK, TRAIN, TRAIN_SIZE, UUID,
+    RasterVision, example, job_ids, submit, train_pipeline,
 )
 
 # One stack for the module: its tests run together on one worker (setup.cfg: --dist loadgroup).
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.xdist_group("batch-retry-runner")
 @pytest.fixture(scope="module")
 def names(emu) -> dict[str, str]:
     """The stack's queue and job definition names (its outputs)."""
-    return outputs(deploy(emu, STACK, make_network(emu), JobAttempts=ATTEMPTS))
+    return outputs(deploy(emu, STACK, make_network(emu), JobAttempts=ATTEMPTS, **TRAIN))
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +305,126 @@ def test_the_built_package_ships_the_plugin_where_raster_vision_finds_it(tmp_pat
     name, path = result.stdout.split()
     assert name == "BatchRetryRunner"
     assert path.startswith(str(build))
+
+
+# -- Per-command sizes: `train` with the stack's train size, the others with their own ---------
+
+@pytest.fixture(scope="module")
+def trained(rv, tmp_path_factory) -> dict[str, dict]:
+    """The chip-train-predict-eval pipeline, run once with the [BATCH] rv-config wrote."""
+    return train_pipeline(rv, tmp_path_factory.mktemp("train"), "batch_retry", "--splits", "2")
+
+
+def test_train_is_submitted_with_the_train_size_the_other_commands_with_their_own(
+        rv, names, trained):
+    train = trained["train"]
+    assert (train["jobQueue"], train["jobDefinition"]) == (
+        names[out.GPU_JOB_QUEUE], names[out.GPU_JOB_DEFINITION])
+    # The stack's TrainGPUs, TrainVCPUs and TrainMemory, as rv-config wrote them.
+    assert train["containerOverrides"]["resourceRequirements"] == TRAIN_SIZE
+    # predict, the other GPU command, keeps the GPU job definition's single GPU.
+    predict = trained["predict"]
+    assert (predict["jobQueue"], predict["jobDefinition"]) == (
+        names[out.GPU_JOB_QUEUE], names[out.GPU_JOB_DEFINITION])
+    assert "resourceRequirements" not in predict["containerOverrides"]
+    definition, = rv.emu.client("batch").describe_job_definitions(
+        jobDefinitionName=names[out.GPU_JOB_DEFINITION], status="ACTIVE")["jobDefinitions"]
+    assert {"type": "GPU", "value": "1"} in definition["containerProperties"][
+        "resourceRequirements"]
+    # chip and eval go to the CPU queue as before, with the CPU job definition's size.
+    for command in ("chip", "eval"):
+        assert (trained[command]["jobQueue"], trained[command]["jobDefinition"]) == (
+            names[out.CPU_JOB_QUEUE], names[out.CPU_JOB_DEFINITION])
+        assert "resourceRequirements" not in trained[command]["containerOverrides"]
+    # Everything else as for any pipeline: retries, tags, the chain, array jobs.
+    assert {s["retryStrategy"]["attempts"] for s in trained.values()} == {ATTEMPTS}
+    assert trained["chip"]["arrayProperties"] == {"size": 2}
+    assert train["tags"]["rastervision:command"] == "train"
+
+
+def test_a_multi_gpu_job_gets_a_ddp_port_of_its_own(trained):
+    # Host networking: two multi-GPU jobs on one instance must not both use Raster Vision's
+    # default MASTER_PORT (12355).
+    from rastervision.batch_retry import sizes
+
+    variables = {e["name"]: e["value"] for e in trained["train"]["containerOverrides"][
+        "environment"]}
+    low, high = sizes.MASTER_PORTS
+    assert list(variables) == ["MASTER_PORT"]
+    assert low <= int(variables["MASTER_PORT"]) <= high < 32768
+    assert all("environment" not in trained[c]["containerOverrides"]
+               for c in ("chip", "predict", "eval"))
+
+
+def test_the_stock_runner_submits_train_with_the_job_definition_size(rv, tmp_path):
+    """Why train needs batch_retry for several GPUs: the stock runner sends only the command."""
+    submitted = train_pipeline(rv, tmp_path, "batch")
+    assert all(set(s["containerOverrides"]) == {"command"} for s in submitted.values())
+
+
+def test_a_size_for_any_command_comes_from_the_config_or_the_environment(rv, names, tmp_path):
+    submitted = train_pipeline(rv, tmp_path, BATCH_EVAL_VCPUS="2", BATCH_TRAIN_GPUS="2")
+    assert submitted["eval"]["containerOverrides"]["resourceRequirements"] == [
+        {"type": "VCPU", "value": "2"}]
+    assert submitted["train"]["containerOverrides"]["resourceRequirements"][0] == {
+        "type": "GPU", "value": "2"}
+    assert "resourceRequirements" not in submitted["chip"]["containerOverrides"]
+
+
+def offered(rv, queue: str) -> list[str]:
+    """How the refusal describes each instance type of `queue`, from what the emulator's EC2
+    answers for it (the test asserts the runner's reading of EC2, not moto's catalogue)."""
+    batch, ec2 = rv.emu.client("batch"), rv.emu.client("ec2")
+    order, = batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0][
+        "computeEnvironmentOrder"]
+    env, = batch.describe_compute_environments(
+        computeEnvironments=[order["computeEnvironment"]])["computeEnvironments"]
+    types = ec2.describe_instance_types(
+        InstanceTypes=env["computeResources"]["instanceTypes"])["InstanceTypes"]
+    found = []
+    for t in sorted(types, key=lambda t: t["VCpuInfo"]["DefaultVCpus"]):
+        gpus = sum(g["Count"] for g in t["GpuInfo"]["Gpus"])
+        memory = t["MemoryInfo"]["SizeInMiB"]
+        found.append(f"{t['InstanceType']} ({gpus} GPU{'s' if gpus != 1 else ''}, "
+                     f"{t['VCpuInfo']['DefaultVCpus']} vCPUs, "
+                     f"{memory - max(512, memory * 6 // 100)} MiB for jobs)")
+    return found
+
+
+def test_a_size_no_instance_type_of_the_queue_holds_is_refused_before_any_job(
+        rv, names, tmp_path):
+    types = offered(rv, names[out.GPU_JOB_QUEUE])
+    most = max(int(t.split("(")[1].split(" GPU")[0]) for t in types)
+    with recording(rv.emu, tmp_path / "requests.jsonl") as recorded:
+        result = rv.run("batch_retry", str(HERE / "train_pipeline.py"),
+                        "-a", "root_uri", str(tmp_path / "out"),
+                        BATCH_TRAIN_GPUS=str(most * 2))
+    assert result.returncode != 0
+    assert recorded.submitted_jobs() == []  # not even chip, which comes before train
+    message = " ".join(result.stderr.split())
+    assert (f"train asks for {most * 2} GPUs, 48 vCPUs, 180000 MiB ([BATCH] train_gpus, "
+            f"train_vcpus, train_memory), which no instance type of job queue "
+            f"{names[out.GPU_JOB_QUEUE]} holds on one instance: {', '.join(types)}. Its jobs "
+            "would wait in RUNNABLE forever, so nothing was submitted.") in message
+    # Raster Vision's command line shows the error as it shows any (its traceback included);
+    # the message is the last line.
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "rastervision.batch_retry.sizes.SizeError: train asks for")
+
+
+def test_a_size_that_is_not_a_number_is_refused_naming_the_key(rv, tmp_path):
+    with recording(rv.emu, tmp_path / "requests.jsonl") as recorded:
+        result = rv.run("batch_retry", str(HERE / "train_pipeline.py"),
+                        "-a", "root_uri", str(tmp_path / "out"), BATCH_TRAIN_MEMORY="180 GB")
+    assert result.returncode != 0
+    assert ("[BATCH] train_memory (or BATCH_TRAIN_MEMORY): got '180 GB'; allowed: a whole "
+            "number, at least 4 (MiB)") in result.stderr
+    assert recorded.submitted_jobs() == []
+
+
+def test_the_runner_applies_the_memory_rule_of_the_instance_catalogue():
+    from rastervision.batch_retry import sizes
+    from rv_batch_cfn.instance_types import CATALOGUE, InstanceType
+
+    for memory in sorted({t.memory_mib for t in CATALOGUE.values()} | {1024, 8192}):
+        assert sizes.job_memory_mib(memory) == InstanceType("x", 1, memory).job_memory_mib

@@ -18,8 +18,10 @@ import pytest
 
 from rv_batch_cfn.template import outputs as out
 from tests.emulator import ROOT, deploy, make_network, outputs, recording, run_cli
+from tests.plugin.raster_vision import HERE
 from tests.plugin.raster_vision import (
-    ATTEMPTS, EXAMPLE, HOST_FAILURES_ONLY, STACK, UUID, RasterVision, example, job_ids,
+    ATTEMPTS, EXAMPLE, HOST_FAILURES_ONLY, STACK, TRAIN, TRAIN_SIZE, UUID, RasterVision,
+    example, job_ids, train_pipeline,
 )
 
 pytestmark = pytest.mark.xdist_group("batch-retry-runner-lowest")
@@ -30,7 +32,7 @@ PYTHON = ROOT / ".venv-rv030" / "bin" / "python"
 
 @pytest.fixture(scope="module")
 def names(emu) -> dict[str, str]:
-    return outputs(deploy(emu, STACK, make_network(emu), JobAttempts=ATTEMPTS))
+    return outputs(deploy(emu, STACK, make_network(emu), JobAttempts=ATTEMPTS, **TRAIN))
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +87,23 @@ def test_an_unnamed_run_with_aws_region_alone_under_the_lowest_release(rv, names
                      result.stderr).group(1)
     assert [s["tags"]["rastervision:pipeline-run"] for s in recorded.submitted_jobs()] == [
         name, name]
+
+
+def test_train_gets_the_train_size_under_the_lowest_release(rv, names, tmp_path):
+    submitted = train_pipeline(rv, tmp_path, "batch_retry")
+    assert submitted["train"]["containerOverrides"]["resourceRequirements"] == TRAIN_SIZE
+    assert submitted["train"]["jobQueue"] == names[out.GPU_JOB_QUEUE]
+    assert all("resourceRequirements" not in submitted[c]["containerOverrides"]
+               for c in ("chip", "predict", "eval"))
+    assert submitted["predict"]["jobDefinition"] == names[out.GPU_JOB_DEFINITION]
+
+
+def test_a_size_no_type_holds_is_refused_under_the_lowest_release(rv, names, tmp_path):
+    with recording(rv.emu, tmp_path / "requests.jsonl") as recorded:
+        result = rv.run("batch_retry", str(HERE / "train_pipeline.py"),
+                        "-a", "root_uri", str(tmp_path / "out"), BATCH_TRAIN_VCPUS="4096")
+    assert result.returncode != 0
+    assert (f"train asks for 4 GPUs, 4096 vCPUs, 180000 MiB ([BATCH] train_gpus, train_vcpus, "
+            f"train_memory), which no instance type of job queue {names[out.GPU_JOB_QUEUE]} "
+            "holds") in " ".join(result.stderr.split())
+    assert recorded.submitted_jobs() == []

@@ -135,7 +135,9 @@ def test_deploy_and_rv_config_with_job_def_stack(emulator, main_stack):
         # Raster Vision passes one attempts value to every job: the larger of the two.
         "attempts": "4",
         # The main stack's region, which the batch_retry runner submits in.
-        "region": emulator.region}
+        "region": emulator.region,
+        # The train size is the main stack's: train jobs run on its GPU queue.
+        "train_gpus": "1", "train_vcpus": "8", "train_memory": "28000"}
 
     # The job-definitions stack has no queues: naming it as the main stack is a clear error.
     wrong = run_cli(emulator, "rv-config", "--stack", "rv-alice")

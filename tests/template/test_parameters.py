@@ -25,7 +25,8 @@ NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemory
              "S3ReadOnlyBuckets", "S3KmsKeyArns", "UpdateJobTimeoutMinutes", "EnableSessionManager",
              "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
              "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops",
-             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn"]
+             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn",
+             "TrainGPUs", "TrainVCPUs", "TrainMemory"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
@@ -143,11 +144,20 @@ def test_defaults_come_from_the_config():
 # combination and the bad one it exists to refuse.
 
 def evaluate(expr, params):
-    """A small evaluator of the functions CloudFormation allows in Rules."""
+    """A small evaluator of the functions CloudFormation allows in Rules (a list parameter's
+    Ref is its values, as CloudFormation splits them)."""
     if isinstance(expr, dict):
         (fn, arg), = expr.items()
         if fn == "Ref":
+            if PARAMETERS[arg]["Type"] == "CommaDelimitedList":
+                return [v.strip() for v in params[arg].split(",")]
             return params[arg]
+        if fn == "Fn::Contains":
+            values, wanted = (evaluate(x, params) for x in arg)
+            return wanted in values
+        if fn == "Fn::EachMemberIn":
+            values, allowed = (evaluate(x, params) for x in arg)
+            return all(v in allowed for v in values)
         if fn == "Fn::Equals":
             a, b = (evaluate(x, params) for x in arg)
             return a == b
@@ -185,3 +195,40 @@ def test_distinct_amis_rule(params, refused):
     assert bool(failures) == refused
     if refused:
         assert "CannotStartContainerError" in failures[0]
+
+
+# A train size of 4 or 8 GPUs needs a type (or family) with that many in GpuInstanceTypes.
+# Each rule's assertion for the defaults, good combinations and the bad ones it exists for.
+@pytest.mark.parametrize("params,refused", [
+    ({}, None),
+    ({"TrainGPUs": "4", "GpuInstanceTypes": "g5.2xlarge,g5.12xlarge"}, None),
+    ({"TrainGPUs": "2", "GpuInstanceTypes": "g6.12xlarge"}, None),
+    ({"TrainGPUs": "8", "GpuInstanceTypes": "g5.2xlarge,g6e"}, None),  # g6e.48xlarge
+    ({"TrainGPUs": "8", "GpuInstanceTypes": "g4dn.metal"}, None),
+    # A type the catalogue does not know is trusted, as the config's checks trust it.
+    ({"TrainGPUs": "8", "GpuInstanceTypes": "g5.2xlarge,g7.48xlarge"}, None),
+    ({"TrainGPUs": "4"}, "TrainGPUs 2 or 4 needs"),
+    ({"TrainGPUs": "2", "GpuInstanceTypes": "g5.2xlarge,g6.8xlarge"}, "TrainGPUs 2 or 4 needs"),
+    ({"TrainGPUs": "8", "GpuInstanceTypes": "g5.12xlarge,g6.24xlarge"}, "TrainGPUs 8 needs"),
+], ids=["defaults", "g5.12xlarge-4", "g6.12xlarge-2", "family-8", "metal-8", "unknown-type",
+        "defaults-4", "single-gpu-types-2", "four-gpu-types-8"])
+def test_train_gpus_rules(params, refused):
+    failures = rule_failures(params)
+    assert len(failures) == (1 if refused else 0), failures
+    if refused:
+        assert failures[0].startswith(refused)
+        # The message names the types that hold the GPUs, with their GPU counts.
+        assert "g5.12xlarge" in failures[0] or "g5.48xlarge" in failures[0]
+        assert "(8 GPUs)" in failures[0]
+
+
+def test_train_rules_name_every_catalogue_type_that_holds_the_gpus():
+    from rv_batch_cfn.instance_types import CATALOGUE, GPU_FAMILIES
+    for gpus, assertion in ((4, 0), (8, 1)):
+        text = TEMPLATE["Rules"]["TrainGpus"]["Assertions"][assertion]["AssertDescription"]
+        holding = [t.name for t in CATALOGUE.values() if t.gpus >= gpus]
+        assert holding and all(name in text for name in holding)
+        assert all(f"{t.name}," not in text and f"{t.name} " not in text
+                   for t in CATALOGUE.values() if 0 < t.gpus < gpus)
+        for family in GPU_FAMILIES:  # every family has a size with 8 GPUs
+            assert family in text

@@ -43,6 +43,8 @@ def test_outputs_name_the_raster_vision_keys_they_feed():
 def test_rv_config_output_is_a_section_raster_vision_reads():
     section, names = template()["Outputs"]["RasterVisionConfig"]["Value"]["Fn::Sub"]
     filled = section.replace("${JobAttempts}", "3").replace("${AWS::Region}", "eu-west-3")
+    filled = filled.replace("${TrainGPUs}", "4")
+    filled = filled.replace("${TrainVCPUs}", "48").replace("${TrainMemory}", "180000")
     for name, value in names.items():  # each itself a !Sub of the prefix
         filled = filled.replace(f"${{{name}}}", value["Fn::Sub"].replace("${Prefix}", "team"))
     parser = configparser.ConfigParser()
@@ -52,7 +54,8 @@ def test_rv_config_output_is_a_section_raster_vision_reads():
         "gpu_job_def": "teamRasterVisionGpuJobDefinition",
         "cpu_job_queue": "teamRasterVisionCpuJobQueue",
         "cpu_job_def": "teamRasterVisionCpuJobDefinition",
-        "attempts": "3", "region": "eu-west-3"}
+        "attempts": "3", "region": "eu-west-3",
+        "train_gpus": "4", "train_vcpus": "48", "train_memory": "180000"}
 
 
 def test_no_hard_coded_partition_or_dns_suffix():

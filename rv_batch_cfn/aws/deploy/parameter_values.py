@@ -9,12 +9,12 @@ import math
 import re
 from typing import Any, Mapping, Optional, Sequence
 
-from ...config.checks import did_you_mean, gp3_ratio_problems
+from ...config.checks import did_you_mean, gp3_ratio_problems, train_fit_problems
 from ...config.limits import is_list_type, list_members
 from ...errors import ConfigError, Problem, quote
 from ...inputs import check_text_value
 from ...instance_types import refused_gpu_family
-from ...template.parameters import GPU, KINDS
+from ...template.parameters import GPU, KINDS, TRAIN_GPUS, TRAIN_MEMORY, TRAIN_VCPUS
 
 # CloudFormation's quotas: a parameter name is at most 255 letters and digits, a value at most
 # 4,096 bytes.
@@ -93,9 +93,11 @@ def check_combinations(template: Mapping[str, Any], values: Mapping[str, str]) -
     """ConfigError for what the template's Parameters and Rules cannot refuse, checked on the
     values the stack will have (given, kept or default): GPU families kept from a stack made
     with an older template, and gp3's ratios (IOPS per GiB, MiB/s per IOPS), which EC2 checks
-    only when Batch launches an instance, and then refuses every launch."""
+    only when Batch launches an instance, and then refuses every launch; and the train size's
+    vCPUs and memory on the GPU types (Rules compare no numbers)."""
     declared = template.get("Parameters") or {}
     problems = []
+    problems += _train_problems(declared, values)
     if GPU.instance_types in declared and GPU.instance_types in values:
         reason = _gpu_family_problem(GPU.instance_types, values[GPU.instance_types])
         if reason:
@@ -112,6 +114,21 @@ def check_combinations(template: Mapping[str, Any], values: Mapping[str, str]) -
                                        (k.throughput, throughput))
     if problems:
         raise ConfigError(problems)
+
+
+def _train_problems(declared: Mapping[str, Any], values: Mapping[str, str]) -> list[Problem]:
+    """A train size no GPU type of the catalogue holds, named by the template's parameters."""
+    names = (TRAIN_GPUS, TRAIN_VCPUS, TRAIN_MEMORY, GPU.instance_types)
+    if not all(n in declared and n in values for n in names):
+        return []
+    try:
+        gpus, vcpus, memory = (int(float(values[n])) for n in names[:3])
+    except ValueError:
+        return []  # check_values says what is wrong with them
+    types = [t.strip() for t in values[GPU.instance_types].split(",") if t.strip()]
+    fields = {"gpus": TRAIN_GPUS, "vcpus": TRAIN_VCPUS, "memory": TRAIN_MEMORY,
+              "types": GPU.instance_types}
+    return train_fit_problems(gpus, vcpus, memory, types, fields)
 
 
 def value_problem(declaration: Mapping[str, Any], value: str) -> Optional[str]:

@@ -23,7 +23,7 @@ from .alerts import idle_findings, notification_findings, time_limit_findings
 from .environments import environment_findings
 from .families import family_findings
 from ..clients.batch import JobSize, job_size
-from .fit import fit_findings
+from .fit import fit_findings, train_fit_findings, train_size
 from .images import ami_findings, image_findings
 from .findings import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
                     OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG, SHARED_MEMORY, SPOT_SCORES,
@@ -71,8 +71,10 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings: list[Finding] = []
     findings += environment_findings(kinds)
     findings += family_findings(kinds)
+    train = train_size(values)
     findings += fit_findings(kinds, lookup, ec2.meta.region_name)
-    findings += shared_memory_findings(kinds)
+    findings += train_fit_findings(kinds, train, lookup)
+    findings += shared_memory_findings(kinds, train)
     findings += offering_findings(ec2, kinds, lookup, vpc)
     findings += ami_findings(ec2, kinds)
     findings += image_findings(session, kinds)

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ...instance_types import InstanceType
 from ...template import parameters as params
 from ...text import plural
 from ..clients import ec2
-from ..clients.batch import job_size
+from ..clients.batch import JobSize, job_size
 from .findings import FIT, NOTE, OK, PROBLEM, WARNING, Finding, Kind
 
 # A job that fits only types this many times the vCPUs of the smallest type listed beside them
 # is a cost trap: every job launches one of those, while the small types never serve it.
 COST_FACTOR = 4
+
+def train_size(values: dict[str, str]) -> Optional[JobSize]:
+    """The stack's train size from its parameter values; None for a stack without one."""
+    try:
+        return JobSize(vcpus=int(values[params.TRAIN_VCPUS]),
+                       memory_mib=int(values[params.TRAIN_MEMORY]),
+                       gpus=int(values[params.TRAIN_GPUS]))
+    except (KeyError, ValueError):
+        return None
+
 
 def _describe_type(t: InstanceType) -> str:
     gpus = f", {plural(t.gpus, 'GPU')}" if t.gpus else ""
@@ -119,3 +129,42 @@ def _fit_fix(k: Kind, size: JobSize, concrete: Sequence[InstanceType]) -> str:
     change = " and ".join(hints) if hints else "a job size that one instance type offers"
     return (f"Update the stack with {change}, or add a larger instance type to "
             f"{kp.instance_types} (the ECS agent keeps about 6% of an instance's memory).")
+
+
+def train_fit_findings(kinds: Sequence[Kind], train: Optional[JobSize],
+                       lookup: ec2.TypeLookup) -> list[Finding]:
+    """The train size (the batch_retry runner submits train jobs with it to the GPU queue)
+    against the GPU environment's instance types, as EC2 describes them."""
+    gpu = next((k for k in kinds if k.kind == "gpu"), None)
+    if train is None or gpu is None or gpu.definition is None:
+        return []
+    if train == job_size(gpu.definition):
+        return []  # the GPU job definition's own size: its fit is reported above
+    concrete = [t for n in gpu.instance_types() for t in lookup.types.get(n, ())]
+    if not concrete:
+        return []  # 'optimal' or unknown types: reported above
+    what = f"train size ({train}; {', '.join(params.TRAIN_PARAMETERS)})"
+    fitting = [t for t in concrete if t.fits(train.vcpus, train.memory_mib, train.gpus)]
+    found = []
+    if fitting:
+        found.append(Finding(FIT, OK, f"{what} fits "
+                             + ", ".join(dict.fromkeys(t.name for t in fitting))))
+    else:
+        found.append(Finding(
+            FIT, PROBLEM,
+            f"{what} fits no GPU instance type: "
+            + ", ".join(dict.fromkeys(map(_describe_type, concrete)))
+            + "; the batch_retry runner refuses to submit train, and Raster Vision's own runner "
+            "submits it with the GPU job's size",
+            f"Update the stack with a type that holds it in {params.GPU.instance_types} "
+            f"(g5.12xlarge: 4 GPUs, 48 vCPUs), or a smaller {params.TRAIN_GPUS}, "
+            f"{params.TRAIN_VCPUS} or {params.TRAIN_MEMORY}."))
+    for env in gpu.environments:
+        max_vcpus = env.get("computeResources", {}).get("maxvCpus")
+        if max_vcpus is not None and max_vcpus < train.vcpus:
+            found.append(Finding(
+                FIT, PROBLEM,
+                f"GPU compute environment {env['computeEnvironmentName']} may use at most "
+                f"{max_vcpus} vCPUs, fewer than the {train.vcpus} of one train job",
+                f"Update the stack with {params.MAXIMUM_VCPUS} at least {train.vcpus}."))
+    return found

@@ -26,6 +26,11 @@ GET_QUOTA = "servicequotas:GetServiceQuota"
 GET_DEFAULT = "servicequotas:GetAWSDefaultServiceQuota"
 # Batch's "optimal" picks from the C, M and R families: the Standard quota.
 OPTIMAL_STANDS_FOR = "m5.large"
+# Raster Vision's train jobs: on the GPU environment, with the stack's train size (TrainGPUs,
+# ...), a need of their own when that size is not the GPU job's. ALL_KINDS: what doctor,
+# deploy and request-quota judge (smoke-test's jobs have the kinds' own sizes).
+TRAIN = "train"
+ALL_KINDS = ("gpu", "cpu", TRAIN)
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,12 @@ class KindNeed:
     capacity: str
     fitting: tuple[InstanceType, ...]
     max_vcpus: int
+    gpus: int = 0
 
     @property
     def label(self) -> str:
-        """'GPU' or 'CPU'."""
-        return self.kind.upper()
+        """'GPU', 'CPU', or 'train (4 GPUs)' for the train size."""
+        return f"train ({self.gpus} GPUs)" if self.kind == TRAIN else self.kind.upper()
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class QuotaNeed:
     # kind -> (vCPUs, name) of its smallest fitting type counting against this quota
     per_kind: dict[str, tuple[int, str]] = field(default_factory=dict)
     value: Optional[QuotaValue] = None
+    # kind -> how messages name it (KindNeed.label)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -78,8 +86,12 @@ class QuotaNeed:
 
     @property
     def kinds_text(self) -> str:
-        """'GPU', 'CPU' or 'GPU and CPU'."""
-        return " and ".join(k.upper() for k in self.kinds)
+        """'GPU', 'CPU', 'GPU and CPU' or 'GPU and train (4 GPUs)'."""
+        return " and ".join(self.label(k) for k in self.kinds)
+
+    def label(self, kind: str) -> str:
+        """How messages name `kind`: 'GPU', 'CPU', 'train (4 GPUs)'."""
+        return self.labels.get(kind, kind.upper())
 
     @property
     def applied(self) -> Optional[float]:
@@ -115,25 +127,44 @@ class QuotaFinding:
                 "quota": self.need.as_dict()}
 
 
+def _size(kind: str, values: Mapping[str, str]) -> Optional[tuple[int, int, int]]:
+    """(vCPUs, memory, GPUs) of the kind's jobs; None for a train size that is the GPU job's
+    (or a stack without one): no need of its own."""
+    if kind != TRAIN:
+        kp = params.KINDS[kind]
+        return (_int(values.get(kp.vcpus)), _int(values.get(kp.memory)),
+                1 if kind == "gpu" else 0)
+    if params.TRAIN_GPUS not in values:
+        return None
+    train = (_int(values.get(params.TRAIN_VCPUS)), _int(values.get(params.TRAIN_MEMORY)),
+             _int(values.get(params.TRAIN_GPUS)))
+    return None if train == _size("gpu", values) else train
+
+
 def kind_needs(values: Mapping[str, str], lookup: Callable[[list[str]], ec2.TypeLookup],
-               kinds: Sequence[str] = ("gpu", "cpu")) -> list[KindNeed]:
+               kinds: Sequence[str] = ALL_KINDS) -> list[KindNeed]:
     """Each kind's needs from the stack's parameter values (as DescribeStacks reports them or
-    deploy will send them); `lookup` sizes instance types and families (describe_types)."""
-    names = {k: [n.strip() for n in values.get(params.KINDS[k].instance_types, "").split(",")
+    deploy will send them); `lookup` sizes instance types and families (describe_types). The
+    train kind runs on the GPU kind's types and capacity, with the train size."""
+    sizes = {k: _size(k, values) for k in kinds}
+    kinds = [k for k in kinds if sizes[k] is not None]
+    environment = {k: params.KINDS["gpu" if k == TRAIN else k] for k in kinds}
+    names = {k: [n.strip() for n in values.get(environment[k].instance_types, "").split(",")
                  if n.strip()] for k in kinds}
-    found = lookup([n for ns in names.values() for n in ns if n != ec2.OPTIMAL])
+    found = lookup(sorted({n for ns in names.values() for n in ns if n != ec2.OPTIMAL}))
     needs = []
     for kind in kinds:
-        kp = params.KINDS[kind]
+        kp = environment[kind]
         concrete = [t for n in names[kind] for t in found.types.get(n, ())]
         if ec2.OPTIMAL in names[kind]:
             concrete.append(InstanceType(OPTIMAL_STANDS_FOR, 2, 8192))
-        vcpus, memory = _int(values.get(kp.vcpus)), _int(values.get(kp.memory))
-        gpus = 1 if kind == "gpu" else 0
+        vcpus, memory, gpus = sizes[kind] or (0, 0, 0)
         fitting = [t for t in concrete if t.fits(vcpus, memory, gpus)] or concrete
         fitting = sorted(dict.fromkeys(fitting), key=lambda t: (t.vcpus, t.name))
+        # The train kind draws on the GPU environment, whose MaximumVCPUs the GPU kind counts.
+        max_vcpus = 0 if kind == TRAIN else _int(values.get(params.MAXIMUM_VCPUS))
         needs.append(KindNeed(kind, values.get(kp.capacity, SPOT) or SPOT, tuple(fitting),
-                              _int(values.get(params.MAXIMUM_VCPUS))))
+                              max_vcpus, gpus))
     return needs
 
 
@@ -159,6 +190,7 @@ def quota_needs(needs: Sequence[KindNeed], region: str) -> list[QuotaNeed]:
                 continue  # the kind's smallest type of this quota came first
             seen_here.add(quota.code)
             need.kinds.append(k.kind)
+            need.labels[k.kind] = k.label
             need.per_kind[k.kind] = (t.vcpus, t.name)
             if t.vcpus > need.one_instance:
                 need.one_instance, need.smallest = t.vcpus, t.name
@@ -190,7 +222,8 @@ def read_value(client: Any, quota: VcpuQuota) -> QuotaValue:
 
 
 def request_command(stack: str, region: str, kinds: Sequence[str]) -> str:
-    """The command that requests what the stack needs."""
+    """The command that requests what the stack needs (train jobs use the GPU environment)."""
+    kinds = list(dict.fromkeys("gpu" if k == TRAIN else k for k in kinds))
     kind = kinds[0] if len(kinds) == 1 else "all"
     return (f"rv-batch-cfn request-quota --stack {shlex.quote(stack)} --region {region}"
             f" --kind {kind}")
@@ -209,7 +242,8 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
                              for n in needs if k.kind in n.kinds) for k in kinds}
     for n in needs:
         command = request_command(stack, n.region, n.kinds)
-        shared = " (both environments draw on it)" if len(n.kinds) > 1 else ""
+        environments = {"gpu" if k == TRAIN else k for k in n.kinds}
+        shared = " (both environments draw on it)" if len(environments) > 1 else ""
         if n.value is None or n.value.denied:
             missing = n.value.denied if n.value else GET_QUOTA
             found.append(QuotaFinding(
@@ -228,10 +262,10 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
             found.append(QuotaFinding(
                 PROBLEM if blocked else NOTE, n,
                 f"{what}, fewer than the {vcpus} of one {name}: "
-                + (f"no {' or '.join(k.upper() for k in blocked)} job can start (Batch leaves "
-                   "it RUNNABLE)" if blocked else
-                   f"{' and '.join(k.upper() for k in short_here)} jobs can use only the types "
-                   "of their other quotas"),
+                + (f"no {' or '.join(n.label(k) for k in blocked)} job can start (Batch "
+                   "leaves it RUNNABLE)" if blocked else
+                   f"{' and '.join(n.label(k) for k in short_here)} jobs can use only the "
+                   "types of their other quotas"),
                 f"Request at least {n.one_instance} vCPUs ({n.scale} to scale to "
                 f"{params.MAXIMUM_VCPUS}): {command} (quotas are per region and per account)."))
         elif value < n.scale:
@@ -246,7 +280,7 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
 
 
 def stack_kind_needs(session: Any, values: Mapping[str, str],
-                     kinds: Sequence[str] = ("gpu", "cpu"),
+                     kinds: Sequence[str] = ALL_KINDS,
                      known: Optional[ec2.TypeLookup] = None) -> list[KindNeed]:
     """kind_needs, the types sized by EC2 in the session's region; `known`: the types a caller
     has described already (doctor), used when it holds every name."""
@@ -259,7 +293,7 @@ def stack_kind_needs(session: Any, values: Mapping[str, str],
 
 
 def check_quotas(session: Any, values: Mapping[str, str], stack: str,
-                 kinds: Sequence[str] = ("gpu", "cpu"),
+                 kinds: Sequence[str] = ALL_KINDS,
                  needs_by_kind: Optional[Sequence[KindNeed]] = None
                  ) -> tuple[list[QuotaNeed], list[QuotaFinding]]:
     """The quotas the stack with these parameter values needs, their values in the session's

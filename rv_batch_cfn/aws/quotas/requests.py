@@ -14,7 +14,7 @@ from ...errors import AwsError
 from ...template import parameters as params
 from ..clients.session import DENIED_CODES, aws_errors, check_credentials, error_code
 from ..clients.stack import complete_stack, stack_parameters
-from .check import QuotaNeed, check_quotas
+from .check import TRAIN, QuotaNeed, check_quotas
 from .codes import SERVICE_CODE
 
 OPEN_STATUSES = ("PENDING", "CASE_OPENED")
@@ -85,6 +85,8 @@ def plan(session: Any, stack_name: str, kinds: Sequence[str],
     if params.MAXIMUM_VCPUS not in values:
         raise AwsError(f"stack {stack_name!r} has no parameter {params.MAXIMUM_VCPUS}: was it "
                        "created from this project's cloudformation/template.yml?")
+    # The GPU environment also runs the train size: its instance must fit the quota too.
+    kinds = [*kinds, TRAIN] if "gpu" in kinds else list(kinds)
     needs, _ = check_quotas(session, values, stack_name, kinds)
     client = session.client("service-quotas")
     increases = []

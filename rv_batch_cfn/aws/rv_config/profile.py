@@ -12,7 +12,7 @@ from __future__ import annotations
 import configparser
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -45,6 +45,9 @@ class BatchSettings:
     notification_topic: Optional[str] = None
     # The main stack's region, where the batch_retry runner submits ([BATCH] region).
     region: Optional[str] = None
+    # [BATCH] train_gpus, train_vcpus, train_memory from the main stack's train size; empty
+    # for a stack deployed before it had one (train jobs then get the GPU job's size).
+    train: Mapping[str, str] = field(default_factory=dict)
 
     def value(self, output: str) -> str:
         return self.names[output]
@@ -58,14 +61,22 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
     main = complete_stack(cfn, stack_name)
     topic = stack_outputs(main).get(notifications.TOPIC_OUTPUT)
     region = cfn.meta.region_name
+    train = _train_size(main)
     if job_def_stack is None:
         names = require_outputs(main, [*out.QUEUE_OUTPUTS, *out.JOB_DEFINITION_OUTPUTS])
-        return BatchSettings(names, _attempts(main), topic, region)
+        return BatchSettings(names, _attempts(main), topic, region, train)
     names = require_outputs(main, list(out.QUEUE_OUTPUTS))
     definitions = complete_stack(cfn, job_def_stack)
     check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
-    return BatchSettings(names, _attempts(definitions), topic, region)
+    return BatchSettings(names, _attempts(definitions), topic, region, train)
+
+
+def _train_size(stack: dict) -> dict[str, str]:
+    """The train size's [BATCH] keys from the main stack's parameters (the train jobs run on
+    its GPU queue, whichever stack holds the job definitions)."""
+    values = stack_parameters(stack)
+    return {key: values[name] for name, key in out.TRAIN_KEYS.items() if name in values}
 
 
 def check_main_stack(definitions: dict, main: dict) -> None:
@@ -105,9 +116,11 @@ def section(settings: BatchSettings, fmt: str = BATCH) -> tuple[str, dict[str, s
         keys, name = out.BATCH_KEYS, out.BATCH_SECTION
     values = {key: settings.value(output) for output, key in keys.items()}
     values[out.ATTEMPTS_KEY] = settings.attempts
-    # Raster Vision 0.9/0.10 ([AWS_BATCH]) has no plugin runners: no runner would read it.
-    if fmt != AWS_BATCH and settings.region:
-        values[out.REGION_KEY] = settings.region
+    # Raster Vision 0.9/0.10 ([AWS_BATCH]) has no plugin runners: no runner would read these.
+    if fmt != AWS_BATCH:
+        if settings.region:
+            values[out.REGION_KEY] = settings.region
+        values.update(settings.train)
     return name, values
 
 
