@@ -9,6 +9,8 @@ tests/moto_like_aws.py, which calls `patch()`).
   AWS::KMS::Key as a mapping where AWS keeps the JSON document (DescribeKey then fails).
 - Batch: moto accepts a queue's JobStateTimeLimitActions and forgets them; AWS returns them in
   DescribeJobQueues (doctor reads them there).
+- Batch: moto drops a job's submit-time `retryStrategy` and `propagateTags`; AWS returns both
+  in DescribeJobs (JobDetail), and `rerun` submits them again.
 - Batch without Docker (`{"batch": {"use_docker": false}}`): moto marks a submitted job
   SUCCEEDED at once, writes no log and ignores TerminateJob. AWS moves a job through SUBMITTED,
   PENDING, RUNNABLE, STARTING and RUNNING, its container writes to the log group of the job
@@ -50,6 +52,7 @@ def patch() -> None:
     _patch_kms_key_policy()
     _patch_queue_time_limits()
     _patch_simple_batch()
+    _patch_job_retry_strategy()
 
 
 def _patch_number_parameters() -> None:
@@ -246,6 +249,35 @@ def _patch_simple_batch() -> None:
 
     BatchSimpleBackend._mark_job_as_finished = mark_job_as_finished
     BatchBackend.describe_jobs = describe_jobs
+
+
+def _patch_job_retry_strategy() -> None:
+    """DescribeJobs returns the retryStrategy and propagateTags a job was submitted with (Batch
+    API reference, JobDetail)."""
+    from moto.batch.models import Job
+    from moto.batch.responses import BatchResponse
+
+    original_submit = BatchResponse.submit_job
+
+    def submit_job(self: Any) -> str:
+        result = original_submit(self)
+        job = self.batch_backend._jobs[json.loads(result)["jobId"]]
+        job.submitted_retry_strategy = self._get_param("retryStrategy")
+        job.submitted_propagate_tags = self._get_param("propagateTags")
+        return result
+
+    original_describe = Job.describe
+
+    def describe(self: Any) -> dict:
+        described = original_describe(self)
+        if getattr(self, "submitted_retry_strategy", None):
+            described["retryStrategy"] = self.submitted_retry_strategy
+        if getattr(self, "submitted_propagate_tags", None) is not None:
+            described["propagateTags"] = self.submitted_propagate_tags
+        return described
+
+    BatchResponse.submit_job = submit_job
+    Job.describe = describe
 
 
 LIFE = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")

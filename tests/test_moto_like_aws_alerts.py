@@ -137,3 +137,16 @@ def test_a_job_without_docker_is_done_when_first_seen(without_docker):
     job = batch.submit_job(jobName="canary", jobQueue="canary", jobDefinition="canary")
     first, = batch.describe_jobs(jobs=[job["jobId"]])["jobs"]
     assert first["status"] == "SUCCEEDED", remove("_patch_simple_batch")
+
+
+@canary("_patch_job_retry_strategy")
+def test_a_job_forgets_its_retry_strategy(aws):
+    """AWS returns the retryStrategy and propagateTags a job was submitted with in
+    DescribeJobs; moto drops both."""
+    create_stack(aws, "batch", batch_template(batch_network(aws)))
+    batch = aws("batch")
+    job = batch.submit_job(jobName="canary-retry", jobQueue="canary", jobDefinition="canary",
+                           retryStrategy={"attempts": 3}, propagateTags=True)
+    described, = batch.describe_jobs(jobs=[job["jobId"]])["jobs"]
+    assert "retryStrategy" not in described and "propagateTags" not in described, remove(
+        "_patch_job_retry_strategy")

@@ -18,7 +18,7 @@ from ..errors import AwsError, Problem, RvBatchError
 from ..template import outputs as out
 from . import costs as job_costs
 from .session import aws_errors
-from .stack import complete_stack, require_outputs
+from .stack import complete_stack, require_outputs, stack_outputs
 
 STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 ENDED = ("SUCCEEDED", "FAILED")
@@ -70,7 +70,7 @@ class Job:
     name: str
     run: str  # "" when neither its tags nor its name say
     command: str
-    kind: str  # "gpu" or "cpu": the stack queue it was found in
+    kind: str  # "gpu", "cpu" or "gpu-on-demand": the stack queue it was found in
     queue: str
     status: str
     reason: str
@@ -180,12 +180,26 @@ class JobsReport:
                          for r in self.runs]}
 
 
+# The kind of the optional on-demand GPU queue (GpuOnDemandMaximumVCPUs above 0).
+ON_DEMAND_KIND = "gpu-on-demand"
+
+
 def stack_queues(session: Any, stack_name: str) -> dict[str, str]:
     """kind -> job queue name, from the stack's outputs."""
     with aws_errors(f"read stack {stack_name!r}"):
         stack = complete_stack(session.client("cloudformation"), stack_name)
+    return queues_of(stack)
+
+
+def queues_of(stack: dict) -> dict[str, str]:
+    """kind -> job queue name, from a stack's description: GPU, CPU, and the on-demand GPU
+    queue when the stack has one."""
     names = require_outputs(stack, list(out.QUEUE_OUTPUTS))
-    return {kind: names[queue] for kind, (queue, _) in out.KIND_OUTPUTS.items()}
+    queues = {kind: names[queue] for kind, (queue, _) in out.KIND_OUTPUTS.items()}
+    on_demand = stack_outputs(stack).get(out.GPU_ON_DEMAND_JOB_QUEUE)
+    if on_demand:
+        queues[ON_DEMAND_KIND] = on_demand
+    return queues
 
 
 def list_queue(batch: Any, queue: str, since: datetime) -> list[dict]:

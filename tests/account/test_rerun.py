@@ -1,0 +1,282 @@
+"""`rv-batch-cfn rerun` against a stack deployed in the emulator, with the on-demand GPU queue.
+
+A run is submitted as the `batch_retry` runner submits one (its own `job_tags` and
+`retry_strategy`, Raster Vision's container command, a `dependsOn` chain, array jobs for split
+commands), then put in the states Batch leaves a dead run in: the commands before `train`
+SUCCEEDED, `train` FAILED after a spot reclaim on every attempt, the commands after it FAILED
+because a job they depend on failed. moto's Batch without Docker completes every job at once and
+never fails one; the server runs in this process, so the states are set on moto's own jobs
+(tests/emulator.py, `set_job_state`), with the status reasons AWS gives. moto does not keep a
+submit-time retry strategy: the SubmitJob requests are read with moto's request recorder.
+
+One stack serves the module; each test submits a run of its own name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rv_batch_cfn.account import jobs as account_jobs
+from rv_batch_cfn.account import rerun
+from rv_batch_cfn.template import outputs as out
+from tests.account.batch_jobs import RECLAIMED
+from tests.emulator import aws_env, deploy, make_network, outputs, recording, run_cli, set_job_state
+
+pytestmark = pytest.mark.xdist_group("rerun")
+
+STACK = "rv"
+DEPENDENT_FAILED = "Dependent Job failed"  # Batch's status reason for a job whose parent failed
+ATTEMPTS = 3
+BUCKET = "rv-experiments"
+# Raster Vision's commands of a semantic segmentation run, GPU commands on the GPU queue, and
+# the split commands (chip, predict) as arrays.
+COMMANDS = (("analyze", "cpu", 0), ("chip", "cpu", 2), ("train", "gpu", 0),
+            ("predict", "gpu", 2), ("eval", "cpu", 0), ("bundle", "cpu", 0))
+
+
+@pytest.fixture(scope="module")
+def names(emu) -> dict[str, str]:
+    return outputs(deploy(emu, STACK, make_network(emu), GpuOnDemandMaximumVCPUs="16",
+                          S3Buckets=BUCKET))
+
+
+def rv_command(run: str, command: str, splits: int) -> list[str]:
+    """The container command the stock runner builds (AWSBatchRunner.build_cmd)."""
+    cmd = ["python", "-m", "rastervision.pipeline.cli", "run_command",
+           f"s3://{BUCKET}/{run}/pipeline-config.json", command, "--runner", "batch"]
+    return cmd + (["--num-splits", str(splits)] if splits else [])
+
+
+def plugin():
+    """The batch_retry runner's module (Raster Vision loads its plugins first, this one too)."""
+    import rastervision.pipeline  # noqa: F401
+    from rastervision.batch_retry import runner
+
+    return runner
+
+
+def submit_run(emu, names: dict, run: str) -> dict[str, str]:
+    """The run as `rastervision run batch_retry` submits it: command -> job id."""
+    job_tags, retry_strategy = plugin().job_tags, plugin().retry_strategy
+
+    batch = emu.client("batch")
+    ids: dict[str, str] = {}
+    parent: list[str] = []
+    for command, kind, splits in COMMANDS:
+        queue, definition = (names[o] for o in out.KIND_OUTPUTS[kind])
+        request = dict(jobName=f"{run}-{command}-{'0' * 8}-0000-4000-8000-{len(ids):012d}",
+                       jobQueue=queue, jobDefinition=definition,
+                       containerOverrides={"command": rv_command(run, command, splits)},
+                       retryStrategy=retry_strategy(ATTEMPTS), tags=job_tags(run, command),
+                       propagateTags=True)
+        if parent:
+            request["dependsOn"] = [{"jobId": job_id} for job_id in parent]
+        if splits:
+            request["arrayProperties"] = {"size": splits}
+        ids[command] = batch.submit_job(**request)["jobId"]
+        parent = [ids[command]]
+    return ids
+
+
+SPLITS = {command: splits for command, _, splits in COMMANDS}
+
+
+def set_state(emu, job_id: str, command: str, status: str, reason: str = None, **when) -> None:
+    """set_job_state, for an array job's children too (Batch fails them with their parent; moto
+    reports an array job by its children)."""
+    for index in range(SPLITS[command]):
+        set_job_state(emu, f"{job_id}:{index}", status, reason)
+    set_job_state(emu, job_id, status, reason, **when)
+
+
+def dead_run(emu, names: dict, run: str) -> dict[str, str]:
+    """A run whose train was reclaimed on every attempt, and whose later commands failed on it."""
+    ids = submit_run(emu, names, run)
+    minutes = iter(range(60, 0, -5))
+    for command in ("analyze", "chip"):
+        set_job_state(emu, ids[command], "SUCCEEDED", created_ago=60 * next(minutes), ran_for=60)
+    reclaims = [{"container": {"logStreamName": f"train-{i}"}, "statusReason": RECLAIMED}
+                for i in range(ATTEMPTS)]
+    set_job_state(emu, ids["train"], "FAILED", RECLAIMED, created_ago=60 * next(minutes),
+                  ran_for=600, attempts=reclaims)
+    for command in ("predict", "eval", "bundle"):
+        set_state(emu, ids[command], command, "FAILED", DEPENDENT_FAILED,
+                  created_ago=60 * next(minutes))
+    return ids
+
+
+def rerun_json(emu, run: str, *args: str) -> dict:
+    result = run_cli(emu, "rerun", run, "--stack", STACK, "--output", "json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def new_jobs(emu, plan: dict) -> dict[str, dict]:
+    """command -> DescribeJobs of the job the rerun submitted for it."""
+    ids = [s["job_id"] for s in plan["steps"]]
+    described = emu.client("batch").describe_jobs(jobs=ids)["jobs"]
+    by_id = {j["jobId"]: j for j in described}
+    return {s["command"]: by_id[s["job_id"]] for s in plan["steps"]}
+
+
+def test_rerun_submits_train_and_the_commands_after_it_in_order(emu, names, tmp_path):
+    old = dead_run(emu, names, "nightly")
+    with recording(emu, tmp_path / "requests.jsonl") as recorded:
+        plan = rerun_json(emu, "nightly")
+    assert plan["attempt"] == 2
+    assert [s["command"] for s in plan["skipped_succeeded"]] == ["analyze", "chip"]
+    assert [(s["command"], s["after"], s["replaces"]) for s in plan["steps"]] == [
+        ("train", [], old["train"]),  # chip succeeded: its output is there, no dependency
+        ("predict", ["train"], old["predict"]),
+        ("eval", ["predict"], old["eval"]),
+        ("bundle", ["eval"], old["bundle"])]
+    jobs = new_jobs(emu, plan)
+    # dependsOn rebuilt among the new jobs, in the original order
+    assert jobs["train"].get("dependsOn") in (None, [])
+    for command, parent in (("predict", "train"), ("eval", "predict"), ("bundle", "eval")):
+        assert [d["jobId"] for d in jobs[command]["dependsOn"]] == [jobs[parent]["jobId"]]
+    # spot queues as first submitted, the same job definition revision and command
+    assert jobs["train"]["jobQueue"].endswith("/" + names[out.GPU_JOB_QUEUE])
+    assert jobs["eval"]["jobQueue"].endswith("/" + names[out.CPU_JOB_QUEUE])
+    original = emu.client("batch").describe_jobs(jobs=[old["predict"]])["jobs"][0]
+    assert jobs["predict"]["jobDefinition"] == original["jobDefinition"]
+    assert jobs["predict"]["container"]["command"] == rv_command("nightly", "predict", 2)
+    # the run's tags, the attempt, the job replaced
+    assert {k: jobs["train"]["tags"][k] for k in (account_jobs.RUN_TAG, account_jobs.COMMAND_TAG,
+                                                  rerun.ATTEMPT_TAG, rerun.REPLACES_TAG)} == {
+        account_jobs.RUN_TAG: "nightly", account_jobs.COMMAND_TAG: "train",
+        rerun.ATTEMPT_TAG: "2", rerun.REPLACES_TAG: old["train"]}
+    # what moto does not keep: the retry strategy and array size sent with each job
+    sent = {r["tags"][account_jobs.COMMAND_TAG]: r for r in recorded.submitted_jobs()}
+    assert list(sent) == ["train", "predict", "eval", "bundle"]
+    assert all(r["retryStrategy"] == plugin().retry_strategy(ATTEMPTS) for r in sent.values())
+    assert sent["predict"]["arrayProperties"] == {"size": 2}
+    assert "arrayProperties" not in sent["train"]
+    assert sent["train"]["propagateTags"] is True
+
+
+def test_on_demand_sends_the_gpu_commands_to_the_on_demand_queue(emu, names):
+    dead_run(emu, names, "weekly")
+    plan = rerun_json(emu, "weekly", "--on-demand")
+    queues = {s["command"]: s["queue"] for s in plan["steps"]}
+    assert queues == {"train": names[out.GPU_ON_DEMAND_JOB_QUEUE],
+                      "predict": names[out.GPU_ON_DEMAND_JOB_QUEUE],
+                      "eval": names[out.CPU_JOB_QUEUE], "bundle": names[out.CPU_JOB_QUEUE]}
+    jobs = new_jobs(emu, plan)
+    assert jobs["train"]["jobQueue"].endswith("/" + names[out.GPU_ON_DEMAND_JOB_QUEUE])
+
+
+def test_jobs_shows_the_rerun_as_one_run(emu, names):
+    old = dead_run(emu, names, "daily")
+    plan = rerun_json(emu, "daily", "--on-demand")
+    result = run_cli(emu, "jobs", "--stack", STACK, "--run", "daily", "--json", "--no-cost")
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(result.stdout)["runs"]
+    assert [r["run"] for r in runs] == ["daily"]
+    ids = [j["job_id"] for j in runs[0]["jobs"]]
+    assert set(ids) == set(old.values()) | {s["job_id"] for s in plan["steps"]}
+    # the on-demand queue's jobs are listed with the others
+    kinds = {j["job_id"]: j["kind"] for j in runs[0]["jobs"]}
+    assert {kinds[s["job_id"]] for s in plan["steps"] if s["command"] == "train"} == {
+        "gpu-on-demand"}
+
+
+def test_train_says_whether_it_resumes_from_its_checkpoint(emu, names):
+    dead_run(emu, names, "resumed")
+    result = run_cli(emu, "rerun", "resumed", "--stack", STACK, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    note = next(line for line in result.stdout.splitlines() if "train resumes" in line)
+    assert f"root_uri is in s3://{BUCKET}, which S3Buckets lets jobs write" in note
+
+
+def test_dry_run_submits_nothing(emu, names):
+    old = dead_run(emu, names, "dry")
+    before = emu.client("batch").list_jobs(jobQueue=names[out.GPU_JOB_QUEUE],
+                                           jobStatus="SUCCEEDED")["jobSummaryList"]
+    result = run_cli(emu, "rerun", "dry", "--stack", STACK, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("rerun dry on stack rv (us-east-1): attempt 2")
+    assert [line.split()[:3] for line in lines if line.startswith("  would")] == [
+        ["would", "submit", "train"], ["would", "submit", "predict"],
+        ["would", "submit", "eval"], ["would", "submit", "bundle"]]
+    assert f"replaces {old['train']} (FAILED: {RECLAIMED})" in result.stdout
+    assert lines[-1] == "Dry run: nothing submitted."
+    after = emu.client("batch").list_jobs(jobQueue=names[out.GPU_JOB_QUEUE],
+                                          jobStatus="SUCCEEDED")["jobSummaryList"]
+    assert after == before
+    again = rerun_json(emu, "dry", "--dry-run")
+    assert again["attempt"] == 2 and all(s["job_id"] is None for s in again["steps"])
+
+
+def test_a_run_still_running_is_refused(emu, names):
+    ids = dead_run(emu, names, "busy")
+    set_job_state(emu, ids["eval"], "RUNNING", ran_for=60)
+    result = run_cli(emu, "rerun", "busy", "--stack", STACK)
+    assert result.returncode == 2
+    assert f"run 'busy' is still running: eval ({ids['eval']}, RUNNING)" in result.stderr
+    assert "Nothing was submitted" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_rerun_is_the_next_attempt_and_a_finished_run_has_nothing_to_do(emu, names):
+    dead_run(emu, names, "twice")
+    first = rerun_json(emu, "twice")
+    # the rerun's train is reclaimed again; its followers fail on it
+    jobs = new_jobs(emu, first)
+    set_job_state(emu, jobs["train"]["jobId"], "FAILED", RECLAIMED)
+    for command in ("predict", "eval", "bundle"):
+        set_state(emu, jobs[command]["jobId"], command, "FAILED", DEPENDENT_FAILED)
+    second = rerun_json(emu, "twice")
+    assert second["attempt"] == 3
+    assert [(s["command"], s["replaces"]) for s in second["steps"]] == [
+        (c, jobs[c]["jobId"]) for c in ("train", "predict", "eval", "bundle")]
+    for command, job in new_jobs(emu, second).items():
+        set_state(emu, job["jobId"], command, "SUCCEEDED")
+    done = rerun_json(emu, "twice")
+    assert done["steps"] == [] and done["attempt"] == 4
+    result = run_cli(emu, "rerun", "twice", "--stack", STACK)
+    assert "nothing to submit: every command of the run succeeded" in result.stdout
+
+
+def test_a_rerun_stopped_part_way_is_finished_without_submitting_a_command_twice(
+        emu, names, monkeypatch):
+    dead_run(emu, names, "partial")
+    session = _session(emu, monkeypatch)
+    from datetime import datetime, timedelta, timezone
+    since = datetime.now(timezone.utc) - timedelta(days=1)
+    plan = rerun.plan(session, STACK, "partial", since)
+    plan.steps = plan.steps[:2]  # as if the third SubmitJob had failed
+    rerun.submit(session, plan)
+    submitted = {s.command: s.job_id for s in plan.steps}
+    finish = rerun_json(emu, "partial")
+    assert finish["attempt"] == 2 and finish["resumed"] is True
+    assert finish["already_submitted"] == submitted
+    assert [(s["command"], s["after"]) for s in finish["steps"]] == [
+        ("eval", ["predict"]), ("bundle", ["eval"])]
+    eval_job = new_jobs(emu, finish)["eval"]
+    assert [d["jobId"] for d in eval_job["dependsOn"]] == [submitted["predict"]]
+
+
+def test_unknown_run_and_on_demand_without_the_queue_are_refused(emu, names):
+    result = run_cli(emu, "rerun", "nosuchrun", "--stack", STACK)
+    assert result.returncode == 2
+    assert "no jobs of run 'nosuchrun' in the queues of stack 'rv'" in result.stderr
+    deploy(emu, "plain", make_network(emu), Prefix="plain")
+    result = run_cli(emu, "rerun", "nightly", "--stack", "plain", "--on-demand")
+    assert result.returncode == 2
+    assert "has no on-demand GPU queue (its parameter GpuOnDemandMaximumVCPUs is 0)" in \
+        result.stderr
+
+
+def _session(emu, monkeypatch):
+    """A session of the library's own, reaching the emulator as the CLI would."""
+    from rv_batch_cfn.account.session import make_session
+
+    for key, value in aws_env(emu).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    return make_session(None, emu.region, emu.endpoint)
