@@ -181,7 +181,7 @@ class JobsReport:
 
 
 # The kind of the optional on-demand GPU queue (GpuOnDemandMaximumVCPUs above 0).
-ON_DEMAND_KIND = "gpu-on-demand"
+ON_DEMAND_KIND = out.GPU_ON_DEMAND_KIND
 
 
 def stack_queues(session: Any, stack_name: str) -> dict[str, str]:

@@ -55,10 +55,12 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
     cfn = session.client("cloudformation")
     main = complete_stack(cfn, stack_name)
     topic = stack_outputs(main).get(notifications.TOPIC_OUTPUT)
+    # The on-demand GPU queue, when the stack has one (GpuOnDemandMaximumVCPUs above 0).
+    on_demand = {o: v for o, v in stack_outputs(main).items() if o == out.GPU_ON_DEMAND_JOB_QUEUE}
     if job_def_stack is None:
         names = require_outputs(main, [*out.QUEUE_OUTPUTS, *out.JOB_DEFINITION_OUTPUTS])
-        return BatchSettings(names, _attempts(main), topic)
-    names = require_outputs(main, list(out.QUEUE_OUTPUTS))
+        return BatchSettings({**names, **on_demand}, _attempts(main), topic)
+    names = {**require_outputs(main, list(out.QUEUE_OUTPUTS)), **on_demand}
     definitions = complete_stack(cfn, job_def_stack)
     check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
@@ -101,6 +103,9 @@ def section(settings: BatchSettings, fmt: str = BATCH) -> tuple[str, dict[str, s
     else:
         keys, name = out.BATCH_KEYS, out.BATCH_SECTION
     values = {key: settings.value(output) for output, key in keys.items()}
+    if fmt != AWS_BATCH and out.GPU_ON_DEMAND_JOB_QUEUE in settings.names:
+        # A key of this project's (`rerun --on-demand`, docs): Raster Vision ignores it.
+        values[out.GPU_ON_DEMAND_KEY] = settings.value(out.GPU_ON_DEMAND_JOB_QUEUE)
     values[out.ATTEMPTS_KEY] = settings.attempts
     return name, values
 

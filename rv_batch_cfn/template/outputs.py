@@ -17,6 +17,8 @@ CPU_JOB_DEFINITION = "CpuJobDefinitionName"
 # that Raster Vision ignores (a whole run goes on demand with BATCH_GPU_JOB_QUEUE set to it).
 GPU_ON_DEMAND_JOB_QUEUE = "GpuOnDemandJobQueueName"
 GPU_ON_DEMAND_KEY = "gpu_on_demand_job_queue"
+# The commands' name for that queue's kind, beside "gpu" and "cpu" (jobs, rerun, quotas).
+GPU_ON_DEMAND_KIND = "gpu-on-demand"
 RV_CONFIG = "RasterVisionConfig"
 JOB_ROLE_ARN = "JobRoleArn"
 JOB_LOG_GROUP = "JobLogGroupName"

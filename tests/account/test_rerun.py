@@ -280,3 +280,18 @@ def _session(emu, monkeypatch):
         if key.startswith("AWS_"):
             monkeypatch.setenv(key, value)
     return make_session(None, emu.region, emu.endpoint)
+
+
+def test_rv_config_writes_the_on_demand_queue(emu, names, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_cli(emu, "rv-config", "--stack", STACK, "--write", env={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[lines.index("cpu_job_def = RasterVisionCpuJobDefinition") + 1:] == [
+        f"{out.GPU_ON_DEMAND_KEY} = RasterVisionGpuOnDemandJobQueue", "attempts = 3"]
+    written = (home / ".rastervision" / "default").read_text()
+    assert f"{out.GPU_ON_DEMAND_KEY} = {names[out.GPU_ON_DEMAND_JOB_QUEUE]}" in written
+    env = run_cli(emu, "rv-config", "--stack", STACK, "--format", "env")
+    assert (f"export BATCH_GPU_ON_DEMAND_JOB_QUEUE={names[out.GPU_ON_DEMAND_JOB_QUEUE]}"
+            in env.stdout.splitlines())

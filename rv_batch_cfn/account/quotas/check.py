@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ...instance_types import InstanceType
+from ...template import outputs as out
 from ...template import parameters as params
 from .. import instances
 from ..session import DENIED_CODES, aws_error, error_code
-from .codes import SERVICE_CODE, SPOT, VcpuQuota, quota_for
+from .codes import ON_DEMAND, SERVICE_CODE, SPOT, VcpuQuota, quota_for
 
 PROBLEM, NOTE, OK = "problem", "note", "ok"
+# The optional on-demand GPU queue's environment (GpuOnDemandMaximumVCPUs above 0): the GPU
+# kind's types, on-demand, its own MaximumVCPUs; checked with the GPU kind.
+ON_DEMAND_QUEUE = out.GPU_ON_DEMAND_KIND
 GET_QUOTA = "servicequotas:GetServiceQuota"
 GET_DEFAULT = "servicequotas:GetAWSDefaultServiceQuota"
 # Batch's "optimal" picks from the C, M and R families: the Standard quota.
@@ -40,8 +44,13 @@ class KindNeed:
 
     @property
     def label(self) -> str:
-        """'GPU' or 'CPU'."""
-        return self.kind.upper()
+        """'GPU', 'CPU' or 'on-demand GPU queue'."""
+        return kind_label(self.kind)
+
+
+def kind_label(kind: str) -> str:
+    """A kind as messages name it: GPU, CPU, or the on-demand GPU queue."""
+    return "on-demand GPU queue" if kind == ON_DEMAND_QUEUE else kind.upper()
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class QuotaNeed:
     @property
     def kinds_text(self) -> str:
         """'GPU', 'CPU' or 'GPU and CPU'."""
-        return " and ".join(k.upper() for k in self.kinds)
+        return " and ".join(kind_label(k) for k in self.kinds)
 
     @property
     def applied(self) -> Optional[float]:
@@ -134,6 +143,9 @@ def kind_needs(values: Mapping[str, str], lookup: Callable[[list[str]], instance
         fitting = sorted(dict.fromkeys(fitting), key=lambda t: (t.vcpus, t.name))
         needs.append(KindNeed(kind, values.get(kp.capacity, SPOT) or SPOT, tuple(fitting),
                               _int(values.get(params.MAXIMUM_VCPUS))))
+        on_demand = _int(values.get(params.GPU_ON_DEMAND_MAX_VCPUS))
+        if kind == "gpu" and on_demand > 0:
+            needs.append(KindNeed(ON_DEMAND_QUEUE, ON_DEMAND, tuple(fitting), on_demand))
     return needs
 
 
@@ -191,9 +203,18 @@ def read_value(client: Any, quota: VcpuQuota) -> QuotaValue:
 
 def request_command(stack: str, region: str, kinds: Sequence[str]) -> str:
     """The command that requests what the stack needs."""
-    kind = kinds[0] if len(kinds) == 1 else "all"
+    # The on-demand GPU queue's quota comes with the GPU kind's (request-quota --kind gpu).
+    named = list(dict.fromkeys("gpu" if k == ON_DEMAND_QUEUE else k for k in kinds))
+    kind = named[0] if len(named) == 1 else "all"
     return (f"rv-batch-cfn request-quota --stack {shlex.quote(stack)} --region {region}"
             f" --kind {kind}")
+
+
+def _maximum(need: QuotaNeed) -> str:
+    """The parameters that bound the vCPUs the need's environments scale to."""
+    names = [params.GPU_ON_DEMAND_MAX_VCPUS if k == ON_DEMAND_QUEUE else params.MAXIMUM_VCPUS
+             for k in need.kinds]
+    return " and ".join(dict.fromkeys(names))
 
 
 def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
@@ -228,19 +249,19 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
             found.append(QuotaFinding(
                 PROBLEM if blocked else NOTE, n,
                 f"{what}, fewer than the {vcpus} of one {name}: "
-                + (f"no {' or '.join(k.upper() for k in blocked)} job can start (Batch leaves "
-                   "it RUNNABLE)" if blocked else
-                   f"{' and '.join(k.upper() for k in short_here)} jobs can use only the types "
+                + (f"no {' or '.join(kind_label(k) for k in blocked)} job can start (Batch "
+                   "leaves it RUNNABLE)" if blocked else
+                   f"{' and '.join(kind_label(k) for k in short_here)} jobs can use only the types "
                    "of their other quotas"),
                 f"Request at least {n.one_instance} vCPUs ({n.scale} to scale to "
-                f"{params.MAXIMUM_VCPUS}): {command} (quotas are per region and per account)."))
+                f"{_maximum(n)}): {command} (quotas are per region and per account)."))
         elif value < n.scale:
             found.append(QuotaFinding(
-                NOTE, n, f"{what}, below the {n.scale} vCPUs of {params.MAXIMUM_VCPUS}: "
+                NOTE, n, f"{what}, below the {n.scale} vCPUs of {_maximum(n)}: "
                 f"scaling stops at {value:g} vCPUs",
                 f"To scale fully: {command}"))
         else:
-            found.append(QuotaFinding(OK, n, f"{what}: enough for {params.MAXIMUM_VCPUS} "
+            found.append(QuotaFinding(OK, n, f"{what}: enough for {_maximum(n)} "
                                              f"({n.scale})"))
     return found
 
