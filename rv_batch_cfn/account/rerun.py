@@ -264,6 +264,14 @@ def plan(session: Any, stack_name: str, run: str, since: datetime,
          on_demand: bool = False) -> RerunPlan:
     """What `rerun` submits for `run`. RvBatchError when the run has no jobs, has jobs still
     running, or `on_demand` is asked of a stack without the on-demand GPU queue."""
+    try:
+        return _plan(session, stack_name, run, since, on_demand)
+    except AwsError as e:  # before any submission
+        raise AwsError(f"{str(e).rstrip('.')}. Nothing was submitted") from None
+
+
+def _plan(session: Any, stack_name: str, run: str, since: datetime, on_demand: bool
+          ) -> RerunPlan:
     queues, values = stack_queues(session, stack_name)
     if on_demand and ON_DEMAND_KIND not in queues:
         raise RvBatchError(
