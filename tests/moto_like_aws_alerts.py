@@ -17,7 +17,8 @@ tests/moto_like_aws.py, which calls `patch()`).
   definition, and TerminateJob fails a job that has not finished. When a test sets
   `BATCH.outcome`, the stand-in moves each job it submits next one status further each time
   DescribeJobs reports it, and at the end the job succeeds, fails as a container exiting with
-  status 1 does, or waits in RUNNABLE (no instance comes) until terminated; unset, moto's own
+  status 1 does, waits in RUNNABLE (no instance comes) until terminated, or waits in RUNNABLE
+  for want of capacity and is then cancelled by its queue's time limit; unset, moto's own
   behaviour stays (a hook the tests use, so its canary passes against a patched server too).
 """
 
@@ -29,7 +30,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-SUCCEED, FAIL, HOLD = "succeed", "fail", "hold"
+SUCCEED, FAIL, HOLD, NO_CAPACITY = "succeed", "fail", "hold", "no-capacity"
+# AWS's status reasons of a job RUNNABLE for want of instance capacity, and of one its queue's
+# time limit then cancelled (Batch user guide, "Jobs stuck in RUNNABLE due to capacity").
+WAITING_FOR_CAPACITY = ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the "
+                        "capacity requested for instance type [g5.2xlarge]")
+CANCELLED_FOR_CAPACITY = ("Canceled by JobStateTimeLimit action due to reason: "
+                          "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
 # AWS's status reason for a job whose container exited with a non-zero status.
 CONTAINER_EXITED = "Essential container in task exited"
 
@@ -294,8 +301,14 @@ def _advance(job: Any) -> None:
     outcome = job.stand_in_outcome
     if job.status == "RUNNABLE" and outcome == HOLD:
         return
+    if job.status == "RUNNABLE" and outcome == NO_CAPACITY:  # seen waiting once: cancelled
+        job.job_stopped_reason = CANCELLED_FOR_CAPACITY
+        job._mark_stopped(success=False)
+        return
     if job.status != "RUNNING":
         job.status = LIFE[LIFE.index(job.status) + 1]
+        if job.status == "RUNNABLE" and outcome == NO_CAPACITY:
+            job.job_stopped_reason = WAITING_FOR_CAPACITY
         if job.status == "RUNNING":
             job.job_started_at = datetime.datetime.now()
             job.log_stream_name = _write_log(job, outcome)

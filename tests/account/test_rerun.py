@@ -20,19 +20,29 @@ from rv_batch_cfn.account import rerun
 from rv_batch_cfn.template import outputs as out
 from tests.account.batch_jobs import RECLAIMED
 from tests.account.pipeline_runs import (
-    ATTEMPTS, BUCKET, DEPENDENT_FAILED, dead_run, plugin, rv_command, set_state,
+    ATTEMPTS, BUCKET, DEPENDENT_FAILED, dead_run, plugin, rv_command, set_state, submit_run,
 )
 from tests.emulator import aws_env, deploy, make_network, outputs, recording, run_cli, set_job_state
 
 pytestmark = pytest.mark.xdist_group("rerun")
 
-STACK = "rv"
+STACK, PLAIN = "rv", "plain"
+NO_CAPACITY = ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity "
+               "requested for instance type [g5.2xlarge]")
+CANCELLED = ("Canceled by JobStateTimeLimit action due to reason: "
+             "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
 
 
 @pytest.fixture(scope="module")
 def names(emu) -> dict[str, str]:
     return outputs(deploy(emu, STACK, make_network(emu), GpuOnDemandMaximumVCPUs="16",
-                          S3Buckets=BUCKET))
+                          S3Buckets=BUCKET, CapacityWaitTimeout="60"))
+
+
+@pytest.fixture(scope="module")
+def plain(emu) -> dict[str, str]:
+    """A stack without the on-demand GPU queue."""
+    return outputs(deploy(emu, PLAIN, make_network(emu), Prefix="plain"))
 
 
 def rerun_json(emu, run: str, *args: str) -> dict:
@@ -188,11 +198,10 @@ def test_a_rerun_stopped_part_way_is_finished_without_submitting_a_command_twice
     assert [d["jobId"] for d in eval_job["dependsOn"]] == [submitted["predict"]]
 
 
-def test_unknown_run_and_on_demand_without_the_queue_are_refused(emu, names):
+def test_unknown_run_and_on_demand_without_the_queue_are_refused(emu, names, plain):
     result = run_cli(emu, "rerun", "nosuchrun", "--stack", STACK)
     assert result.returncode == 2
     assert "no jobs of run 'nosuchrun' in the queues of stack 'rv'" in result.stderr
-    deploy(emu, "plain", make_network(emu), Prefix="plain")
     result = run_cli(emu, "rerun", "nightly", "--stack", "plain", "--on-demand")
     assert result.returncode == 2
     assert "has no on-demand GPU queue (its parameter GpuOnDemandMaximumVCPUs is 0)" in \
@@ -222,3 +231,47 @@ def test_rv_config_writes_the_on_demand_queue(emu, names, tmp_path):
     env = run_cli(emu, "rv-config", "--stack", STACK, "--format", "env")
     assert (f"export BATCH_GPU_ON_DEMAND_JOB_QUEUE={names[out.GPU_ON_DEMAND_JOB_QUEUE]}"
             in env.stdout.splitlines())
+
+
+def capacity_run(emu, names: dict, run: str) -> dict[str, str]:
+    """A run whose train waits for spot capacity, and one whose train its queue cancelled."""
+    ids = submit_run(emu, names, run)
+    for command in ("analyze", "chip"):
+        set_state(emu, ids[command], command, "SUCCEEDED")
+    set_job_state(emu, ids["train"], "RUNNABLE", NO_CAPACITY)
+    for command in ("predict", "eval", "bundle"):
+        set_state(emu, ids[command], command, "PENDING")
+    return ids
+
+
+def test_jobs_names_capacity_and_suggests_rerun_on_demand(emu, names):
+    waiting = capacity_run(emu, names, "starved")
+    cancelled = dead_run(emu, names, "cancelled")
+    set_job_state(emu, cancelled["train"], "FAILED", CANCELLED)
+    result = run_cli(emu, "jobs", "--stack", STACK, "--no-cost")
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stdout.splitlines() if line.startswith("note: train")]
+    assert f"note: train ({waiting['train']}) waits for instance capacity " \
+           "(CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY); its queue cancels it after 60 minutes " \
+           "(CapacityWaitTimeout): once it has ended (terminate it, or let the time limit " \
+           "cancel it), `rv-batch-cfn rerun starved --stack rv --on-demand` submits it on the " \
+           "on-demand GPU queue" in notes
+    assert f"note: train ({cancelled['train']}) was cancelled by its queue after waiting 60 " \
+           "minutes for instance capacity (CapacityWaitTimeout): `rv-batch-cfn rerun " \
+           "cancelled --stack rv --on-demand` submits it on the on-demand GPU queue" in notes
+    data = json.loads(run_cli(emu, "jobs", "--stack", STACK, "--no-cost", "--json").stdout)
+    assert {(c["run"], c["command"], c["state"]) for c in data["capacity"]} >= {
+        ("starved", "train", "waiting"), ("cancelled", "train", "cancelled")}
+    # and the suggestion works: the cancelled run goes on demand
+    plan = rerun_json(emu, "cancelled", "--on-demand")
+    assert plan["steps"][0]["queue"] == names[out.GPU_ON_DEMAND_JOB_QUEUE]
+
+
+def test_without_the_on_demand_queue_jobs_says_how_to_add_it(emu, plain):
+    ids = capacity_run(emu, plain, "plainrun")
+    result = run_cli(emu, "jobs", "--stack", PLAIN, "--no-cost")
+    assert result.returncode == 0, result.stderr
+    assert f"note: train ({ids['train']}) waits for instance capacity " \
+           "(CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY); its queue never cancels it " \
+           "(CapacityWaitTimeout): the stack has no on-demand GPU queue; set " \
+           "GpuOnDemandMaximumVCPUs above 0" in result.stdout
