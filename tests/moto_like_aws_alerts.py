@@ -4,6 +4,8 @@ tests/moto_like_aws.py, which calls `patch()`).
 
 - CloudFormation: `Ref` on a Number parameter is a string in AWS (Fn::FindInMap and Fn::Equals
   see "30"); moto makes it an int.
+- CloudFormation: an element of a list that is an Fn::If choosing AWS::NoValue is left out in
+  AWS; moto keeps it as null (an EventBridge rule's pattern then names a queue `null`).
 - CloudFormation: moto has no handler for AWS::SNS::Subscription and AWS::SNS::TopicPolicy
   (it logs "No Moto CloudFormation support" and creates nothing), and keeps the KeyPolicy of an
   AWS::KMS::Key as a mapping where AWS keeps the JSON document (DescribeKey then fails).
@@ -55,6 +57,7 @@ BATCH = BatchStandIn()
 def patch() -> None:
     """Apply every patch of this module; each has a canary in tests/test_moto_like_aws_alerts.py."""
     _patch_number_parameters()
+    _patch_no_value_in_lists()
     _patch_sns_resources()
     _patch_kms_key_policy()
     _patch_queue_time_limits()
@@ -95,6 +98,24 @@ def _patch_number_parameters() -> None:
 
     parsing.clean_json = clean_json
     parsing.parse_condition = parse_condition
+
+
+def _patch_no_value_in_lists() -> None:
+    """A list element whose intrinsic function resolves to AWS::NoValue is removed (CloudFormation
+    user guide, pseudo parameters: AWS::NoValue "removes the corresponding resource property"),
+    as the queues' Fn::If elements need."""
+    from moto.cloudformation import parsing
+
+    inner = parsing.clean_json  # _patch_number_parameters' (applied first)
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = [(item, clean_json(item, resources_map)) for item in resource_json]
+            return [value for item, value in cleaned
+                    if not (value is None and isinstance(item, dict))]
+        return inner(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
 
 
 def _patch_sns_resources() -> None:

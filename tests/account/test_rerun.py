@@ -275,3 +275,26 @@ def test_without_the_on_demand_queue_jobs_says_how_to_add_it(emu, plain):
            "(CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY); its queue never cancels it " \
            "(CapacityWaitTimeout): the stack has no on-demand GPU queue; set " \
            "GpuOnDemandMaximumVCPUs above 0" in result.stdout
+
+
+def test_the_on_demand_gpu_queue_is_its_own_on_demand_environment_scaling_from_zero(
+        emu, names, plain):
+    batch = emu.client("batch")
+    queue, = batch.describe_job_queues(jobQueues=[names[out.GPU_ON_DEMAND_JOB_QUEUE]])[
+        "jobQueues"]
+    order, = queue["computeEnvironmentOrder"]
+    spot_queue, = batch.describe_job_queues(jobQueues=[names[out.GPU_JOB_QUEUE]])["jobQueues"]
+    environments = batch.describe_compute_environments(computeEnvironments=[
+        order["computeEnvironment"], spot_queue["computeEnvironmentOrder"][0][
+            "computeEnvironment"]])["computeEnvironments"]
+    on_demand, spot = sorted(environments, key=lambda e: e["computeEnvironmentArn"] !=
+                             order["computeEnvironment"])
+    resources, spot_resources = on_demand["computeResources"], spot["computeResources"]
+    assert (resources["type"], resources["minvCpus"], resources["maxvCpus"]) == ("EC2", 0, 16)
+    assert spot_resources["type"] == "SPOT"
+    assert resources["instanceTypes"] == spot_resources["instanceTypes"]
+    assert resources["launchTemplate"] == spot_resources["launchTemplate"]
+    # Without GpuOnDemandMaximumVCPUs (0 by default) there is no such queue.
+    assert out.GPU_ON_DEMAND_JOB_QUEUE not in plain
+    queues = [q["jobQueueName"] for q in batch.describe_job_queues()["jobQueues"]]
+    assert "plainRasterVisionGpuOnDemandJobQueue" not in queues
