@@ -298,3 +298,14 @@ def test_the_on_demand_gpu_queue_is_its_own_on_demand_environment_scaling_from_z
     assert out.GPU_ON_DEMAND_JOB_QUEUE not in plain
     queues = [q["jobQueueName"] for q in batch.describe_job_queues()["jobQueues"]]
     assert "plainRasterVisionGpuOnDemandJobQueue" not in queues
+
+
+def test_doctor_checks_the_on_demand_queue_and_its_quota(emu, names, tmp_path):
+    result = run_cli(emu, "doctor", "--stack", STACK, "--json", env={"HOME": str(tmp_path)})
+    assert result.returncode in (0, 1), result.stderr
+    messages = [f["message"] for f in json.loads(result.stdout)["findings"]]
+    assert any(m.startswith("on-demand GPU compute environment ") and
+               m.endswith(" is ENABLED and VALID") for m in messages), messages
+    # an established account's quota (tests/moto_like_aws_quotas.py) holds the queue
+    assert any(m.startswith("on-demand GPU queue on-demand vCPU quota 'Running On-Demand G and "
+                            "VT instances' (L-DB2E81BA, us-east-1)") for m in messages), messages

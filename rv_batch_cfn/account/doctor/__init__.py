@@ -25,7 +25,7 @@ from .. import instances
 from ..batch_queues import read_queue
 from ..session import aws_errors, check_credentials
 from ..rvconfig import check_main_stack
-from ..stack import complete_stack, require_outputs, stack_parameters
+from ..stack import complete_stack, require_outputs, stack_outputs, stack_parameters
 from .alerts import idle_findings, notification_findings, time_limit_findings
 from .environments import environment_findings
 from .families import family_findings
@@ -74,7 +74,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     vpc = values.get(params.VPC, "VPC_ID")
 
     findings: list[Finding] = []
-    findings += environment_findings(kinds)
+    findings += environment_findings(kinds + _on_demand_queue(batch, stack))
     findings += family_findings(kinds)
     findings += fit_findings(kinds, lookup, ec2.meta.region_name)
     findings += shared_memory_findings(kinds)
@@ -88,6 +88,17 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += notification_findings(session, stack)
     findings += quota_findings(session, stack_name, values, lookup)
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
+
+
+def _on_demand_queue(batch: Any, stack: dict) -> list[Kind]:
+    """The optional on-demand GPU queue and its environment, when the stack has them: checked
+    ENABLED and VALID like the others (its types, AMI and job definition are the GPU kind's)."""
+    name = stack_outputs(stack).get(out.GPU_ON_DEMAND_JOB_QUEUE)
+    if not name:
+        return []
+    k = Kind(out.GPU_ON_DEMAND_KIND, name, "")
+    k.queue, k.environments = read_queue(batch, name)
+    return [k]
 
 
 def _read_kind(batch: Any, kind: str, queue_name: str, definition_name: str) -> Kind:
