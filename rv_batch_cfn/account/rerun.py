@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..errors import AwsError, RvBatchError
+from ..errors import AwsError, RvBatchError, quote
 from ..template import outputs as out
 from ..template import parameters as params
 from .jobs import (COMMAND_TAG, ENDED, JOB_NAME, ON_DEMAND_KIND, RUN_TAG, describe, list_queue,
@@ -282,7 +282,7 @@ def _plan(session: Any, stack_name: str, run: str, since: datetime, on_demand: b
     jobs = read_run(session, queues, run, since)
     region = session.client("batch").meta.region_name
     if not jobs:
-        raise RvBatchError(f"no jobs of run {run!r} in the queues of stack {stack_name!r} "
+        raise RvBatchError(f"no jobs of run {quote(run)} in the queues of stack {stack_name!r} "
                            f"created since {since:%Y-%m-%d %H:%M} UTC (`rv-batch-cfn jobs "
                            f"--stack {stack_name} --since 2w` lists the runs). Nothing was "
                            "submitted")
@@ -301,7 +301,7 @@ def _plan(session: Any, stack_name: str, run: str, since: datetime, on_demand: b
         if running:
             listed = ", ".join(f"{j.command} ({j.job_id}, {j.status})" for j in running)
             raise RunStillRunning(
-                f"run {run!r} is still running: {listed}. Rerun it once they have ended "
+                f"run {quote(run)} is still running: {listed}. Rerun it once they have ended "
                 f"(`rv-batch-cfn jobs --stack {stack_name} --run {run} --watch`), or terminate "
                 "them first. Nothing was submitted")
         attempt, already, base = top + 1, {}, now

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import datetime, timezone
 
 from ..errors import EXIT_OK
 from .common import add_stack_argument, print_json, progress
 from .global_options import wants_json
 
+# A pipeline run's name is part of its jobs' names, which Batch allows only these characters.
+RUN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 CHECKPOINTS = "docs/raster-vision.md, 'Training resumes after a spot reclaim'"
+
+
+def run_name(text: str) -> str:
+    """argparse type of RUN: a pipeline run's name."""
+    if RUN_NAME.fullmatch(text):
+        return text
+    from ..errors import quote
+
+    raise argparse.ArgumentTypeError(
+        f"got {quote(text)}; allowed: a pipeline run's name, as `rv-batch-cfn jobs` shows it "
+        "(letters, digits, - and _, at most 128 characters, as in Batch job names)")
 
 
 def format_plan(plan, dry_run: bool) -> list[str]:
@@ -79,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "synced epoch when root_uri is in a bucket of S3Buckets. Exit 0 when "
                     "submitted (or nothing to submit, or --dry-run), 2 when refused or a call "
                     "failed.")
-    p.add_argument("run", metavar="RUN",
+    p.add_argument("run", metavar="RUN", type=run_name,
                    help="the pipeline run's name (`rv-batch-cfn jobs` lists them)")
     add_stack_argument(p, "the stack's name")
     p.add_argument("--on-demand", action="store_true",

@@ -309,3 +309,10 @@ def test_doctor_checks_the_on_demand_queue_and_its_quota(emu, names, tmp_path):
     # an established account's quota (tests/moto_like_aws_quotas.py) holds the queue
     assert any(m.startswith("on-demand GPU queue on-demand vCPU quota 'Running On-Demand G and "
                             "VT instances' (L-DB2E81BA, us-east-1)") for m in messages), messages
+
+
+@pytest.mark.parametrize("run", ["", "a b", "x" * 129, "run/1"])
+def test_a_run_name_batch_would_not_allow_is_refused_naming_the_argument(run):
+    result = run_cli(None, "rerun", run, "--stack", STACK)
+    assert result.returncode == 2
+    assert "argument RUN: got " in result.stderr and "letters, digits, - and _" in result.stderr
