@@ -316,3 +316,41 @@ def test_a_run_name_batch_would_not_allow_is_refused_naming_the_argument(run):
     result = run_cli(None, "rerun", run, "--stack", STACK)
     assert result.returncode == 2
     assert "argument RUN: got " in result.stderr and "letters, digits, - and _" in result.stderr
+
+
+def test_a_job_described_as_aws_describes_it_is_submitted_with_all_its_overrides():
+    # DescribeJobs' JobDetail as AWS documents it, with what moto leaves out (the container's
+    # resourceRequirements, Batch's own AWS_BATCH_* variables, aws: tags).
+    detail = {
+        "jobId": "11111111-2222-4333-8444-555555555555", "jobName": "nightly-train-x",
+        "jobDefinition": "arn:aws:batch:us-east-1:123456789012:job-definition/RasterVisionGpu"
+                         "JobDefinition:7",
+        "arrayProperties": {"size": 4, "statusSummary": {"FAILED": 4}},
+        "retryStrategy": {"attempts": 3, "evaluateOnExit": [
+            {"onStatusReason": "Host EC2*", "action": "RETRY"}]},
+        "timeout": {"attemptDurationSeconds": 86400}, "propagateTags": True,
+        "parameters": {"p": "v"},
+        "tags": {account_jobs.RUN_TAG: "nightly", account_jobs.COMMAND_TAG: "train",
+                 "team": "geo", "aws:batch:job": "x"},
+        "container": {"command": rv_command("nightly", "train", 0),
+                      "environment": [{"name": "RV_PROFILE", "value": "team"},
+                                      {"name": "AWS_BATCH_JOB_ID", "value": "1111"}],
+                      "resourceRequirements": [{"type": "GPU", "value": "4"},
+                                               {"type": "VCPU", "value": "48"},
+                                               {"type": "MEMORY", "value": "190000"}]}}
+    job = rerun.RunJob(detail["jobId"], detail["jobName"], "train", "gpu", "q", "FAILED", "",
+                       1, 0, (), detail)
+    request = rerun.submit_request(job, "nightly", 2)
+    assert request == {
+        "jobDefinition": detail["jobDefinition"],
+        "containerOverrides": {"command": detail["container"]["command"],
+                               "environment": [{"name": "RV_PROFILE", "value": "team"}],
+                               "resourceRequirements": detail["container"][
+                                   "resourceRequirements"]},
+        "arrayProperties": {"size": 4}, "retryStrategy": detail["retryStrategy"],
+        "timeout": detail["timeout"], "parameters": {"p": "v"}, "propagateTags": True,
+        "tags": {account_jobs.RUN_TAG: "nightly", account_jobs.COMMAND_TAG: "train",
+                 "team": "geo", rerun.ATTEMPT_TAG: "2", rerun.REPLACES_TAG: detail["jobId"]}}
+    # the same replaced job and attempt always give the same new job name
+    assert rerun.job_name(job, "nightly", 2) == rerun.job_name(job, "nightly", 2) != \
+        rerun.job_name(job, "nightly", 3)

@@ -25,7 +25,8 @@ NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemory
              "S3ReadOnlyBuckets", "S3KmsKeyArns", "UpdateJobTimeoutMinutes", "EnableSessionManager",
              "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
              "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops",
-             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn"]
+             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn",
+             "GpuOnDemandMaximumVCPUs"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
