@@ -164,7 +164,7 @@ def read_run(session: Any, queues: Mapping[str, str], run: str, since: datetime
                 int(attempt) if attempt.isdigit() else 1, int(job.get("createdAt") or 0),
                 tuple((d["jobId"], d.get("type") or "") for d in job.get("dependsOn") or ()),
                 job))
-    return sorted(found, key=lambda j: (j.attempt, j.created, j.name))
+    return sorted(found, key=lambda j: (j.created, j.attempt, j.name))
 
 
 def command_order(jobs: Sequence[RunJob]) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
@@ -191,11 +191,11 @@ def command_order(jobs: Sequence[RunJob]) -> tuple[list[str], dict[str, list[tup
 
 
 def latest(jobs: Sequence[RunJob], before: Optional[int] = None) -> dict[str, RunJob]:
-    """Each command's latest job (highest attempt, then newest), among attempts < `before`."""
+    """Each command's latest job (the newest), among those created before `before` (ms)."""
     found: dict[str, RunJob] = {}
     for j in jobs:
-        if before is None or j.attempt < before:
-            found[j.command] = j  # jobs are sorted by attempt, then creation
+        if before is None or j.created < before:
+            found[j.command] = j  # jobs are sorted by creation
     return found
 
 
@@ -289,12 +289,17 @@ def _plan(session: Any, stack_name: str, run: str, since: datetime, on_demand: b
     order, deps = command_order(jobs)
     top = max(j.attempt for j in jobs)
     attempt_jobs = {j.command: j for j in jobs if j.attempt == top}
-    # The commands attempt `top` was to submit: those whose latest job before it failed.
-    owed = [c for c, j in latest(jobs, top).items() if j.status != "SUCCEEDED"] if top > 1 else []
-    missing = [c for c in owed if c not in attempt_jobs]
+    began = min(j.created for j in jobs if j.attempt == top)
+    # The commands attempt `top` was to submit: those whose latest job before it began had not
+    # succeeded. A job of another attempt submitted since (Raster Vision run again under the
+    # same name) means the attempt is over, whatever it lacks.
+    before = latest(jobs, began)
+    owed = [c for c, j in before.items() if j.status != "SUCCEEDED"]
+    superseded = any(j.attempt != top and j.created >= began for j in jobs)
+    missing = [c for c in owed if c not in attempt_jobs] if top > 1 and not superseded else []
     if missing:  # an earlier rerun stopped part-way: finish its attempt
         attempt, already = top, {c: attempt_jobs[c].job_id for c in owed if c in attempt_jobs}
-        todo, base = missing, latest(jobs, top)
+        todo, base = missing, before
     else:
         now = latest(jobs)
         running = [j for j in now.values() if not j.ended]
@@ -310,7 +315,8 @@ def _plan(session: Any, stack_name: str, run: str, since: datetime, on_demand: b
     steps: list[Step] = []
     for command in [c for c in order if c in todo]:
         replaced = base[command]
-        first_kind = next(j.kind for j in jobs if j.command == command)
+        first_kind = next(j.kind for j in sorted(jobs, key=lambda j: j.attempt)
+                          if j.command == command)
         kind = ON_DEMAND_KIND if on_demand and first_kind in GPU_KINDS else first_kind
         after = tuple((d, t) for d, t in deps.get(command, ())
                       if d in todo or d in already)

@@ -354,3 +354,23 @@ def test_a_job_described_as_aws_describes_it_is_submitted_with_all_its_overrides
     # the same replaced job and attempt always give the same new job name
     assert rerun.job_name(job, "nightly", 2) == rerun.job_name(job, "nightly", 2) != \
         rerun.job_name(job, "nightly", 3)
+
+
+def test_a_run_name_used_again_is_rerun_from_each_command_latest_job(emu, names):
+    # Raster Vision run again under the same name after a rerun (its default name,
+    # raster-vision, is shared by every run that keeps it): the newest jobs count.
+    dead_run(emu, names, "reused")
+    first = new_jobs(emu, rerun_json(emu, "reused"))
+    for command, job in first.items():
+        set_state(emu, job["jobId"], command, "SUCCEEDED")
+    again = submit_run(emu, names, "reused")
+    for command in ("analyze", "chip", "train"):
+        set_state(emu, again[command], command, "SUCCEEDED")
+    for command in ("predict", "eval", "bundle"):
+        set_state(emu, again[command], command, "FAILED", DEPENDENT_FAILED if command != "predict"
+                  else "Essential container in task exited")
+    plan = rerun_json(emu, "reused", "--dry-run")
+    assert plan["attempt"] == 3 and not plan["resumed"]
+    assert [(s["command"], s["replaces"], s["after"]) for s in plan["steps"]] == [
+        ("predict", again["predict"], []), ("eval", again["eval"], ["predict"]),
+        ("bundle", again["bundle"], ["eval"])]
