@@ -10,15 +10,15 @@ from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
 from .jobs import usd
 
-# The tags account/cost_explorer.py asks for, named here so that the parser loads no template
-# code (tests/account/test_cost_explorer.py holds them equal).
+# The tags aws/costs/cost_explorer.py asks for, named here so that the parser loads no template
+# code (tests/aws/test_cost_explorer.py holds them equal).
 STACK_TAG, CLOUDFORMATION_TAG = "rv-batch-cfn:stack", "aws:cloudformation:stack-name"
 HEADERS = ("DAY (UTC)", "INSTANCES", "VOLUMES", "LOGS", "OTHER", "TOTAL")
 
 
 def format_bill(bill) -> str:
     """The table a person reads: one line per day, the total, and where the figures come from."""
-    from ..account.cost_explorer import METRIC, PARTS
+    from ..aws.costs.cost_explorer import METRIC, PARTS
 
     if bill.problem:
         title = (f"stack {bill.stack}: estimate from the jobs' running time (not the bill), "
@@ -55,9 +55,9 @@ def format_bill(bill) -> str:
 def cmd_costs(args: argparse.Namespace) -> int:
     """`rv-batch-cfn costs`: 0 with Cost Explorer's figures; 1 when it could not give them and
     the estimate of `jobs` is shown instead."""
-    from ..account import cost_explorer
-    from ..account.jobs import parse_since, read_jobs
-    from ..account.session import connect
+    from ..aws.costs import cost_explorer
+    from ..aws.jobs.listing import parse_since, read_jobs
+    from ..aws.clients.session import connect
 
     now = datetime.now(timezone.utc)
     since = parse_since(args.since, now)

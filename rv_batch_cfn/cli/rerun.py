@@ -54,9 +54,9 @@ def format_plan(plan, dry_run: bool) -> list[str]:
 def cmd_rerun(args: argparse.Namespace) -> int:
     """`rv-batch-cfn rerun`: 0 when submitted (or nothing to submit, or a dry run); 2 when the
     run cannot be rerun (still running, unknown) or a call failed."""
-    from ..account import rerun
-    from ..account.jobs import parse_since
-    from ..account.session import connect
+    from ..aws.jobs import rerun
+    from ..aws.jobs.listing import parse_since
+    from ..aws.clients.session import connect
 
     since = parse_since(args.since, datetime.now(timezone.utc))
     session = connect(args.profile, args.region, args.endpoint_url)
