@@ -251,10 +251,14 @@ teardown: $(BIN)/.installed ## delete STACK=name (shows the plan and asks; YES=1
 	$(CLI) teardown --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes)
 
 # --- Watching jobs: jobs and logs -------------------------------------------------------------
-.PHONY: jobs costs logs
+.PHONY: jobs rerun costs logs
 jobs: $(BIN)/.installed ## the jobs of STACK=name by pipeline run, with estimated costs (SINCE=1d, RUN=name, STATUS=FAILED,RUNNABLE, WATCH=1, JSON=1, COST_ONLY=1 one line per run, NO_COST=1)
 	@test -n "$(STACK)" || { echo "usage: make jobs STACK=<stack name> [SINCE=1d] [RUN=<pipeline run>] [STATUS=<state,...>] [WATCH=1] [JSON=1] [COST_ONLY=1] [NO_COST=1]" >&2; exit 2; }
 	$(CLI) jobs --stack '$(STACK)' $(AWS_ARGS) $(if $(SINCE),--since '$(SINCE)') $(if $(RUN),--run '$(RUN)') $(if $(STATUS),--status '$(STATUS)') $(if $(WATCH),--watch) $(if $(JSON),--json) $(if $(COST_ONLY),--cost-only) $(if $(NO_COST),--no-cost)
+
+rerun: $(BIN)/.installed ## submit again the commands of RUN=name on STACK=name that did not succeed (ON_DEMAND=1 GPU jobs on the on-demand queue, DRY_RUN=1 only shows, SINCE=7d, JSON=1)
+	@test -n "$(STACK)" -a -n "$(RUN)" || { echo "usage: make rerun STACK=<stack name> RUN=<pipeline run> [ON_DEMAND=1] [DRY_RUN=1] [SINCE=7d] [JSON=1]" >&2; exit 2; }
+	$(CLI) rerun '$(RUN)' --stack '$(STACK)' $(AWS_ARGS) $(if $(ON_DEMAND),--on-demand) $(if $(DRY_RUN),--dry-run) $(if $(SINCE),--since '$(SINCE)') $(if $(JSON),--json)
 
 costs: $(BIN)/.installed ## STACK=name's cost per day from Cost Explorer (its tags must be active), else the jobs' estimate (SINCE=7d, JSON=1)
 	@test -n "$(STACK)" || { echo "usage: make costs STACK=<stack name> [SINCE=7d] [JSON=1]" >&2; exit 2; }

@@ -4,19 +4,24 @@ tests/moto_like_aws.py, which calls `patch()`).
 
 - CloudFormation: `Ref` on a Number parameter is a string in AWS (Fn::FindInMap and Fn::Equals
   see "30"); moto makes it an int.
+- CloudFormation: an element of a list that is an Fn::If choosing AWS::NoValue is left out in
+  AWS; moto keeps it as null (an EventBridge rule's pattern then names a queue `null`).
 - CloudFormation: moto has no handler for AWS::SNS::Subscription and AWS::SNS::TopicPolicy
   (it logs "No Moto CloudFormation support" and creates nothing). (It also keeps the KeyPolicy
   of an AWS::KMS::Key as a mapping, and DescribeKey then fails; the product never reads the
   key, so tests/template/test_alerts_emulator.py reads moto's form instead of a patch.)
 - Batch: moto accepts a queue's JobStateTimeLimitActions and forgets them; AWS returns them in
   DescribeJobQueues (doctor reads them there).
+- Batch: moto drops a job's submit-time `retryStrategy` and `propagateTags`; AWS returns both
+  in DescribeJobs (JobDetail), and `rerun` submits them again.
 - Batch without Docker (`{"batch": {"use_docker": false}}`): moto marks a submitted job
   SUCCEEDED at once, writes no log and ignores TerminateJob. AWS moves a job through SUBMITTED,
   PENDING, RUNNABLE, STARTING and RUNNING, its container writes to the log group of the job
   definition, and TerminateJob fails a job that has not finished. When a test sets
   `BATCH.outcome`, the stand-in moves each job it submits next one status further each time
   DescribeJobs reports it, and at the end the job succeeds, fails as a container exiting with
-  status 1 does, or waits in RUNNABLE (no instance comes) until terminated; unset, moto's own
+  status 1 does, waits in RUNNABLE (no instance comes) until terminated, or waits in RUNNABLE
+  for want of capacity and is then cancelled by its queue's time limit; unset, moto's own
   behaviour stays (a hook the tests use, so its canary passes against a patched server too).
 - Batch: a job submitted with `containerOverrides.resourceRequirements` (the batch_retry
   runner's train size) runs with them; AWS's DescribeJobs reports them in the job's
@@ -32,7 +37,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-SUCCEED, FAIL, HOLD = "succeed", "fail", "hold"
+SUCCEED, FAIL, HOLD, NO_CAPACITY = "succeed", "fail", "hold", "no-capacity"
+# AWS's status reasons of a job RUNNABLE for want of instance capacity, and of one its queue's
+# time limit then cancelled (Batch user guide, "Jobs stuck in RUNNABLE due to capacity").
+WAITING_FOR_CAPACITY = ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the "
+                        "capacity requested for instance type [g5.2xlarge]")
+CANCELLED_FOR_CAPACITY = ("Canceled by JobStateTimeLimit action due to reason: "
+                          "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
 # AWS's status reason for a job whose container exited with a non-zero status.
 CONTAINER_EXITED = "Essential container in task exited"
 
@@ -51,10 +62,12 @@ BATCH = BatchStandIn()
 def patch() -> None:
     """Apply every patch of this module; each has a canary in tests/test_moto_like_aws_alerts.py."""
     _patch_number_parameters()
+    _patch_no_value_in_lists()
     _patch_sns_resources()
     _patch_queue_time_limits()
     _patch_simple_batch()
     _patch_job_resources()
+    _patch_job_retry_strategy()
 
 
 def _patch_number_parameters() -> None:
@@ -90,6 +103,24 @@ def _patch_number_parameters() -> None:
 
     parsing.clean_json = clean_json
     parsing.parse_condition = parse_condition
+
+
+def _patch_no_value_in_lists() -> None:
+    """A list element whose intrinsic function resolves to AWS::NoValue is removed (CloudFormation
+    user guide, pseudo parameters: AWS::NoValue "removes the corresponding resource property"),
+    as the queues' Fn::If elements need."""
+    from moto.cloudformation import parsing
+
+    inner = parsing.clean_json  # _patch_number_parameters' (applied first)
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = [(item, clean_json(item, resources_map)) for item in resource_json]
+            return [value for item, value in cleaned
+                    if not (value is None and isinstance(item, dict))]
+        return inner(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
 
 
 def _patch_sns_resources() -> None:
@@ -235,6 +266,35 @@ def _patch_simple_batch() -> None:
     BatchBackend.describe_jobs = describe_jobs
 
 
+def _patch_job_retry_strategy() -> None:
+    """DescribeJobs returns the retryStrategy and propagateTags a job was submitted with (Batch
+    API reference, JobDetail)."""
+    from moto.batch.models import Job
+    from moto.batch.responses import BatchResponse
+
+    original_submit = BatchResponse.submit_job
+
+    def submit_job(self: Any) -> str:
+        result = original_submit(self)
+        job = self.batch_backend._jobs[json.loads(result)["jobId"]]
+        job.submitted_retry_strategy = self._get_param("retryStrategy")
+        job.submitted_propagate_tags = self._get_param("propagateTags")
+        return result
+
+    original_describe = Job.describe
+
+    def describe(self: Any) -> dict:
+        described = original_describe(self)
+        if getattr(self, "submitted_retry_strategy", None):
+            described["retryStrategy"] = self.submitted_retry_strategy
+        if getattr(self, "submitted_propagate_tags", None) is not None:
+            described["propagateTags"] = self.submitted_propagate_tags
+        return described
+
+    BatchResponse.submit_job = submit_job
+    Job.describe = describe
+
+
 LIFE = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 
 
@@ -249,8 +309,14 @@ def _advance(job: Any) -> None:
     outcome = job.stand_in_outcome
     if job.status == "RUNNABLE" and outcome == HOLD:
         return
+    if job.status == "RUNNABLE" and outcome == NO_CAPACITY:  # seen waiting once: cancelled
+        job.job_stopped_reason = CANCELLED_FOR_CAPACITY
+        job._mark_stopped(success=False)
+        return
     if job.status != "RUNNING":
         job.status = LIFE[LIFE.index(job.status) + 1]
+        if job.status == "RUNNABLE" and outcome == NO_CAPACITY:
+            job.job_stopped_reason = WAITING_FOR_CAPACITY
         if job.status == "RUNNING":
             job.job_started_at = datetime.datetime.now()
             job.log_stream_name = _write_log(job, outcome)
@@ -299,7 +365,10 @@ def _patch_job_resources() -> None:
             "resourceRequirements") or []}
         merged = [overridden.pop(r["type"], r) for r in defined]
         if merged or overridden:
-            details["resourceRequirements"] = [*merged, *overridden.values()]
+            # Values are strings in AWS's answer (ResourceRequirement.value); moto keeps the
+            # numbers a CloudFormation Number parameter gave the job definition.
+            details["resourceRequirements"] = [
+                {**r, "value": str(r["value"])} for r in [*merged, *overridden.values()]]
         return details
 
     Job._container_details = container_details

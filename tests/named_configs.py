@@ -21,7 +21,8 @@ ON_DEMAND_GPU_WITH_ECR = dataclasses.replace(
     image_tag="v1",
 )
 
-# A platform engineer's template: other instance families, bigger jobs, restricted buckets.
+# A platform engineer's template: other instance families, bigger jobs, restricted buckets, an
+# on-demand GPU queue.
 CUSTOM_FAMILIES = StackConfig(
     prefix="geo",
     gpu=ComputeConfig(instance_types=("g6e.2xlarge", "g5.4xlarge"), job_vcpus=8,
@@ -39,6 +40,8 @@ CUSTOM_FAMILIES = StackConfig(
     cidr_range="203.0.113.0/24",
     update_job_timeout_minutes=2880,
     session_manager=True,
+    # An on-demand GPU queue for the jobs spot cannot place (rerun --on-demand).
+    gpu_on_demand_max_vcpus=32,
 )
 
 CONFIGS = {

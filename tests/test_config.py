@@ -132,6 +132,11 @@ CASES = [
     ("a float for a whole number", gpu(job_vcpus=8.0),
      ["gpu.job_vcpus: got 8.0; allowed: a whole number"]),
     ("negative minimum vCPUs", top(min_vcpus=-1), ["min_vcpus: got -1; allowed: 0 to 100000"]),
+    ("an on-demand GPU queue too small for one GPU job", top(gpu_on_demand_max_vcpus=4),
+     ["gpu_on_demand_max_vcpus: got 4; allowed: 0 (no on-demand GPU queue) or at least "
+      "gpu.job_vcpus (8), or no job of that queue can ever start"]),
+    ("an on-demand GPU queue no account has", top(gpu_on_demand_max_vcpus=100_001),
+     ["gpu_on_demand_max_vcpus: got 100001; allowed: 0 to 100000"]),
     ("maximum below minimum", top(min_vcpus=100, max_vcpus=90),
      ["max_vcpus: got 90; allowed: at least min_vcpus (100) and at least 1"]),
     ("maximum below a job's vCPUs", top(max_vcpus=6),
@@ -220,7 +225,7 @@ FILE_CASES = [
      "job_attempts, job_timeout_seconds, s3_buckets, log_retention_days, cidr_range, key_name, "
      "batch_service_role_arn, s3_read_only_buckets, kms_key_arns, update_job_timeout_minutes, "
      "session_manager, unrunnable_job_timeout_minutes, capacity_wait_timeout_minutes, "
-     "notification_email, log_kms_key_arn"),
+     "gpu_on_demand_max_vcpus, notification_email, log_kms_key_arn"),
     ("unknown nested key", {"gpu": {"memory": 3}},
      "gpu.memory: got 3; unknown key; did you mean 'job_memory_mib'? allowed keys: "
      "instance_types, job_vcpus, job_memory_mib, root_volume_gib, capacity, ami, hosted_image, "

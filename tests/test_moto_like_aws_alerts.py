@@ -65,6 +65,18 @@ def test_equals_a_number_parameter_and_its_text_is_false(aws):
 TOPIC = {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "canary"}}}
 
 
+@canary("_patch_no_value_in_lists")
+def test_a_list_element_of_no_value_is_kept_as_null(aws):
+    """AWS leaves out a list element that is Fn::If choosing AWS::NoValue."""
+    template = {"Conditions": {"Never": {"Fn::Equals": ["a", "b"]}}, "Resources": {
+        "Rule": {"Type": "AWS::Events::Rule", "Properties": {
+            "Name": "no-value", "EventPattern": {"source": [
+                "aws.batch", {"Fn::If": ["Never", "other", {"Ref": "AWS::NoValue"}]}]}}}}}
+    create_stack(aws, "novalue", template)
+    pattern = json.loads(aws("events").describe_rule(Name="no-value")["EventPattern"])
+    assert None in pattern["source"], remove("_patch_no_value_in_lists")
+
+
 @canary("_patch_sns_resources")
 def test_subscription_resource_creates_nothing(aws):
     """AWS::SNS::Subscription subscribes the endpoint (CloudFormation user guide)."""
@@ -138,3 +150,16 @@ def test_a_job_does_not_report_its_resources(without_docker):
     described, = batch.describe_jobs(jobs=[job["jobId"]])["jobs"]
     assert "resourceRequirements" not in described.get("container", {}), remove(
         "_patch_job_resources")
+
+
+@canary("_patch_job_retry_strategy")
+def test_a_job_forgets_its_retry_strategy(aws):
+    """AWS returns the retryStrategy and propagateTags a job was submitted with in
+    DescribeJobs; moto drops both."""
+    create_stack(aws, "batch", batch_template(batch_network(aws)))
+    batch = aws("batch")
+    job = batch.submit_job(jobName="canary-retry", jobQueue="canary", jobDefinition="canary",
+                           retryStrategy={"attempts": 3}, propagateTags=True)
+    described, = batch.describe_jobs(jobs=[job["jobId"]])["jobs"]
+    assert "retryStrategy" not in described and "propagateTags" not in described, remove(
+        "_patch_job_retry_strategy")

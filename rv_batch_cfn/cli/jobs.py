@@ -115,6 +115,11 @@ def format_jobs(report) -> str:
                      f"waiting for an instance Batch cannot start: `rv-batch-cfn doctor --stack "
                      f"{report.stack}` checks the compute environments, instance types, zones, "
                      "AMI and images")
+    capacity = report.capacity_jobs
+    if capacity:
+        lines.append("")
+        lines += [f"note: {job.command} ({job.job_id}) {report.capacity_advice(job)}"
+                  for job in capacity]
     return "\n".join(lines)
 
 

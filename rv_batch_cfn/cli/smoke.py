@@ -34,6 +34,7 @@ def cmd_smoke_test(args: argparse.Namespace) -> int:
         print(f"  {s.job.label} job {s.name} ({s.job_id}) on {s.job.queue} with "
               f"{s.job.definition}: {' '.join(s.job.command)}", flush=True)
     results: dict[str, str] = {}
+    capacity_said: set[str] = set()
     try:
         for event in smoke.follow(session, submitted, args.timeout * 60, args.interval,
                                   args.explain_after):
@@ -41,6 +42,7 @@ def cmd_smoke_test(args: argparse.Namespace) -> int:
                 results[event.submitted.job_id] = event.status if event.kind == "done" \
                     else "TIMEOUT"
             _print_event(session, plan, event)
+            _print_capacity(session, plan, event, capacity_said)
     except KeyboardInterrupt:
         left = [s for s in submitted if s.job_id not in results]
         stderr("smoke-test: interrupted; terminating "
@@ -78,6 +80,28 @@ def _print_event(session, plan, event) -> None:
         code = f" (exit code {event.exit_code})" if event.exit_code not in (None, 0) else ""
         print(f"{at} {label} {event.status}{reason}{code}", flush=True)
         _print_log(session, plan.log_group, label, event.log_stream)
+
+
+def _print_capacity(session, plan, event, said: set) -> None:
+    """Once per job: that it waits for instance capacity, or was cancelled for want of it, the
+    queue's time limit for it, and where such jobs can go (the on-demand GPU queue)."""
+    from ..aws.jobs import capacity
+    from ..aws.jobs.listing import stack_queues
+
+    job = event.submitted
+    state = capacity.state(event.status, event.reason)
+    if not state or (job.job_id, state) in said:
+        return
+    said.add((job.job_id, state))
+    try:
+        queues = stack_queues(session, plan.stack)
+        limit = capacity.wait_limits(session.client("batch"), {job.job.kind: job.job.queue})
+    except RvBatchError as e:
+        print(f"         capacity: the queue's time limit not read: {e}", flush=True)
+        return
+    advice = capacity.advice(plan.stack, "", job.job.kind, state, limit.get(job.job.queue),
+                             "gpu-on-demand" in queues, what="a pipeline run's jobs")
+    print(f"         capacity: the {job.job.label} job {advice}", flush=True)
 
 
 def _print_quota(session, stack: str, kind: str) -> None:

@@ -227,6 +227,11 @@ def value_problems(cfg: StackConfig) -> list[Problem]:
             p.append(Problem("max_vcpus", cfg.max_vcpus,
                              f"allowed: at least train.vcpus ({cfg.train.vcpus}), or no train "
                              "job can ever start"))
+    if _between(p, "gpu_on_demand_max_vcpus", cfg.gpu_on_demand_max_vcpus, 0, VCPUS[1]) and (
+            0 < cfg.gpu_on_demand_max_vcpus < cfg.gpu.job_vcpus):
+        p.append(Problem("gpu_on_demand_max_vcpus", cfg.gpu_on_demand_max_vcpus,
+                         f"allowed: 0 (no on-demand GPU queue) or at least gpu.job_vcpus "
+                         f"({cfg.gpu.job_vcpus}), or no job of that queue can ever start"))
     _between(p, "spot_bid_percentage", cfg.spot_bid_percentage, *SPOT_BID_PERCENTAGE,
              " (% of on-demand price)")
     _pattern(p, "image_tag", cfg.image_tag, IMAGE_TAG_PATTERN,

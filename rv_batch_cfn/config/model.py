@@ -165,6 +165,10 @@ class StackConfig:
             RUNNABLE at the head of its queue; 0 for never (UnrunnableJobTimeout).
         capacity_wait_timeout_minutes: minutes before Batch cancels a job RUNNABLE for want of
             instance capacity; 0 for never (CapacityWaitTimeout).
+        gpu_on_demand_max_vcpus: vCPUs of the optional on-demand GPU queue's compute
+            environment (same instance types, launch template and job definition as the GPU
+            kind), where `rerun --on-demand` sends GPU jobs spot could not place; 0 for no
+            such queue (GpuOnDemandMaximumVCPUs).
         notification_email: address e-mailed when a job FAILED or blocks its queue; '' for none
             (NotificationEmail).
     """
@@ -202,6 +206,10 @@ class StackConfig:
     unrunnable_job_timeout_minutes: int = 30
     # Minutes a job may wait in RUNNABLE for instance capacity before Batch cancels it; 0: never.
     capacity_wait_timeout_minutes: int = 0
+    # An on-demand GPU queue beside the spot one, off by default: on-demand GPU hours cost about
+    # three times spot, a new account's on-demand G/VT quota is often 0 (doctor would report a
+    # queue nobody asked for), and a user who wants it names the bound of its cost.
+    gpu_on_demand_max_vcpus: int = 0
     # Address that hears of failed jobs and blocked queues (an encrypted SNS topic); "": nobody.
     notification_email: str = ""
     # A customer-managed KMS key for the job log group, for accounts whose policy asks for one;

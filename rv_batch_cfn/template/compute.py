@@ -24,6 +24,11 @@ IMAGE_TYPES = {"gpu": "ECS_AL2023_NVIDIA", "cpu": "ECS_AL2023"}
 STACK_TAG = "rv-batch-cfn:stack"
 
 
+def title(kind: str) -> str:
+    """'gpu' -> 'Gpu'; a name already in capitals, such as GPU_ON_DEMAND, unchanged."""
+    return kind[:1].upper() + kind[1:]
+
+
 def launch_template_id(kind: str) -> str:
     """The logical ID of the kind's launch template: Gpu/CpuLaunchTemplate."""
     return f"{kind.capitalize()}LaunchTemplate"
@@ -31,7 +36,7 @@ def launch_template_id(kind: str) -> str:
 
 def compute_environment_id(kind: str) -> str:
     """The logical ID of the kind's compute environment: Gpu/CpuComputeEnvironment."""
-    return f"{kind.capitalize()}ComputeEnvironment"
+    return f"{title(kind)}ComputeEnvironment"
 
 
 def add_launch_template(t: Template, k: KindParameters) -> ec2.LaunchTemplate:
@@ -57,6 +62,11 @@ def add_launch_template(t: Template, k: KindParameters) -> ec2.LaunchTemplate:
     ))
 
 
+# The optional on-demand GPU environment (GpuOnDemandMaximumVCPUs above 0): the GPU kind's
+# instance types, launch template and AMI, on on-demand instances, scaling from zero.
+GPU_ON_DEMAND = "GpuOnDemand"
+
+
 def add_compute_environment(t: Template, k: KindParameters) -> batch.ComputeEnvironment:
     """A managed environment scaling between MinimumVCPUs and MaximumVCPUs.
 
@@ -64,19 +74,39 @@ def add_compute_environment(t: Template, k: KindParameters) -> batch.ComputeEnvi
     environment before deleting the old one; ReplaceComputeEnvironment false with
     UpdateToLatestImageVersion lets instance types, AMI and launch template change in place.
     """
-    template = add_launch_template(t, k)
-    environment = t.add_resource(batch.ComputeEnvironment(
-        compute_environment_id(k.kind),
+    add_launch_template(t, k)
+    return t.add_resource(_environment(
+        compute_environment_id(k.kind), k, k.title,
+        Type=If(k.on_spot, "SPOT", "EC2"),
+        AllocationStrategy=If(k.on_spot, "SPOT_PRICE_CAPACITY_OPTIMIZED", "BEST_FIT_PROGRESSIVE"),
+        BidPercentage=if_set(k.on_spot, Ref(p.SPOT_BID_PERCENTAGE)),
+        MinvCpus=Ref(p.MINIMUM_VCPUS),
+        MaxvCpus=Ref(p.MAXIMUM_VCPUS)))
+
+
+def add_on_demand_gpu_environment(t: Template) -> batch.ComputeEnvironment:
+    """The on-demand GPU environment (condition HasGpuOnDemandQueue): the GPU kind's instance
+    types and launch template, on-demand instances, from 0 to GpuOnDemandMaximumVCPUs. Always
+    at 0 when idle, whatever MinimumVCPUs says: it is there for the jobs spot cannot place."""
+    return t.add_resource(_environment(
+        compute_environment_id(GPU_ON_DEMAND), p.GPU, GPU_ON_DEMAND, Condition=p.HAS_GPU_ON_DEMAND_QUEUE,
+        Type="EC2", AllocationStrategy="BEST_FIT_PROGRESSIVE", MinvCpus=0,
+        MaxvCpus=Ref(p.GPU_ON_DEMAND_MAX_VCPUS)))
+
+
+def _environment(logical_id: str, k: KindParameters, title: str, Condition: str = "",
+                 **capacity: object) -> batch.ComputeEnvironment:
+    """A managed environment of kind `k` (its instance types, AMI and launch template), named
+    `title` in its instances' Name tag; `capacity`: Type, AllocationStrategy, vCPU bounds."""
+    template = launch_template_id(k.kind)
+    environment = batch.ComputeEnvironment(
+        logical_id,
         Type="MANAGED",
         State="ENABLED",
         ServiceRole=if_set(p.HAS_SERVICE_ROLE, Ref(p.BATCH_SERVICE_ROLE_ARN)),
         ReplaceComputeEnvironment=False,
         ComputeResources=batch.ComputeResources(
-            Type=If(k.on_spot, "SPOT", "EC2"),
-            AllocationStrategy=If(k.on_spot, "SPOT_PRICE_CAPACITY_OPTIMIZED", "BEST_FIT_PROGRESSIVE"),
-            BidPercentage=if_set(k.on_spot, Ref(p.SPOT_BID_PERCENTAGE)),
-            MinvCpus=Ref(p.MINIMUM_VCPUS),
-            MaxvCpus=Ref(p.MAXIMUM_VCPUS),
+            **capacity,
             InstanceTypes=Ref(k.instance_types),
             InstanceRole=iam.instance_profile_arn(),
             SecurityGroupIds=[GetAtt(network.SECURITY_GROUP, "GroupId")],
@@ -91,12 +121,13 @@ def add_compute_environment(t: Template, k: KindParameters) -> batch.ComputeEnvi
                 Version=GetAtt(template, "LatestVersionNumber"),
             ),
             UpdateToLatestImageVersion=True,
-            Tags={"Name": Sub(f"${{Prefix}}RasterVision{k.title}"),
+            Tags={"Name": Sub(f"${{Prefix}}RasterVision{title}"),
                   "rv-batch-cfn:prefix": Ref(p.PREFIX),
                   STACK_TAG: Ref("AWS::StackName"),
                   "rv-batch-cfn:kind": k.kind},
         ),
-    ))
+        **({"Condition": Condition} if Condition else {}),
+    )
     # A property named like the UpdatePolicy resource attribute, which troposphere would hoist
     # out of Properties: running jobs get UpdateJobTimeoutMinutes to finish before an update
     # replaces their instances (Batch's own default, 30 minutes, cuts training runs short).

@@ -30,7 +30,7 @@ RETRY_ON_HOST_LOSS = [
 
 def queue_id(kind: str) -> str:
     """The logical ID of the kind's queue: Gpu/CpuJobQueue."""
-    return f"{kind.capitalize()}JobQueue"
+    return f"{compute.title(kind)}JobQueue"
 
 
 def job_definition_id(kind: str) -> str:
@@ -40,7 +40,7 @@ def job_definition_id(kind: str) -> str:
 
 def queue_name(kind: str) -> Sub:
     """The queue's name, `${Prefix}RasterVisionGpuJobQueue` (Ref on a queue gives its ARN)."""
-    return Sub(f"${{Prefix}}RasterVision{kind.capitalize()}JobQueue")
+    return Sub(f"${{Prefix}}RasterVision{compute.title(kind)}JobQueue")
 
 
 def job_definition_name(kind: str) -> Sub:
@@ -139,6 +139,22 @@ def add_queue(t: Template, k: KindParameters) -> batch.JobQueue:
         State="ENABLED",
         ComputeEnvironmentOrder=[batch.ComputeEnvironmentOrder(
             ComputeEnvironment=Ref(compute.compute_environment_id(k.kind)), Order=1)],
+        JobStateTimeLimitActions=queue_limits.time_limit_actions(),
+    ))
+
+
+def add_on_demand_gpu_queue(t: Template) -> batch.JobQueue:
+    """The optional on-demand GPU queue (condition HasGpuOnDemandQueue), feeding the on-demand
+    GPU environment, with the same time limits; GPU jobs use the GPU job definition there too."""
+    return t.add_resource(batch.JobQueue(
+        queue_id(compute.GPU_ON_DEMAND),
+        Condition=p.HAS_GPU_ON_DEMAND_QUEUE,
+        JobQueueName=queue_name(compute.GPU_ON_DEMAND),
+        Priority=1,
+        State="ENABLED",
+        ComputeEnvironmentOrder=[batch.ComputeEnvironmentOrder(
+            ComputeEnvironment=Ref(compute.compute_environment_id(compute.GPU_ON_DEMAND)),
+            Order=1)],
         JobStateTimeLimitActions=queue_limits.time_limit_actions(),
     ))
 

@@ -2,7 +2,7 @@
 
 Created only when NotificationEmail is set: an SNS topic encrypted with a key of its own, the
 e-mail subscription, a topic policy admitting this stack's rule only, and one EventBridge rule
-matching both kinds of event from this stack's two queues (one rule, not two: the template must
+matching both kinds of event from this stack's queues (one rule, not two: the template must
 stay under CloudFormation's 51,200 bytes for a template sent inline), which turns the event into
 a message a person reads.
 
@@ -24,13 +24,13 @@ from awacs.aws import (
     Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals,
 )
 from troposphere import (
-    AccountId, Equals, GetAtt, Not, Output, Parameter, Ref, Sub, Template, events,
+    AccountId, Equals, GetAtt, If, Not, NoValue, Output, Parameter, Ref, Sub, Template, events,
 )
 from troposphere import kms as kms_resources
 from troposphere import sns as sns_resources
 
 from ..config import StackConfig, limits
-from . import job_queues
+from . import compute, job_queues
 from . import parameters as p
 from .policies import VERSION, service_principal
 
@@ -101,9 +101,12 @@ def add_conditions(t: Template) -> None:
     t.add_condition(HAS_EMAIL, Not(Equals(Ref(p.NOTIFICATION_EMAIL), "")))
 
 
-def queue_arns() -> list[Ref]:
-    """This stack's two queues (Ref on a job queue is its ARN)."""
-    return [Ref(job_queues.queue_id(kind)) for kind in p.KINDS]
+def queue_arns() -> list:
+    """This stack's queues (Ref on a job queue is its ARN): GPU, CPU, and the on-demand GPU
+    queue when there is one."""
+    return [*(Ref(job_queues.queue_id(kind)) for kind in p.KINDS),
+            If(p.HAS_GPU_ON_DEMAND_QUEUE, Ref(job_queues.queue_id(compute.GPU_ON_DEMAND)),
+               NoValue)]
 
 
 def event_pattern() -> dict:

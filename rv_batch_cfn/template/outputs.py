@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from troposphere import Export, ImportValue, Output, Ref, Sub, Template
 
-from . import iam, job_queues
+from . import compute, iam, job_queues
 from . import parameters as p
 
 # Output names -> the [BATCH] key of current Raster Vision that takes its value.
@@ -12,6 +12,13 @@ GPU_JOB_QUEUE = "GpuJobQueueName"
 GPU_JOB_DEFINITION = "GpuJobDefinitionName"
 CPU_JOB_QUEUE = "CpuJobQueueName"
 CPU_JOB_DEFINITION = "CpuJobDefinitionName"
+# The optional on-demand GPU queue (GpuOnDemandMaximumVCPUs above 0): `rerun --on-demand` sends
+# GPU jobs there; rv-config writes it as [BATCH] gpu_on_demand_job_queue, a key of this project
+# that Raster Vision ignores (a whole run goes on demand with BATCH_GPU_JOB_QUEUE set to it).
+GPU_ON_DEMAND_JOB_QUEUE = "GpuOnDemandJobQueueName"
+GPU_ON_DEMAND_KEY = "gpu_on_demand_job_queue"
+# The commands' name for that queue's kind, beside "gpu" and "cpu" (jobs, rerun, quotas).
+GPU_ON_DEMAND_KIND = "gpu-on-demand"
 RV_CONFIG = "RasterVisionConfig"
 JOB_ROLE_ARN = "JobRoleArn"
 JOB_LOG_GROUP = "JobLogGroupName"
@@ -71,6 +78,10 @@ def add_outputs(t: Template) -> None:
                             Description=f"Raster Vision [BATCH] {BATCH_KEYS[queue]}"))
         t.add_output(Output(definition, Value=job_queues.job_definition_name(kind),
                             Description=f"Raster Vision [BATCH] {BATCH_KEYS[definition]}"))
+    t.add_output(Output(GPU_ON_DEMAND_JOB_QUEUE, Condition=p.HAS_GPU_ON_DEMAND_QUEUE,
+                        Value=job_queues.queue_name(compute.GPU_ON_DEMAND),
+                        Description=f"On-demand GPU queue ([BATCH] {GPU_ON_DEMAND_KEY}; "
+                                    "rv-batch-cfn rerun --on-demand)"))
     t.add_output(Output(RV_CONFIG, Value=rv_config_section(),
                         Description="Paste into ~/.rastervision/default (or run rv-batch-cfn "
                                     "rv-config --write)"))

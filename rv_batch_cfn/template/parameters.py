@@ -46,6 +46,8 @@ TRAIN_PARAMETERS = (TRAIN_GPUS, TRAIN_VCPUS, TRAIN_MEMORY)
 UNRUNNABLE_JOB_TIMEOUT = "UnrunnableJobTimeout"
 CAPACITY_WAIT_TIMEOUT = "CapacityWaitTimeout"
 NOTIFICATION_EMAIL = "NotificationEmail"
+# The optional on-demand GPU queue (compute.py): its compute environment's MaximumVCPUs, 0 for none.
+GPU_ON_DEMAND_MAX_VCPUS = "GpuOnDemandMaximumVCPUs"
 
 
 class KindParameters:
@@ -88,6 +90,7 @@ HAS_S3_READ_ONLY_BUCKETS = "HasS3ReadOnlyBuckets"
 HAS_KMS_KEYS = "HasS3KmsKeys"
 HAS_LOG_KMS_KEY = "HasLogKmsKey"
 HAS_SESSION_MANAGER = "HasSessionManager"
+HAS_GPU_ON_DEMAND_QUEUE = "HasGpuOnDemandQueue"
 
 
 def _kind_parameters(kind: str, k: KindParameters, cc: ComputeConfig) -> list[Parameter]:
@@ -296,6 +299,12 @@ def add_parameters(t: Template, cfg: StackConfig) -> None:
         Description="vCPUs each compute environment may reach; bounds the cost of a burst of "
                     "jobs."))
     t.add_parameter(Parameter(
+        GPU_ON_DEMAND_MAX_VCPUS, Type="Number", Default=cfg.gpu_on_demand_max_vcpus,
+        MinValue=0, MaxValue=limits.VCPUS[1],
+        ConstraintDescription=f"must be 0 (no queue) to {limits.VCPUS[1]}",
+        Description="vCPUs of an on-demand GPU queue for jobs spot cannot place (rv-batch-cfn "
+                    "rerun --on-demand); it scales to zero. 0: no such queue."))
+    t.add_parameter(Parameter(
         SPOT_BID_PERCENTAGE, Type="Number", Default=cfg.spot_bid_percentage,
         MinValue=limits.SPOT_BID_PERCENTAGE[0], MaxValue=limits.SPOT_BID_PERCENTAGE[1],
         ConstraintDescription=f"must be {limits.SPOT_BID_PERCENTAGE[0]} to "
@@ -394,6 +403,7 @@ def add_conditions(t: Template) -> None:
     t.add_condition(HAS_KMS_KEYS, _list_not_empty(KMS_KEY_ARNS))
     t.add_condition(HAS_LOG_KMS_KEY, _not_empty(LOG_KMS_KEY_ARN))
     t.add_condition(HAS_SESSION_MANAGER, Equals(Ref(SESSION_MANAGER), "true"))
+    t.add_condition(HAS_GPU_ON_DEMAND_QUEUE, Not(Equals(Ref(GPU_ON_DEMAND_MAX_VCPUS), "0")))
     for k in KINDS.values():
         t.add_condition(k.on_spot, Equals(Ref(k.capacity), limits.SPOT))
         t.add_condition(k.has_ami, _not_empty(k.ami))
@@ -491,7 +501,7 @@ GROUPS = [
     ("Instance types", [GPU.instance_types, GPU.capacity, CPU.instance_types, CPU.capacity,
                         GPU.ami, CPU.ami, GPU.storage, CPU.storage]),
     ("Root volume performance (gp3)", [GPU.throughput, GPU.iops, CPU.throughput, CPU.iops]),
-    ("Batch compute", [MINIMUM_VCPUS, MAXIMUM_VCPUS, SPOT_BID_PERCENTAGE, KEY_NAME, CIDR_RANGE,
+    ("Batch compute", [MINIMUM_VCPUS, MAXIMUM_VCPUS, GPU_ON_DEMAND_MAX_VCPUS, SPOT_BID_PERCENTAGE, KEY_NAME, CIDR_RANGE,
                        SESSION_MANAGER, BATCH_SERVICE_ROLE_ARN, UPDATE_JOB_TIMEOUT]),
     ("Container images and jobs", [GPU.hosted_image, CPU.hosted_image, GPU.repository_name,
                                    GPU.repository_mode, CPU.repository_name, CPU.repository_mode,
@@ -524,6 +534,7 @@ LABELS = {
     CPU.iops: "CPU root volume IOPS",
     MINIMUM_VCPUS: "Minimum vCPU count",
     MAXIMUM_VCPUS: "Maximum vCPU count",
+    GPU_ON_DEMAND_MAX_VCPUS: "On-demand GPU queue: maximum vCPUs (0: none)",
     SPOT_BID_PERCENTAGE: "Spot bid percentage",
     BATCH_SERVICE_ROLE_ARN: "Batch service role ARN (optional)",
     SESSION_MANAGER: "Session Manager access",

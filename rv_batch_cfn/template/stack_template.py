@@ -36,6 +36,8 @@ def build_template(config: StackConfig | None = None) -> Template:
         job_queues.add_queue(t, kind)
         job_queues.add_job_definition(t, kind)
         registry.add_repository(t, kind)
+    compute.add_on_demand_gpu_environment(t)
+    job_queues.add_on_demand_gpu_queue(t)
 
     notifications.add_notifications(t)
 

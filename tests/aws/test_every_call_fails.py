@@ -26,10 +26,12 @@ from typing import Callable, Optional
 import pytest
 
 from rv_batch_cfn.aws.clients import timeouts as waits
+from rv_batch_cfn.aws.jobs import listing
+from rv_batch_cfn.aws.jobs import rerun
 from tests import cli_runner
 from tests import moto_like_aws_alerts as stand_in
 from tests import moto_like_aws_quotas as quota_stand_in
-from tests.aws import fake_docker
+from tests.aws import fake_docker, pipeline_runs
 from tests.emulator import Emulator, aws_env, deploy, make_network, outputs
 from tests.hostile import snapshot
 
@@ -208,6 +210,53 @@ def withdraw_requests(emu: Emulator, folder: Path) -> None:
     backend.quota_request_calls.clear()
 
 
+def prepare_rerun(emu: Emulator, folder: Path) -> list[str]:
+    # A dead run (tests/aws/pipeline_runs.py): train reclaimed on every attempt, the commands
+    # after it failed on it; rerun submits four jobs.
+    configure_batch(emu.endpoint, use_docker=False)
+    names = outputs(deploy(emu, "rv", make_network(emu), GpuOnDemandMaximumVCPUs="16"))
+    pipeline_runs.dead_run(emu, names, "nightly")
+    return ["rerun", "nightly", "--stack", "rv", "--on-demand"]
+
+
+def reran(emu: Emulator, folder: Path) -> None:
+    # Each command of the plan submitted once for attempt 2, none twice, after the right job.
+    jobs = rerun_jobs(emu)
+    commands = [j["tags"][listing.COMMAND_TAG] for j in jobs]
+    assert sorted(commands) == ["bundle", "eval", "predict", "train"], commands
+    ids = {j["tags"][listing.COMMAND_TAG]: j["jobId"] for j in jobs}
+    for job in jobs:
+        parents = [d["jobId"] for d in job.get("dependsOn") or ()]
+        command = job["tags"][listing.COMMAND_TAG]
+        expected = {"train": [], "predict": [ids["train"]], "eval": [ids["predict"]],
+                    "bundle": [ids["eval"]]}[command]
+        assert parents == expected, (command, parents)
+
+
+def rerun_jobs(emu: Emulator) -> list[dict]:
+    """The jobs `rerun` submitted (tagged with a run attempt), in every queue of the stack."""
+    batch = emu.client("batch")
+    ids = [s["jobId"] for q in batch.describe_job_queues()["jobQueues"]
+           for s in batch.list_jobs(jobQueue=q["jobQueueName"], filters=[
+               {"name": "AFTER_CREATED_AT", "values": ["0"]}])["jobSummaryList"]
+           if ":" not in s["jobId"]]
+    found = batch.describe_jobs(jobs=ids)["jobs"] if ids else []
+    return [j for j in found if rerun.ATTEMPT_TAG in (j.get("tags") or {})]
+
+
+def forget_rerun(emu: Emulator, folder: Path) -> None:
+    # AWS cannot delete a job; the emulator runs in this process, so the jobs a rerun submitted
+    # are removed from moto's Batch, leaving the dead run as it was before.
+    from moto.batch.models import batch_backends
+
+    backend = batch_backends[emu.client("sts").get_caller_identity()["Account"]][emu.region]
+    for job in rerun_jobs(emu):
+        for job_id in [job["jobId"], *(f"{job['jobId']}:{i}" for i in range(8))]:
+            gone = backend._jobs.pop(job_id, None)
+            if gone is not None and gone in gone.job_queue.jobs:
+                gone.job_queue.jobs.remove(gone)
+
+
 def configure_batch(endpoint: str, use_docker: bool) -> None:
     request = urllib.request.Request(f"{endpoint}/moto-api/config", method="POST",
                                      data=json.dumps({"batch": {"use_docker": use_docker}})
@@ -225,6 +274,7 @@ COMMANDS = [
     Command("smoke-test", prepare_smoke_test, smoke_tested, restore=lambda emu, folder: None),
     Command("request-quota", prepare_request_quota, quotas_requested,
             restore=withdraw_requests),
+    Command("rerun", prepare_rerun, reran, restore=forget_rerun),
 ]
 
 

@@ -112,6 +112,33 @@ def test_an_on_demand_gpu_environment_is_checked_against_the_on_demand_quota(emu
             "us-east-1) is 4 vCPUs, fewer than the 8") in problem["message"]
 
 
+def test_the_on_demand_gpu_queue_is_checked_and_requested_against_the_on_demand_quota(
+        emulator, cli, quotas):
+    # A new account: 0 of G and VT on demand, the quota the on-demand GPU queue draws on.
+    deploy(emulator, STACK, make_network(emulator), **{params.GPU_ON_DEMAND_MAX_VCPUS: "16"})
+    stand_in.new_account(quotas)
+    stand_in.set_applied(quotas, G_SPOT, 96)
+    stand_in.set_applied(quotas, STANDARD_SPOT, 80)
+
+    code, report = run_doctor(cli)
+
+    assert code == 1
+    [problem] = not_ok(quota_findings(report))
+    assert problem["status"] == doctor.PROBLEM
+    assert problem["message"] == (
+        "on-demand GPU queue on-demand vCPU quota 'Running On-Demand G and VT instances' "
+        "(L-DB2E81BA, us-east-1) is 0 vCPUs, fewer than the 8 of one g4dn.2xlarge: no on-demand "
+        "GPU queue job can start (Batch leaves it RUNNABLE)")
+    assert ("(16 to scale to GpuOnDemandMaximumVCPUs): rv-batch-cfn request-quota --stack rv "
+            "--region us-east-1 --kind gpu") in problem["fix"]
+
+    done = cli("request-quota", "--stack", STACK, "--kind", "gpu", "--yes")
+
+    assert done.returncode == 0, done.stderr
+    assert [(c["QuotaCode"], c["DesiredValue"]) for c in quotas.quota_request_calls] == \
+        [(G_ON_DEMAND, 16.0)]  # the spot quota holds 96: not requested
+
+
 def test_a_quota_shared_by_both_kinds_is_counted_once_with_both_needs():
     # Both kinds on Standard spot types: one quota, needing the larger of their smallest
     # fitting types for a job, and both MaximumVCPUs to scale both at once.

@@ -264,3 +264,25 @@ def test_a_gpu_job_stuck_in_runnable_on_a_zero_quota_names_the_quota(emulator, j
     assert "rv-batch-cfn request-quota --stack rv --region us-east-1 --kind gpu" in stdout
     # Shown once, first: doctor's part leaves the quota out.
     assert stdout.count("L-3819A6DF") == 1
+
+
+def test_a_gpu_job_cancelled_for_capacity_says_so_and_names_the_on_demand_queue(emulator, cli,
+                                                                               jobs):
+    # The stand-in keeps the job RUNNABLE for want of capacity, then cancels it as the queue's
+    # time limit (CapacityWaitTimeout, 30 minutes here) does.
+    deploy(emulator, STACK, make_network(emulator), CapacityWaitTimeout=30,
+           GpuOnDemandMaximumVCPUs=16)
+    jobs.outcome = stand_in.NO_CAPACITY
+
+    result = cli("smoke-test", "--stack", STACK, "--kind", "gpu", *FAST)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert ("capacity: the GPU job waits for instance capacity "
+            "(CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY); its queue cancels it after 30 minutes "
+            "(CapacityWaitTimeout): `rv-batch-cfn rerun RUN --stack rv --on-demand` submits a "
+            "pipeline run's jobs on the on-demand GPU queue") in lines
+    assert ("capacity: the GPU job was cancelled by its queue after waiting 30 minutes for "
+            "instance capacity (CapacityWaitTimeout): `rv-batch-cfn rerun RUN --stack rv "
+            "--on-demand` submits a pipeline run's jobs on the on-demand GPU queue") in lines
+    assert f"GPU FAILED: {stand_in.CANCELLED_FOR_CAPACITY}" in result.stdout

@@ -250,6 +250,24 @@ def test_the_rule_names_exactly_this_stacks_queues_for_both_kinds_of_event():
         assert detail["jobQueue"] == [QUEUES["gpu"], QUEUES["cpu"]]
 
 
+def test_the_rule_names_the_on_demand_gpu_queue_when_there_is_one():
+    on_demand = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/RasterVisionGpuOnDemandJobQueue"
+    values = console_values(default(), NotificationEmail="team@example.com",
+                            GpuOnDemandMaximumVCPUs=16)
+    values[job_queues.queue_id("GpuOnDemand")] = on_demand
+    values.update({f"{r}.Arn": "<rule>" for r in notifications.RULES})
+    pattern = resolve(default()["Resources"][notifications.RULE], default(), values)[
+        "Properties"]["EventPattern"]
+    for branch in pattern["$or"]:
+        assert branch["detail"]["jobQueue"] == [QUEUES["gpu"], QUEUES["cpu"], on_demand]
+    # and both queues cancel jobs waiting for capacity alike
+    queue = default()["Resources"][job_queues.queue_id("GpuOnDemand")]
+    assert queue["Condition"] == "HasGpuOnDemandQueue"
+    assert resolve(queue["Properties"]["JobStateTimeLimitActions"], default(),
+                   console_values(default(), CapacityWaitTimeout=60)) == [
+        *(cancel(r, 1800) for r in UNRUNNABLE), cancel(CAPACITY, 3600)]
+
+
 @pytest.mark.parametrize("event,queue,expected", [
     ("job-failed", QUEUES["gpu"], True),
     ("job-failed", QUEUES["cpu"], True),

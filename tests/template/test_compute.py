@@ -53,6 +53,21 @@ def test_compute_environment(kind, image_type):
     assert res["Tags"]["Name"] == {"Fn::Sub": f"${{Prefix}}RasterVision{kind}"}
 
 
-def test_one_environment_per_kind():
-    assert sorted(resources(of_type="AWS::Batch::ComputeEnvironment")) == [
-        "CpuComputeEnvironment", "GpuComputeEnvironment"]
+def test_one_environment_per_kind_and_the_optional_on_demand_gpu_one():
+    environments = resources(of_type="AWS::Batch::ComputeEnvironment")
+    assert sorted(environments) == [
+        "CpuComputeEnvironment", "GpuComputeEnvironment", "GpuOnDemandComputeEnvironment"]
+    assert [n for n, r in environments.items() if "Condition" in r] == [
+        "GpuOnDemandComputeEnvironment"]
+    on_demand = environments["GpuOnDemandComputeEnvironment"]
+    assert on_demand["Condition"] == "HasGpuOnDemandQueue"
+    res, gpu = (environments[n]["Properties"]["ComputeResources"]
+                for n in ("GpuOnDemandComputeEnvironment", "GpuComputeEnvironment"))
+    # on-demand, from zero to its own maximum, otherwise the GPU kind's instances
+    assert {k: res[k] for k in ("Type", "AllocationStrategy", "MinvCpus", "MaxvCpus")} == {
+        "Type": "EC2", "AllocationStrategy": "BEST_FIT_PROGRESSIVE", "MinvCpus": 0,
+        "MaxvCpus": {"Ref": "GpuOnDemandMaximumVCPUs"}}
+    assert "BidPercentage" not in res
+    for key in ("InstanceTypes", "LaunchTemplate", "Ec2Configuration", "Subnets",
+                "SecurityGroupIds", "InstanceRole"):
+        assert res[key] == gpu[key], key

@@ -33,7 +33,7 @@ VARIANT_DEFAULTS = {
         "S3KmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/"
                         "1234abcd-12ab-34cd-56ef-1234567890ab",
         "LogRetentionDays": 90, "UpdateJobTimeoutMinutes": 2880,
-        "EnableSessionManager": "true"},
+        "EnableSessionManager": "true", "GpuOnDemandMaximumVCPUs": 32},
 }
 
 

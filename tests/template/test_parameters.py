@@ -26,7 +26,7 @@ NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemory
              "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
              "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops",
              "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn",
-             "TrainGPUs", "TrainVCPUs", "TrainMemory"]
+             "TrainGPUs", "TrainVCPUs", "TrainMemory", "GpuOnDemandMaximumVCPUs"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():

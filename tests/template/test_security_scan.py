@@ -43,14 +43,20 @@ def test_cfn_lint_cli_with_informational_checks_prints_nothing(tmp_path):
 
 @pytest.fixture(scope="module")
 def checkov_report(tmp_path_factory) -> dict:
-    """One checkov run over both templates (it takes seconds to start)."""
+    """One checkov run over both templates and the named configurations' (it takes seconds to
+    start): custom-families has the on-demand GPU queue on by default."""
     if not Path(CHECKOV).exists():
         pytest.fail(f"checkov is not installed at {CHECKOV}: `make test` installs it")
+    folder = tmp_path_factory.mktemp("checkov")
+    variants = []
+    for name in sorted(set(CONFIGS) - {"default"}):
+        variants.append(folder / f"{name}.yml")
+        variants[-1].write_text(render(name))
     # --skip-download: checkov would otherwise call its vendor's API; nothing leaves this machine.
     result = subprocess.run(
-        [CHECKOV, *(arg for path in TEMPLATES for arg in ("-f", str(path))),
+        [CHECKOV, *(arg for path in [*TEMPLATES, *variants] for arg in ("-f", str(path))),
          "--framework", "cloudformation", "--skip-download", "--output", "json"],
-        capture_output=True, text=True, cwd=tmp_path_factory.mktemp("checkov"))
+        capture_output=True, text=True, cwd=folder)
     return json.loads(result.stdout)
 
 
@@ -73,7 +79,8 @@ def test_every_checkov_suppression_has_its_reason_in_the_metadata(checkov_report
     skipped = checkov_report["results"]["skipped_checks"]
     assert skipped, "the template documents its suppressions; checkov must see them"
     for check in skipped:
-        template = next(p for p in TEMPLATES if p.name == Path(check["file_path"]).name)
+        template = next((p for p in TEMPLATES if p.name == Path(check["file_path"]).name),
+                        TEMPLATE)  # a named configuration's: the same resources
         resources = load_template(template.read_text())["Resources"]
         name = check["resource"].split(".")[-1]
         skips = resources[name]["Metadata"]["checkov"]["skip"]

@@ -18,7 +18,7 @@ from ..clients import ec2 as ec2_reads
 from ..clients.batch import read_queue
 from ..clients.session import aws_errors, check_credentials
 from ..rv_config.profile import check_main_stack
-from ..clients.stack import complete_stack, require_outputs, stack_parameters
+from ..clients.stack import complete_stack, require_outputs, stack_outputs, stack_parameters
 from .alerts import idle_findings, notification_findings, time_limit_findings
 from .environments import environment_findings
 from .families import family_findings
@@ -69,7 +69,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     vpc = values.get(params.VPC, "VPC_ID")
 
     findings: list[Finding] = []
-    findings += environment_findings(kinds)
+    findings += environment_findings(kinds + _on_demand_queue(batch, stack))
     findings += family_findings(kinds)
     train = train_size(values)
     findings += fit_findings(kinds, lookup, ec2.meta.region_name)
@@ -86,6 +86,17 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += notification_findings(session, stack)
     findings += quota_findings(session, stack_name, values, lookup)
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
+
+
+def _on_demand_queue(batch: Any, stack: dict) -> list[Kind]:
+    """The optional on-demand GPU queue and its environment, when the stack has them: checked
+    ENABLED and VALID like the others (its types, AMI and job definition are the GPU kind's)."""
+    name = stack_outputs(stack).get(out.GPU_ON_DEMAND_JOB_QUEUE)
+    if not name:
+        return []
+    k = Kind(out.GPU_ON_DEMAND_KIND, name, "")
+    k.queue, k.environments = read_queue(batch, name)
+    return [k]
 
 
 def _read_kind(batch: Any, kind: str, queue_name: str, definition_name: str) -> Kind:

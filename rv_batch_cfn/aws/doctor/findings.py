@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ...template import outputs as out
 from ...template import parameters as params
 from ..clients.findings import NOTE, OK, PROBLEM, WARNING  # noqa: F401 - a Finding's statuses
 
@@ -81,7 +82,8 @@ class Kind:
 
     @property
     def label(self) -> str:
-        return self.kind.upper()
+        """'GPU', 'CPU', or 'on-demand GPU' for the optional on-demand GPU queue."""
+        return "on-demand GPU" if self.kind == out.GPU_ON_DEMAND_KIND else self.kind.upper()
 
     @property
     def parameters(self) -> params.KindParameters:

@@ -18,7 +18,8 @@ from ...errors import AwsError, Problem, RvBatchError
 from ...template import outputs as out
 from ..costs import estimate as job_costs
 from ..clients.session import aws_errors
-from ..clients.stack import complete_stack, require_outputs
+from ..clients.stack import complete_stack, require_outputs, stack_outputs
+from . import capacity as job_capacity
 
 STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 ENDED = ("SUCCEEDED", "FAILED")
@@ -70,7 +71,7 @@ class Job:
     name: str
     run: str  # "" when neither its tags nor its name say
     command: str
-    kind: str  # "gpu" or "cpu": the stack queue it was found in
+    kind: str  # "gpu", "cpu" or "gpu-on-demand": the stack queue it was found in
     queue: str
     status: str
     reason: str
@@ -92,6 +93,11 @@ class Job:
             return None
         return (self.stopped or now) - self.started
 
+    @property
+    def capacity(self) -> str:
+        """"waiting" for instance capacity, "cancelled" by the queue's time limit for it, or ""."""
+        return job_capacity.state(self.status, self.reason)
+
     def stuck(self, now: datetime) -> bool:
         """RUNNABLE with a reason from Batch, or for longer than STUCK_AFTER."""
         return self.status == "RUNNABLE" and (bool(self.reason) or now - self.created > STUCK_AFTER)
@@ -105,7 +111,7 @@ class Job:
                 "stopped": _iso(self.stopped),
                 "duration_seconds": None if duration is None else int(duration.total_seconds()),
                 "array_size": self.array_size, "array_states": self.array_states,
-                "stuck": self.stuck(now),
+                "stuck": self.stuck(now), "capacity": self.capacity or None,
                 **({"cost": self.cost.as_dict()} if self.cost is not None else {})}
 
 
@@ -145,6 +151,24 @@ class JobsReport:
     costed: bool = False  # each job carries its estimated cost
     pricing_problem: Optional[str] = None  # why on-demand prices are unknown
     cost_problem: Optional[str] = None  # why no cost could be estimated at all
+    # queue name -> seconds its time limit lets a job wait for capacity (None: no limit); read
+    # only when a job waits for capacity or was cancelled for it.
+    capacity_limits: dict[str, Optional[int]] = field(default_factory=dict)
+
+    @property
+    def on_demand_queue(self) -> bool:
+        """The stack has the on-demand GPU queue (`rerun --on-demand` can use it)."""
+        return ON_DEMAND_KIND in self.queues
+
+    @property
+    def capacity_jobs(self) -> tuple[Job, ...]:
+        """The jobs waiting for instance capacity, or cancelled for want of it."""
+        return tuple(j for j in self.jobs if j.capacity)
+
+    def capacity_advice(self, job: Job) -> str:
+        """What to say of a job of `capacity_jobs`: the time limit, what to do."""
+        return job_capacity.advice(self.stack, job.run, job.kind, job.capacity,
+                                   self.capacity_limits.get(job.queue), self.on_demand_queue)
 
     @property
     def cost_notes(self) -> tuple[str, ...]:
@@ -176,17 +200,34 @@ class JobsReport:
         return {"stack": self.stack, "region": self.region, "queues": self.queues,
                 "since": _iso(self.since), "now": _iso(self.now), "run": self.run,
                 "statuses": list(self.statuses), **costed,
+                "capacity": [{"job_id": j.job_id, "run": j.run, "command": j.command,
+                              "state": j.capacity, "advice": self.capacity_advice(j)}
+                             for j in self.capacity_jobs],
                 "runs": [{"run": r.name, "jobs": [j.as_dict(self.now) for j in r.jobs],
                           **({"cost_usd": round(r.cost_usd, 6)} if self.costed else {})}
                          for r in self.runs]}
+
+
+# The kind of the optional on-demand GPU queue (GpuOnDemandMaximumVCPUs above 0).
+ON_DEMAND_KIND = out.GPU_ON_DEMAND_KIND
 
 
 def stack_queues(session: Any, stack_name: str) -> dict[str, str]:
     """kind -> job queue name, from the stack's outputs."""
     with aws_errors(f"read stack {stack_name!r}"):
         stack = complete_stack(session.client("cloudformation"), stack_name)
+    return queues_of(stack)
+
+
+def queues_of(stack: dict) -> dict[str, str]:
+    """kind -> job queue name, from a stack's description: GPU, CPU, and the on-demand GPU
+    queue when the stack has one."""
     names = require_outputs(stack, list(out.QUEUE_OUTPUTS))
-    return {kind: names[queue] for kind, (queue, _) in out.KIND_OUTPUTS.items()}
+    queues = {kind: names[queue] for kind, (queue, _) in out.KIND_OUTPUTS.items()}
+    on_demand = stack_outputs(stack).get(out.GPU_ON_DEMAND_JOB_QUEUE)
+    if on_demand:
+        queues[ON_DEMAND_KIND] = on_demand
+    return queues
 
 
 def list_queue(batch: Any, queue: str, since: datetime) -> list[dict]:
@@ -298,8 +339,11 @@ def read_jobs(session: Any, stack_name: str, since: datetime, run: Optional[str]
         else:
             found = [(replace(j, cost=estimates.get(j.job_id)), raw) for j, raw in found]
         problem = book.pricing_problem
+    limits = (job_capacity.wait_limits(batch, queues) if any(j.capacity for j, _ in found)
+              else {})
     return JobsReport(stack_name, batch.meta.region_name, queues, since, now,
-                      group(j for j, _ in found), run, tuple(statuses), costs, problem, failure)
+                      group(j for j, _ in found), run, tuple(statuses), costs, problem, failure,
+                      limits)
 
 
 def watch(read: Callable[[], JobsReport], interval: float,

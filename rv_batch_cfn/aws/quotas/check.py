@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ...instance_types import InstanceType
+from ...template import outputs as out
 from ...template import parameters as params
 from ..clients import ec2
 from ..clients.findings import NOTE, OK, PROBLEM
 from ..clients.session import DENIED_CODES, aws_error, error_code
-from .codes import SERVICE_CODE, SPOT, VcpuQuota, quota_for
+from .codes import ON_DEMAND, SERVICE_CODE, SPOT, VcpuQuota, quota_for
 
+# The optional on-demand GPU queue's environment (GpuOnDemandMaximumVCPUs above 0): the GPU
+# kind's types, on-demand, its own MaximumVCPUs; checked with the GPU kind.
+ON_DEMAND_QUEUE = out.GPU_ON_DEMAND_KIND
 GET_QUOTA = "servicequotas:GetServiceQuota"
 GET_DEFAULT = "servicequotas:GetAWSDefaultServiceQuota"
 # Batch's "optimal" picks from the C, M and R families: the Standard quota.
@@ -46,8 +50,15 @@ class KindNeed:
 
     @property
     def label(self) -> str:
-        """'GPU', 'CPU', or 'train (4 GPUs)' for the train size."""
-        return f"train ({self.gpus} GPUs)" if self.kind == TRAIN else self.kind.upper()
+        """'GPU', 'CPU', 'on-demand GPU queue', or 'train (4 GPUs)' for the train size."""
+        return kind_label(self.kind, self.gpus)
+
+
+def kind_label(kind: str, gpus: int = 0) -> str:
+    """A kind as messages name it: GPU, CPU, the on-demand GPU queue, train (4 GPUs)."""
+    if kind == TRAIN:
+        return f"train ({gpus} GPUs)"
+    return "on-demand GPU queue" if kind == ON_DEMAND_QUEUE else kind.upper()
 
 
 @dataclass(frozen=True)
@@ -86,12 +97,12 @@ class QuotaNeed:
 
     @property
     def kinds_text(self) -> str:
-        """'GPU', 'CPU', 'GPU and CPU' or 'GPU and train (4 GPUs)'."""
+        """'GPU', 'CPU', 'GPU and CPU', 'GPU and train (4 GPUs)', ..."""
         return " and ".join(self.label(k) for k in self.kinds)
 
     def label(self, kind: str) -> str:
         """How messages name `kind`: 'GPU', 'CPU', 'train (4 GPUs)'."""
-        return self.labels.get(kind, kind.upper())
+        return self.labels.get(kind, kind_label(kind))
 
     @property
     def applied(self) -> Optional[float]:
@@ -165,6 +176,9 @@ def kind_needs(values: Mapping[str, str], lookup: Callable[[list[str]], ec2.Type
         max_vcpus = 0 if kind == TRAIN else _int(values.get(params.MAXIMUM_VCPUS))
         needs.append(KindNeed(kind, values.get(kp.capacity, SPOT) or SPOT, tuple(fitting),
                               max_vcpus, gpus))
+        on_demand = _int(values.get(params.GPU_ON_DEMAND_MAX_VCPUS))
+        if kind == "gpu" and on_demand > 0:
+            needs.append(KindNeed(ON_DEMAND_QUEUE, ON_DEMAND, tuple(fitting), on_demand, gpus))
     return needs
 
 
@@ -222,11 +236,19 @@ def read_value(client: Any, quota: VcpuQuota) -> QuotaValue:
 
 
 def request_command(stack: str, region: str, kinds: Sequence[str]) -> str:
-    """The command that requests what the stack needs (train jobs use the GPU environment)."""
-    kinds = list(dict.fromkeys("gpu" if k == TRAIN else k for k in kinds))
-    kind = kinds[0] if len(kinds) == 1 else "all"
+    """The command that requests what the stack needs (train jobs use the GPU environment;
+    the on-demand GPU queue's quota comes with the GPU kind's, request-quota --kind gpu)."""
+    named = list(dict.fromkeys("gpu" if k in (TRAIN, ON_DEMAND_QUEUE) else k for k in kinds))
+    kind = named[0] if len(named) == 1 else "all"
     return (f"rv-batch-cfn request-quota --stack {shlex.quote(stack)} --region {region}"
             f" --kind {kind}")
+
+
+def _maximum(need: QuotaNeed) -> str:
+    """The parameters that bound the vCPUs the need's environments scale to."""
+    names = [params.GPU_ON_DEMAND_MAX_VCPUS if k == ON_DEMAND_QUEUE else params.MAXIMUM_VCPUS
+             for k in need.kinds]
+    return " and ".join(dict.fromkeys(names))
 
 
 def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
@@ -267,14 +289,14 @@ def judge(needs: Sequence[QuotaNeed], kinds: Sequence[KindNeed], stack: str
                    f"{' and '.join(n.label(k) for k in short_here)} jobs can use only the "
                    "types of their other quotas"),
                 f"Request at least {n.one_instance} vCPUs ({n.scale} to scale to "
-                f"{params.MAXIMUM_VCPUS}): {command} (quotas are per region and per account)."))
+                f"{_maximum(n)}): {command} (quotas are per region and per account)."))
         elif value < n.scale:
             found.append(QuotaFinding(
-                NOTE, n, f"{what}, below the {n.scale} vCPUs of {params.MAXIMUM_VCPUS}: "
+                NOTE, n, f"{what}, below the {n.scale} vCPUs of {_maximum(n)}: "
                 f"scaling stops at {value:g} vCPUs",
                 f"To scale fully: {command}"))
         else:
-            found.append(QuotaFinding(OK, n, f"{what}: enough for {params.MAXIMUM_VCPUS} "
+            found.append(QuotaFinding(OK, n, f"{what}: enough for {_maximum(n)} "
                                              f"({n.scale})"))
     return found
 

@@ -62,10 +62,12 @@ def read_settings(session: Any, stack_name: str, job_def_stack: Optional[str] = 
     topic = stack_outputs(main).get(notifications.TOPIC_OUTPUT)
     region = cfn.meta.region_name
     train = _train_size(main)
+    # The on-demand GPU queue, when the stack has one (GpuOnDemandMaximumVCPUs above 0).
+    on_demand = {o: v for o, v in stack_outputs(main).items() if o == out.GPU_ON_DEMAND_JOB_QUEUE}
     if job_def_stack is None:
         names = require_outputs(main, [*out.QUEUE_OUTPUTS, *out.JOB_DEFINITION_OUTPUTS])
-        return BatchSettings(names, _attempts(main), topic, region, train)
-    names = require_outputs(main, list(out.QUEUE_OUTPUTS))
+        return BatchSettings({**names, **on_demand}, _attempts(main), topic, region, train)
+    names = {**require_outputs(main, list(out.QUEUE_OUTPUTS)), **on_demand}
     definitions = complete_stack(cfn, job_def_stack)
     check_main_stack(definitions, main)
     names.update(require_outputs(definitions, list(out.JOB_DEFINITION_OUTPUTS)))
@@ -115,6 +117,9 @@ def section(settings: BatchSettings, fmt: str = BATCH) -> tuple[str, dict[str, s
     else:
         keys, name = out.BATCH_KEYS, out.BATCH_SECTION
     values = {key: settings.value(output) for output, key in keys.items()}
+    if fmt != AWS_BATCH and out.GPU_ON_DEMAND_JOB_QUEUE in settings.names:
+        # A key of this project's (`rerun --on-demand`, docs): Raster Vision ignores it.
+        values[out.GPU_ON_DEMAND_KEY] = settings.value(out.GPU_ON_DEMAND_JOB_QUEUE)
     values[out.ATTEMPTS_KEY] = settings.attempts
     # Raster Vision 0.9/0.10 ([AWS_BATCH]) has no plugin runners: no runner would read these.
     if fmt != AWS_BATCH:
