@@ -41,6 +41,8 @@ SESSION_MANAGER = "EnableSessionManager"
 UNRUNNABLE_JOB_TIMEOUT = "UnrunnableJobTimeout"
 CAPACITY_WAIT_TIMEOUT = "CapacityWaitTimeout"
 NOTIFICATION_EMAIL = "NotificationEmail"
+MONTHLY_BUDGET = "MonthlyBudget"  # budget.py
+BUDGET_HARD_STOP = "BudgetHardStop"
 
 
 class KindParameters:
@@ -427,6 +429,7 @@ GROUPS = [
                                    UNRUNNABLE_JOB_TIMEOUT,
                                    CAPACITY_WAIT_TIMEOUT, NOTIFICATION_EMAIL]),
     ("Data access", [S3_BUCKETS, S3_READ_ONLY_BUCKETS, KMS_KEY_ARNS]),
+    ("Budget", [MONTHLY_BUDGET, BUDGET_HARD_STOP]),
 ]
 
 LABELS = {
@@ -475,6 +478,8 @@ LABELS = {
     UNRUNNABLE_JOB_TIMEOUT: "Cancel jobs that cannot run after (minutes)",
     CAPACITY_WAIT_TIMEOUT: "Cancel jobs waiting for capacity after (minutes)",
     NOTIFICATION_EMAIL: "Notification e-mail (optional)",
+    MONTHLY_BUDGET: "Monthly budget in USD (optional)",
+    BUDGET_HARD_STOP: "Stop new jobs at 100% of the budget",
 }
 
 

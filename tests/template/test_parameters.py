@@ -25,7 +25,8 @@ NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemory
              "S3ReadOnlyBuckets", "S3KmsKeyArns", "UpdateJobTimeoutMinutes", "EnableSessionManager",
              "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
              "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops",
-             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn"]
+             "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn",
+             "MonthlyBudget", "BudgetHardStop"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
@@ -53,7 +54,7 @@ def test_groups_keep_the_original_order_and_cover_every_parameter():
     labels = [g["Label"]["default"] for g in INTERFACE["ParameterGroups"]]
     assert labels == ["Project metadata", "Required parameters", "Instance types",
                       "Root volume performance (gp3)", "Batch compute",
-                      "Container images and jobs", "Data access"]
+                      "Container images and jobs", "Data access", "Budget"]
     grouped = [n for g in INTERFACE["ParameterGroups"] for n in g["Parameters"]]
     assert sorted(grouped) == sorted(PARAMETERS)
     assert len(grouped) == len(set(grouped))
