@@ -13,15 +13,14 @@ from typing import Callable, Optional, Sequence
 
 from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, RvBatchError
 from . import (ami, costs, deploy, doctor, generate, global_options, jobs, publish, quotas,
-               rvconfig,
-               smoke, subnets, teardown)
+               resume, rvconfig, smoke, subnets, teardown)
 from .common import stderr
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     generate.register, rvconfig.register, deploy.register, publish.register, ami.register,
     doctor.register, quotas.register, subnets.register, jobs.register, costs.register,
-    teardown.register,
+    teardown.register, resume.register,
     smoke.register]
 
 

@@ -11,7 +11,8 @@ offered in the subnets' zones), images.py (the AMI override and the ECR images e
 rv_config.py (Raster Vision's profile names this stack), families.py (GPU types the AL2023
 NVIDIA AMIs drive), shared_memory.py (/dev/shm fits beside the job's memory), rv_runner.py (the
 installed Raster Vision Batch runner would replace the job definitions' retries), alerts.py
-(queue time limits, capacity kept while idle, notifications), quotas.py (EC2 vCPU quotas, spot
+(queue time limits, capacity kept while idle, notifications), budget.py (the monthly
+budget and its cost allocation tag), quotas.py (EC2 vCPU quotas, spot
 placement scores); model.py holds what they report.
 """
 
@@ -27,12 +28,13 @@ from ..session import aws_errors, check_credentials
 from ..rvconfig import check_main_stack
 from ..stack import complete_stack, require_outputs, stack_parameters
 from .alerts import idle_findings, notification_findings, time_limit_findings
+from .budget import budget_findings
 from .environments import environment_findings
 from .families import family_findings
 from .fit import JobSize, fit_findings, job_size
 from .images import ami_findings, image_findings
-from .model import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
-                    OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG, SHARED_MEMORY, SPOT_SCORES,
+from .model import (AMI, BUDGET, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE,
+                    NOTIFICATIONS, OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG, SHARED_MEMORY, SPOT_SCORES,
                     TIME_LIMITS, WARNING, Diagnosis, Finding, Kind)
 from .offerings import offering_findings
 from .quotas import quota_findings
@@ -43,7 +45,7 @@ from .shared_memory import shared_memory_findings
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
            "WARNING", "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG",
            "GPU_FAMILIES", "SHARED_MEMORY", "RUNNER", "TIME_LIMITS", "IDLE", "NOTIFICATIONS",
-           "QUOTAS", "SPOT_SCORES"]
+           "QUOTAS", "SPOT_SCORES", "BUDGET"]
 
 
 def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None) -> Diagnosis:
@@ -87,6 +89,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += idle_findings(kinds)
     findings += notification_findings(session, stack)
     findings += quota_findings(session, stack_name, values, lookup)
+    findings += budget_findings(session, stack)
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
 
 

@@ -27,6 +27,7 @@ IDLE = "idle capacity"
 NOTIFICATIONS = "notifications"
 QUOTAS = "vCPU quotas"
 SPOT_SCORES = "spot placement"
+BUDGET = "budget"
 
 
 @dataclass(frozen=True)
