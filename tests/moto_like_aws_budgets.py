@@ -9,7 +9,11 @@ create the budget with its NotificationsWithSubscribers through moto's Budgets b
 the budget's name, an update replaces it, and the stack's deletion deletes it. The budget's
 properties are passed as the template gives them, as CloudFormation hands them to Budgets.
 
-Its canary is in tests/test_moto_like_aws_budgets.py.
+moto's Cost Explorer has no ListCostAllocationTags either (it answers 500): the second patch
+answers it from `COST_ALLOCATION_TAGS`, which a test fills with the tags the account has and
+their status, as Billing lists them (Cost Explorer API reference, ListCostAllocationTags).
+
+The canaries are in tests/test_moto_like_aws_budgets.py.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 _PATCHED = False
+# Tag key -> "Active" or "Inactive": the cost allocation tags of the emulator's account.
+COST_ALLOCATION_TAGS: dict[str, str] = {}
 
 
 def patch() -> None:
@@ -26,6 +32,7 @@ def patch() -> None:
         return
     _PATCHED = True
     _patch_budget_resource()
+    _patch_cost_allocation_tags()
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -87,3 +94,19 @@ def _patch_budget_resource() -> None:
     del StackBudget  # registered as a subclass of CloudFormationModel
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def _patch_cost_allocation_tags() -> None:
+    """ListCostAllocationTags from COST_ALLOCATION_TAGS, narrowed by TagKeys as AWS does."""
+    import json
+
+    from moto.ce.responses import CostExplorerResponse
+
+    def list_cost_allocation_tags(self: Any) -> str:
+        wanted = json.loads(self.body or "{}").get("TagKeys")
+        return json.dumps({"CostAllocationTags": [
+            {"TagKey": key, "Type": "UserDefined", "Status": status}
+            for key, status in sorted(COST_ALLOCATION_TAGS.items())
+            if wanted is None or key in wanted]})
+
+    CostExplorerResponse.list_cost_allocation_tags = list_cost_allocation_tags

@@ -72,9 +72,9 @@ def read_budget(session: Any, stack: dict) -> Optional[StackBudget]:
         notes = budgets.describe_notifications_for_budget(
             AccountId=account, BudgetName=name).get("Notifications", [])
     spend = found.get("CalculatedSpend") or {}
-    said = tuple(f"{n['NotificationType']} > {float(n['Threshold']):g}"
+    said = tuple(sorted(f"{n['NotificationType']} > {float(n['Threshold']):g}"
                  + ("%" if n.get("ThresholdType", "PERCENTAGE") == "PERCENTAGE" else "")
-                 for n in notes)
+                 for n in notes))
     return StackBudget(
         name=name, limit=float(found["BudgetLimit"]["Amount"]),
         actual=_amount(spend.get("ActualSpend")) or 0.0,
@@ -106,11 +106,10 @@ def tag_state(session: Any) -> Optional[str]:
     try:
         found = ce.list_cost_allocation_tags(TagKeys=[compute.STACK_TAG])
     except Exception as e:  # noqa: BLE001 - sorted below
-        if error_code(e) in (*DENIED_CODES, "UnrecognizedClientException") or \
-                error_code(e) in ("NotImplemented", "InvalidAction", "UnknownOperationException",
-                                  "404"):
+        if error_code(e) in (*DENIED_CODES, "UnrecognizedClientException"):
             return None
-        raise aws_error("read Cost Explorer's cost allocation tags", e) from None
+        raise aws_error("read Cost Explorer's cost allocation tags "
+                        "(ce:ListCostAllocationTags)", e) from None
     states = {t["TagKey"]: t.get("Status", "") for t in found.get("CostAllocationTags") or ()}
     return states.get(compute.STACK_TAG, "")
 

@@ -35,11 +35,15 @@ def budget_findings(session: Any, stack: dict) -> list[Finding]:
         findings.append(Finding(BUDGET, NOTE, "nobody hears of the budget: it has no "
                                               "notifications",
                                 f"Update the stack with {params.NOTIFICATION_EMAIL}=you@example.com."))
-    state = tag_state(session)
+    try:
+        state = tag_state(session)
+    except AwsError as e:
+        state, why = None, str(e)
+    else:
+        why = "the caller may not call ce:ListCostAllocationTags"
     if state is None:
         findings.append(Finding(BUDGET, NOTE, f"whether {compute.STACK_TAG} is an active cost "
-                                              "allocation tag was not checked (Cost Explorer's "
-                                              "ListCostAllocationTags could not be asked)"))
+                                              f"allocation tag was not checked: {why}"))
     elif state != "Active":
         said = state.lower() if state else "not yet known to Billing"
         findings.append(Finding(BUDGET, WARNING,
