@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_FINDINGS, EXIT_OK, AwsError
 from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
 from .jobs import usd
@@ -80,7 +80,11 @@ def cmd_costs(args: argparse.Namespace) -> int:
         return read_jobs(session, args.stack, since, costs=True, now=now)
 
     bill = cost_explorer.read(session, args.stack, since, now, estimate)
-    budget = stack_budget(session, args.stack)
+    try:
+        budget = stack_budget(session, args.stack)
+    except AwsError as e:  # the bill stands without it
+        stderr(f"rv-batch-cfn costs: the stack's budget was not read: {e}")
+        budget = None
     if bill.problem:
         stderr(f"rv-batch-cfn costs: {bill.problem}")
         stderr("rv-batch-cfn costs: showing the estimate of `rv-batch-cfn jobs` instead")
