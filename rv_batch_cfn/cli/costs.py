@@ -16,8 +16,9 @@ STACK_TAG, CLOUDFORMATION_TAG = "rv-batch-cfn:stack", "aws:cloudformation:stack-
 HEADERS = ("DAY (UTC)", "INSTANCES", "VOLUMES", "LOGS", "OTHER", "TOTAL")
 
 
-def format_bill(bill) -> str:
-    """The table a person reads: one line per day, the total, and where the figures come from."""
+def format_bill(bill, budget=None, with_budget: bool = False) -> str:
+    """The table a person reads: one line per day, the total, where the figures come from, and
+    (with_budget) the month so far against the stack's budget."""
     from ..account.cost_explorer import METRIC, PARTS
 
     if bill.problem:
@@ -48,6 +49,8 @@ def format_bill(bill) -> str:
             or ["  no jobs in these days"]
     elif any(d.estimated for d in bill.days):
         lines += ["", "* Cost Explorer's figure is still an estimate for that day"]
+    if with_budget:
+        lines += ["", format_budget(budget)]
     lines += ["", *[f"note: {n}" for n in bill.notes]]
     return "\n".join(lines)
 
@@ -91,8 +94,7 @@ def cmd_costs(args: argparse.Namespace) -> int:
     if wants_json(args):
         print_json({**bill.as_dict(), "budget": budget.as_dict() if budget else None})
     else:
-        print(format_bill(bill))
-        print(format_budget(budget))
+        print(format_bill(bill, budget, with_budget=True))
     return EXIT_FINDINGS if bill.problem else EXIT_OK
 
 
