@@ -30,7 +30,7 @@ Example:
 
 Errors are RvBatchError and its kinds (ConfigError, LintError, OutputError, AwsError, ...). The
 command line, `rv-batch-cfn --help`, is built on the same functions (rv_batch_cfn.cli); the
-library that talks to AWS is rv_batch_cfn.account.
+library that talks to AWS is rv_batch_cfn.aws.
 """
 
 from typing import Any

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 import boto3
 
-from rv_batch_cfn.account.stack import stack_outputs
+from rv_batch_cfn.aws.clients.stack import stack_outputs
 from rv_batch_cfn.inputs import template_data
 
 REGION = "us-east-1"

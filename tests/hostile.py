@@ -1,6 +1,6 @@
 """Hostile inputs, and how a command must refuse them: exit 2, one message, no traceback, nothing
 written. Shared by the tests of the commands that read files and values (tests/test_hostile_
-inputs.py without AWS, tests/account/test_hostile_inputs.py with the emulator).
+inputs.py without AWS, tests/aws/test_hostile_inputs.py with the emulator).
 
 The commands run in this process (`rv_batch_cfn.cli.main`), so the suite stays fast; a guard
 turns a hang (a named pipe opened for reading blocks until a writer comes) into a failure.

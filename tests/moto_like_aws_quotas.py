@@ -35,7 +35,7 @@ ESTABLISHED = 1024.0
 DEFAULT_SCORE = 9
 # AWS's published EC2 vCPU quotas and their defaults for a new account (Amazon EC2 Instance
 # Types guide, "Amazon EC2 instance type quotas", On-Demand and Spot Instance quotas; read
-# 2026-12). The product's table (rv_batch_cfn/account/quotas/codes.py) is checked against it.
+# 2026-12). The product's table (rv_batch_cfn/aws/quotas/codes.py) is checked against it.
 AWS_EC2_VCPU_QUOTAS = {
     "L-6E869C2A": ("Running On-Demand DL instances", 0),
     "L-74FC7D96": ("Running On-Demand F instances", 0),

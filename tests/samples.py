@@ -17,7 +17,7 @@ H: !Join ["", [!Select [0, !Split [",", !Ref L]]]]
 """
 
 # The GPU families the GPU kind refuses and what every message says to use instead
-# (tests/test_gpu_families.py, tests/account/test_gpu_and_volume_checks.py).
+# (tests/test_gpu_families.py, tests/aws/test_gpu_and_volume_checks.py).
 INSTEAD = "use g4dn, g5, g6, g6e, p4d or p5 instead"
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import rv_batch_cfn
 from rv_batch_cfn import cli
-from rv_batch_cfn.account.session import aws_error
+from rv_batch_cfn.aws.clients.session import aws_error
 from rv_batch_cfn.cli import global_options
 from rv_batch_cfn.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED
 from tests.emulator import ROOT, deploy, make_network

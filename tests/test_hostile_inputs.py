@@ -1,7 +1,7 @@
 """Every command that reads a file or a value, given hostile input: exit 2, one message, no
 traceback, no changed or partial file. The commands here read before any call to AWS (their
 environment points at a port where nothing listens, so one that did call would fail otherwise);
-tests/account/test_hostile_inputs.py has those that read after a call.
+tests/aws/test_hostile_inputs.py has those that read after a call.
 """
 
 from __future__ import annotations

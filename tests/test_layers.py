@@ -1,5 +1,5 @@
 """The layers of ARCHITECTURE.md, held against the code by import-linter: its contracts are the
-[importlinter] section of setup.cfg (layers cli > account > template > core, no boto3 below the
+[importlinter] section of setup.cfg (layers cli > aws > template > core, no boto3 below the
 library layer, the Raster Vision plugin and rv_batch_cfn independent, no import cycles), and the
 tests run its command line, `lint-imports`, as a developer would.
 
@@ -49,7 +49,8 @@ def copy_of_the_project(tmp_path: Path) -> Path:
 
 
 AWS = "The template layer and the core never talk to AWS"
-LAYERS = "Each layer imports only the layers below it: cli > account > template > core"
+LAYERS = "Each layer imports only the layers below it: cli > aws > template > core"
+AWS_PACKAGES = "In aws, a package imports only the packages below it, none beside it"
 CYCLES = "No import cycles between the modules of a package"
 PLUGIN = "The Raster Vision plugin and rv_batch_cfn import nothing of each other"
 
@@ -57,13 +58,17 @@ PLUGIN = "The Raster Vision plugin and rv_batch_cfn import nothing of each other
 @pytest.mark.parametrize("module, line, broken", [
     ("rv_batch_cfn/template/network.py", "import boto3", {AWS}),
     ("rv_batch_cfn/render.py", "from botocore.session import Session", {AWS}),
-    # The account layer imports the template layer (a cycle too) and boto3 (so AWS, indirectly).
-    ("rv_batch_cfn/template/outputs.py", "from ..account import stack", {LAYERS, CYCLES, AWS}),
+    # The aws layer imports the template layer (a cycle too) and boto3 (so AWS, indirectly).
+    ("rv_batch_cfn/template/outputs.py", "from ..aws.clients import stack", {LAYERS, CYCLES, AWS}),
     ("rv_batch_cfn/config/limits.py", "from . import data", {CYCLES}),
     ("rastervision/batch_retry/runner.py", "import rv_batch_cfn.errors", {PLUGIN}),
-    ("rv_batch_cfn/account/jobs.py", "import rastervision.batch_retry", {PLUGIN}),
-], ids=["template imports boto3", "core imports botocore", "template imports account",
-        "cycle in config", "plugin imports rv_batch_cfn", "rv_batch_cfn imports the plugin"])
+    ("rv_batch_cfn/aws/jobs/listing.py", "import rastervision.batch_retry", {PLUGIN}),
+    # The cost estimate reaching into a command's package, and two commands' packages sharing.
+    ("rv_batch_cfn/aws/costs/estimate.py", "from ..doctor import fit", {AWS_PACKAGES}),
+    ("rv_batch_cfn/aws/doctor/fit.py", "from .. import subnets", {AWS_PACKAGES}),
+], ids=["template imports boto3", "core imports botocore", "template imports aws",
+        "cycle in config", "plugin imports rv_batch_cfn", "rv_batch_cfn imports the plugin",
+        "costs imports doctor", "doctor imports subnets"])
 def test_a_broken_contract_fails(tmp_path, module, line, broken):
     # The contracts can fail: the same tool on a copy of the code with one import added.
     root = copy_of_the_project(tmp_path)
@@ -94,9 +99,9 @@ def raster_vision_imports(root: Path) -> list[str]:
 def test_rv_batch_cfn_imports_nothing_of_raster_vision(tmp_path):
     assert raster_vision_imports(ROOT) == []
     root = copy_of_the_project(tmp_path)
-    jobs = root / "rv_batch_cfn" / "account" / "jobs.py"
+    jobs = root / "rv_batch_cfn" / "aws" / "jobs" / "listing.py"
     jobs.write_text(jobs.read_text() + "\n\ndef _added():\n    import rastervision.pipeline\n")
-    assert raster_vision_imports(root) == ["rv_batch_cfn.account.jobs -> rastervision"]
+    assert raster_vision_imports(root) == ["rv_batch_cfn.aws.jobs.listing -> rastervision"]
 
 
 FACES = ["rv_batch_cfn", "rv_batch_cfn.template"]

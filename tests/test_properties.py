@@ -29,8 +29,8 @@ import yaml
 from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 
-from rv_batch_cfn.account import base_ami
-from rv_batch_cfn.account.rvconfig import BatchSettings, check_config_file, write_config
+from rv_batch_cfn.aws.ami import base as base_ami
+from rv_batch_cfn.aws.rv_config.profile import BatchSettings, check_config_file, write_config
 from rv_batch_cfn.config import StackConfig, from_dict
 from rv_batch_cfn.errors import RvBatchError
 from rv_batch_cfn.template import outputs as out

@@ -1,4 +1,4 @@
-"""The family -> EC2 vCPU quota table (rv_batch_cfn/account/quotas/codes.py) against AWS's
+"""The family -> EC2 vCPU quota table (rv_batch_cfn/aws/quotas/codes.py) against AWS's
 published list.
 
 Source: Amazon EC2 Instance Types guide, "Amazon EC2 instance type quotas" (On-Demand Instance
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from rv_batch_cfn import instance_types
-from rv_batch_cfn.account.quotas import codes
+from rv_batch_cfn.aws.quotas import codes
 from tests.moto_like_aws_quotas import AWS_EC2_VCPU_QUOTAS
 
 

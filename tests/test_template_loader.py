@@ -44,7 +44,7 @@ def test_it_parses_with_libyaml_where_pyyaml_has_it():
 
 
 def test_a_body_aws_hands_back_reads_alike_as_yaml_or_json():
-    from rv_batch_cfn.account.deploy import compact_body
+    from rv_batch_cfn.aws.deploy import compact_body
     from rv_batch_cfn.inputs import template_data
 
     text = (ROOT / "cloudformation" / "template.yml").read_text()

@@ -1,5 +1,5 @@
 """The command layer: `rv-batch-cfn COMMAND ...`. Each module here parses one group of commands'
-arguments, calls the library (rv_batch_cfn.template, rv_batch_cfn.account), prints, and returns an
+arguments, calls the library (rv_batch_cfn.template, rv_batch_cfn.aws), prints, and returns an
 exit code (rv_batch_cfn.errors). Library errors become one message and exit 2, never a traceback.
 """
 
@@ -12,14 +12,14 @@ import traceback
 from typing import Callable, Optional, Sequence
 
 from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, RvBatchError
-from . import (ami, costs, deploy, doctor, generate, global_options, jobs, publish, quotas,
-               resume, rvconfig, smoke, subnets, teardown)
+from . import (ami, costs, deploy, doctor, generate, global_options, jobs, publish, request_quota,
+               resume, rv_config, smoke, subnets, teardown)
 from .common import stderr
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    generate.register, rvconfig.register, deploy.register, publish.register, ami.register,
-    doctor.register, quotas.register, subnets.register, jobs.register, costs.register,
+    generate.register, rv_config.register, deploy.register, publish.register, ami.register,
+    doctor.register, request_quota.register, subnets.register, jobs.register, costs.register,
     teardown.register, resume.register,
     smoke.register]
 
@@ -60,7 +60,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Run the command; library errors become one message and exit 2, never a traceback
     (unless --debug asks for it)."""
-    from ..account.waits import report_slow_calls
+    from ..aws.clients.timeouts import report_slow_calls
 
     report_slow_calls(stderr)  # a line every few seconds while an AWS call hangs or retries
     try:
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         # throttled call) is still one message, not a traceback. Anything else is a bug.
         if not type(e).__module__.startswith("botocore"):
             raise
-        from ..account.session import aws_error
+        from ..aws.clients.session import aws_error
 
         if args.debug:
             traceback.print_exc()

@@ -13,8 +13,8 @@ from .global_options import wants_json
 
 
 def _settings_from_args(args: argparse.Namespace):
-    from ..account import session as aws
-    from ..account.ami_settings import AmiSettings, parse_image_list
+    from ..aws.clients import session as aws
+    from ..aws.ami.settings import AmiSettings, parse_image_list
 
     endpoint = (args.ec2_endpoint if args.ec2_endpoint is not None
                 else args.endpoint_url or aws.endpoint_from_env("ec2") or "")
@@ -38,7 +38,7 @@ def _settings_from_args(args: argparse.Namespace):
 
 def cmd_create_ami(args: argparse.Namespace) -> int:
     """`create-ami` and `validate-ami`."""
-    from ..account.ami import create_ami, removal_commands
+    from ..aws.ami.create import create_ami, removal_commands
 
     settings = _settings_from_args(args)
     built = create_ami(settings, template=Path(args.template), manifest=Path(args.manifest),
@@ -80,8 +80,8 @@ def cmd_create_ami(args: argparse.Namespace) -> int:
 
 def cmd_find_base_ami(args: argparse.Namespace) -> int:
     """`find-base-ami`."""
-    from ..account import session as aws
-    from ..account.base_ami import (BASE_AMI_SETTING, BASE_IMAGES, DEFAULT_OWNERS,
+    from ..aws.clients import session as aws
+    from ..aws.ami.base import (BASE_AMI_SETTING, BASE_IMAGES, DEFAULT_OWNERS,
                                     check_settings_file, find_base_ami, find_ecs_amis,
                                     write_setting)
 
@@ -137,9 +137,9 @@ def _report_setting(written, name: str, value: str) -> None:
 def _add_build_arguments(p: argparse.ArgumentParser, building: bool = True) -> None:
     """The options of create-ami; `building` False (validate-ami) leaves out those that only
     matter to a build (--skip-provisioning, --manifest, --record), keeping their defaults."""
-    from ..account.ami import MANIFEST, TEMPLATE
-    from ..account.base_ami import BASE_AMI_SETTING
-    from ..account.last_ami import LAST_AMI
+    from ..aws.ami.create import MANIFEST, TEMPLATE
+    from ..aws.ami.base import BASE_AMI_SETTING
+    from ..aws.ami.last import LAST_AMI
 
     env = os.environ.get
     p.add_argument("--base-ami", default=env(BASE_AMI_SETTING),
@@ -196,8 +196,8 @@ def _add_build_arguments(p: argparse.ArgumentParser, building: bool = True) -> N
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add create-ami, validate-ami and find-base-ami."""
-    from ..account.base_ami import BASE_AMI_SETTING, BASE_IMAGES, SETTINGS, SETTINGS_TEMPLATE
-    from ..account.last_ami import LAST_AMI
+    from ..aws.ami.base import BASE_AMI_SETTING, BASE_IMAGES, SETTINGS, SETTINGS_TEMPLATE
+    from ..aws.ami.last import LAST_AMI
 
     p = sub.add_parser(
         "create-ami", help="build the optional GPU AMI with Packer",

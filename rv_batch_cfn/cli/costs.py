@@ -10,8 +10,8 @@ from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
 from .jobs import usd
 
-# The tags account/cost_explorer.py asks for, named here so that the parser loads no template
-# code (tests/account/test_cost_explorer.py holds them equal).
+# The tags aws/costs/cost_explorer.py asks for, named here so that the parser loads no template
+# code (tests/aws/test_cost_explorer.py holds them equal).
 STACK_TAG, CLOUDFORMATION_TAG = "rv-batch-cfn:stack", "aws:cloudformation:stack-name"
 HEADERS = ("DAY (UTC)", "INSTANCES", "VOLUMES", "LOGS", "OTHER", "TOTAL")
 
@@ -19,7 +19,7 @@ HEADERS = ("DAY (UTC)", "INSTANCES", "VOLUMES", "LOGS", "OTHER", "TOTAL")
 def format_bill(bill, budget=None, with_budget: bool = False) -> str:
     """The table a person reads: one line per day, the total, where the figures come from, and
     (with_budget) the month so far against the stack's budget."""
-    from ..account.cost_explorer import METRIC, PARTS
+    from ..aws.costs.cost_explorer import METRIC, PARTS
 
     if bill.problem:
         title = (f"stack {bill.stack}: estimate from the jobs' running time (not the bill), "
@@ -70,10 +70,10 @@ def format_budget(budget) -> str:
 def cmd_costs(args: argparse.Namespace) -> int:
     """`rv-batch-cfn costs`: 0 with Cost Explorer's figures; 1 when it could not give them and
     the estimate of `jobs` is shown instead."""
-    from ..account import cost_explorer
-    from ..account.budget import stack_budget
-    from ..account.jobs import parse_since, read_jobs
-    from ..account.session import connect
+    from ..aws.costs import cost_explorer
+    from ..aws.costs.budget import stack_budget
+    from ..aws.jobs.listing import parse_since, read_jobs
+    from ..aws.clients.session import connect
 
     now = datetime.now(timezone.utc)
     since = parse_since(args.since, now)

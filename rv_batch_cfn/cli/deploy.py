@@ -18,10 +18,10 @@ from .global_options import wants_json
 def cmd_deploy(args: argparse.Namespace) -> int:
     """`rv-batch-cfn deploy`: every value is checked before the first call to AWS; exit 1 when
     the change set was declined."""
-    from ..account.deploy import (CHANGE_SET_CREATED, DECLINED, DeployOptions, deploy,
+    from ..aws.deploy import (CHANGE_SET_CREATED, DECLINED, DeployOptions, deploy,
                                   load_template, parse_tags)
-    from ..account.deploy import parameter_values as checks
-    from ..account.session import aws_errors, connect
+    from ..aws.deploy import parameter_values as checks
+    from ..aws.clients.session import aws_errors, connect
 
     given = checks.parse_assignments([*(args.param or []), *(args.parameter_overrides or [])])
     options = DeployOptions(tags=parse_tags(args.tags or []), role_arn=args.role_arn or "",

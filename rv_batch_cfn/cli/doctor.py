@@ -31,8 +31,8 @@ def format_report(diagnosis) -> str:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """`rv-batch-cfn doctor`: exit 0 when healthy, 1 when problems were found."""
-    from ..account.doctor import diagnose
-    from ..account.session import make_session
+    from ..aws.doctor import diagnose
+    from ..aws.clients.session import make_session
 
     diagnosis = diagnose(make_session(args.profile, args.region, args.endpoint_url), args.stack,
                          args.job_def_stack)

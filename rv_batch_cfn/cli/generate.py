@@ -36,7 +36,7 @@ def emit_generated(text: str, output: str, lint: bool = True) -> None:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """`template`: the main template for the configuration."""
-    from ..account.last_ami import last_ami_hint
+    from ..aws.ami.last import last_ami_hint
     from ..render import render_yaml
     from ..template import build_template
 

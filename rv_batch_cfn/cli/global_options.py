@@ -58,7 +58,7 @@ def _options() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
 
 def region_argument(value: str) -> str:
     """argparse type of --region: a well-formed region name ('' for the default)."""
-    from ..account.session import region_problem
+    from ..aws.clients.session import region_problem
 
     problem = value and region_problem(value)
     if problem:

@@ -78,7 +78,7 @@ def _reason(job) -> str:
 
 def format_jobs(report) -> str:
     """The report a person reads: one table per pipeline run, then what to do about stuck jobs."""
-    from ..account.jobs import STATES, STUCK_AFTER
+    from ..aws.jobs.listing import STATES, STUCK_AFTER
 
     queues = ", ".join(f"{name} ({kind})" for kind, name in report.queues.items())
     lines = [f"stack {report.stack} ({report.region}), queues {queues}: jobs created since "
@@ -145,9 +145,9 @@ def cost_only_data(report) -> dict:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     """`rv-batch-cfn jobs`: 0; with --watch, 1 when a job shown failed."""
-    from ..account.jobs import parse_since, parse_statuses, read_jobs, watch
-    from ..account.pricing import PriceBook
-    from ..account.session import connect
+    from ..aws.jobs.listing import parse_since, parse_statuses, read_jobs, watch
+    from ..aws.costs.pricing import PriceBook
+    from ..aws.clients.session import connect
 
     now = datetime.now(timezone.utc)
     since = parse_since(args.since, now)
@@ -197,8 +197,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
     """`rv-batch-cfn logs`: the job's output; 1 when it has none yet. With --output json, one
     JSON document (the log's source and its events); with --follow as well, one JSON object per
     event and line (JSON Lines), as they come."""
-    from ..account import logs as joblogs
-    from ..account.session import connect
+    from ..aws.jobs import logs as joblogs
+    from ..aws.clients.session import connect
 
     session = connect(args.profile, args.region, args.endpoint_url)
     batch, logs = session.client("batch"), session.client("logs")

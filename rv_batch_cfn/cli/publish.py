@@ -26,7 +26,7 @@ def _setting(value: Optional[str], variable: str, default: str = "") -> str:
 
 def cmd_publish_container(args: argparse.Namespace) -> int:
     """`rv-batch-cfn publish-container`."""
-    from ..account.publish import (DEFAULT_TAG, KINDS, KindImages, PublishSettings,
+    from ..aws.publish.container import (DEFAULT_TAG, KINDS, KindImages, PublishSettings,
                                    publish_container)
 
     say = progress(args)
@@ -59,8 +59,8 @@ def cmd_publish_container(args: argparse.Namespace) -> int:
 
 
 def _read_stack(args: argparse.Namespace):
-    from ..account.publish_stack import read_stack_images
-    from ..account.session import connect
+    from ..aws.publish.stack_images import read_stack_images
+    from ..aws.clients.session import connect
     from ..errors import AwsError
 
     session = connect(args.profile or None, args.region or None, args.endpoint_url)
@@ -90,7 +90,7 @@ def _kinds_with_repository(stack, kinds, repositories, every_kind: bool, say) ->
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `publish-container`."""
-    from ..account.publish import DEFAULT_TAG
+    from ..aws.publish.container import DEFAULT_TAG
 
     p = sub.add_parser(
         "publish-container", help="push the local Raster Vision images to the stack's ECR "

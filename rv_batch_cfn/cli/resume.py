@@ -12,9 +12,9 @@ from .global_options import wants_json
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """`rv-batch-cfn resume`: 0 when everything is enabled (or would be, with --dry-run)."""
-    from ..account.budget import resume
-    from ..account.jobs import stack_queues
-    from ..account.session import connect
+    from ..aws.clients.session import connect
+    from ..aws.costs.budget import resume
+    from ..aws.jobs.listing import stack_queues
 
     session = connect(args.profile, args.region, args.endpoint_url)
     say = progress(args)

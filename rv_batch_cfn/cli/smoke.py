@@ -22,8 +22,8 @@ WHY_RUNNABLE = (
 def cmd_smoke_test(args: argparse.Namespace) -> int:
     """`rv-batch-cfn smoke-test`: exit 0 when every job succeeded, 1 when one did not, 2 when
     they could not be submitted, 130 when interrupted (the jobs are then terminated)."""
-    from ..account import smoke
-    from ..account.session import connect
+    from ..aws import smoke
+    from ..aws.clients.session import connect
 
     session = connect(args.profile, args.region, args.endpoint_url)
     plan = smoke.plan(session, args.stack, KIND_CHOICES[args.kind])
@@ -83,7 +83,7 @@ def _print_event(session, plan, event) -> None:
 def _print_quota(session, stack: str, kind: str) -> None:
     """The kind's EC2 vCPU quota first, the commonest cause on a new account: whether it holds
     one instance that fits the job, i.e. whether it is the cause."""
-    from ..account.quotas import check
+    from ..aws.quotas import check
 
     try:
         found = check.kind_findings(session, stack, kind)
@@ -108,7 +108,7 @@ def _print_quota(session, stack: str, kind: str) -> None:
 
 def _print_doctor(session, stack: str, kind: str) -> None:
     """doctor's findings about this kind (and those about both)."""
-    from ..account.doctor import OK, QUOTAS, diagnose
+    from ..aws.doctor import OK, QUOTAS, diagnose
 
     label = kind.upper()
     try:
@@ -134,7 +134,7 @@ def _print_doctor(session, stack: str, kind: str) -> None:
 
 
 def _print_log(session, log_group: str, label: str, stream: str) -> None:
-    from ..account.smoke import read_log
+    from ..aws.smoke import read_log
 
     lines = read_log(session, log_group, stream)
     if not lines:

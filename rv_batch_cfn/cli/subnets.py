@@ -10,7 +10,7 @@ from .global_options import wants_json
 
 def format_subnet_table(choice) -> str:
     """The table a person reads: a row per subnet, a column per instance type, then the verdict."""
-    from ..account.subnets import no_zone_message
+    from ..aws.subnets import no_zone_message
 
     def price(value):
         return "no price" if value is None else f"${value:.5f}"
@@ -60,9 +60,9 @@ def format_advice(advice, zones) -> str:
 def cmd_choose_subnets(args: argparse.Namespace) -> int:
     """`rv-batch-cfn choose-subnets`: exit 0 with a recommendation, 1 when no zone qualifies;
     quota warnings never change it (a quota can be raised after deploying)."""
-    from ..account.quotas.advice import subnet_advice
-    from ..account.session import make_session
-    from ..account.subnets import choose_subnets
+    from ..aws.quotas.advice import subnet_advice
+    from ..aws.clients.session import make_session
+    from ..aws.subnets import choose_subnets
 
     session = make_session(args.profile, args.region, args.endpoint_url)
     choice = choose_subnets(session, args.vpc, args.instance_types.split(","))

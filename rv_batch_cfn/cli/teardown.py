@@ -35,8 +35,8 @@ def format_plan(plan) -> list[str]:
 
 def cmd_teardown(args: argparse.Namespace) -> int:
     """`rv-batch-cfn teardown`: exit 0 when the stack is deleted, 1 when declined."""
-    from ..account.session import connect
-    from ..account.teardown import AlreadyDeleted, plan_teardown, teardown
+    from ..aws.clients.session import connect
+    from ..aws.teardown import AlreadyDeleted, plan_teardown, teardown
 
     if not args.yes and not args.dry_run:
         require_terminal_or_yes("teardown", "deleting the stack",
@@ -89,7 +89,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `teardown`."""
-    from ..account.teardown import JOBS_TIMEOUT
+    from ..aws.teardown import JOBS_TIMEOUT
 
     p = sub.add_parser(
         "teardown", help="delete a stack without hanging, and list what is left behind",

@@ -1,10 +1,5 @@
-"""The stack described as typed, frozen data, and what makes it valid.
-
-    limits.py   what the services allow: bounds, patterns, allowed values
-    model.py    StackConfig and ComputeConfig, whose defaults are the console template's
-    checks.py   the rules of a valid stack; validate() and from_dict report every problem at once
-    data.py     from_dict and as_dict: a config from plain data (a config file) and back
-    file.py     a config from a YAML or JSON file (--config), read with the CLI's input limits
+"""The stack described as typed, frozen data, and what makes it valid. Its modules are listed in
+ARCHITECTURE.md.
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 field, the value given and what is allowed. Nothing stops at the first problem.
 
 `StackConfig.validate()` and `from_dict` run these; `gp3_ratio_problems` also serves `deploy`'s
-checks of parameter values. Just past 300 lines: the rules of one config are read together, and
-their bounds are limits.py's.
+checks of parameter values. The bounds are limits.py's.
 """
 
 from __future__ import annotations

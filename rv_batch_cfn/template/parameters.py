@@ -3,8 +3,8 @@
 Parameter names keep those of the original raster-vision-aws template wherever the concept is
 unchanged, so an existing stack can be updated with the new template.
 
-One module past 300 lines on purpose: a parameter's name, declaration, conditions, console group
-and label change together, and the bounds all come from config/limits.py.
+A parameter's name, declaration, conditions, console group and label change together, so they
+are in one module; the bounds all come from config/limits.py.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from rv_batch_cfn.config import limits
-from rv_batch_cfn.account import jobs as account_jobs
+from rv_batch_cfn.aws.jobs import listing as account_jobs
 from rv_batch_cfn.config import StackConfig
 from rv_batch_cfn.template import outputs as out
 from tests.emulator import ROOT, deploy, make_network, outputs, recording, run_cli

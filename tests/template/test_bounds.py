@@ -11,7 +11,7 @@ import pytest
 
 from rv_batch_cfn import ConfigError, StackConfig, build_template
 from rv_batch_cfn.render import template_dict
-from rv_batch_cfn.account.deploy.parameter_values import value_problem
+from rv_batch_cfn.aws.deploy.parameter_values import value_problem
 from tests import cli_runner
 from tests.emulator import ROOT, load_template
 

@@ -2,7 +2,7 @@
 budget's filter names the stack's cost allocation tag, each combination of budget, e-mail and
 hard stop creates what it should, and the hard stop's function is the package's file, run by a
 role that may only disable this stack's queues and compute environments. Deployed in the
-emulator: tests/account/test_budget.py."""
+emulator: tests/aws/test_budget.py."""
 
 from __future__ import annotations
 

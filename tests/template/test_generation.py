@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from rv_batch_cfn import build_template, render_yaml
-from rv_batch_cfn.account.deploy import TEMPLATE_URL_LIMIT
+from rv_batch_cfn.aws.deploy import TEMPLATE_URL_LIMIT
 from tests.emulator import ROOT, TEMPLATE
 from tests.named_configs import CONFIGS, render
 
@@ -83,7 +83,7 @@ def test_within_cloudformation_limits(name):
     text = render(name)
     template = build_template(CONFIGS[name]).to_dict()
     # The console uploads the YAML to its S3 bucket, and deploy sends a template over 51,200
-    # bytes through S3 too (tests/account/test_deploy_options.py): TemplateURL's limit holds.
+    # bytes through S3 too (tests/aws/test_deploy_options.py): TemplateURL's limit holds.
     assert len(text.encode()) <= TEMPLATE_URL_LIMIT
     assert len(template["Resources"]) <= 500
     assert len(template["Parameters"]) <= 200

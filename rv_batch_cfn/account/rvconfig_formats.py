@@ -1,8 +1,0 @@
-"""The formats `rv-config` prints: current Raster Vision's [BATCH] section, the [AWS_BATCH] section
-of Raster Vision 0.9/0.10, or export lines. Apart from rvconfig.py, which imports the template's
-output names, so that the command line can offer them without loading the template."""
-
-BATCH = "batch"
-AWS_BATCH = "aws_batch"
-ENV = "env"
-FORMATS = (BATCH, AWS_BATCH, ENV)

@@ -1,0 +1,1 @@
+"""Container images: `publish-container` builds and pushes them to the stack's repositories."""
