@@ -7,6 +7,7 @@ emulator: tests/aws/test_budget.py."""
 from __future__ import annotations
 
 import ast
+import builtins
 
 import pytest
 
@@ -118,6 +119,20 @@ def test_the_stop_function_runs_the_package_file_which_fits_inline():
     imported = {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                 for a in n.names}
     assert imported <= {"json", "os", "boto3"}  # Lambda's Python runtime has these
+    # What a linter would say of it: every import used, every name read defined somewhere.
+    targets = [n.targets[0] if isinstance(n, ast.Assign) else n.target for n in ast.walk(tree)
+               if isinstance(n, (ast.Assign, ast.For, ast.comprehension))]
+    defined = (imported | set(dir(builtins))
+               | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+               | {a.arg for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+                  for a in n.args.args}
+               | {t.id for target in targets for t in ast.walk(target)
+                  if isinstance(t, ast.Name)})
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+    assert imported <= read, imported - read
+    assert read <= defined, read - defined
+    compile(code, "index.py", "exec", dont_inherit=True)
 
 
 def test_the_stop_role_may_only_disable_this_stacks_queues_and_environments():
