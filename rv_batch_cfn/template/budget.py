@@ -111,7 +111,8 @@ def add_rules(t: Template) -> None:
     })
 
 
-def _notification(kind: str, percent: int, subscribers: list) -> budgets.NotificationWithSubscribers:
+def _notification(kind: str, percent: int,
+                  subscribers: list) -> budgets.NotificationWithSubscribers:
     return budgets.NotificationWithSubscribers(
         Notification=budgets.Notification(NotificationType=kind, ComparisonOperator="GREATER_THAN",
                                           Threshold=percent, ThresholdType="PERCENTAGE"),

@@ -26,9 +26,10 @@ from .families import family_findings
 from ..clients.batch import JobSize, job_size
 from .fit import fit_findings
 from .images import ami_findings, image_findings
-from .findings import (AMI, BUDGET, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
-                    OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG, SHARED_MEMORY, SPOT_SCORES,
-                    TIME_LIMITS, WARNING, Diagnosis, Finding, Kind)
+from .findings import (AMI, BUDGET, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE,
+                       NOTIFICATIONS, OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG,
+                       SHARED_MEMORY, SPOT_SCORES, TIME_LIMITS, WARNING, Diagnosis, Finding,
+                       Kind)
 from .offerings import offering_findings
 from .quotas import quota_findings
 from .rv_config import rv_config_findings

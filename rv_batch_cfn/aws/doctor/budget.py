@@ -34,7 +34,8 @@ def budget_findings(session: Any, stack: dict) -> list[Finding]:
     if not budget.notifications:
         findings.append(Finding(BUDGET, NOTE, "nobody hears of the budget: it has no "
                                               "notifications",
-                                f"Update the stack with {params.NOTIFICATION_EMAIL}=you@example.com."))
+                                f"Update the stack with {params.NOTIFICATION_EMAIL}="
+                                "you@example.com."))
     try:
         state = tag_state(session)
     except AwsError as e:
