@@ -182,3 +182,14 @@ def test_the_console_groups_and_labels_the_budget():
     assert groups["Budget"] == [p.MONTHLY_BUDGET, p.BUDGET_HARD_STOP]
     assert interface["ParameterLabels"][p.MONTHLY_BUDGET] == {
         "default": "Monthly budget in USD (optional)"}
+
+
+def test_deploy_checks_the_rule_before_any_call():
+    from rv_batch_cfn.aws.deploy.rules import check_rules
+
+    values = {name: str(declared.get("Default", ""))
+              for name, declared in template()["Parameters"].items()}
+    check_rules(template(), {**values, p.MONTHLY_BUDGET: "500", p.BUDGET_HARD_STOP: "true"})
+    with pytest.raises(ConfigError) as refused:
+        check_rules(template(), {**values, p.BUDGET_HARD_STOP: "true"})
+    assert "BudgetHardStop true needs a MonthlyBudget above 0." in str(refused.value)
