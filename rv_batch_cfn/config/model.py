@@ -146,7 +146,7 @@ class StackConfig:
             with alerts at 80% of the forecast and 100% of the actual spend; 0 for none
             (MonthlyBudget).
         budget_hard_stop: at 100% of the actual spend, disable the stack's queues and compute
-            environments so that no new job starts (BudgetHardStop); needs a budget.
+            environments so that no new job starts; needs a budget (BudgetHardStop).
     """
 
     prefix: str = ""
