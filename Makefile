@@ -250,6 +250,11 @@ teardown: $(BIN)/.installed ## delete STACK=name (shows the plan and asks; YES=1
 	@test -n "$(STACK)" || { echo "usage: make teardown STACK=<stack name> [YES=1] [DRY_RUN=1]" >&2; exit 2; }
 	$(CLI) teardown --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes)
 
+.PHONY: resume
+resume: $(BIN)/.installed ## enable STACK=name's queues and compute environments again after the budget's hard stop (DRY_RUN=1 only shows)
+	@test -n "$(STACK)" || { echo "usage: make resume STACK=<stack name> [DRY_RUN=1]" >&2; exit 2; }
+	$(CLI) resume --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run)
+
 # --- Watching jobs: jobs and logs -------------------------------------------------------------
 .PHONY: jobs rerun costs logs
 jobs: $(BIN)/.installed ## the jobs of STACK=name by pipeline run, with estimated costs (SINCE=1d, RUN=name, STATUS=FAILED,RUNNABLE, WATCH=1, JSON=1, COST_ONLY=1 one line per run, NO_COST=1)

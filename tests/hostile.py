@@ -8,6 +8,8 @@ turns a hang (a named pipe opened for reading blocks until a writer comes) into 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import re
 import signal
@@ -18,6 +20,8 @@ from typing import Callable, Optional
 import pytest
 
 from rv_batch_cfn.cli import main
+from rv_batch_cfn.config import StackConfig
+from rv_batch_cfn.errors import PROBLEM_LIMIT, QUOTE_LIMIT
 from rv_batch_cfn.inputs import MAX_BYTES, MAX_DEPTH
 
 
@@ -111,6 +115,17 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+@functools.cache
+def allowed_names_length() -> int:
+    """The length of the longer list an error may name as allowed: StackConfig's keys or the
+    template's parameters."""
+    from rv_batch_cfn import build_template
+
+    names = [[f.name for f in dataclasses.fields(StackConfig)],
+             list(build_template().to_dict()["Parameters"])]
+    return max(len(", ".join(n)) for n in names)
+
+
 def assert_refused(result: tuple[int, str, str], *fragments: str) -> str:
     """Exit 2, one error message holding every fragment, no traceback; returns the message."""
     code, out, err = result
@@ -119,7 +134,12 @@ def assert_refused(result: tuple[int, str, str], *fragments: str) -> str:
     assert len(re.findall(r"rv-batch-cfn[\w -]*: error: ", err)) == 1, err
     for fragment in fragments:
         assert fragment in err, err
-    assert len(err) < 10_000, err  # a bounded message, whatever the input
+    # A bounded message, whatever the input: at most PROBLEM_LIMIT problems listed, each line
+    # quoting at most QUOTE_LIMIT characters of a value, and naming what is allowed (the
+    # configuration's keys or the template's parameters, lists that grow with the product).
+    lines = err.splitlines()
+    assert len(lines) <= PROBLEM_LIMIT + 5, err
+    assert max(map(len, lines)) < 3 * QUOTE_LIMIT + allowed_names_length(), err
     return err
 
 

@@ -43,6 +43,9 @@ def make_moto_like_aws() -> None:
     # EC2's vCPU quotas (Service Quotas) and spot placement scores: tests/moto_like_aws_quotas.py.
     from tests import moto_like_aws_quotas
     moto_like_aws_quotas.patch()
+    # AWS::Budgets::Budget, which moto's CloudFormation lacks: tests/moto_like_aws_budgets.py.
+    from tests import moto_like_aws_budgets
+    moto_like_aws_budgets.patch()
 
 
 def _as_console_string(value: Any) -> str:

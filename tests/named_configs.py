@@ -44,8 +44,13 @@ CUSTOM_FAMILIES = StackConfig(
     gpu_on_demand_max_vcpus=32,
 )
 
+# A team that wants the bill capped: a monthly budget, alerts by e-mail, and the hard stop.
+BUDGET_HARD_STOP = StackConfig(notification_email="team@example.com", monthly_budget_usd=500,
+                               budget_hard_stop=True)
+
 CONFIGS = {
     "default": DEFAULT,
+    "budget-hard-stop": BUDGET_HARD_STOP,
     "on-demand-gpu-ecr": ON_DEMAND_GPU_WITH_ECR,
     "custom-families": CUSTOM_FAMILIES,
 }

@@ -225,7 +225,8 @@ FILE_CASES = [
      "job_attempts, job_timeout_seconds, s3_buckets, log_retention_days, cidr_range, key_name, "
      "batch_service_role_arn, s3_read_only_buckets, kms_key_arns, update_job_timeout_minutes, "
      "session_manager, unrunnable_job_timeout_minutes, capacity_wait_timeout_minutes, "
-     "gpu_on_demand_max_vcpus, notification_email, log_kms_key_arn"),
+     "gpu_on_demand_max_vcpus, notification_email, log_kms_key_arn, monthly_budget_usd, "
+     "budget_hard_stop"),
     ("unknown nested key", {"gpu": {"memory": 3}},
      "gpu.memory: got 3; unknown key; did you mean 'job_memory_mib'? allowed keys: "
      "instance_types, job_vcpus, job_memory_mib, root_volume_gib, capacity, ami, hosted_image, "

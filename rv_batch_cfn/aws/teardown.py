@@ -66,6 +66,11 @@ class Plan:
     retained: tuple[str, ...]  # logical ids deletion keeps (DeletionPolicy Retain)
 
     @property
+    def budget(self) -> Optional[str]:
+        """The name of the stack's monthly budget, deleted with it (None: it has none)."""
+        return _budget_of(self.resources)
+
+    @property
     def to_cancel(self) -> tuple[Job, ...]:
         return tuple(j for j in self.jobs if j.status in QUEUED)
 
@@ -79,7 +84,8 @@ class Plan:
                 "queues_to_disable": [q for q, s in self.queues.items() if s != "DISABLED"],
                 "jobs_to_cancel": [j.__dict__ for j in self.to_cancel],
                 "jobs_to_terminate": [j.__dict__ for j in self.to_terminate],
-                "resources": len(self.resources), "retained": list(self.retained)}
+                "resources": len(self.resources), "retained": list(self.retained),
+                "budget_to_delete": self.budget}
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,9 @@ def leftovers(session: Any, region: str, resources: tuple[dict, ...],
     profile = getattr(session, "profile_name", None)
     where = f"--region {region}" + (f" --profile {profile}" if profile not in (None, "default")
                                     else "")
+    budget = _budget_of(resources)
+    if budget:
+        found += _budget(session, budget)
     for r in resources:
         name = r.get("PhysicalResourceId", "")
         if r["ResourceType"] == "AWS::ECR::Repository" and name:
@@ -301,6 +310,32 @@ def leftovers(session: Any, region: str, resources: tuple[dict, ...],
     if ami:
         found += _ami(session, where, ami, last_ami)
     return found
+
+
+BUDGET_TYPE = "AWS::Budgets::Budget"
+
+
+def _budget_of(resources: tuple[dict, ...]) -> Optional[str]:
+    return next((r["PhysicalResourceId"] for r in resources
+                 if r["ResourceType"] == BUDGET_TYPE and r.get("PhysicalResourceId")), None)
+
+
+def _budget(session: Any, name: str) -> list[Leftover]:
+    """The budget, when the stack's deletion left it (CloudFormation deletes it with the stack;
+    a budget left would go on alerting about a stack that is gone)."""
+    from .costs.budget import BUDGETS_REGION
+
+    account = session.client("sts").get_caller_identity()["Account"]
+    budgets = session.client("budgets", region_name=BUDGETS_REGION)
+    try:
+        budgets.describe_budget(AccountId=account, BudgetName=name)
+    except Exception as e:  # noqa: BLE001
+        if error_code(e) == "NotFoundException":
+            return []
+        raise
+    return [Leftover("budget", name, "the stack's monthly budget, still alerting",
+                     (f"aws budgets delete-budget --account-id {account} --budget-name "
+                      f"{name}",))]
 
 
 def _repository(session: Any, where: str, name: str) -> list[Leftover]:

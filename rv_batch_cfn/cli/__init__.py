@@ -13,7 +13,7 @@ from typing import Callable, Optional, Sequence
 
 from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, RvBatchError
 from . import (ami, costs, deploy, doctor, generate, global_options, jobs, publish, request_quota,
-               rerun, rv_config, smoke, subnets, teardown)
+               rerun, resume, rv_config, smoke, subnets, teardown)
 from .common import stderr
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
@@ -21,7 +21,7 @@ REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     generate.register, rv_config.register, deploy.register, publish.register, ami.register,
     doctor.register, request_quota.register, subnets.register, jobs.register, rerun.register,
     costs.register,
-    teardown.register,
+    teardown.register, resume.register,
     smoke.register]
 
 

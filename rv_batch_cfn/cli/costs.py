@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_FINDINGS, EXIT_OK, AwsError
 from ..text import table
 from .common import add_stack_argument, print_json, stderr
 from .global_options import wants_json
@@ -17,8 +17,9 @@ STACK_TAG, CLOUDFORMATION_TAG = "rv-batch-cfn:stack", "aws:cloudformation:stack-
 HEADERS = ("DAY (UTC)", "INSTANCES", "VOLUMES", "LOGS", "OTHER", "TOTAL")
 
 
-def format_bill(bill) -> str:
-    """The table a person reads: one line per day, the total, and where the figures come from."""
+def format_bill(bill, budget=None, with_budget: bool = False) -> str:
+    """The table a person reads: one line per day, the total, where the figures come from, and
+    (with_budget) the month so far against the stack's budget."""
     from ..aws.costs.cost_explorer import METRIC, PARTS
 
     if bill.problem:
@@ -46,14 +47,29 @@ def format_bill(bill) -> str:
             or ["  no jobs in these days"]
     elif any(d.estimated for d in bill.days):
         lines += ["", "* Cost Explorer's figure is still an estimate for that day"]
+    if with_budget:
+        lines += ["", format_budget(budget)]
     lines += ["", *[f"note: {n}" for n in bill.notes]]
     return "\n".join(lines)
+
+
+def format_budget(budget) -> str:
+    """The month so far against the stack's budget, as Budgets last computed it."""
+    if budget is None:
+        return ("budget: none (the stack's MonthlyBudget parameter sets one; "
+                "rv-batch-cfn doctor says more)")
+    forecast = (f", forecast {usd(budget.forecast)} for the month"
+                if budget.forecast is not None else "")
+    return (f"budget {budget.name}: month so far {usd(budget.actual)} of {usd(budget.limit)} "
+            f"({budget.percent:.0f}%){forecast}, as Budgets last computed it (it updates a few "
+            "times a day)" + ("; new jobs stop at 100%" if budget.hard_stop else ""))
 
 
 def cmd_costs(args: argparse.Namespace) -> int:
     """`rv-batch-cfn costs`: 0 with Cost Explorer's figures; 1 when it could not give them and
     the estimate of `jobs` is shown instead."""
     from ..aws.costs import cost_explorer
+    from ..aws.costs.budget import stack_budget
     from ..aws.jobs.listing import parse_since, read_jobs
     from ..aws.clients.session import connect
 
@@ -65,13 +81,18 @@ def cmd_costs(args: argparse.Namespace) -> int:
         return read_jobs(session, args.stack, since, costs=True, now=now)
 
     bill = cost_explorer.read(session, args.stack, since, now, estimate)
+    try:
+        budget = stack_budget(session, args.stack)
+    except AwsError as e:  # the bill stands without it
+        stderr(f"rv-batch-cfn costs: the stack's budget was not read: {e}")
+        budget = None
     if bill.problem:
         stderr(f"rv-batch-cfn costs: {bill.problem}")
         stderr("rv-batch-cfn costs: showing the estimate of `rv-batch-cfn jobs` instead")
     if wants_json(args):
-        print_json(bill.as_dict())
+        print_json({**bill.as_dict(), "budget": budget.as_dict() if budget else None})
     else:
-        print(format_bill(bill))
+        print(format_bill(bill, budget, with_budget=True))
     return EXIT_FINDINGS if bill.problem else EXIT_OK
 
 
@@ -86,7 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Explorer refuses (no ce:GetCostAndUsage) or has no cost for the tags, it "
                     "says why and how to fix it, and shows the estimate of `rv-batch-cfn jobs` "
                     "instead. Exit 0 with Cost Explorer's figures; 1 with the estimate; 2 when "
-                    "the stack cannot be read.")
+                    "the stack cannot be read. With a budget (MonthlyBudget), it also shows "
+                    "the month so far against it, as AWS Budgets reports it.")
     add_stack_argument(p, "the stack's name")
     p.add_argument("--since", default="7d", metavar="WHEN",
                    help="from this UTC day: a duration (12h, 7d, 2w) or a date (2025-01-31); "

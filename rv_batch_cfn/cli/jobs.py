@@ -53,6 +53,14 @@ def _cost(job) -> str:
     return usd(job.cost.usd) + marks
 
 
+def spend_rate(report) -> str:
+    """The spend rate now: the jobs running at this moment, per hour, beside the totals."""
+    running = report.running_now
+    total = sum(run.cost_usd for run in report.runs)
+    return (f"spend rate now: {usd(report.usd_per_hour_now)}/h for {running} running "
+            f"job{'s' if running != 1 else ''} (estimated; {usd(total)} in all shown)")
+
+
 def cost_notes(report) -> list[str]:
     """The lines under a costed report: how to read the marks, what is not counted."""
     return [f"cost: estimates ({ASSUMED_MARK} instance assumed: the cheapest type that fits, "
@@ -98,11 +106,13 @@ def format_jobs(report) -> str:
         ordered = {s: states[s] for s in STATES if s in states}
         title = f"run {run.name}" if run.name else "jobs of no pipeline run"
         cost = f", estimated cost {usd(run.cost_usd)}" if report.costed else ""
+        if report.costed and run.usd_per_hour_now:
+            cost += f", {usd(run.usd_per_hour_now)}/h now"
         lines += ["", f"{title}: {plural(len(run.jobs), 'job')} ({_counts(ordered)}){cost}",
                   header]
         lines += [line_of[job.job_id] for job in run.jobs]
     if report.costed:
-        lines += ["", *cost_notes(report)]
+        lines += ["", spend_rate(report), *cost_notes(report)]
     stuck = report.stuck
     if stuck:
         lines.append("")

@@ -24,6 +24,9 @@ def format_plan(plan) -> list[str]:
     for job in plan.jobs:
         lines.append(f"       {job.status:<9} {job.name} ({job.job_id})")
     lines.append(f"  3. delete the stack and its {len(plan.resources)} resource(s)")
+    if plan.budget:
+        lines.append(f"     among them the monthly budget {plan.budget} (its alerts and hard "
+                     "stop end with it)")
     if plan.retained:
         lines.append(f"     kept by their DeletionPolicy: {', '.join(plan.retained)}")
     lines.append("  4. list what is left behind, with the commands that remove it")

@@ -21,8 +21,9 @@ from .limits import (
     GP3_IOPS, GP3_IOPS_PER_GIB, GP3_IOPS_PER_MIBS, GP3_THROUGHPUT_MIBS, GPU_TYPES_ALLOWED,
     HOSTED_IMAGE, IMAGE_PATTERN, IMAGE_TAG_PATTERN, INSTANCE_TYPE_PATTERNS, JOB_MEMORY_MIB,
     JOB_VCPUS, KEY_NAME_PATTERN, KMS_KEY_ARN_PATTERN, LOG_RETENTION_DAYS, MAX_TIMEOUT_SECONDS,
-    MIN_TIMEOUT_SECONDS, PREFIX_PATTERN, REPOSITORY_MODES, REPOSITORY_PATTERN, ROLE_ARN_PATTERN,
-    ROOT_VOLUME_GIB, SHARED_MEMORY_MIB, SPOT_BID_PERCENTAGE, TIME_LIMIT_MINUTES, TRAIN_GPUS,
+    MIN_TIMEOUT_SECONDS, MONTHLY_BUDGET_USD, PREFIX_PATTERN, REPOSITORY_MODES,
+    REPOSITORY_PATTERN, ROLE_ARN_PATTERN, ROOT_VOLUME_GIB, SHARED_MEMORY_MIB,
+    SPOT_BID_PERCENTAGE, TIME_LIMIT_MINUTES, TRAIN_GPUS,
     UPDATE_TIMEOUT_MINUTES, VCPUS,
 )
 
@@ -275,6 +276,12 @@ def value_problems(cfg: StackConfig) -> list[Problem]:
     _pattern(p, "notification_email", cfg.notification_email, EMAIL_PATTERN,
              "allowed: empty (no notifications) or an e-mail address such as "
              "team@example.com")
+    _between(p, "monthly_budget_usd", cfg.monthly_budget_usd, *MONTHLY_BUDGET_USD,
+             " USD a month (0: no budget)")
+    if cfg.budget_hard_stop and cfg.monthly_budget_usd == 0:
+        p.append(Problem("budget_hard_stop", cfg.budget_hard_stop,
+                         "allowed: true only with a monthly_budget_usd above 0 (the stop acts at "
+                         "100% of the budget)"))
     return p
 
 

@@ -130,4 +130,7 @@ DDP_SHARED_MEMORY_MIB = NCCL_SHARED_MEMORY_MIB + 2 * DDP_CHIPS_IN_FLIGHT * DDP_C
 # JobStateTimeLimitAction.maxTimeSeconds); 0 here means no action at all.
 TIME_LIMIT_MINUTES = (10, 1440)
 # Loose on purpose (SNS confirms the address by mail): something@domain.tld, or empty for none.
+# A stack's monthly budget in whole US dollars; 0 (or empty in the console): no budget.
+MONTHLY_BUDGET_USD = (0, 9_999_999)
+MONTHLY_BUDGET_PATTERN = r"^(0|[1-9][0-9]{0,6})?$"
 EMAIL_PATTERN = r"^([A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})?$"

@@ -171,6 +171,11 @@ class StackConfig:
             such queue (GpuOnDemandMaximumVCPUs).
         notification_email: address e-mailed when a job FAILED or blocks its queue; '' for none
             (NotificationEmail).
+        monthly_budget_usd: a monthly AWS budget for the stack's costs, in whole US dollars,
+            with alerts at 80% of the forecast and 100% of the actual spend; 0 for none
+            (MonthlyBudget).
+        budget_hard_stop: at 100% of the actual spend, disable the stack's queues and compute
+            environments so that no new job starts; needs a budget (BudgetHardStop).
     """
 
     prefix: str = ""
@@ -215,6 +220,10 @@ class StackConfig:
     # A customer-managed KMS key for the job log group, for accounts whose policy asks for one;
     # "": CloudWatch Logs' own encryption at rest (no key policy to keep, no monthly key cost).
     log_kms_key_arn: str = ""
+    # A monthly budget on the stack's cost allocation tag, in whole USD; 0: none.
+    monthly_budget_usd: int = 0
+    # At 100% of the actual spend, no new job starts (the queues and environments disabled).
+    budget_hard_stop: bool = False
 
     def validate(self) -> "StackConfig":
         """Return self when valid; otherwise raise a ConfigError listing every problem."""

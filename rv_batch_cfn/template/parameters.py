@@ -48,6 +48,8 @@ CAPACITY_WAIT_TIMEOUT = "CapacityWaitTimeout"
 NOTIFICATION_EMAIL = "NotificationEmail"
 # The optional on-demand GPU queue (compute.py): its compute environment's MaximumVCPUs, 0 for none.
 GPU_ON_DEMAND_MAX_VCPUS = "GpuOnDemandMaximumVCPUs"
+MONTHLY_BUDGET = "MonthlyBudget"  # budget.py
+BUDGET_HARD_STOP = "BudgetHardStop"
 
 
 class KindParameters:
@@ -512,6 +514,7 @@ GROUPS = [
                                    UNRUNNABLE_JOB_TIMEOUT,
                                    CAPACITY_WAIT_TIMEOUT, NOTIFICATION_EMAIL]),
     ("Data access", [S3_BUCKETS, S3_READ_ONLY_BUCKETS, KMS_KEY_ARNS]),
+    ("Budget", [MONTHLY_BUDGET, BUDGET_HARD_STOP]),
 ]
 
 LABELS = {
@@ -564,6 +567,8 @@ LABELS = {
     UNRUNNABLE_JOB_TIMEOUT: "Cancel jobs that cannot run after (minutes)",
     CAPACITY_WAIT_TIMEOUT: "Cancel jobs waiting for capacity after (minutes)",
     NOTIFICATION_EMAIL: "Notification e-mail (optional)",
+    MONTHLY_BUDGET: "Monthly budget in USD (optional)",
+    BUDGET_HARD_STOP: "Stop new jobs at 100% of the budget",
 }
 
 

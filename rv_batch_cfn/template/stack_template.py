@@ -6,7 +6,7 @@ from troposphere import Template
 
 from ..config import StackConfig
 from . import (
-    compute, iam, job_queues, network, notifications, outputs, parameters, queue_limits, registry,
+    budget, compute, iam, job_queues, network, notifications, outputs, parameters, queue_limits, registry,
 )
 
 DESCRIPTION = ("AWS Batch for Raster Vision: GPU and CPU compute environments (spot by default, "
@@ -21,10 +21,13 @@ def build_template(config: StackConfig | None = None) -> Template:
     parameters.add_parameters(t, config)
     queue_limits.add_parameters(t, config)
     notifications.add_parameter(t, config)
+    budget.add_parameters(t, config)
     parameters.add_conditions(t)
     queue_limits.add_conditions(t)
     notifications.add_conditions(t)
+    budget.add_conditions(t)
     parameters.add_rules(t)
+    budget.add_rules(t)
     parameters.add_console_metadata(t)
 
     iam.add_instance_role(t)
@@ -40,6 +43,7 @@ def build_template(config: StackConfig | None = None) -> Template:
     job_queues.add_on_demand_gpu_queue(t)
 
     notifications.add_notifications(t)
+    budget.add_budget(t)
 
     outputs.add_outputs(t)
     return t

@@ -555,3 +555,29 @@ def test_make_costs(emu, scenario, pricing_env):
     # No cost queued: the estimate, and the command's exit status 1.
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["source"] == "estimate"
+
+
+def test_jobs_shows_the_spend_rate_of_the_jobs_running_now(emu, cli, scenario):
+    # Last in this module: the running job joins the shared stack once every other test has
+    # read it. Its instance is not known to ECS (moto's Batch without Docker), so the estimate
+    # assumes the cheapest GPU type that fits, g4dn.2xlarge whole, at the cheapest zone's spot
+    # price: the rate is that price, whatever the time.
+    stack = emu.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+    live = submit(emu, outputs(stack), "gpu", rv_name("live", "train"), True)
+    set_job_state(emu, live, "RUNNING", created_ago=11 * MINUTE, ran_for=10 * MINUTE)
+    rate = min(G4DN_2XLARGE_SPOT.values())
+    result = cli("jobs", "--stack", STACK, "--json")
+    report = json.loads(result.stdout)
+    runs = {r["run"]: r for r in report["runs"]}
+    assert report["usd_per_hour_now"] == pytest.approx(rate)
+    assert report["running_now"] == 1
+    assert runs["live"]["usd_per_hour_now"] == pytest.approx(rate)
+    assert runs["exp"]["usd_per_hour_now"] == 0 and runs["other"]["usd_per_hour_now"] == 0
+    job, = runs["live"]["jobs"]
+    assert job["cost"]["running"] and job["cost"]["usd_per_hour_now"] == pytest.approx(rate)
+    text = cli("jobs", "--stack", STACK).stdout
+    total = sum(r["cost_usd"] for r in report["runs"])
+    assert f"spend rate now: ${rate:.2f}/h for 1 running job (estimated; ${total:.2f} in all " \
+           "shown)" in text
+    assert f"run live: 1 job (1 RUNNING), estimated cost $" in text
+    assert f"/h now" in text.split("run live:")[1].splitlines()[0]

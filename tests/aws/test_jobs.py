@@ -106,9 +106,12 @@ def test_the_table_shows_each_run_with_its_jobs_and_points_stuck_jobs_to_doctor(
     assert lines[0].startswith(f"stack {STACK} (us-east-1), queues RasterVisionGpuJobQueue (gpu), "
                                "RasterVisionCpuJobQueue (cpu): jobs created since ")
     titles = [line for line in lines
-              if line and not line.startswith(("  ", "stack", "note", "cost:"))]
-    # Each title ends with the run's estimated cost (tests/aws/test_costs.py checks them).
-    assert all(re.search(r", estimated cost \$\d+\.\d+$", title) for title in titles), titles
+              if line and not line.startswith(("  ", "stack", "note", "cost:", "spend rate now:"))]
+    # Each title ends with the run's estimated cost, and the rate of its jobs running now when
+    # one runs (tests/aws/test_costs.py checks them).
+    assert all(re.search(r", estimated cost \$\d+\.\d+(, \$\d+\.\d+/h now)?$", title)
+               for title in titles), titles
+    assert [title.endswith("/h now") for title in titles] == [True, False, False]
     titles = [title.rsplit(", estimated cost ", 1)[0] for title in titles]
     assert titles == ["run nightly: 3 jobs (1 RUNNABLE, 1 RUNNING, 1 SUCCEEDED)",
                       "run adhoc: 1 job (1 FAILED)", "jobs of no pipeline run: 1 job (1 SUCCEEDED)"]

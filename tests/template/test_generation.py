@@ -34,6 +34,9 @@ VARIANT_DEFAULTS = {
                         "1234abcd-12ab-34cd-56ef-1234567890ab",
         "LogRetentionDays": 90, "UpdateJobTimeoutMinutes": 2880,
         "EnableSessionManager": "true", "GpuOnDemandMaximumVCPUs": 32},
+    "budget-hard-stop": {
+        "NotificationEmail": "team@example.com", "MonthlyBudget": "500",
+        "BudgetHardStop": "true"},
 }
 
 

@@ -23,7 +23,10 @@ def created(**values: str) -> dict:
 
 
 def test_only_two_roles_and_no_spot_fleet_or_batch_service_role():
-    assert sorted(resources(of_type="AWS::IAM::Role")) == ["BatchInstanceRole", "BatchJobRole"]
+    # And the budget's hard stop's, which exists only with BudgetHardStop (tests/template/test_budget.py).
+    assert sorted(resources(of_type="AWS::IAM::Role")) == [
+        "BatchInstanceRole", "BatchJobRole", "BudgetStopRole"]
+    assert resources(of_type="AWS::IAM::Role")["BudgetStopRole"]["Condition"] == "StopsAtBudget"
 
 
 def test_instance_role_has_only_the_ecs_agents_managed_policy():

@@ -26,7 +26,8 @@ NEW_NAMES = ["GpuCapacity", "CpuCapacity", "GpuImage", "CpuImage", "SharedMemory
              "GpuRepositoryMode", "CpuRepositoryMode", "GPURootVolumeThroughput",
              "GPURootVolumeIops", "CPURootVolumeThroughput", "CPURootVolumeIops",
              "UnrunnableJobTimeout", "CapacityWaitTimeout", "NotificationEmail", "LogKmsKeyArn",
-             "TrainGPUs", "TrainVCPUs", "TrainMemory", "GpuOnDemandMaximumVCPUs"]
+             "TrainGPUs", "TrainVCPUs", "TrainMemory", "GpuOnDemandMaximumVCPUs",
+             "MonthlyBudget", "BudgetHardStop"]
 
 
 def test_parameter_names_are_the_original_ones_plus_the_new_ones():
@@ -54,7 +55,7 @@ def test_groups_keep_the_original_order_and_cover_every_parameter():
     labels = [g["Label"]["default"] for g in INTERFACE["ParameterGroups"]]
     assert labels == ["Project metadata", "Required parameters", "Instance types",
                       "Root volume performance (gp3)", "Batch compute",
-                      "Container images and jobs", "Data access"]
+                      "Container images and jobs", "Data access", "Budget"]
     grouped = [n for g in INTERFACE["ParameterGroups"] for n in g["Parameters"]]
     assert sorted(grouped) == sorted(PARAMETERS)
     assert len(grouped) == len(set(grouped))

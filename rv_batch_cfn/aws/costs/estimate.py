@@ -104,15 +104,28 @@ class JobCost:
     def running(self) -> bool:
         return any(e.running for e in self.estimates)
 
+    @property
+    def usd_per_hour_now(self) -> float:
+        """What its attempts running now cost per hour: share × price of each (0 when none
+        runs, or its price is unknown)."""
+        return sum(e.share * e.price.usd_per_hour for e in self.estimates
+                   if e.running and e.price is not None)
+
     def as_dict(self) -> dict:
         return {"usd": round(self.usd, 6), "unpriced_attempts": self.unpriced,
                 "assumed": self.assumed, "running": self.running,
+                "usd_per_hour_now": round(self.usd_per_hour_now, 6),
                 "attempts": [e.as_dict() for e in self.estimates]}
 
 
 def total(costs: Iterable[Optional[JobCost]]) -> float:
     """The sum of the jobs' costs (USD)."""
     return sum(c.usd for c in costs if c is not None)
+
+
+def rate_now(costs: Iterable[Optional[JobCost]]) -> float:
+    """What the jobs running now cost per hour, together (USD)."""
+    return sum(c.usd_per_hour_now for c in costs if c is not None)
 
 
 # -- what ran: attempts ------------------------------------------------------------------------

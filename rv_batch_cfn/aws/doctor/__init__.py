@@ -20,14 +20,16 @@ from ..clients.session import aws_errors, check_credentials
 from ..rv_config.profile import check_main_stack
 from ..clients.stack import complete_stack, require_outputs, stack_outputs, stack_parameters
 from .alerts import idle_findings, notification_findings, time_limit_findings
+from .budget import budget_findings
 from .environments import environment_findings
 from .families import family_findings
 from ..clients.batch import JobSize, job_size
 from .fit import fit_findings, train_fit_findings, train_size
 from .images import ami_findings, image_findings
-from .findings import (AMI, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE, NOTIFICATIONS,
-                    OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG, SHARED_MEMORY, SPOT_SCORES,
-                    TIME_LIMITS, WARNING, Diagnosis, Finding, Kind)
+from .findings import (AMI, BUDGET, ENVIRONMENTS, FIT, GPU_FAMILIES, IDLE, IMAGES, NOTE,
+                       NOTIFICATIONS, OFFERINGS, OK, PROBLEM, QUOTAS, RUNNER, RV_CONFIG,
+                       SHARED_MEMORY, SPOT_SCORES, TIME_LIMITS, WARNING, Diagnosis, Finding,
+                       Kind)
 from .offerings import offering_findings
 from .quotas import quota_findings
 from .region import region_findings
@@ -38,7 +40,7 @@ from .shared_memory import shared_memory_findings
 __all__ = ["diagnose", "Diagnosis", "Finding", "JobSize", "job_size", "OK", "PROBLEM", "NOTE",
            "WARNING", "ENVIRONMENTS", "FIT", "OFFERINGS", "AMI", "IMAGES", "RV_CONFIG",
            "GPU_FAMILIES", "SHARED_MEMORY", "RUNNER", "TIME_LIMITS", "IDLE", "NOTIFICATIONS",
-           "QUOTAS", "SPOT_SCORES"]
+           "QUOTAS", "SPOT_SCORES", "BUDGET"]
 
 
 def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None) -> Diagnosis:
@@ -85,6 +87,7 @@ def diagnose(session: Any, stack_name: str, job_def_stack: Optional[str] = None)
     findings += idle_findings(kinds)
     findings += notification_findings(session, stack)
     findings += quota_findings(session, stack_name, values, lookup)
+    findings += budget_findings(session, stack)
     return Diagnosis(stack_name, cfn.meta.region_name, tuple(findings), job_def_stack)
 
 

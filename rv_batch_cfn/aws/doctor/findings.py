@@ -25,6 +25,7 @@ NOTIFICATIONS = "notifications"
 QUOTAS = "vCPU quotas"
 SPOT_SCORES = "spot placement"
 REGION = "region"
+BUDGET = "budget"
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,11 @@ class Run:
         """The sum of its jobs' estimated costs (0 when costs were not read)."""
         return job_costs.total(j.cost for j in self.jobs)
 
+    @property
+    def usd_per_hour_now(self) -> float:
+        """What its jobs running now cost per hour (0 when none runs or costs were not read)."""
+        return job_costs.rate_now(j.cost for j in self.jobs)
+
 
 @dataclass(frozen=True)
 class JobsReport:
@@ -194,8 +199,20 @@ class JobsReport:
     def stuck(self) -> tuple[Job, ...]:
         return tuple(j for j in self.jobs if j.stuck(self.now))
 
+    @property
+    def usd_per_hour_now(self) -> float:
+        """The spend rate now: what the jobs running at `now` cost per hour, together."""
+        return job_costs.rate_now(j.cost for j in self.jobs)
+
+    @property
+    def running_now(self) -> int:
+        """The jobs (an array job once) with an attempt running at `now`."""
+        return sum(1 for j in self.jobs if j.cost is not None and j.cost.running)
+
     def as_dict(self) -> dict:
         costed = ({"cost_usd": round(job_costs.total(j.cost for j in self.jobs), 6),
+                   "usd_per_hour_now": round(self.usd_per_hour_now, 6),
+                   "running_now": self.running_now,
                    "cost_notes": list(self.cost_notes)} if self.costed else {})
         return {"stack": self.stack, "region": self.region, "queues": self.queues,
                 "since": _iso(self.since), "now": _iso(self.now), "run": self.run,
@@ -204,7 +221,9 @@ class JobsReport:
                               "state": j.capacity, "advice": self.capacity_advice(j)}
                              for j in self.capacity_jobs],
                 "runs": [{"run": r.name, "jobs": [j.as_dict(self.now) for j in r.jobs],
-                          **({"cost_usd": round(r.cost_usd, 6)} if self.costed else {})}
+                          **({"cost_usd": round(r.cost_usd, 6),
+                              "usd_per_hour_now": round(r.usd_per_hour_now, 6)}
+                             if self.costed else {})}
                          for r in self.runs]}
 
 
