@@ -150,8 +150,12 @@ def add_budget(t: Template) -> None:
     add_hard_stop(t)
 
 
-def _environments() -> list[Ref]:
-    return [Ref(compute.compute_environment_id(kind)) for kind in p.KINDS]
+def _environments() -> list:
+    """This stack's compute environments: GPU, CPU, and the on-demand GPU one when there is one
+    (as notifications.queue_arns lists the queues)."""
+    return [*(Ref(compute.compute_environment_id(kind)) for kind in p.KINDS),
+            If(p.HAS_GPU_ON_DEMAND_QUEUE,
+               Ref(compute.compute_environment_id(compute.GPU_ON_DEMAND)), NoValue)]
 
 
 def stop_policy() -> PolicyDocument:

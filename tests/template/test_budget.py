@@ -148,6 +148,12 @@ def test_the_stop_role_may_only_disable_this_stacks_queues_and_environments():
         (("batch:UpdateComputeEnvironment",), ("<GpuComputeEnvironment>",
                                                "<CpuComputeEnvironment>")),
         (("logs:CreateLogStream", "logs:PutLogEvents"), ("<JobLogGroup.Arn>",))}
+    # With the on-demand GPU queue, its queue and environment are stopped too.
+    on_demand = created(MonthlyBudget="500", BudgetHardStop="true", GpuOnDemandMaximumVCPUs="32")
+    (policy,) = on_demand[budget.STOP_ROLE]["Properties"]["Policies"]
+    assert [s["Resource"] for s in policy["PolicyDocument"]["Statement"]][:2] == [
+        ["<GpuJobQueue>", "<CpuJobQueue>", "<GpuOnDemandJobQueue>"],
+        ["<GpuComputeEnvironment>", "<CpuComputeEnvironment>", "<GpuOnDemandComputeEnvironment>"]]
     told = created(MonthlyBudget="500", BudgetHardStop="true", NotificationEmail=EMAIL)
     _, tell = told[budget.STOP_ROLE]["Properties"]["Policies"]
     assert {(tuple(s["Action"]), tuple(s["Resource"]))
