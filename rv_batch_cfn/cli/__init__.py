@@ -12,8 +12,8 @@ import traceback
 from typing import Callable, Optional, Sequence
 
 from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, RvBatchError
-from . import (ami, costs, deploy, doctor, generate, global_options, jobs, publish, quotas,
-               rvconfig,
+from . import (ami, costs, deploy, doctor, generate, global_options, jobs, permissions, publish,
+               quotas, rvconfig,
                smoke, subnets, teardown)
 from .common import stderr
 
@@ -22,7 +22,7 @@ REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     generate.register, rvconfig.register, deploy.register, publish.register, ami.register,
     doctor.register, quotas.register, subnets.register, jobs.register, costs.register,
     teardown.register,
-    smoke.register]
+    smoke.register, permissions.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
