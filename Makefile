@@ -175,7 +175,7 @@ teardown: $(BIN)/.installed ## delete STACK=name (shows the plan and asks; YES=1
 	$(CLI) teardown --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes)
 
 # --- Watching jobs: jobs and logs -------------------------------------------------------------
-.PHONY: jobs costs logs
+.PHONY: jobs costs logs permissions
 jobs: $(BIN)/.installed ## the jobs of STACK=name by pipeline run, with estimated costs (SINCE=1d, RUN=name, STATUS=FAILED,RUNNABLE, WATCH=1, JSON=1, COST_ONLY=1 one line per run, NO_COST=1)
 	@test -n "$(STACK)" || { echo "usage: make jobs STACK=<stack name> [SINCE=1d] [RUN=<pipeline run>] [STATUS=<state,...>] [WATCH=1] [JSON=1] [COST_ONLY=1] [NO_COST=1]" >&2; exit 2; }
 	$(CLI) jobs --stack '$(STACK)' $(AWS_ARGS) $(if $(SINCE),--since '$(SINCE)') $(if $(RUN),--run '$(RUN)') $(if $(STATUS),--status '$(STATUS)') $(if $(WATCH),--watch) $(if $(JSON),--json) $(if $(COST_ONLY),--cost-only) $(if $(NO_COST),--no-cost)
@@ -187,6 +187,9 @@ costs: $(BIN)/.installed ## STACK=name's cost per day from Cost Explorer (its ta
 logs: $(BIN)/.installed ## the output of JOB=id (INDEX=i for an array child, ATTEMPT=n, FOLLOW=1)
 	@test -n "$(JOB)" || { echo "usage: make logs JOB=<job id> [INDEX=<array child>] [ATTEMPT=<n>] [FOLLOW=1]" >&2; exit 2; }
 	$(CLI) logs '$(JOB)' $(AWS_ARGS) $(if $(INDEX),--index '$(INDEX)') $(if $(ATTEMPT),--attempt '$(ATTEMPT)') $(if $(FOLLOW),--follow)
+
+permissions: $(BIN)/.installed ## the IAM policy a person needs: make permissions [FOR=deploy|operate] [JSON=1 prints the policy document]
+	$(CLI) permissions $(if $(FOR),--for '$(FOR)') $(if $(JSON),--output json)
 
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml
