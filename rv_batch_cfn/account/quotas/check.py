@@ -37,6 +37,7 @@ class KindNeed:
     capacity: str
     fitting: tuple[InstanceType, ...]
     max_vcpus: int
+    unsized: tuple[str, ...] = ()  # the kind's types (or families) EC2 could not size
 
     @property
     def label(self) -> str:
@@ -132,8 +133,10 @@ def kind_needs(values: Mapping[str, str], lookup: Callable[[list[str]], instance
         gpus = 1 if kind == "gpu" else 0
         fitting = [t for t in concrete if t.fits(vcpus, memory, gpus)] or concrete
         fitting = sorted(dict.fromkeys(fitting), key=lambda t: (t.vcpus, t.name))
+        unsized = tuple(n for n in names[kind]
+                        if n != instances.OPTIMAL and not found.types.get(n))
         needs.append(KindNeed(kind, values.get(kp.capacity, SPOT) or SPOT, tuple(fitting),
-                              _int(values.get(params.MAXIMUM_VCPUS))))
+                              _int(values.get(params.MAXIMUM_VCPUS)), unsized))
     return needs
 
 
