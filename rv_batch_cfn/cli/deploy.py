@@ -105,7 +105,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "credentials)")
     p.add_argument("--s3-bucket", metavar="BUCKET",
                    help="upload the template to this bucket and deploy it from there "
-                        "(TemplateURL); needed for a template over 51,200 bytes")
+                        "(TemplateURL); without it, a template over 51,200 bytes goes "
+                        "to the CloudFormation console's bucket (cf-templates-...-REGION), "
+                        "created as the console does when missing")
     p.add_argument("--s3-prefix", metavar="PREFIX",
                    help="key prefix of the uploaded template in --s3-bucket")
     p.add_argument("--disable-rollback", action="store_true",

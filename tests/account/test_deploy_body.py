@@ -8,7 +8,8 @@ import json
 import cfn_flip
 import pytest
 
-from rv_batch_cfn.account.deploy import TEMPLATE_BODY_LIMIT, DeployOptions, load_template
+from rv_batch_cfn.account.deploy import (TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT,
+                                       DeployOptions, load_template)
 from rv_batch_cfn.errors import ConfigError
 from tests.emulator import TEMPLATE
 
@@ -25,18 +26,21 @@ def test_the_committed_template_goes_as_compact_json_of_the_same_template():
     body, data = load_template(TEMPLATE)
     if len(text.encode()) <= TEMPLATE_BODY_LIMIT:
         pytest.skip("the committed template fits as it is")
-    assert len(body.encode()) <= TEMPLATE_BODY_LIMIT
+    assert len(body.encode()) < len(text.encode()) and body.startswith("{")
     assert json.loads(body) == json.loads(json.dumps(cfn_flip.load(text)[0])) == \
         json.loads(json.dumps(data))
 
 
-def test_a_template_too_large_even_as_json_needs_a_bucket(tmp_path):
+def test_a_template_too_large_even_as_json_is_taken_up_to_the_s3_limit(tmp_path):
     path = tmp_path / "large.yml"
     path.write_text("Resources:\n" + "".join(
         f"  Topic{i}:\n    Type: AWS::SNS::Topic\n    Properties:\n"
         f"      DisplayName: {'x' * 90}\n" for i in range(600)))
     body, _ = load_template(path)
     assert len(body.encode()) > TEMPLATE_BODY_LIMIT and body.startswith("{")
-    with pytest.raises(ConfigError, match="pass --s3-bucket BUCKET"):
-        DeployOptions().check(body, path)
-    DeployOptions(s3_bucket="rv-templates").check(body, path)  # uploaded: any size up to S3's
+    # Uploaded (to --s3-bucket, else to the console's template bucket): up to 1 MB.
+    DeployOptions().check(body, path)
+    DeployOptions(s3_bucket="rv-templates").check(body, path)
+    too_large = body + " " * (TEMPLATE_URL_LIMIT - len(body.encode()) + 1)
+    with pytest.raises(ConfigError, match="at most 1000000 bytes from S3"):
+        DeployOptions(s3_bucket="rv-templates").check(too_large, path)

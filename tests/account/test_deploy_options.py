@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -84,19 +85,18 @@ def test_parameter_overrides_tags_role_and_rollback(emulator, capsys):
     assert "'DisableRollback': 'true'" in execute
 
 
-def test_a_template_over_51200_bytes_goes_through_s3(emulator, capsys, tmp_path):
-    net = make_network(emulator)
+def big_template(tmp_path):
+    """The committed template, made larger: over the limit even as the compact JSON deploy
+    sends for a YAML template over it (a comment would not do: JSON drops it). The committed
+    template ends with its Outputs: one more, with a long value."""
     big = tmp_path / "big.yml"
-    # The committed template, made larger: over the limit even as the compact JSON deploy sends
-    # for a YAML template over it (a comment would not do: JSON drops it).
-    # The committed template ends with its Outputs: one more, with a long value.
     big.write_text(TEMPLATE.read_text() + "  Padding:\n    Value: " + "x" * 52_000 + "\n")
-    code, out, err = run(capsys, "deploy", "--stack", "rv", "--yes", "--template", str(big),
-                         *network_parameters(net))
-    assert code == 2
-    assert "bytes; CloudFormation takes at most 51200 in a request: pass --s3-bucket" in err
-    assert emulator.client("cloudformation").list_stacks()["StackSummaries"] == []
+    return big
 
+
+def test_a_template_over_51200_bytes_goes_through_your_s3_bucket(emulator, capsys, tmp_path):
+    net = make_network(emulator)
+    big = big_template(tmp_path)
     s3 = emulator.client("s3")
     s3.create_bucket(Bucket="rv-templates")
     code, out, err = run(capsys, "deploy", "--stack", "rv", "--yes", "--template", str(big),
@@ -109,6 +109,59 @@ def test_a_template_over_51200_bytes_goes_through_s3(emulator, capsys, tmp_path)
     assert f"Uploaded the template to https://s3.{emulator.region}.amazonaws.com/rv-templates/" \
            f"{uploaded['Key']}" in out
     assert describe(emulator)["StackStatus"] == "CREATE_COMPLETE"
+    # Only the given bucket: no console bucket made beside it.
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["rv-templates"]
+
+
+def test_without_a_bucket_a_large_template_goes_where_the_console_puts_it(emulator, capsys,
+                                                                           tmp_path):
+    # The console stores an uploaded template in its bucket cf-templates-<random>-<region>
+    # and creates the stack from there (TemplateURL, up to 1 MB): deploy does the same, so a
+    # template the console takes deploys from the command line too.
+    net = make_network(emulator)
+    big = big_template(tmp_path)
+    s3 = emulator.client("s3")
+    code, out, err = run(capsys, "deploy", "--stack", "rv", "--yes", "--template", str(big),
+                         *network_parameters(net))
+    assert code == 0, err
+    [bucket] = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert re.fullmatch(rf"cf-templates-[a-z0-9]{{12}}-{emulator.region}", bucket)
+    assert f"Created S3 bucket {bucket} for templates" in out
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    [uploaded] = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    assert f"Uploaded the template to https://s3.{emulator.region}.amazonaws.com/{bucket}/" \
+           f"{uploaded['Key']}" in out
+    assert describe(emulator)["StackStatus"] == "CREATE_COMPLETE"
+
+    # The next large template goes to the same bucket: found, not made again.
+    code, out, err = run(capsys, "deploy", "--stack", "rv2", "--yes", "--template", str(big),
+                         *network_parameters(net), "--param", "Prefix=second")
+    assert code == 0, err
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [bucket]
+    assert "Created S3 bucket" not in out
+
+
+def test_the_console_bucket_of_another_region_is_not_used(emulator, capsys, tmp_path):
+    net = make_network(emulator)
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="cf-templates-abcdefghijkl-eu-west-1",
+                     CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    code, out, err = run(capsys, "deploy", "--stack", "rv", "--yes", "--no-execute-changeset",
+                         "--template", str(big_template(tmp_path)), *network_parameters(net))
+    assert code == 0, err
+    [made] = [b["Name"] for b in s3.list_buckets()["Buckets"]
+              if b["Name"] != "cf-templates-abcdefghijkl-eu-west-1"]
+    assert made.endswith(f"-{emulator.region}")
+
+
+def test_a_template_over_the_s3_limit_is_refused_before_any_call(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", NOWHERE)
+    huge = tmp_path / "huge.yml"
+    huge.write_text(TEMPLATE.read_text() + "  Padding:\n    Value: " + "x" * 960_000 + "\n")
+    code, out, err = run(capsys, "deploy", "--stack", "rv", "--yes", "--template", str(huge))
+    assert code == 2 and out == ""
+    assert "bytes; CloudFormation takes a template of at most 1000000 bytes from S3" in err
 
 
 @pytest.mark.parametrize("given, hint", [

@@ -23,10 +23,11 @@ The parts, in the order a deployment uses them:
 from __future__ import annotations
 
 from .change_set import deploy
-from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT, UNCHANGED,
+from .options import (CHANGE_SET_CREATED, DECLINED, EXECUTED, TEMPLATE_BODY_LIMIT,
+                      TEMPLATE_URL_LIMIT, UNCHANGED,
                       DeployOptions, Deployment, parse_tags)
 from .template_body import compact_body, load_template
 
 __all__ = ["deploy", "load_template", "compact_body", "Deployment", "DeployOptions",
            "parse_tags", "EXECUTED", "UNCHANGED", "DECLINED", "CHANGE_SET_CREATED",
-           "TEMPLATE_BODY_LIMIT"]
+           "TEMPLATE_BODY_LIMIT", "TEMPLATE_URL_LIMIT"]

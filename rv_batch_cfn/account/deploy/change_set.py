@@ -121,7 +121,7 @@ def deploy(session: Any, stack_name: str, template_path: Path, given: Mapping[st
         if hint:
             say(f"Hint: {hint}.")
     with _unchanged("upload the template"):
-        source = template_source(session, text, options)
+        source = template_source(session, text, options, say)
     if "TemplateURL" in source:
         say(f"Uploaded the template to {source['TemplateURL']}")
     try:

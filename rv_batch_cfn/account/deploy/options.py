@@ -8,14 +8,21 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ...config.limits import BUCKET_NAME_PATTERN, REQUIRED_ROLE_ARN_PATTERN
-from ...errors import ConfigError, Problem, RvBatchError
+from ...errors import AwsError, ConfigError, Problem, RvBatchError
 from ..session import aws_errors
 
-# A TemplateBody holds at most this many bytes; a larger template must come from S3.
+# A TemplateBody holds at most this many bytes; a larger template must come from S3
+# (TemplateURL), which takes up to 1 MB: CloudFormation's quotas, and the API reference of
+# CreateChangeSet.
 TEMPLATE_BODY_LIMIT = 51_200
+TEMPLATE_URL_LIMIT = 1_000_000
+# The bucket the CloudFormation console creates for the templates a user uploads, one per
+# region: cf-templates-<random>-<region>. deploy uses it as the console does when a template is
+# too large to send inline and no --s3-bucket is given.
+CONSOLE_BUCKET_PREFIX = "cf-templates-"
 
 # What deploy() did.
 EXECUTED, UNCHANGED, DECLINED = "executed", "unchanged", "declined"
@@ -28,7 +35,8 @@ class DeployOptions:
 
     `tags` go on the stack and every resource that takes tags; `role_arn` is the service role
     CloudFormation acts with; with `s3_bucket`, the template is uploaded (under `s3_prefix`)
-    and passed as TemplateURL, as a template over 51,200 bytes must be; `disable_rollback`
+    and passed as TemplateURL (without it, a template over 51,200 bytes goes to the console's
+    own template bucket, see template_source); `disable_rollback`
     keeps the resources of a failed deployment for inspection; `execute` False creates the
     change set and leaves it for review."""
 
@@ -64,12 +72,11 @@ class DeployOptions:
         """ConfigError listing every problem, the template's size included."""
         found = self.problems()
         size = len(template_text.encode("utf-8"))
-        if size > TEMPLATE_BODY_LIMIT and not self.s3_bucket:
+        if size > TEMPLATE_URL_LIMIT:
             found.append(Problem("--template", str(template_path),
-                                 f"{size} bytes; CloudFormation takes at most "
-                                 f"{TEMPLATE_BODY_LIMIT} in a request: pass --s3-bucket BUCKET "
-                                 "(a bucket of yours in the stack's region) to upload it and "
-                                 "deploy it from there"))
+                                 f"{size} bytes; CloudFormation takes a template of at most "
+                                 f"{TEMPLATE_URL_LIMIT} bytes from S3 ({TEMPLATE_BODY_LIMIT} "
+                                 "in a request)"))
         if found:
             raise ConfigError(found, "the deploy options")
 
@@ -105,17 +112,58 @@ def parse_tags(pairs: Sequence[str]) -> dict[str, str]:
     return tags
 
 
-def template_source(session: Any, text: str, options: DeployOptions) -> dict[str, str]:
-    """TemplateBody, or with an S3 bucket TemplateURL after uploading the template there (its
-    key named after its content, so the same template is one object)."""
-    if not options.s3_bucket:
+def template_source(session: Any, text: str, options: DeployOptions,
+                    say: Callable[[str], None] = lambda line: None) -> dict[str, str]:
+    """TemplateBody, or TemplateURL after uploading the template to S3: to `options.s3_bucket`
+    when given, else, for a template over TEMPLATE_BODY_LIMIT, to the bucket the CloudFormation
+    console keeps for its uploads in this region (created as the console would, when the
+    account has none yet), so that a large template deploys as it uploads in the console.
+    The object's key is named after its content, so the same template is one object."""
+    size = len(text.encode("utf-8"))
+    if not options.s3_bucket and size <= TEMPLATE_BODY_LIMIT:
         return {"TemplateBody": text}
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    key = "/".join(p for p in (options.s3_prefix.strip("/"), f"{digest}.template") if p)
     s3 = session.client("s3")
-    with aws_errors(f"upload the template to s3://{options.s3_bucket}/{key}"):
-        s3.put_object(Bucket=options.s3_bucket, Key=key, Body=text.encode("utf-8"))
-    return {"TemplateURL": s3_url(session.region_name, options.s3_bucket, key)}
+    bucket, prefix = options.s3_bucket, options.s3_prefix
+    if not bucket:
+        bucket = console_bucket(s3, session.region_name, size, say)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    key = "/".join(p for p in (prefix.strip("/"), f"{digest}.template") if p)
+    with aws_errors(f"upload the template to s3://{bucket}/{key}"):
+        s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+    return {"TemplateURL": s3_url(session.region_name, bucket, key)}
+
+
+def console_bucket(s3: Any, region: str, size: int, say: Callable[[str], None]) -> str:
+    """The CloudFormation console's template bucket of `region` (cf-templates-<random>-<region>),
+    created with public access blocked when there is none. AwsError naming --s3-bucket when
+    the buckets cannot be listed or the bucket cannot be created."""
+    import secrets
+    import string
+
+    pattern = re.compile(re.escape(CONSOLE_BUCKET_PREFIX) + r"[a-z0-9]+-" + re.escape(region))
+    alphabet = string.ascii_lowercase + string.digits
+    bucket = (CONSOLE_BUCKET_PREFIX + "".join(secrets.choice(alphabet) for _ in range(12))
+              + f"-{region}")
+    try:
+        with aws_errors("list your S3 buckets to find the CloudFormation console's template "
+                        f"bucket of {region}"):
+            names = sorted(b["Name"] for b in s3.list_buckets().get("Buckets", []))
+        found = [n for n in names if pattern.fullmatch(n)]
+        if found:
+            return found[0]
+        where = {} if region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": region}}
+        with aws_errors(f"create S3 bucket {bucket} for the template"):
+            s3.create_bucket(Bucket=bucket, **where)
+            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True})
+    except AwsError as e:
+        raise AwsError(f"{e}; the template is {size} bytes, over the {TEMPLATE_BODY_LIMIT} "
+                       "CloudFormation takes in a request: pass --s3-bucket BUCKET (a bucket "
+                       "of yours in the stack's region) to deploy it from there") from None
+    say(f"Created S3 bucket {bucket} for templates, as the CloudFormation console does")
+    return bucket
 
 
 def s3_url(region: str, bucket: str, key: str) -> str:
