@@ -61,8 +61,10 @@ COMMAND_CALLS: dict[str, tuple[str, ...]] = {
                "cloudformation:DescribeChangeSet", "cloudformation:ExecuteChangeSet",
                "cloudformation:DeleteChangeSet", "cloudformation:DescribeStackEvents",
                "cloudformation:DeleteStack", *_BATCH_READ, *_QUOTA_READ, "ec2:DescribeImages",
-               # --s3-bucket: the template uploaded, then read by CloudFormation as the caller
-               "s3:PutObject", "s3:GetObject"),
+               # A template too large to send: uploaded (to --s3-bucket, else to the console's
+               # bucket, found or created), then read by CloudFormation as the caller.
+               "s3:PutObject", "s3:GetObject", "s3:ListAllMyBuckets", "s3:CreateBucket",
+               "s3:PutBucketPublicAccessBlock"),
     "teardown": (*_STACK_READ, "cloudformation:GetTemplate", "cloudformation:ListStacks",
                  "cloudformation:ListStackResources", "cloudformation:ListImports",
                  "cloudformation:DeleteStack", "cloudformation:DescribeStackEvents",

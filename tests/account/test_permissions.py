@@ -28,6 +28,14 @@ from tests.emulator import JOB_DEF_TEMPLATE, TEMPLATE, aws_env, load_template, m
 from tests.emulator import network_parameters
 
 ACCOUNT_ID = "123456789012"
+# Operations whose IAM action has another name (Service Authorization Reference, Amazon S3).
+IAM_ACTION = {"s3:ListBuckets": "s3:ListAllMyBuckets",
+              "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+              "s3:HeadBucket": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
+# A template over the 51,200 bytes CloudFormation takes in a request even as compact JSON:
+# deploy puts it in the console's template bucket, creating that bucket.
+LARGE_TEMPLATE = ("Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n    Metadata:\n"
+                  f"      Padding: {'x' * 60000}\n")
 
 
 def evaluator(document: dict):
@@ -95,10 +103,10 @@ def test_the_deploy_policy_allows_creating_updating_and_deleting_every_resource_
 
 def test_a_resource_type_added_to_the_template_adds_its_actions(deploy_policy):
     template = load_template(TEMPLATE.read_text())
-    template["Resources"]["Extra"] = {"Type": "AWS::S3::Bucket", "Properties": {}}
-    assert not allowed(deploy_policy, "s3:CreateBucket")
+    template["Resources"]["Extra"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    assert not allowed(deploy_policy, "sqs:CreateQueue")
     grown = permissions.build_policy(permissions.DEPLOY, [template]).as_json()
-    assert allowed(grown, "s3:CreateBucket") and allowed(grown, "s3:DeleteBucket")
+    assert allowed(grown, "sqs:CreateQueue") and allowed(grown, "sqs:DeleteQueue")
 
 
 def test_a_resource_type_without_a_schema_is_an_error_naming_it():
@@ -154,11 +162,11 @@ def test_output_json_is_the_policy_document_and_text_says_why(deploy_policy, tmp
 
 def test_a_template_given_is_read_instead(tmp_path):
     path = tmp_path / "t.yml"
-    path.write_text("Resources:\n  B:\n    Type: AWS::S3::Bucket\n")
+    path.write_text("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n")
     result = cli_runner.run(["permissions", "--template", str(path), "--output", "json"],
                             cwd=tmp_path)
     document = json.loads(result.stdout)
-    assert allowed(document, "s3:CreateBucket") and not allowed(document, "batch:CreateJobQueue")
+    assert allowed(document, "sqs:CreateQueue") and not allowed(document, "batch:CreateJobQueue")
     bad = tmp_path / "no.yml"
     bad.write_text("a: 1\n")
     refused = cli_runner.run(["permissions", "--template", str(bad)], cwd=tmp_path)
@@ -184,9 +192,12 @@ def test_every_call_of_every_command_is_allowed(emulator, tmp_path, monkeypatch,
               *network_parameters(network), "--param", "GpuRepositoryName=rv-gpu",
               "--param", "CpuRepositoryName=rv-cpu", "--param", "NotificationEmail=ops@example.com",
               "--param", f"GpuAMI={image}"]
+    (tmp_path / "large.yml").write_text(LARGE_TEMPLATE)
     runs = [
         (permissions.DEPLOY, ["choose-subnets", "--vpc", network.vpc_id]),
         (permissions.DEPLOY, deploy),
+        (permissions.DEPLOY, ["deploy", "--stack", "rv-large", "--yes", "--template",
+                              str(tmp_path / "large.yml")]),
         (permissions.OPERATE, ["rv-config", "--stack", "rv"]),
         (permissions.OPERATE, ["doctor", "--stack", "rv"]),
         (permissions.OPERATE, ["smoke-test", "--stack", "rv", "--interval", "0.02"]),
@@ -209,14 +220,16 @@ def test_every_call_of_every_command_is_allowed(emulator, tmp_path, monkeypatch,
         assert result.returncode in (0, 1), (argv, result.stdout, result.stderr)
         assert calls.actions, argv
         policy = deploy_policy if audience == permissions.DEPLOY else operate_policy
-        not_allowed = sorted({a for a in calls.actions if not allowed(policy, a)})
+        actions = {IAM_ACTION.get(a, a) for a in calls.actions}
+        assert all(permissions.known_action(a) for a in actions), (argv, actions)
+        not_allowed = sorted(a for a in actions if not allowed(policy, a))
         if not_allowed:
             refused[argv[0]] = not_allowed
-        seen.update(calls.actions)
+        seen.update(actions)
     assert refused == {}
     # The runs reached the optional parts: the custom AMI's check and the ECR repositories.
     assert {"ec2:DescribeImages", "ecr:DescribeRepositories", "batch:SubmitJob",
-            "servicequotas:RequestServiceQuotaIncrease"} <= seen
+            "servicequotas:RequestServiceQuotaIncrease", "s3:CreateBucket"} <= seen
 
 
 def a_smoke_test_job(emulator) -> str:
