@@ -111,3 +111,25 @@ def test_request_quota_names_the_types_it_could_not_size(emulator):
     assert mixed.returncode == 1, mixed.stderr
     plan = json.loads(mixed.stdout)
     assert plan["quotas"] and plan["unsized_instance_types"] == {"gpu": ["g9z.2xlarge"]}
+
+
+def test_doctor_without_service_quotas_notes_the_quotas_and_checks_the_rest(emulator, without):
+    from rv_batch_cfn.account import doctor
+
+    deploy(emulator, "rv", make_network(emulator))
+    direct = json.loads(run_cli(emulator, "doctor", "--stack", "rv", "--json").stdout)
+    proxy = without("GetServiceQuota", "GetAWSDefaultServiceQuota")
+
+    result = run_cli(emulator, "doctor", "--stack", "rv", "--json", endpoint=proxy.url)
+
+    assert proxy.answered
+    assert ": error:" not in result.stderr and "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    [note] = [f for f in report["findings"] if f["check"] == doctor.QUOTAS]
+    assert note["status"] == doctor.NOTE
+    assert note["message"].startswith("EC2 vCPU quotas not checked: cannot read the quota")
+    # every other check answers as it did with the quotas readable
+    others = [(f["check"], f["status"]) for f in report["findings"]
+              if f["check"] != doctor.QUOTAS]
+    assert others == [(f["check"], f["status"]) for f in direct["findings"]
+                      if f["check"] != doctor.QUOTAS]
