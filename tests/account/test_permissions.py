@@ -140,6 +140,20 @@ def test_the_operate_policy_is_part_of_the_deploy_policy(deploy_policy, operate_
     assert not allowed(operate_policy, "cloudformation:CreateChangeSet")
 
 
+# IAM counts a managed policy's characters without whitespace (IAM and AWS STS quotas).
+MANAGED_POLICY_LIMIT = 6144
+USER_INLINE_POLICY_LIMIT = 2048
+
+
+@pytest.mark.parametrize("audience", permissions.AUDIENCES)
+def test_each_policy_fits_a_managed_policy(audience):
+    document = permissions.build_policy(audience).as_json()
+    size = len(json.dumps(document, separators=(",", ":")))
+    assert size <= MANAGED_POLICY_LIMIT
+    if audience == permissions.OPERATE:
+        assert size <= USER_INLINE_POLICY_LIMIT
+
+
 def test_every_action_named_for_a_command_exists():
     unknown = {c: [a for a in actions if not permissions.known_action(a)]
                for c, actions in permissions.COMMAND_CALLS.items()}
