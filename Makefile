@@ -23,9 +23,20 @@ SOURCES := $(shell find rv_batch_cfn -name '*.py' 2>/dev/null)
 EDITABLE := --config-settings editable_mode=compat
 # The lowest Raster Vision the batch_retry runner supports (0.30.0: its stock runner is the one
 # the plugin extends), in an environment of its own for tests/plugin/test_lowest_raster_vision.py;
-# the highest (0.31.x) is the test extra's. Made once, again when the version changes.
-RV_LOWEST := 0.30.0
+# the highest (0.31.x) is the test extra's. Its version is requirements/rv-lowest.in's.
 RV_LOWEST_VENV := .venv-rv030
+# checkov pins boto3 and botocore exactly: it has an environment of its own, so that the suite
+# runs the boto3 setup.cfg's ranges give (tests/template/test_security_scan.py runs it there).
+CHECKOV_VENV := .venv-checkov
+# The lock files (requirements/*.txt, `make lock`): every package at an exact version with its
+# hashes, installed by uv, which itself comes from PyPI through pip, hash-checked
+# (requirements/uv.txt), into .venv/uv-tool.
+LOCKS := requirements
+UV_DIR := $(VENV)/uv-tool
+UV := $(UV_DIR)/bin/uv
+# The locks hold for every platform and every Python setup.cfg's python_requires admits.
+PYTHON_LOWEST := $(shell sed -n 's/^python_requires *= *>= *//p' setup.cfg)
+UV_SYNC = $(UV) pip install --quiet --require-hashes --python
 # AWS_PROFILE and AWS_REGION (settings.mk or the environment) pick the account and region of
 # the commands that call AWS; unset, the AWS CLI's usual defaults apply.
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
@@ -40,15 +51,22 @@ help: ## list the targets
 			END {format = "  make %-" width "s  %s\n"; \
 				for (i = 1; i <= NR; i++) printf format, name[i], text[i]}'
 
-$(BIN)/.installed: setup.cfg pyproject.toml
+$(UV): $(LOCKS)/uv.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . $(EDITABLE)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps --upgrade \
+		--target $(UV_DIR) -r $(LOCKS)/uv.txt
+	touch $@
+
+# The runtime dependencies and the build backend from their locks, then the project itself (its
+# dependencies are those), built with the locked setuptools rather than whatever is newest.
+$(BIN)/.installed: $(LOCKS)/runtime.txt $(LOCKS)/build.txt setup.cfg pyproject.toml $(UV)
+	$(UV_SYNC) $(BIN)/python -r $(LOCKS)/runtime.txt -r $(LOCKS)/build.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e . $(EDITABLE)
 	touch $@
 	@echo "rv-batch-cfn is installed in $(VENV): run '. $(BIN)/activate' to put it on PATH" >&2
 
-$(BIN)/.test-installed: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]' $(EDITABLE)
+$(BIN)/.test-installed: $(LOCKS)/test.txt $(BIN)/.installed
+	$(UV_SYNC) $(BIN)/python -r $(LOCKS)/test.txt
 	touch $@
 
 $(TEMPLATE): $(BIN)/.installed $(SOURCES)
@@ -63,15 +81,62 @@ lint: $(BIN)/.installed ## cfn-lint the committed templates, informational check
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE, as some
 # containers set): the suite starts many Python processes, and each would compile the project's
 # modules again (a fifth of the suite's time).
-test: $(BIN)/.test-installed $(BIN)/cfn-guard $(RV_LOWEST_VENV)/.installed-$(RV_LOWEST) ## install what the tests need and run them
+TEST_TOOLS := $(BIN)/cfn-guard $(RV_LOWEST_VENV)/.installed $(CHECKOV_VENV)/.installed
+test: $(BIN)/.test-installed $(TEST_TOOLS) ## install what the tests need (from the lock files) and run them
 	scripts/install-test-tools
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
-$(RV_LOWEST_VENV)/.installed-$(RV_LOWEST):
-	test -x $(RV_LOWEST_VENV)/bin/python || $(PYTHON) -m venv $(RV_LOWEST_VENV)
-	$(RV_LOWEST_VENV)/bin/python -m pip install --quiet 'rastervision_pipeline==$(RV_LOWEST)' \
-		'rastervision_aws_batch==$(RV_LOWEST)'
+$(RV_LOWEST_VENV)/.installed: $(LOCKS)/rv-lowest.txt $(UV)
+	test -x $(RV_LOWEST_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(RV_LOWEST_VENV)
+	$(UV_SYNC) $(RV_LOWEST_VENV)/bin/python -r $<
 	touch $@
+
+$(CHECKOV_VENV)/.installed: $(LOCKS)/checkov.txt $(UV)
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
+	$(UV_SYNC) $(CHECKOV_VENV)/bin/python -r $<
+	touch $@
+
+# --- The lock files and the drift check --------------------------------------------------------
+# `make lock` keeps each locked version that still fits setup.cfg's ranges (and the .in files of
+# requirements/) and resolves what changed; UPGRADE=1 takes the newest version of everything.
+# runtime.txt is setup.cfg's install_requires; test.txt adds the test extra, constrained to
+# runtime.txt so that `make test` only adds to what `make template` installed.
+LOCK = $(UV) pip compile --quiet --universal --python-version $(PYTHON_LOWEST) --generate-hashes \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+.PHONY: lock drift
+lock: $(UV) ## regenerate the lock files of requirements/ within setup.cfg's ranges (UPGRADE=1: the newest versions)
+	$(LOCK) $(LOCKS)/uv.in -o $(LOCKS)/uv.txt
+	$(LOCK) $(LOCKS)/build.in -o $(LOCKS)/build.txt
+	$(LOCK) setup.cfg -o $(LOCKS)/runtime.txt
+	$(LOCK) setup.cfg --extra test --constraint $(LOCKS)/runtime.txt -o $(LOCKS)/test.txt
+	$(LOCK) $(LOCKS)/checkov.in -o $(LOCKS)/checkov.txt
+	$(LOCK) $(LOCKS)/rv-lowest.in -o $(LOCKS)/rv-lowest.txt
+
+# The newest versions setup.cfg (and requirements/checkov.in) admit, not the lock's, in
+# environments of their own; the suite then runs there. A failure here that `make test` does not
+# show is a release that will break a user's `pip install`: fix the code or narrow the range,
+# then `make lock UPGRADE=1`.
+DRIFT_VENV := .venv-drift
+DRIFT_CHECKOV_VENV := .venv-drift-checkov
+drift: $(UV) $(RV_LOWEST_VENV)/.installed ## run the suite with the newest versions setup.cfg admits instead of the lock's (in .venv-drift)
+	test -x $(DRIFT_VENV)/bin/python || $(PYTHON) -m venv $(DRIFT_VENV)
+	$(UV) pip install --quiet --upgrade --python $(DRIFT_VENV)/bin/python -e '.[test]' $(EDITABLE)
+	test -x $(DRIFT_CHECKOV_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(DRIFT_CHECKOV_VENV)
+	$(UV) pip install --quiet --upgrade --python $(DRIFT_CHECKOV_VENV)/bin/python \
+		-r $(LOCKS)/checkov.in
+	test -x $(DRIFT_VENV)/bin/cfn-guard || $(DRIFT_VENV)/bin/python scripts/install-cfn-guard $(DRIFT_VENV)/bin
+	scripts/install-test-tools
+	@sed -n 's/^\([a-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCKS)/test.txt $(LOCKS)/checkov.txt > $(DRIFT_VENV)/locked.txt
+	@{ $(UV) pip freeze --quiet --python $(DRIFT_VENV)/bin/python --exclude-editable; \
+		$(UV) pip freeze --quiet --python $(DRIFT_CHECKOV_VENV)/bin/python; } | sort -u | \
+		awk -F'==' 'NR == FNR { locked[$$1] = locked[$$1] " " $$2 " "; next } $$1 ~ /^(pip|setuptools)$$/ { next } \
+			!($$1 in locked) { print "  " $$1 " " $$2 " (not in the lock)"; n++; next } \
+			!index(locked[$$1], " " $$2 " ") { print "  " $$1 " " $$2 " (lock:" locked[$$1] ")"; n++ } \
+			END { print n ? "(the versions above are newer than the lock)" : \
+				"every package is at its locked version: nothing has drifted" }' \
+			$(DRIFT_VENV)/locked.txt - >&2
+	RV_BATCH_CFN_CHECKOV=$(CURDIR)/$(DRIFT_CHECKOV_VENV)/bin/checkov PYTHONDONTWRITEBYTECODE= \
+		$(DRIFT_VENV)/bin/python -m pytest
 
 # AWS's cfn-guard, for the test of the Guard rules registry's rules (tests/template/guard_rules).
 $(BIN)/cfn-guard: | $(BIN)/.installed
@@ -85,7 +150,7 @@ bench: $(BIN)/.installed ## time `rv-batch-cfn template` (cold and warm) against
 	$(BIN)/python scripts/bench.py
 
 clean: ## remove the virtual environment and caches (not the committed templates)
-	rm -rf $(VENV) $(RV_LOWEST_VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(RV_LOWEST_VENV) $(CHECKOV_VENV) $(DRIFT_VENV) $(DRIFT_CHECKOV_VENV) .pytest_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- publish-container: push the local Raster Vision images to the stack's ECR repositories -----

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import unpatched_moto
-from tests.emulator import Emulator
+from tests.emulator import Emulator, make_offerings_owned
 from tests.moto_like_aws import make_moto_like_aws
 from tests.moto_speed import make_moto_faster
 
@@ -65,6 +65,7 @@ def moto_server():
     from moto.server import ThreadedMotoServer
 
     make_moto_like_aws()
+    make_offerings_owned()  # instance type offerings are the tests' data (tests/emulator.py)
     make_moto_faster()  # the same results, sooner (tests/moto_speed.py)
     # moto loads its catalogue of public AMIs again on the first EC2 call after every reset
     # (about 0.3 s a test); no test uses them: the AMIs a test needs, it registers.

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import boto3
 
@@ -21,6 +21,7 @@ from rv_batch_cfn.account.stack import stack_outputs
 from rv_batch_cfn.inputs import template_data
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "cloudformation" / "template.yml"
 JOB_DEF_TEMPLATE = ROOT / "cloudformation" / "job-definitions.yml"
@@ -342,3 +343,71 @@ def deploy_project(emulator, name: str, **values) -> dict:
     stack = wait_stack(cfn, name)
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack["StackStatus"]
     return {"stack": stack, "sent": sent}
+
+
+# --- Instance type offerings: the test's data, not moto's -------------------------------------
+# moto answers DescribeInstanceTypeOfferings (and prices spot only for the pairs offered) from
+# the per-zone data it bundles, which changes in its patch releases (moto 5.2.6 began offering
+# g7e.2xlarge in us-east-1b). A test never takes that data as fact: unless it calls `offer`, the
+# emulator offers every instance type it knows in every zone of the region; with `offer`, exactly
+# the types the test names in each zone (a zone it leaves out offers none).
+
+
+def offer(emu: Emulator, table: dict[str, Iterable[str]]) -> None:
+    """Make the emulator's region offer, per availability zone (`us-east-1a`, or its letter
+    `a`), exactly the given instance types, until the emulator is reset."""
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[ACCOUNT][emu.region]
+    zone = (lambda z: z if z.startswith(emu.region) else emu.region + z)
+    backend.offered_by_test = {zone(z): set(types) for z, types in table.items()}
+
+
+def _offered(backend: Any, location_type: str, types: Optional[Iterable[str]] = None) -> list:
+    """The offerings of `backend`'s region (of `types` only, when given): the test's table, else
+    every type in every zone."""
+    from moto.ec2.models.instance_types import INSTANCE_TYPES
+
+    table = getattr(backend, "offered_by_test", None)
+    zones = {z.name: z.zone_id for z in backend.describe_availability_zones()}
+    if table is None:
+        table = dict.fromkeys(zones, INSTANCE_TYPES.keys())
+    wanted = (lambda offered: sorted(offered if types is None else set(types) & set(offered)))
+    if location_type == "region":
+        every = set().union(*table.values()) if table else set()
+        return [{"InstanceType": t, "LocationType": "region", "Location": backend.region_name}
+                for t in wanted(every)]
+    return [{"InstanceType": t, "LocationType": location_type,
+             "Location": z if location_type == "availability-zone" else zones[z]}
+            for z in sorted(table) if z in zones for t in wanted(table[z])]
+
+
+def make_offerings_owned() -> None:
+    """Patch the in-process moto so that DescribeInstanceTypeOfferings and the spot price
+    history answer from `_offered` (idempotent). moto's own filters still apply."""
+    from moto.ec2.models.instance_types import InstanceTypeOfferingBackend
+    from moto.ec2.models.spot_requests import SpotRequestBackend
+
+    if getattr(InstanceTypeOfferingBackend, "offerings_owned_by_tests", False):
+        return
+
+    def describe_instance_type_offerings(self: Any, location_type: Optional[str] = None,
+                                         filters: Optional[dict] = None) -> list:
+        location_type = location_type or "region"
+        types = (filters or {}).get("instance-type")
+        return [o for o in _offered(self, location_type, types)
+                if self.matches_filters(o, filters or {}, location_type)]
+
+    def describe_spot_price_history(self: Any, instance_types: Optional[list] = None,
+                                    filters: Optional[dict] = None) -> list:
+        wanted = {"availability-zone": "Location", "instance-type": "InstanceType"}
+        types = (filters or {}).get("instance-type") or instance_types or None
+        return [o for o in _offered(self, "availability-zone", types)
+                if all(key in wanted and o[wanted[key]] in values
+                       for key, values in (filters or {}).items())
+                and (not instance_types or o["InstanceType"] in instance_types)]
+
+    InstanceTypeOfferingBackend.describe_instance_type_offerings = \
+        describe_instance_type_offerings
+    SpotRequestBackend.describe_spot_price_history = describe_spot_price_history
+    InstanceTypeOfferingBackend.offerings_owned_by_tests = True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -324,16 +323,13 @@ def test_skip_provisioning_build_against_the_emulator_is_a_check_never_recorded(
     record = tmp_path / "last-ami"
     usable = "ami-0aaaaaaaaaaaaaaaa"  # what an earlier full build recorded
     record.write_text(usable + "\n")
-    started = time.monotonic()
     # No --ec2-endpoint: it defaults to AWS_ENDPOINT_URL, which points at the emulator.
     code = cli.main(["create-ami", "--base-ami", base, "--profile", PROFILE,
                      "--region", account.region, "--skip-provisioning",
                      "--template", str(TEMPLATE), "--manifest", str(tmp_path / "manifest.json"),
                      "--record", str(record)])
-    took = time.monotonic() - started
     out, err = capfd.readouterr()
     assert code == 0, out + err
-    assert took < 60, f"the emulator build took {took:.1f} s"
 
     # The unusable image's id is never a line of its own on standard output (`| tail -1`
     # must not find it); the message on standard error names it.

@@ -1,8 +1,9 @@
-"""`rv-batch-cfn choose-subnets` on emulator VPCs, whose offerings follow AWS's per-zone data.
+"""`rv-batch-cfn choose-subnets` on emulator VPCs whose zones offer what each test sets up
+(`offer`; moto's bundled offerings change between its releases).
 
-In moto's us-east-1 (as in AWS's), g7e.2xlarge is offered in us-east-1a and 1c only, m6i.xlarge
-in every zone but 1e, and us-east-1e offers only older families. moto gives every offered
-(type, zone) the same synthetic spot price, so the price order is tested on `rank` directly.
+The tests' offerings mirror AWS's shape: a new GPU type in some zones only, a CPU type in most,
+a zone offering neither. moto gives every offered (type, zone) the same synthetic spot price, so
+the price order is tested on `rank` directly.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import json
 
 from rv_batch_cfn.account.subnets import SubnetRow, rank, zone_price
 from tests.cli_runner import assert_one_clean_error
-from tests.emulator import make_vpc
+from tests.emulator import make_vpc, offer
 
 TYPES = "g7e.2xlarge,m6i.xlarge"
+# The GPU type in 1a and 1c only, the CPU type in every zone but 1e.
+OFFERED = {"a": ["g7e.2xlarge", "m6i.xlarge"], "b": ["m6i.xlarge"],
+           "c": ["g7e.2xlarge", "m6i.xlarge"], "d": ["m6i.xlarge"], "e": ["m3.medium"]}
 
 
 def test_recommends_the_subnets_of_zones_offering_every_type(emulator, cli):
+    offer(emulator, OFFERED)
     vpc, subnets = make_vpc(emulator, ["a", "b", "c", "c", "e"])
     in_zone = {zone: sorted(s for s, z in subnets.items() if z == zone)
                for zone in set(subnets.values())}
@@ -43,6 +48,7 @@ def test_recommends_the_subnets_of_zones_offering_every_type(emulator, cli):
 
 
 def test_no_zone_offering_every_type_exits_1_naming_the_rarest_type(emulator, cli):
+    offer(emulator, OFFERED)
     vpc, _ = make_vpc(emulator, ["b", "e"])
 
     result = cli("choose-subnets", "--vpc", vpc, "--instance-types", TYPES)
@@ -84,3 +90,24 @@ def test_cheapest_zone_first_and_zones_without_a_price_after_priced_ones():
     ranked = rank([row("s-c", "z-c"), row("s-d", "z-d", eligible=False), row("s-a", "z-a"),
                    row("s-b", "z-b")])
     assert [r.subnet_id for r in ranked] == ["s-b", "s-a", "s-c", "s-d"]
+
+
+def test_the_emulator_offers_what_the_test_sets_up(emulator):
+    """The tests' offerings hook (tests/emulator.py): every type in every zone unless a test
+    calls `offer`, then exactly its table, spot prices included (moto prices what is offered)."""
+    ec2 = emulator.client("ec2")
+
+    def offered() -> set[tuple[str, str]]:
+        pages = ec2.get_paginator("describe_instance_type_offerings").paginate(
+            LocationType="availability-zone",
+            Filters=[{"Name": "instance-type", "Values": ["g7e.2xlarge", "m6i.xlarge"]}])
+        return {(o["InstanceType"], o["Location"][-1]) for page in pages
+                for o in page["InstanceTypeOfferings"]}
+
+    zones = [z["ZoneName"][-1] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
+    assert offered() == {(t, z) for t in ("g7e.2xlarge", "m6i.xlarge") for z in zones}
+    offer(emulator, OFFERED)
+    assert offered() == {(t, z) for z, types in OFFERED.items() for t in types
+                         if t != "m3.medium"}
+    priced = ec2.describe_spot_price_history(InstanceTypes=["g7e.2xlarge"])["SpotPriceHistory"]
+    assert sorted(p["AvailabilityZone"] for p in priced) == ["us-east-1a", "us-east-1c"]

@@ -10,7 +10,7 @@ import pytest
 from rv_batch_cfn.account import doctor, rvconfig
 from rv_batch_cfn.template import parameters as params
 from tests.cli_runner import assert_one_clean_error
-from tests.emulator import deploy, deploy_project, make_network
+from tests.emulator import deploy, deploy_project, make_network, offer
 
 STACK = "rv"
 GOOD_RV_CONFIG = """[BATCH]
@@ -20,6 +20,10 @@ cpu_job_queue = RasterVisionCpuJobQueue
 cpu_job_def = RasterVisionCpuJobDefinition
 attempts = 3
 """
+
+# The template's default instance types (the order doctor names them in).
+DEFAULT_GPU_TYPES = ["g5.2xlarge", "g6.2xlarge", "g4dn.2xlarge"]
+DEFAULT_CPU_TYPES = ["m6i.xlarge", "m6a.xlarge", "m7i.xlarge"]
 
 
 def run_doctor(cli, **env) -> tuple[int, dict]:
@@ -93,8 +97,20 @@ def test_job_vcpus_beyond_every_instance_type_names_the_vcpu_limit(emulator, cli
     assert params.CPU.memory not in problem["fix"]  # memory is not what is wrong
 
 
+def test_instance_types_offered_in_every_zone_pass_the_offerings_check(emulator, cli):
+    offer(emulator, dict.fromkeys("abcdef", ["g7e.2xlarge", *DEFAULT_CPU_TYPES]))
+    deploy(emulator, STACK, make_network(emulator), **{params.GPU.instance_types: "g7e.2xlarge"})
+
+    code, report = run_doctor(cli)
+
+    assert code == 0, problems(report)
+    assert statuses(report, doctor.OFFERINGS) == {doctor.OK}
+
+
 def test_instance_type_not_offered_in_a_subnets_zone_fails(emulator, cli):
-    # In moto's us-east-1 data (like AWS's), g7e.2xlarge is offered in us-east-1a and 1c, not 1b.
+    # The test's offerings: g7e.2xlarge in us-east-1a and 1c only, as a new type is at first.
+    offer(emulator, {"a": ["g7e.2xlarge", *DEFAULT_CPU_TYPES], "b": DEFAULT_CPU_TYPES,
+                     "c": ["g7e.2xlarge", *DEFAULT_CPU_TYPES]})
     network = make_network(emulator)
     deploy(emulator, STACK, network, **{params.GPU.instance_types: "g7e.2xlarge"})
 
@@ -111,8 +127,10 @@ def test_instance_type_not_offered_in_a_subnets_zone_fails(emulator, cli):
 
 
 def test_one_bad_subnet_is_one_finding_naming_every_type(emulator, cli):
-    # moto's us-east-1e (like AWS's) offers none of the default GPU and CPU types: one cause,
-    # so one problem, where there used to be one per type and kind.
+    # us-east-1e offers none of the default GPU and CPU types (as in AWS's data): one cause, so
+    # one problem, where there used to be one per type and kind.
+    offer(emulator, {**dict.fromkeys("abc", DEFAULT_GPU_TYPES + DEFAULT_CPU_TYPES),
+                     "e": ["m3.medium"]})
     network = make_network(emulator)
     ec2 = emulator.client("ec2")
     bad = ec2.create_subnet(VpcId=network.vpc_id, CidrBlock="10.42.9.0/24",

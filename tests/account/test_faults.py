@@ -67,13 +67,12 @@ def test_an_endpoint_that_never_answers(emulator, silent, capsys, monkeypatch):
     monkeypatch.setenv("RV_BATCH_CFN_READ_TIMEOUT", "0.25")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     monkeypatch.setattr(waits, "PROGRESS_INTERVAL", 0.1)
-    started = time.monotonic()
     err = assert_refused(run(capsys, "rv-config", "--stack", "rv"),
                          "rv-batch-cfn rv-config: error: cannot reach AWS: Read timeout on "
                          f'endpoint URL: "{silent.url}/"')
-    took = time.monotonic() - started
-    assert silent.accepted == 2  # both attempts reached it
-    assert 0.5 <= took < 10, took  # two reads of a quarter second each, and a backoff between
+    # Both attempts reached it and each timed out (no bound on the time taken: a loaded machine
+    # would fail it for no fault of the code).
+    assert silent.accepted == 2
     waiting = [line for line in err.splitlines() if line.startswith("still waiting for AWS")]
     assert waiting and waiting[0].startswith("still waiting for AWS: STS GetCallerIdentity, ")
     assert any("attempt 1 failed: Read timeout" in line for line in waiting), err

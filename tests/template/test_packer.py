@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -59,10 +58,8 @@ def test_packer_template_command_writes_or_prints(tmp_path):
 
 def test_packer_validate_accepts_the_template(tmp_path):
     # Run from another folder: the scripts are found through {{template_dir}}, not the cwd.
-    started = time.monotonic()
     done = validate(tmp_path, COMMITTED, BASE_AMI, SSH_CIDR)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert time.monotonic() - started < 30
 
 
 @pytest.mark.parametrize("given, missing", [((SSH_CIDR,), "source_ami"),

@@ -4,6 +4,7 @@ templates too) and checkov."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,10 @@ from tests.emulator import ROOT, TEMPLATE, load_template
 from tests.named_configs import CONFIGS, render
 
 BIN = Path(sys.executable).parent
+# checkov pins boto3 exactly, so it runs from an environment of its own (`make test` makes it
+# from requirements/checkov.txt; `make drift` names another through RV_BATCH_CFN_CHECKOV), and
+# the suite's own environment keeps the boto3 setup.cfg's ranges give.
+CHECKOV = os.environ.get("RV_BATCH_CFN_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
 # On one xdist worker, so that checkov runs once for the module.
 pytestmark = pytest.mark.xdist_group("security-scan")
 
@@ -39,9 +44,11 @@ def test_cfn_lint_cli_with_informational_checks_prints_nothing(tmp_path):
 @pytest.fixture(scope="module")
 def checkov_report(tmp_path_factory) -> dict:
     """One checkov run over both templates (it takes seconds to start)."""
+    if not Path(CHECKOV).exists():
+        pytest.fail(f"checkov is not installed at {CHECKOV}: `make test` installs it")
     # --skip-download: checkov would otherwise call its vendor's API; nothing leaves this machine.
     result = subprocess.run(
-        [str(BIN / "checkov"), *(arg for path in TEMPLATES for arg in ("-f", str(path))),
+        [CHECKOV, *(arg for path in TEMPLATES for arg in ("-f", str(path))),
          "--framework", "cloudformation", "--skip-download", "--output", "json"],
         capture_output=True, text=True, cwd=tmp_path_factory.mktemp("checkov"))
     return json.loads(result.stdout)
