@@ -74,7 +74,7 @@ def _resolve(value: Any, values: Mapping[str, str],
             tuple(dict.fromkeys(v for v in used if v in values)))
 
 
-def check_names_free(batch: Any, template: Mapping[str, Any], values: Mapping[str, str],
+def check_names_free(session: Any, template: Mapping[str, Any], values: Mapping[str, str],
                      previous: Mapping[str, str], stack_name: str, creating: bool) -> None:
     """ConfigError naming the parameter to change when a job queue or an active job
     definition of a name the deployment gives exists already (another stack's, or one left
@@ -85,6 +85,7 @@ def check_names_free(batch: Any, template: Mapping[str, Any], values: Mapping[st
         names = [n for n in names if n.name not in held]
     if not names:
         return
+    batch = session.client("batch")  # only when there are names to check
     taken = []
     queues = [n for n in names if n.resource_type == QUEUE]
     if queues:

@@ -37,7 +37,7 @@ def check_deployment(session: Any, cfn: Any, stack_name: str, template: Mapping[
                                     values.get(params.BATCH_SERVICE_ROLE_ARN, ""), reason))
     if problems:  # decided from the values alone: no call to AWS made for them
         raise ConfigError(problems, "the values for this update")
-    check_names_free(session.client("batch"), template, values, previous, stack_name, creating)
+    check_names_free(session, template, values, previous, stack_name, creating)
     if any(values.get(k.ami) for k in params.KINDS.values()):
         problems += ami_checks.custom_ami_problems(session.client("ec2"), values)
     if problems:
