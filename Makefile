@@ -195,7 +195,7 @@ request-quota: $(BIN)/.installed ## request the EC2 vCPU quota increases STACK=n
 	@test -n "$(STACK)" || { echo "usage: make request-quota STACK=<stack name> [KIND=gpu|cpu|all] [VCPUS=<n>] [DRY_RUN=1] [YES=1]" >&2; exit 2; }
 	$(CLI) request-quota --stack '$(STACK)' $(if $(KIND),--kind $(KIND)) $(if $(VCPUS),--vcpus $(VCPUS)) $(if $(DRY_RUN),--dry-run) $(if $(YES),--yes) $(AWS_ARGS)
 
-smoke-test: $(BIN)/.installed ## run one tiny job per queue of a deployed stack and print its log: make smoke-test STACK=name [KIND=gpu|cpu] [TIMEOUT=minutes] [INTERVAL=seconds]
+smoke-test: $(BIN)/.installed ## run one tiny job per queue of a deployed stack and print its log: make smoke-test STACK=name [KIND=gpu|cpu|all] [TIMEOUT=minutes] [INTERVAL=seconds]
 	@test -n "$(STACK)" || { echo "usage: make smoke-test STACK=<stack name> [KIND=gpu|cpu|all] [TIMEOUT=<minutes>]" >&2; exit 2; }
 	$(CLI) smoke-test --stack '$(STACK)' $(if $(KIND),--kind $(KIND)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(INTERVAL),--interval $(INTERVAL)) $(AWS_ARGS)
 
@@ -236,8 +236,8 @@ find-base-ami: $(BIN)/.installed ## print the newest Deep Learning Base OSS GPU 
 
 # --- The deployed stack: rv-config and deploy -------------------------------------------------
 .PHONY: rv-config deploy
-rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK=name (WRITE=1 merges it into ~/.rastervision/default; FORMAT=aws_batch|env; JOB_DEF_STACK=name)
-	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
+rv-config: $(BIN)/.installed ## print Raster Vision's [BATCH] section from STACK=name (WRITE=1 merges it into ~/.rastervision/default; FORMAT=batch|aws_batch|env; JOB_DEF_STACK=name)
+	@test -n "$(STACK)" || { echo "usage: make rv-config STACK=<stack name> [WRITE=1] [FORMAT=batch|aws_batch|env] [JOB_DEF_STACK=<name>]" >&2; exit 2; }
 	$(CLI) rv-config --stack '$(STACK)' $(AWS_ARGS) $(if $(FORMAT),--format $(FORMAT)) $(if $(WRITE),--write) $(if $(JOB_DEF_STACK),--job-def-stack '$(JOB_DEF_STACK)')
 
 deploy: $(TEMPLATE) ## create or update STACK=name through a change set (PARAMS="Key=Value ...", GPU_AMI=ami-..., TAGS="k=v ...", S3_BUCKET=..., NO_EXECUTE=1 only creates it, YES=1 skips the question)
@@ -256,7 +256,7 @@ resume: $(BIN)/.installed ## enable STACK=name's queues and compute environments
 	$(CLI) resume --stack '$(STACK)' $(AWS_ARGS) $(if $(DRY_RUN),--dry-run)
 
 # --- Watching jobs: jobs and logs -------------------------------------------------------------
-.PHONY: jobs rerun costs logs
+.PHONY: jobs rerun costs logs permissions
 jobs: $(BIN)/.installed ## the jobs of STACK=name by pipeline run, with estimated costs (SINCE=1d, RUN=name, STATUS=FAILED,RUNNABLE, WATCH=1, JSON=1, COST_ONLY=1 one line per run, NO_COST=1)
 	@test -n "$(STACK)" || { echo "usage: make jobs STACK=<stack name> [SINCE=1d] [RUN=<pipeline run>] [STATUS=<state,...>] [WATCH=1] [JSON=1] [COST_ONLY=1] [NO_COST=1]" >&2; exit 2; }
 	$(CLI) jobs --stack '$(STACK)' $(AWS_ARGS) $(if $(SINCE),--since '$(SINCE)') $(if $(RUN),--run '$(RUN)') $(if $(STATUS),--status '$(STATUS)') $(if $(WATCH),--watch) $(if $(JSON),--json) $(if $(COST_ONLY),--cost-only) $(if $(NO_COST),--no-cost)
@@ -272,6 +272,9 @@ costs: $(BIN)/.installed ## STACK=name's cost per day from Cost Explorer (its ta
 logs: $(BIN)/.installed ## the output of JOB=id (INDEX=i for an array child, ATTEMPT=n, FOLLOW=1)
 	@test -n "$(JOB)" || { echo "usage: make logs JOB=<job id> [INDEX=<array child>] [ATTEMPT=<n>] [FOLLOW=1]" >&2; exit 2; }
 	$(CLI) logs '$(JOB)' $(AWS_ARGS) $(if $(INDEX),--index '$(INDEX)') $(if $(ATTEMPT),--attempt '$(ATTEMPT)') $(if $(FOLLOW),--follow)
+
+permissions: $(BIN)/.installed ## the IAM policy a person needs: make permissions [FOR=deploy|operate] [JSON=1 prints the policy document]
+	$(CLI) permissions $(if $(FOR),--for '$(FOR)') $(if $(JSON),--output json)
 
 # --- Per-project job definitions --------------------------------------------------------------
 JOB_DEF_TEMPLATE := cloudformation/job-definitions.yml

@@ -43,6 +43,7 @@ class SubnetChoice:
     cpu_types: tuple[str, ...]
     rows: tuple[SubnetRow, ...]
     recommended: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what could not be read (an optional extra: the prices)
 
     @property
     def subnet_ids(self) -> str:
@@ -59,6 +60,7 @@ class SubnetChoice:
                          "eligible": r.eligible} for r in self.rows],
             "recommended": list(self.recommended),
             "SubnetIds": self.subnet_ids,
+            "notes": list(self.notes),
         }
 
 
@@ -121,7 +123,13 @@ def choose_subnets(session: Any, vpc_id: str, instance_types: Sequence[str]) -> 
                        "(a route to the internet or VPC endpoints is needed for Batch instances)")
     zones = set(subnets.values())
     offered = ec2_reads.offerings(ec2, names, zones)
-    prices = ec2_reads.spot_prices(ec2, names, zones)
+    notes = []
+    try:
+        prices = ec2_reads.spot_prices(ec2, names, zones)
+    except AwsError as e:  # the prices order the subnets; the offerings alone choose them
+        prices = {}
+        notes.append(f"spot prices not read ({e}); the subnets are in zone order, not "
+                     "cheapest first")
     rows = [SubnetRow(subnet_id=sid, zone=zone,
                       offered={n: (n, zone) in offered for n in names},
                       prices={n: prices.get((n, zone)) for n in names},
@@ -129,7 +137,7 @@ def choose_subnets(session: Any, vpc_id: str, instance_types: Sequence[str]) -> 
             for sid, zone in subnets.items()]
     ranked = rank(rows)
     return SubnetChoice(vpc_id, region, gpu_types, cpu_types, ranked,
-                        tuple(r.subnet_id for r in ranked if r.eligible))
+                        tuple(r.subnet_id for r in ranked if r.eligible), tuple(notes))
 
 
 def no_zone_message(choice: SubnetChoice) -> str:

@@ -12,8 +12,8 @@ import traceback
 from typing import Callable, Optional, Sequence
 
 from ..errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, RvBatchError
-from . import (ami, costs, deploy, doctor, generate, global_options, jobs, publish, request_quota,
-               rerun, resume, rv_config, smoke, subnets, teardown)
+from . import (ami, costs, deploy, doctor, generate, global_options, jobs, permissions, publish,
+               request_quota, rerun, resume, rv_config, smoke, subnets, teardown)
 from .common import stderr
 
 # Each module registers its subcommands; `rv-batch-cfn --help` lists them in this order.
@@ -22,7 +22,7 @@ REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     doctor.register, request_quota.register, subnets.register, jobs.register, rerun.register,
     costs.register,
     teardown.register, resume.register,
-    smoke.register]
+    smoke.register, permissions.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

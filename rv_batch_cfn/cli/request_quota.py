@@ -33,9 +33,10 @@ def describe(item) -> str:
 
 def cmd_request_quota(args: argparse.Namespace) -> int:
     """`rv-batch-cfn request-quota`: exit 0 when done (or nothing to request), 1 when the
-    question was declined."""
+    question was declined or a type could not be sized."""
     from ..aws.quotas import requests
     from ..aws.clients.session import make_session
+    from ..template import parameters as params
 
     if not (args.yes or args.dry_run):
         require_terminal_or_yes("request-quota", "requesting quota increases",
@@ -70,11 +71,17 @@ def cmd_request_quota(args: argparse.Namespace) -> int:
         else:
             outcome = "declined"
             say("Nothing requested.")
-    else:
+    elif not plan.unsized:
         say("Nothing to request.")
+    for kind, names in plan.unsized.items():
+        say(f"Not sized, so nothing requested for them: the {kind.upper()} instance types "
+            f"{', '.join(names)} (EC2 in {plan.region} describes no such type). Check the "
+            f"stack's {params.KINDS[kind].instance_types} (`rv-batch-cfn doctor --stack "
+            f"{plan.stack}`), then run request-quota again.")
     if wants_json(args):
         print_json({**plan.as_dict(), "outcome": outcome, "dry_run": args.dry_run})
-    return EXIT_FINDINGS if outcome == "declined" else EXIT_OK
+    # Types it could not size are a finding: their quotas may be short, unseen.
+    return EXIT_FINDINGS if outcome == "declined" or plan.unsized else EXIT_OK
 
 
 
@@ -91,7 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "refuses unless --yes (or --dry-run) is given. Needs "
                     "servicequotas:GetServiceQuota, GetAWSDefaultServiceQuota, "
                     "ListRequestedServiceQuotaChangeHistoryByQuota and "
-                    "RequestServiceQuotaIncrease.")
+                    "RequestServiceQuotaIncrease. Exit 1 when an instance type of the stack "
+                    "could not be sized (its quota is then unknown), or the question was "
+                    "declined.")
     add_stack_argument(p, "the stack's name")
     p.add_argument("--kind", choices=sorted(KIND_CHOICES), default="all",
                    help="the quotas of which compute environment(s) (default: all)")

@@ -27,6 +27,7 @@ def format_subnet_table(choice) -> str:
     lines.append("")
     lines.append("Spot prices are USD per hour now, Linux; ZONE $/H is the cheapest GPU type "
                  "plus the cheapest CPU type.")
+    lines += [f"Note: {n}." for n in choice.notes]
     if choice.recommended:
         lines.append(f"Recommended SubnetIds (zones offering every type, cheapest first): "
                      f"{choice.subnet_ids}")

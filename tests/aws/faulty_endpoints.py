@@ -105,14 +105,7 @@ class CutOffProxy:
 
     def _forward(self, method: str, path: str, headers: dict, body: bytes
                  ) -> tuple[int, list[tuple[str, str]], bytes]:
-        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port,
-                                                timeout=60)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            connection.close()
+        return forward(self.upstream, method, path, headers, body)
 
     def close(self) -> None:
         self.released.set()
@@ -127,3 +120,84 @@ def closing(endpoint) -> Iterator:
         yield endpoint
     finally:
         endpoint.close()
+
+
+class ActionProxy:
+    """Forwards every request to `upstream` (the emulator), except those of the actions in
+    `answers` (name -> (status, body)): each gets that reply instead, as an endpoint without the
+    action gives (moto answers an action it lacks with a 500 and an HTML page)."""
+
+    def __init__(self, upstream: str, answers: dict[str, tuple[int, bytes]]):
+        self.upstream = urlsplit(upstream)
+        self.answers = answers
+        self.answered: list[str] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = _action(body, self.headers.get("X-Amz-Target", ""))
+                if action in proxy.answers:
+                    proxy.answered.append(action)
+                    status, data, headers = *proxy.answers[action], []
+                else:
+                    status, headers, data = forward(proxy.upstream, self.command, self.path,
+                                                    dict(self.headers), body)
+                self.send_response(status)
+                for key, value in headers:
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length",
+                                           "server", "date"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": POLL_SECONDS}, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def forward(upstream, method: str, path: str, headers: dict, body: bytes
+            ) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Send one request on to `upstream` (urlsplit of its URL); its status, headers and body."""
+    connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
+
+
+# What moto answers an action it has not implemented (measured: a 500 with Werkzeug's page).
+NOT_IMPLEMENTED = (500, b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error"
+                        b"</title>\n<h1>Internal Server Error</h1>\n")
+
+
+def _action(body: bytes, target: str) -> str:
+    """The action of a request: the query protocol's Action=..., or X-Amz-Target's last part
+    (the JSON protocol)."""
+    import re
+
+    found = re.search(rb"(?:^|&)Action=([A-Za-z]+)", body)
+    if found:
+        return found.group(1).decode()
+    return target.rsplit(".", 1)[-1] if target else ""

@@ -557,6 +557,37 @@ def test_make_costs(emu, scenario, pricing_env):
     assert json.loads(result.stdout)["source"] == "estimate"
 
 
+class _NotLikeAws(http.server.BaseHTTPRequestHandler):
+    """An endpoint without Cost Explorer's actions: moto's answer to an action it lacks."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        from tests.aws.faulty_endpoints import NOT_IMPLEMENTED
+
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, body = NOT_IMPLEMENTED
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_cost_explorer_not_answering_like_aws_is_a_note_and_the_estimate_stands(
+        emu, pricing_env, scenario):
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotLikeAws)) as url:
+        env = {**pricing_env, "AWS_ENDPOINT_URL_COST_EXPLORER": url}
+        result = run_cli(emu, "costs", "--stack", STACK, "--since", "2d", "--json", env=env)
+    assert result.returncode == 1, result.stderr  # a finding, not an error
+    assert "Traceback" not in result.stderr and ": error:" not in result.stderr
+    bill = json.loads(result.stdout)
+    assert bill["source"] == "estimate"
+    assert "cannot read Cost Explorer (GetCostAndUsage)" in bill["problem"]
+    assert bill["total"] == pytest.approx(sum(expected(scenario).values()), abs=1e-4)
+
+
 def test_jobs_shows_the_spend_rate_of_the_jobs_running_now(emu, cli, scenario):
     # Last in this module: the running job joins the shared stack once every other test has
     # read it. Its instance is not known to ECS (moto's Batch without Docker), so the estimate

@@ -25,13 +25,13 @@ from typing import Callable, Optional
 
 import pytest
 
-from rv_batch_cfn.aws.clients import timeouts as waits
 from rv_batch_cfn.aws.jobs import listing
 from rv_batch_cfn.aws.jobs import rerun
 from tests import cli_runner
 from tests import moto_like_aws_alerts as stand_in
 from tests import moto_like_aws_quotas as quota_stand_in
 from tests.aws import fake_docker, pipeline_runs
+from tests.aws.aws_calls import Calls
 from tests.emulator import Emulator, aws_env, deploy, make_network, outputs
 from tests.hostile import snapshot
 
@@ -69,34 +69,6 @@ def _error(status: int, code: str, message: str):
 
 
 FAULTS = [throttled, denied, reset]
-
-
-class Calls:
-    """Every AWS call the command makes (botocore's before-call, on each session it creates),
-    and the one to fail: call number `fail_at` (from 0) fails with `fault`."""
-
-    def __init__(self, monkeypatch) -> None:
-        self.made: list[str] = []
-        self.fail_at: Optional[int] = None
-        self.fault: Callable = throttled
-        self.failed: Optional[str] = None
-        original = waits.watch
-
-        def watch(events, *args, **kwargs):
-            events.register("before-call", self._before_call)
-            return original(events, *args, **kwargs)
-        monkeypatch.setattr(waits, "watch", watch)
-
-    def _before_call(self, model, **kwargs):
-        name = f"{model.service_model.service_id} {model.name}"
-        self.made.append(name)
-        if len(self.made) - 1 == self.fail_at:
-            self.failed = name
-            return self.fault(name)
-        return None
-
-    def start(self, fail_at: Optional[int] = None, fault: Callable = throttled) -> None:
-        self.made, self.fail_at, self.fault, self.failed = [], fail_at, fault, None
 
 
 # ---- the commands

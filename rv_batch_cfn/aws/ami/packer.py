@@ -29,9 +29,10 @@ def find_packer(explicit: Optional[str] = None) -> str:
     if explicit:
         raise PackerError(f"--packer {explicit}: no such executable; pass the path of HashiCorp "
                           "Packer (or leave --packer out to use `packer` on PATH)")
-    raise PackerError("packer is not installed (not found on PATH): install HashiCorp Packer "
-                      "(Debian/Ubuntu: sudo apt-get install packer; elsewhere HashiCorp's "
-                      "release for your system), or pass --packer PATH")
+    raise PackerError("packer is not installed (not found on PATH): install HashiCorp's "
+                      "Packer release for your system, 1.8.0 or later (Debian's and Ubuntu's "
+                      "package, 1.6.6, cannot sign in to Amazon Linux 2023), or pass "
+                      "--packer PATH")
 
 
 def packer_version(packer: str) -> tuple[int, int, int]:

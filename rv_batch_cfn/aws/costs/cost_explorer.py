@@ -157,14 +157,17 @@ def read(session: Any, stack: str, since: datetime, now: datetime,
             token = answer.get("NextPageToken")
             if not token:
                 break
-    except Exception as e:  # noqa: BLE001 - sorted below; others are raised as AwsError
+    except Exception as e:  # noqa: BLE001 - sorted below; each is the reason for the estimate
         if error_code(e) in DENIED:
             problem = PERMISSION
         elif error_code(e) == "DataUnavailableException":
             problem = "Cost Explorer has no data for this account yet (it starts a day after " \
                       "it is enabled)"
-        else:
-            raise aws_error("read Cost Explorer (GetCostAndUsage)", e) from None
+        else:  # an optional extra: the estimate of the jobs answers instead
+            error = aws_error("read Cost Explorer (GetCostAndUsage)", e)
+            if error is e:  # not botocore's: a programming error keeps its traceback
+                raise
+            problem = str(error)
     if problem is None:
         days, currency, seen = days_from(pages)
         if seen:

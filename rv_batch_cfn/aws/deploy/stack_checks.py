@@ -4,7 +4,8 @@ to running jobs.
 
 Refusals are raised as one ConfigError listing every problem: the stack's current values the new
 template refuses, a switch of the Batch service role (refused before any other AWS call), and a
-custom AMI whose root snapshot does not fit the root volume. Warnings are returned as text for
+custom AMI whose root snapshot does not fit the root volume, and job queue or job definition
+names another stack holds (batch_names.py). Warnings are returned as text for
 the caller to show: the EC2 vCPU quotas too low for the values deployed (quotas/check.py), and the
 compute environments whose instances the update replaces.
 """
@@ -18,6 +19,7 @@ from ...template import parameters as params
 from ..ami import checks as ami_checks
 from ..quotas import check as quota_checks
 from . import update_checks
+from .batch_names import check_names_free
 from .parameter_values import effective_values, kept_value_problems
 
 
@@ -35,6 +37,7 @@ def check_deployment(session: Any, cfn: Any, stack_name: str, template: Mapping[
                                     values.get(params.BATCH_SERVICE_ROLE_ARN, ""), reason))
     if problems:  # decided from the values alone: no call to AWS made for them
         raise ConfigError(problems, "the values for this update")
+    check_names_free(session, template, values, previous, stack_name, creating)
     if any(values.get(k.ami) for k in params.KINDS.values()):
         problems += ami_checks.custom_ami_problems(session.client("ec2"), values)
     if problems:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from ...errors import RvBatchError
 from ...template import parameters as params
 from ..clients import ec2 as ec2_reads
 from ..quotas import check, placement
@@ -21,9 +22,15 @@ def quota_findings(session: Any, stack_name: str, values: Mapping[str, str],
                    lookup: Optional[ec2_reads.TypeLookup] = None) -> list[Finding]:
     """The quota findings, then the spot placement notes of the GPU kind (`lookup`: the
     instance types doctor has described already)."""
-    kinds = check.stack_kind_needs(session, values, known=lookup)
-    _, found = check.check_quotas(session, values, stack_name, needs_by_kind=kinds)
-    findings = [Finding(QUOTAS, f.status, f.message, f.fix) for f in found]
+    try:
+        kinds = check.stack_kind_needs(session, values, known=lookup)
+    except RvBatchError as e:  # the types cannot be sized: neither check can be made
+        return [Finding(QUOTAS, NOTE, check.NOT_CHECKED.format(e))]
+    try:
+        _, found = check.check_quotas(session, values, stack_name, needs_by_kind=kinds)
+        findings = [Finding(QUOTAS, f.status, f.message, f.fix) for f in found]
+    except RvBatchError as e:  # an extra check: what cannot be read is a note, as for deploy
+        findings = [Finding(QUOTAS, NOTE, check.NOT_CHECKED.format(e))]
     gpu = next((k for k in kinds if k.kind == "gpu"), None)
     if gpu is not None and gpu.capacity == SPOT and gpu.fitting:
         findings += spot_findings(session, values, gpu)

@@ -47,6 +47,7 @@ class KindNeed:
     fitting: tuple[InstanceType, ...]
     max_vcpus: int
     gpus: int = 0
+    unsized: tuple[str, ...] = ()  # the kind's types (or families) EC2 could not size
 
     @property
     def label(self) -> str:
@@ -172,13 +173,16 @@ def kind_needs(values: Mapping[str, str], lookup: Callable[[list[str]], ec2.Type
         vcpus, memory, gpus = sizes[kind] or (0, 0, 0)
         fitting = [t for t in concrete if t.fits(vcpus, memory, gpus)] or concrete
         fitting = sorted(dict.fromkeys(fitting), key=lambda t: (t.vcpus, t.name))
+        unsized = tuple(n for n in names[kind]
+                        if n != ec2.OPTIMAL and not found.types.get(n))
         # The train kind draws on the GPU environment, whose MaximumVCPUs the GPU kind counts.
         max_vcpus = 0 if kind == TRAIN else _int(values.get(params.MAXIMUM_VCPUS))
         needs.append(KindNeed(kind, values.get(kp.capacity, SPOT) or SPOT, tuple(fitting),
-                              max_vcpus, gpus))
+                              max_vcpus, gpus, unsized))
         on_demand = _int(values.get(params.GPU_ON_DEMAND_MAX_VCPUS))
         if kind == "gpu" and on_demand > 0:
-            needs.append(KindNeed(ON_DEMAND_QUEUE, ON_DEMAND, tuple(fitting), on_demand, gpus))
+            needs.append(KindNeed(ON_DEMAND_QUEUE, ON_DEMAND, tuple(fitting), on_demand, gpus,
+                                  unsized))
     return needs
 
 

@@ -3,7 +3,9 @@ instance types and a target capacity is to succeed now, 1 to 10, per zone or per
 
 A zone without spot capacity for the GPU types leaves jobs RUNNABLE whatever the quota. AWS
 limits how many distinct requests an account makes in 24 hours, and the call needs
-ec2:GetSpotPlacementScores: a refusal is reported (`Scores.refused`), never raised.
+ec2:GetSpotPlacementScores. The scores are an optional extra: a refusal, an endpoint that does
+not answer like AWS (an emulator or proxy without the action) or a lost connection is reported
+(`Scores.refused`), never raised, so the command's main answer stands.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from ...errors import RvBatchError
 from ..clients.session import DENIED_CODES, aws_error, aws_errors, error_code
 
 PERMISSION = "ec2:GetSpotPlacementScores"
+NOT_LIKE_AWS = ("the endpoint's answer to GetSpotPlacementScores is not shaped like AWS's "
+                "(no score per zone or region)")
 # Scores of this or less are low: AWS suggests the request is not likely to succeed.
 LOW_SCORE = 3
 
@@ -44,20 +49,30 @@ def zone_scores(ec2: Any, instance_types: Sequence[str], target_vcpus: int) -> S
     """Scores per zone of the client's region for `target_vcpus` vCPUs of the types."""
     region = ec2.meta.region_name
     raw, refused = _ask(ec2, instance_types, target_vcpus, single_zone=True, regions=[region])
+    if not refused:
+        try:
+            names = _zone_names(ec2)
+            zones = {names.get(s.get("AvailabilityZoneId", ""), s.get("AvailabilityZoneId", "")):
+                     int(s["Score"]) for s in raw if s.get("Region", region) == region}
+        except RvBatchError as e:
+            refused = str(e)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            refused = NOT_LIKE_AWS
     if refused:
         return Scores(tuple(instance_types), target_vcpus, refused=refused)
-    names = _zone_names(ec2)
-    zones = {names.get(s.get("AvailabilityZoneId", ""), s.get("AvailabilityZoneId", "")):
-             int(s["Score"]) for s in raw if s.get("Region", region) == region}
     return Scores(tuple(instance_types), target_vcpus, zones=dict(sorted(zones.items())))
 
 
 def region_scores(ec2: Any, instance_types: Sequence[str], target_vcpus: int) -> Scores:
     """Scores of every region AWS scores for `target_vcpus` vCPUs of the types."""
     raw, refused = _ask(ec2, instance_types, target_vcpus, single_zone=False, regions=None)
+    if not refused:
+        try:
+            regions = {s["Region"]: int(s["Score"]) for s in raw if "Region" in s}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            refused = NOT_LIKE_AWS
     if refused:
         return Scores(tuple(instance_types), target_vcpus, refused=refused)
-    regions = {s["Region"]: int(s["Score"]) for s in raw if "Region" in s}
     return Scores(tuple(instance_types), target_vcpus,
                   regions=dict(sorted(regions.items(), key=lambda r: (-r[1], r[0]))))
 
@@ -76,16 +91,23 @@ def _ask(ec2: Any, instance_types: Sequence[str], target_vcpus: int, single_zone
             page = ec2.get_spot_placement_scores(**request)
             found += page.get("SpotPlacementScores", [])
             if not page.get("NextToken"):
-                return found, ""
+                break
             request["NextToken"] = page["NextToken"]
-    except Exception as e:  # botocore's ClientError, or an endpoint without the action
+    except Exception as e:  # noqa: BLE001 - an optional extra: any AWS failure is a note
         code = error_code(e)
-        if not hasattr(e, "response"):  # no answer at all: no connection, no credentials
-            raise aws_error("get spot placement scores", e) from None
-        detail = (getattr(e, "response", None) or {}).get("Error", {}).get("Message", "")
         if code in DENIED_CODES:
             return [], f"the credentials lack {PERMISSION}"
-        return [], f"AWS gave no spot placement scores ({code or 'error'}: {detail})".rstrip()
+        if code:
+            detail = e.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
+            return [], f"AWS gave no spot placement scores ({code}: {detail})".rstrip()
+        error = aws_error("get spot placement scores", e)
+        if error is e:  # not botocore's: a programming error keeps its traceback
+            raise
+        # No answer like AWS's (an emulator or proxy without the action, a connection lost).
+        return [], str(error)
+    if any(not isinstance(s, dict) for s in found):
+        return [], NOT_LIKE_AWS
+    return found, ""
 
 
 def _zone_names(ec2: Any) -> dict[str, str]:

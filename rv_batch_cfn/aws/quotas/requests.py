@@ -7,14 +7,14 @@ review that can take days; a request for a quota is not filed again while one is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
 
 from ...errors import AwsError
 from ...template import parameters as params
 from ..clients.session import DENIED_CODES, aws_errors, check_credentials, error_code
 from ..clients.stack import complete_stack, stack_parameters
-from .check import TRAIN, QuotaNeed, check_quotas
+from .check import ON_DEMAND_QUEUE, TRAIN, QuotaNeed, check_quotas, stack_kind_needs
 from .codes import SERVICE_CODE
 
 OPEN_STATUSES = ("PENDING", "CASE_OPENED")
@@ -61,6 +61,8 @@ class QuotaPlan:
     stack: str
     region: str
     increases: tuple[Increase, ...]
+    # kind -> its instance types (or families) EC2 could not size: no quota is known for them
+    unsized: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def to_file(self) -> list[Increase]:
@@ -70,7 +72,8 @@ class QuotaPlan:
     def as_dict(self) -> dict:
         """Plain data for --output json."""
         return {"stack": self.stack, "region": self.region,
-                "quotas": [i.as_dict() for i in self.increases]}
+                "quotas": [i.as_dict() for i in self.increases],
+                "unsized_instance_types": {k: list(v) for k, v in self.unsized.items()}}
 
 
 def plan(session: Any, stack_name: str, kinds: Sequence[str],
@@ -86,8 +89,13 @@ def plan(session: Any, stack_name: str, kinds: Sequence[str],
         raise AwsError(f"stack {stack_name!r} has no parameter {params.MAXIMUM_VCPUS}: was it "
                        "created from this project's cloudformation/template.yml?")
     # The GPU environment also runs the train size: its instance must fit the quota too.
+    asked = list(kinds)
     kinds = [*kinds, TRAIN] if "gpu" in kinds else list(kinds)
-    needs, _ = check_quotas(session, values, stack_name, kinds)
+    by_kind = stack_kind_needs(session, values, kinds)
+    needs, _ = check_quotas(session, values, stack_name, kinds, by_kind)
+    # The train kind and the on-demand GPU queue have the GPU kind's types: named once, as GPU.
+    unsized = {k.kind: k.unsized for k in by_kind
+               if k.unsized and k.kind not in (TRAIN, ON_DEMAND_QUEUE) and k.kind in asked}
     client = session.client("service-quotas")
     increases = []
     for n in needs:
@@ -103,7 +111,7 @@ def plan(session: Any, stack_name: str, kinds: Sequence[str],
             if item.pending:
                 item.skipped = "pending"
         increases.append(item)
-    return QuotaPlan(stack_name, cfn.meta.region_name, tuple(increases))
+    return QuotaPlan(stack_name, cfn.meta.region_name, tuple(increases), unsized)
 
 
 def open_request(client: Any, need: QuotaNeed) -> Optional[dict]:
