@@ -16,8 +16,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 _PATCHED = False
-NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
-              "to create a change set.")
 
 
 def make_moto_like_aws() -> None:
@@ -56,10 +54,10 @@ def _as_console_string(value: Any) -> str:
 
 
 def _patch_parameters() -> None:
-    """List parameters and parameter comparison as in CloudFormation (User Guide, "Parameters":
-    a CommaDelimitedList or List<...> value, given or default, is a comma-separated string that
-    CloudFormation splits; API Reference, "Parameter": DescribeStacks reports ParameterValue as
-    that string, and UsePreviousValue reuses the value the stack is using)."""
+    """List parameters as in CloudFormation (User Guide, "Parameters": a CommaDelimitedList or
+    List<...> value, given or default, is a comma-separated string that CloudFormation splits;
+    API Reference, "Parameter": DescribeStacks reports ParameterValue as that string, and
+    UsePreviousValue reuses the value the stack is using)."""
     from moto.cloudformation.models import Stack
     from moto.cloudformation.parsing import ResourceMap
 
@@ -77,15 +75,6 @@ def _patch_parameters() -> None:
     def stack_parameters(self: Any) -> dict[str, str]:
         return {k: _as_console_string(v) for k, v in self.resource_map.resolved_parameters.items()}
 
-    # AWS compares the values a change set would resolve to (defaults included) with the stack's;
-    # moto compares the raw request with the raw request that last created or updated the stack.
-    def has_parameters(self: Any, other: dict[str, Any]) -> bool:
-        parameters = (self.template_dict or {}).get("Parameters", {})
-        wanted = {k: _as_console_string(p["Default"]) for k, p in parameters.items()
-                  if "Default" in p}
-        wanted.update({k: _as_console_string(v) for k, v in other.items()})
-        return wanted == stack_parameters(self)
-
     # AWS splits the default of a list parameter as it splits a given value; moto passes the
     # default on as one string ("a,b"), so a stack relying on it gets the wrong list.
     original_load = ResourceMap.load_parameters
@@ -102,7 +91,6 @@ def _patch_parameters() -> None:
     ResourceMap.load_parameters = load_parameters
     Stack.parameter_list = property(parameter_list)
     Stack.stack_parameters = property(stack_parameters)
-    Stack.has_parameters = has_parameters
 
 
 def _patch_change_sets() -> None:
@@ -110,10 +98,7 @@ def _patch_change_sets() -> None:
     using change sets" and "Conditions"; API Reference, CreateChangeSet, DescribeChangeSet,
     ExecuteChangeSet):
 
-    - a change set without changes is created with status FAILED and the reason "The submitted
-      information didn't contain changes..." (the AWS CLI's `cloudformation deploy` reads that
-      reason as "no changes"); moto refuses the CreateChangeSet call;
-    - it lists only the resources whose condition holds, and as Modify every resource whose
+    - a change set lists only the resources whose condition holds, and as Modify every resource whose
       resolved properties change: through the template, a parameter, a condition, or an
       attribute of another modified resource (ChangeSource DirectModification,
       ParameterReference, ResourceAttribute); an update (UpdateStack or ExecuteChangeSet)
@@ -122,28 +107,20 @@ def _patch_change_sets() -> None:
       parameters and outputs; a failing resource rolls the stack back (ROLLBACK_COMPLETE,
       UPDATE_ROLLBACK_COMPLETE) instead of failing the call; CloudFormation then deletes the
       stack's other change sets.
+
+    A change set without changes needs no patch for deploy: moto, as AWS, creates it FAILED with
+    the reason "The submitted information didn't contain changes...", as deploy sends every
+    parameter and the template by TemplateURL (tests/aws/test_deploy.py). (Given a TemplateBody,
+    moto refuses the call instead; nothing sends it one.)
     """
-    from moto.cloudformation import models, parsing, responses
-
-    # AWS creates a FAILED change set ("didn't contain changes") for a no-op update; moto
-    # refuses the CreateChangeSet call itself. UpdateStack keeps moto's (correct) refusal.
-    original_validate = responses.CloudFormationResponse._validate_different_update
-
-    def validate_different_update(self: Any, *args: Any, **kwargs: Any) -> None:
-        if self._get_param("ChangeSetName"):
-            return
-        original_validate(self, *args, **kwargs)
-
-    responses.CloudFormationResponse._validate_different_update = validate_different_update
+    from moto.cloudformation import models, parsing
 
     original_create = models.CloudFormationBackend.create_change_set
 
     def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
         change_set_id, stack_id = original_create(self, *args, **kwargs)
         change_set = self.change_sets[change_set_id]
-        if change_set.status == "FAILED":
-            change_set.status_reason = NO_CHANGES
-        else:
+        if change_set.status != "FAILED":  # a FAILED one has moto's reason ("no changes")
             change_set.changes = _planned_changes(change_set)
         return change_set_id, stack_id
 
@@ -387,7 +364,8 @@ def _error_message(error: BaseException) -> str:
 def _patch_resource_events() -> None:
     """AWS reports every resource's progress and failure as stack events (API Reference,
     DescribeStackEvents and StackEvent; User Guide, "Monitor stack progress"); moto reports
-    only the stack's own. Wrap moto's resource creation and update to add them. Also, as the
+    only the stack's own. (moto retries a failed resource a few times where AWS tries once, so
+    its events may repeat; deploy names the first failure either way.) Wrap moto's resource creation and update to add them. Also, as the
     User Guide's "Conditions" says, a resource whose condition is false is neither created nor
     updated; moto tries to update it and fails."""
     from moto.cloudformation import parsing
@@ -415,13 +393,6 @@ def _patch_resource_events() -> None:
                     return None
                 return original(logical_id, resource_json, resources_map, *args, **kwargs)
             resource_type = resource_json.get("Type", "")
-            if _failed_in_this_operation(resources_map, logical_id, f"{action}_FAILED"):
-                # moto retries a failed resource a few times; AWS tries (and reports) it once.
-                try:
-                    return original(logical_id, resource_json, resources_map, *args, **kwargs)
-                except Exception as e:
-                    e.rv_logical_id = getattr(e, "rv_logical_id", logical_id)  # type: ignore
-                    raise
             add_event(resources_map, logical_id, resource_type, f"{action}_IN_PROGRESS")
             try:
                 resource = original(logical_id, resource_json, resources_map, *args, **kwargs)
@@ -436,16 +407,6 @@ def _patch_resource_events() -> None:
                       physical_id=str(physical or ""))
             return resource
         return wrapper
-
-    def _failed_in_this_operation(resources_map: Any, logical_id: str, status: str) -> bool:
-        backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
-        stack = backend.stacks.get(resources_map.stack_id)
-        for event in reversed(stack.events if stack else []):
-            if event.logical_resource_id == stack.name:
-                return False
-            if event.logical_resource_id == logical_id and event.resource_status == status:
-                return True
-        return False
 
     parsing.parse_and_create_resource = wrap(parsing.parse_and_create_resource, "CREATE")
     parsing.parse_and_update_resource = wrap(parsing.parse_and_update_resource, "UPDATE")

@@ -6,11 +6,6 @@ The emulator fixture patches moto in the test process, so these tests start moto
 of its own, where nothing is patched. Each test states its set-up with plain asserts ("canary
 set-up failed"), so that a canary cannot stay green because its set-up broke.
 
-One part of a patch has no canary of its own: moto retries a resource that fails to create a
-few times, where AWS tries it once, and `_patch_resource_events` adds the events of the first try
-only. Unpatched moto writes no per-resource events at all, so the retries leave nothing to see;
-`test_stack_events_lack_resource_events` stands for that part too.
-
 To check the canaries themselves, run this file with RV_CANARIES_AGAINST_PATCHED=1: the server
 then gets make_moto_like_aws() as the emulator does, so it behaves like AWS, and every canary of
 a patch must fail with its message. Only the image and spot price canaries pass: those patches
@@ -139,24 +134,7 @@ def test_previous_value_of_a_list_parameter_breaks_the_update(aws):
         "_patch_parameters", "stack_parameters (UsePreviousValue of a list)")
 
 
-@canary("_patch_parameters")
-def test_same_values_by_default_look_like_a_change(aws):
-    """A change set whose values equal the stack's (a parameter left to a default equal to the
-    value it was given) has no changes in AWS; moto compares the raw requests."""
-    create_stack(aws, "same", sized(), Size="small")
-    description = change_set(aws, "same", sized())
-    assert description["Status"] != "FAILED", remove("_patch_parameters", "has_parameters")
-
-
 # -- _patch_change_sets ----------------------------------------------------------------------------
-
-@canary("_patch_change_sets")
-def test_no_op_change_set_is_refused(aws):
-    """AWS creates a no-op change set with status FAILED ("didn't contain changes")."""
-    create_stack(aws, "noop", sized(), Size="small")
-    assert fails(lambda: change_set(aws, "noop", sized(), Size="small")), remove(
-        "_patch_change_sets", "validate_different_update")
-
 
 @canary("_patch_change_sets")
 def test_create_change_set_adds_resources_whose_condition_is_false(aws):

@@ -55,6 +55,8 @@ def test_create_update_no_op(emulator):
         computeEnvironments=[ids[compute.compute_environment_id("cpu")]])["computeEnvironments"]
     assert environment["computeResources"]["type"] == "EC2"
 
+    # Unpatched here: moto, as CloudFormation, creates this change set FAILED ("didn't contain
+    # changes"), since deploy sends every parameter and the template by TemplateURL.
     again = run_cli(emulator, "deploy", "--stack", "rv", "--yes",
                     "--param", "GPUInstanceStorage=300")
     assert again.returncode == 0, again.stderr
