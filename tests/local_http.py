@@ -10,6 +10,7 @@ it dozens of times. Polling every few milliseconds costs nothing measurable.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import socketserver
 import threading
 from typing import Iterator
@@ -30,3 +31,21 @@ def serving(server: socketserver.BaseServer) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """A stand-in's request handler: `request_body` reads what was sent, `reply` sends a whole
+    answer; nothing is logged."""
+
+    def request_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from rv_batch_cfn.aws.clients import session as aws
 from rv_batch_cfn.aws.ami.settings import AmiSettings
 from rv_batch_cfn.errors import InputError, PackerError
 from rv_batch_cfn.template import packer as pt
+from tests import local_http
 from tests.aws.ami_helpers import (
     DLAMI, PROFILE, TEMPLATE, day, image_record, make_images, run_cli,
 )
@@ -142,23 +143,16 @@ def test_profile_without_credentials_is_reported(aws_home, capsys):
     assert "no AWS credentials found" in err
 
 
-class _RefusingSts(BaseHTTPRequestHandler):
+class _RefusingSts(local_http.Handler):
     """Answers every call the way STS answers a key it does not know."""
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.request_body()
         body = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
                 b"<Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security "
                 b"token included in the request is invalid.</Message></Error>"
                 b"<RequestId>0</RequestId></ErrorResponse>")
-        self.send_response(403)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(403, body, "text/xml")
 
 
 def test_refused_credentials_are_reported(aws_home, monkeypatch, capsys):

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from rv_batch_cfn.aws.costs import estimate as costs, pricing
+from tests import local_http
 from tests.aws.batch_jobs import run_make, rv_name, submit
 from tests.emulator import deploy, make_network, outputs, run_cli, set_job_state
 from tests.local_http import serving
@@ -175,7 +176,7 @@ def expected(scenario: dict) -> dict[str, float]:
 DENIED = "User: arn:aws:iam::123456789012:user/test is not authorized to perform: "
 
 
-class _Refusing(http.server.BaseHTTPRequestHandler):
+class _Refusing(local_http.Handler):
     """A JSON-protocol AWS service (the Pricing API, Cost Explorer, ECS) for a caller without
     the permission: AccessDeniedException, naming the action as AWS does."""
 
@@ -186,14 +187,7 @@ class _Refusing(http.server.BaseHTTPRequestHandler):
                                        ("ContainerService", "ecs"), ("", service)) if key in service)
         body = json.dumps({"__type": "AccessDeniedException",
                            "message": f"{DENIED}{prefix}:{action}"}).encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(400, body, "application/x-amz-json-1.1")
 
 
 @pytest.fixture(scope="module")
@@ -203,14 +197,14 @@ def refusing():
         yield url
 
 
-class _Pricing(http.server.BaseHTTPRequestHandler):
+class _Pricing(local_http.Handler):
     """The Pricing API's GetProducts for the scenario: the ON_DEMAND price of the instance type
     asked for, when every filter is the one AWS documents for an on-demand Linux price in the
     scenario's region, as a PriceList entry of the documented shape (a JSON string per
     product); no product otherwise."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        asked = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        asked = json.loads(self.request_body())
         assert self.headers.get("X-Amz-Target") == "AWSPriceListService.GetProducts"
         filters = {f["Field"]: f["Value"] for f in asked.get("Filters", [])}
         kind = filters.get("instanceType", "")
@@ -224,14 +218,7 @@ class _Pricing(http.server.BaseHTTPRequestHandler):
                     "SKU.JRTCKXETXF.6YS6EN2CT7": {"unit": "Hrs", "pricePerUnit": {
                         "USD": f"{ON_DEMAND[kind]:.10f}"}}}}}}}))
         body = json.dumps({"FormatVersion": "aws_v1", "PriceList": products}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(200, body, "application/x-amz-json-1.1")
 
 
 @pytest.fixture(scope="module")
@@ -557,7 +544,7 @@ def test_make_costs(emu, scenario, pricing_env):
     assert json.loads(result.stdout)["source"] == "estimate"
 
 
-class _NotLikeAws(http.server.BaseHTTPRequestHandler):
+class _NotLikeAws(local_http.Handler):
     """An endpoint without Cost Explorer's actions: moto's answer to an action it lacks."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -565,14 +552,7 @@ class _NotLikeAws(http.server.BaseHTTPRequestHandler):
 
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, body = NOT_IMPLEMENTED
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(status, body, "text/html")
 
 
 def test_cost_explorer_not_answering_like_aws_is_a_note_and_the_estimate_stands(

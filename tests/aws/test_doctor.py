@@ -478,3 +478,23 @@ def test_shared_memory_as_large_as_the_train_memory_is_a_problem(emulator, cli, 
         "beside the 8000 MiB of memory of its train jobs (8 vCPUs, 8000 MiB, 1 GPU), which it "
         "counts against: a job that fills it is killed for lack of memory")
     assert "TrainMemory" in problem["fix"]
+
+
+def test_a_maximum_below_one_job_is_a_problem_for_the_job_and_the_train_size(
+        emulator, cli, home):
+    # moto ignores the template's Rules, which would refuse these values: the stack stands for
+    # one whose sizes were changed past them.
+    deploy(emulator, STACK, make_network(emulator), **{
+        params.MAXIMUM_VCPUS: 4, params.TRAIN_GPUS: 1, params.TRAIN_VCPUS: 6,
+        params.TRAIN_MEMORY: 20000})
+    write_rv_config(home)
+
+    code, report = run_doctor(cli)
+
+    assert code == 1
+    fit = [f for f in problems(report) if f["check"] == doctor.FIT]
+    below = [f for f in fit if "may use at most 4 vCPUs" in f["message"]]
+    assert [f["message"].split(", fewer than ")[1] for f in below] == [
+        "the 8 of one GPU job", "the 6 of one train job"]
+    assert all(f["fix"] == f"Update the stack with {params.MAXIMUM_VCPUS} at least "
+               f"{f['message'].split('the ')[-1].split()[0]}." for f in below)

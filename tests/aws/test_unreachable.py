@@ -8,6 +8,7 @@ import http.server
 import pytest
 
 from tests.cli_runner import assert_one_clean_error
+from tests import local_http
 from tests.emulator import TEMPLATE
 from tests.local_http import serving
 
@@ -28,23 +29,16 @@ def test_unreachable_endpoint(cli, args):
                            f'Could not connect to the endpoint URL: "{UNREACHABLE}/')
 
 
-class _WebPage(http.server.BaseHTTPRequestHandler):
+class _WebPage(local_http.Handler):
     """A web server that is not AWS: every request gets a 200 and a small HTML page (a
     captive portal, a proxy's notice), which is well-formed XML of the wrong shape."""
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.request_body()
         body = b"<html><body><p>Welcome</p></body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(200, body, "text/html")
 
     do_GET = do_POST
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 class _FileServer(http.server.SimpleHTTPRequestHandler):

@@ -132,25 +132,26 @@ def resume(session: Any, queues: dict[str, str],
     from ..clients.batch import read_queue
 
     batch = session.client("batch")
-    enabled, already = [], []
+    enabled: list[str] = []
+    already: list[str] = []
+
+    def enable(what: str, name: str, state: Optional[str], update: Callable[[], Any]) -> None:
+        if state == "ENABLED":
+            already.append(name)
+            return
+        say(f"enabling {what} {name}")
+        if not dry_run:
+            with aws_errors(f"enable {what} {name}"):
+                update()
+        enabled.append(name)
+
     for queue_name in queues.values():
         queue, environments = read_queue(batch, queue_name)
         for env in environments:
             name = env["computeEnvironmentName"]
-            if env.get("state") == "ENABLED":
-                already.append(name)
-                continue
-            say(f"enabling compute environment {name}")
-            if not dry_run:
-                with aws_errors(f"enable compute environment {name}"):
-                    batch.update_compute_environment(computeEnvironment=name, state="ENABLED")
-            enabled.append(name)
-        if (queue or {}).get("state") == "ENABLED":
-            already.append(queue_name)
-            continue
-        say(f"enabling job queue {queue_name}")
-        if not dry_run:
-            with aws_errors(f"enable job queue {queue_name}"):
-                batch.update_job_queue(jobQueue=queue_name, state="ENABLED")
-        enabled.append(queue_name)
+            enable("compute environment", name, env.get("state"),
+                   lambda name=name: batch.update_compute_environment(
+                       computeEnvironment=name, state="ENABLED"))
+        enable("job queue", queue_name, (queue or {}).get("state"),
+               lambda: batch.update_job_queue(jobQueue=queue_name, state="ENABLED"))
     return Resumed(tuple(enabled), tuple(already))

@@ -76,14 +76,21 @@ def fit_findings(kinds: Sequence[Kind], lookup: ec2.TypeLookup,
                 + ", ".join(_describe_type(t) for t in concrete)
                 + "; its jobs stay RUNNABLE forever",
                 _fit_fix(k, size, concrete)))
-        for env in k.environments:
-            max_vcpus = env.get("computeResources", {}).get("maxvCpus")
-            if max_vcpus is not None and max_vcpus < size.vcpus:
-                found.append(Finding(
-                    FIT, PROBLEM,
-                    f"{k.label} compute environment {env['computeEnvironmentName']} may use at "
-                    f"most {max_vcpus} vCPUs, fewer than the {size.vcpus} of one {k.label} job",
-                    f"Update the stack with {params.MAXIMUM_VCPUS} at least {size.vcpus}."))
+        found += _maximum_findings(k.environments, k.label, size.vcpus, f"{k.label} job")
+    return found
+
+
+def _maximum_findings(environments: list, label: str, vcpus: int, job: str) -> list[Finding]:
+    """A problem for each compute environment whose maxvCpus is below one job's vCPUs."""
+    found = []
+    for env in environments:
+        max_vcpus = env.get("computeResources", {}).get("maxvCpus")
+        if max_vcpus is not None and max_vcpus < vcpus:
+            found.append(Finding(
+                FIT, PROBLEM,
+                f"{label} compute environment {env['computeEnvironmentName']} may use at most "
+                f"{max_vcpus} vCPUs, fewer than the {vcpus} of one {job}",
+                f"Update the stack with {params.MAXIMUM_VCPUS} at least {vcpus}."))
     return found
 
 
@@ -159,12 +166,5 @@ def train_fit_findings(kinds: Sequence[Kind], train: Optional[JobSize],
             f"Update the stack with a type that holds it in {params.GPU.instance_types} "
             f"(g5.12xlarge: 4 GPUs, 48 vCPUs), or a smaller {params.TRAIN_GPUS}, "
             f"{params.TRAIN_VCPUS} or {params.TRAIN_MEMORY}."))
-    for env in gpu.environments:
-        max_vcpus = env.get("computeResources", {}).get("maxvCpus")
-        if max_vcpus is not None and max_vcpus < train.vcpus:
-            found.append(Finding(
-                FIT, PROBLEM,
-                f"GPU compute environment {env['computeEnvironmentName']} may use at most "
-                f"{max_vcpus} vCPUs, fewer than the {train.vcpus} of one train job",
-                f"Update the stack with {params.MAXIMUM_VCPUS} at least {train.vcpus}."))
+    found += _maximum_findings(gpu.environments, "GPU", train.vcpus, "train job")
     return found
