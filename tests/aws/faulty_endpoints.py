@@ -50,45 +50,32 @@ class SilentEndpoint:
         self._socket.close()
 
 
-class CutOffProxy:
-    """Forwards requests to `upstream` (the emulator) until an ExecuteChangeSet request has been
-    forwarded and answered; after that, `mode` "drop" closes each new request's connection
-    without a reply, and "hold" keeps it open, unanswered, until the proxy is closed."""
+_HOP_BY_HOP = ("transfer-encoding", "connection", "content-length", "server", "date")
 
-    def __init__(self, upstream: str, mode: str = "drop"):
-        assert mode in ("drop", "hold")
+
+def _relay(handler: http.server.BaseHTTPRequestHandler, status: int,
+           headers: list[tuple[str, str]], data: bytes) -> None:
+    """Send an upstream reply on, without the headers that belonged to its own connection."""
+    handler.send_response(status)
+    for key, value in headers:
+        if key.lower() not in _HOP_BY_HOP:
+            handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+class _Proxy:
+    """A proxy in front of `upstream` (the emulator), served on 127.0.0.1 in a thread; the
+    subclass gives its request handler's do_POST."""
+
+    def __init__(self, upstream: str):
         self.upstream = urlsplit(upstream)
-        self.mode = mode
-        self.executed = threading.Event()
-        self.released = threading.Event()
-        self.refused = 0
-        proxy = self
 
+    def _serve(self, do_post) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if proxy.executed.is_set():
-                    proxy.refused += 1
-                    if proxy.mode == "hold":
-                        proxy.released.wait(120)
-                    self.close_connection = True
-                    return
-                status, headers, data = proxy._forward(self.command, self.path,
-                                                        dict(self.headers), body)
-                self.send_response(status)
-                for key, value in headers:
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length",
-                                           "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                if b"Action=ExecuteChangeSet" in body and status == 200:
-                    proxy.executed.set()
-
-            do_GET = do_POST
+            do_POST = do_GET = do_post
 
             def log_message(self, *args) -> None:
                 pass
@@ -103,15 +90,45 @@ class CutOffProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def _forward(self, method: str, path: str, headers: dict, body: bytes
-                 ) -> tuple[int, list[tuple[str, str]], bytes]:
-        return forward(self.upstream, method, path, headers, body)
-
     def close(self) -> None:
-        self.released.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+class CutOffProxy(_Proxy):
+    """Forwards requests to `upstream` (the emulator) until an ExecuteChangeSet request has been
+    forwarded and answered; after that, `mode` "drop" closes each new request's connection
+    without a reply, and "hold" keeps it open, unanswered, until the proxy is closed."""
+
+    def __init__(self, upstream: str, mode: str = "drop"):
+        assert mode in ("drop", "hold")
+        super().__init__(upstream)
+        self.mode = mode
+        self.executed = threading.Event()
+        self.released = threading.Event()
+        self.refused = 0
+        proxy = self
+
+        def do_post(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if proxy.executed.is_set():
+                proxy.refused += 1
+                if proxy.mode == "hold":
+                    proxy.released.wait(120)
+                self.close_connection = True
+                return
+            status, headers, data = forward(proxy.upstream, self.command, self.path,
+                                            dict(self.headers), body)
+            _relay(self, status, headers, data)
+            if b"Action=ExecuteChangeSet" in body and status == 200:
+                proxy.executed.set()
+
+        self._serve(do_post)
+
+    def close(self) -> None:
+        self.released.set()
+        super().close()
 
 
 def closing(endpoint) -> Iterator:
@@ -122,57 +139,29 @@ def closing(endpoint) -> Iterator:
         endpoint.close()
 
 
-class ActionProxy:
+class ActionProxy(_Proxy):
     """Forwards every request to `upstream` (the emulator), except those of the actions in
     `answers` (name -> (status, body)): each gets that reply instead, as an endpoint without the
     action gives (moto answers an action it lacks with a 500 and an HTML page)."""
 
     def __init__(self, upstream: str, answers: dict[str, tuple[int, bytes]]):
-        self.upstream = urlsplit(upstream)
+        super().__init__(upstream)
         self.answers = answers
         self.answered: list[str] = []
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def do_post(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            action = _action(body, self.headers.get("X-Amz-Target", ""))
+            if action in proxy.answers:
+                proxy.answered.append(action)
+                status, data = proxy.answers[action]
+                _relay(self, status, [], data)
+            else:
+                _relay(self, *forward(proxy.upstream, self.command, self.path,
+                                      dict(self.headers), body))
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                action = _action(body, self.headers.get("X-Amz-Target", ""))
-                if action in proxy.answers:
-                    proxy.answered.append(action)
-                    status, data, headers = *proxy.answers[action], []
-                else:
-                    status, headers, data = forward(proxy.upstream, self.command, self.path,
-                                                    dict(self.headers), body)
-                self.send_response(status)
-                for key, value in headers:
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length",
-                                           "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": POLL_SECONDS}, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._serve(do_post)
 
 
 def forward(upstream, method: str, path: str, headers: dict, body: bytes

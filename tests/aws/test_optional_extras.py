@@ -3,7 +3,7 @@
 such as LocalStack or a proxy may) or without spot prices; `request-quota` names the instance
 types it could not size instead of saying there is nothing to request.
 
-The endpoint is a proxy in front of the emulator (tests/account/faulty_endpoints.py) that
+The endpoint is a proxy in front of the emulator (tests/aws/faulty_endpoints.py) that
 answers the one action as moto answers an action it lacks, and forwards everything else.
 """
 

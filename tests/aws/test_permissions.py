@@ -4,7 +4,7 @@ the commands make.
 The policies are evaluated by moto's IAM policy evaluator (the one its access control uses),
 with the actions of both sides in lower case: IAM compares actions regardless of case, moto's
 evaluator does not. The calls are recorded as the fault-at-every-call test records them
-(tests/account/aws_calls.py: botocore's before-call event), each command run once against the
+(tests/aws/aws_calls.py: botocore's before-call event), each command run once against the
 emulator, with every optional part of the stack switched on.
 """
 
