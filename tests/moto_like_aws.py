@@ -95,36 +95,27 @@ def _patch_parameters() -> None:
 
 def _patch_change_sets() -> None:
     """Change sets and updates as in CloudFormation (User Guide, "Update CloudFormation stacks
-    using change sets" and "Conditions"; API Reference, CreateChangeSet, DescribeChangeSet,
-    ExecuteChangeSet):
+    using change sets" and "Conditions"; API Reference, ExecuteChangeSet):
 
-    - a change set lists only the resources whose condition holds, and as Modify every resource whose
-      resolved properties change: through the template, a parameter, a condition, or an
-      attribute of another modified resource (ChangeSource DirectModification,
-      ParameterReference, ResourceAttribute); an update (UpdateStack or ExecuteChangeSet)
-      updates those same resources;
+    - an update (UpdateStack or ExecuteChangeSet) updates every resource whose resolved
+      properties change: through the template, a parameter, a condition, or an attribute of
+      another modified resource (ChangeSource DirectModification, ParameterReference,
+      ResourceAttribute);
     - ExecuteChangeSet only starts the operation: the stack gets the change set's template,
       parameters and outputs; a failing resource rolls the stack back (ROLLBACK_COMPLETE,
       UPDATE_ROLLBACK_COMPLETE) instead of failing the call; CloudFormation then deletes the
       stack's other change sets.
 
-    A change set without changes needs no patch for deploy: moto, as AWS, creates it FAILED with
-    the reason "The submitted information didn't contain changes...", as deploy sends every
-    parameter and the template by TemplateURL (tests/aws/test_deploy.py). (Given a TemplateBody,
-    moto refuses the call instead; nothing sends it one.)
+    The list of changes a change set describes stays moto's (every resource of the template,
+    conditions aside; for an update, those whose text or raw parameter changed): deploy only
+    shows that list, and tests/aws/test_deploy_plan.py answers DescribeChangeSet from a script
+    to test what it shows. A change set without changes needs no patch for deploy: moto, as AWS,
+    creates it FAILED with the reason "The submitted information didn't contain changes...", as
+    deploy sends every parameter and the template by TemplateURL (tests/aws/test_deploy.py).
+    (Given a TemplateBody, moto refuses the call instead; nothing sends it one.)
     """
     from moto.cloudformation import models, parsing
 
-    original_create = models.CloudFormationBackend.create_change_set
-
-    def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
-        change_set_id, stack_id = original_create(self, *args, **kwargs)
-        change_set = self.change_sets[change_set_id]
-        if change_set.status != "FAILED":  # a FAILED one has moto's reason ("no changes")
-            change_set.changes = _planned_changes(change_set)
-        return change_set_id, stack_id
-
-    models.CloudFormationBackend.create_change_set = create_change_set
     models.CloudFormationBackend.execute_change_set = _execute_change_set
 
     def build_resource_diff(self: Any, other_template: dict, parameters: Any = None) -> dict:
@@ -135,24 +126,6 @@ def _patch_change_sets() -> None:
 
     original_diff = parsing.ResourceMap.build_resource_diff
     parsing.ResourceMap.build_resource_diff = build_resource_diff
-
-
-def _planned_changes(change_set: Any) -> list:
-    """The resources a change set adds, modifies or removes. moto lists every resource of the
-    template, conditions aside, and for an update only those whose text changed; AWS lists the
-    resources whose condition holds, and every resource the new values modify."""
-    from moto.cloudformation.models import Change
-
-    current = change_set.stack.resource_map
-    planned = _resource_map(current, change_set.template_dict, change_set.parameters)
-    old = _existing_resources(current._template or {}, current)
-    new = _existing_resources(planned._template, planned)
-    changes = [Change("Add", name, r["Type"]) for name, r in new.items() if name not in old]
-    if old:
-        changes += [Change("Modify", name, new[name]["Type"])
-                    for name in _modified(current, planned)]
-    changes += [Change("Remove", name, r["Type"]) for name, r in old.items() if name not in new]
-    return changes
 
 
 def _resource_map(current: Any, template: dict, parameters: dict) -> Any:

@@ -39,6 +39,10 @@ class ScriptedCloudFormation:
     step of the script (the last step repeats)."""
 
     script: list[Step]
+    # What DescribeChangeSet lists (ResourceChange entries).
+    changes: list[dict] = field(default_factory=lambda: [{
+        "Action": "Modify", "LogicalResourceId": "Logs", "ResourceType": LOGS,
+        "Replacement": "False"}])
     step: int = -1  # before the execute call
     now: float = 0.0
     events: list[dict] = field(default_factory=list)
@@ -104,9 +108,8 @@ class ScriptedCloudFormation:
                                          "Message": f"ChangeSet [{ChangeSetName}] does not exist"}},
                               "DescribeChangeSet")
         return {"Status": "CREATE_COMPLETE", "ExecutionStatus": execution, "StackId": STACK_ID,
-                "Changes": [{"Type": "Resource", "ResourceChange": {
-                    "Action": "Modify", "LogicalResourceId": "Logs",
-                    "ResourceType": "AWS::Logs::LogGroup", "Replacement": "False"}}]}
+                "Changes": [{"Type": "Resource", "ResourceChange": change}
+                            for change in self.changes]}
 
     def describe_stack_events(self, StackName: str, **kwargs) -> dict:
         return {"StackEvents": list(reversed(self.events))}
