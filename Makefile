@@ -42,7 +42,7 @@ UV_SYNC = $(UV) pip install --quiet --require-hashes --python
 AWS_ARGS = $(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) $(if $(AWS_REGION),--region $(AWS_REGION))
 
 .DEFAULT_GOAL := help
-.PHONY: help template lint test fuzz bench clean
+.PHONY: help template lint test fuzz bench clean hooks
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -163,6 +163,9 @@ bench: $(BIN)/.installed ## time `rv-batch-cfn template` (cold and warm) against
 clean: ## remove the virtual environment and caches (not the committed templates)
 	rm -rf $(VENV) $(RV_LOWEST_VENV) $(CHECKOV_VENV) $(DRIFT_VENV) $(DRIFT_CHECKOV_VENV) .pytest_cache build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+hooks: ## check commit subjects as you commit (git's core.hooksPath is .githooks: at most 72 characters)
+	git config core.hooksPath .githooks
 
 # --- publish-container: push the local Raster Vision images to the stack's ECR repositories -----
 # STACK=name reads the repositories and the tag from the stack; settings (settings.mk, the
