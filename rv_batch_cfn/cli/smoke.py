@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 
 from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, RvBatchError
 from .common import KIND_CHOICES, add_stack_argument, seconds_above_zero, stderr, whole_number
@@ -24,6 +25,13 @@ def cmd_smoke_test(args: argparse.Namespace) -> int:
     they could not be submitted, 130 when interrupted (the jobs are then terminated)."""
     from ..aws import smoke
     from ..aws.clients.session import connect
+
+    # What following the jobs imports is loaded before any job starts: a Ctrl-C that lands in
+    # an import may not arrive as KeyboardInterrupt (Python 3.11 wraps it in the RuntimeError of
+    # a dataclass field's __set_name__), and the jobs would be left running.
+    from ..aws import doctor  # noqa: F401
+    from ..aws.jobs import capacity, listing  # noqa: F401
+    from ..aws.quotas import check  # noqa: F401
 
     session = connect(args.profile, args.region, args.endpoint_url)
     plan = smoke.plan(session, args.stack, KIND_CHOICES[args.kind])
@@ -183,8 +191,6 @@ def _summary(submitted, results: dict[str, str]) -> int:
 
 
 def _indent(text: str, width: int = 88, prefix: str = "         ") -> str:
-    import textwrap
-
     return textwrap.fill(text, width=width, initial_indent=prefix, subsequent_indent=prefix)
 
 
