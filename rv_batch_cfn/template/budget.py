@@ -11,9 +11,9 @@ The hard stop (BudgetHardStop true) is a notification to something in the stack,
 action: budget actions apply IAM policies or SCPs, or stop EC2 and RDS instances through SSM,
 and none of them stops Batch from placing the next job. At 100% of the actual spend Budgets
 publishes to an SNS topic of its own, which invokes a small Lambda function
-(scripts/budget_stop.py) whose role may only disable this stack's two queues and two compute
-environments, write to the job log group and, with the e-mail, tell the owner through the
-notification topic how to resume. A budget without actions costs nothing; the function runs
+(scripts/budget_stop.py) whose role may only disable this stack's queues and compute
+environments (GPU, CPU and, when there is one, on-demand GPU), write to the job log group and,
+with the e-mail, tell the owner through the notification topic how to resume. A budget without actions costs nothing; the function runs
 once a month at most.
 """
 
