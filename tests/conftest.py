@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -37,6 +38,17 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(message + "; CI must have it", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def interrupts_reach_commands():
+    """The tests that press Ctrl-C (SIGINT to a command they started) need the command to take
+    it. A shell that starts the suite in the background (`make test &` in a script) ignores
+    SIGINT, and an ignored signal stays ignored in every program started from it: the commands
+    would shrug the Ctrl-C off and the tests wait for their timeouts. A handler set here is reset
+    to the default in the commands this process starts, as when they run from a terminal."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)
