@@ -19,7 +19,7 @@ BIN = Path(sys.executable).parent
 # from requirements/checkov.txt; `make drift` names another through RV_BATCH_CFN_CHECKOV), and
 # the suite's own environment keeps the boto3 setup.cfg's ranges give.
 CHECKOV = os.environ.get("RV_BATCH_CFN_CHECKOV", str(ROOT / ".venv-checkov" / "bin" / "checkov"))
-# On one xdist worker, so that checkov runs once (checkov_report below).
+# On one xdist worker, so that checkov runs once for the module.
 pytestmark = pytest.mark.xdist_group("security-scan")
 
 
@@ -41,12 +41,10 @@ def test_cfn_lint_cli_with_informational_checks_prints_nothing(tmp_path):
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def checkov_report(tmp_path_factory) -> dict:
     """One checkov run over both templates and the named configurations' (it takes seconds to
-    start): custom-families has the on-demand GPU queue on by default. Session-scoped: a worker
-    may run other modules' tests between this module's, which would end a module-scoped
-    fixture and run checkov again."""
+    start): custom-families has the on-demand GPU queue on by default."""
     if not Path(CHECKOV).exists():
         pytest.fail(f"checkov is not installed at {CHECKOV}: `make test` installs it")
     folder = tmp_path_factory.mktemp("checkov")
